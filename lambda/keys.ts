@@ -1,0 +1,51 @@
+import { createHash } from 'node:crypto';
+
+/** The template sites' own acceptance rule (seed: `^sk_(test|live)_[A-Za-z0-9]+$`). */
+export const STRIPE_SECRET_KEY_PATTERN = /^sk_(test|live)_[A-Za-z0-9]+$/;
+
+export type KeyMode = 'live' | 'test';
+
+/** Fewer characters after the prefix than this and the tail is not shown: it would reveal too much. */
+const MIN_BODY_FOR_TAIL = 16;
+
+export function keyModeOf(key: string): KeyMode | undefined {
+  const match = STRIPE_SECRET_KEY_PATTERN.exec(key);
+  return match ? (match[1] as KeyMode) : undefined;
+}
+
+/** Short SHA-256 fingerprint: identifies a key across logs, ledger and CLI without revealing it. */
+export function fingerprint(value: string): string {
+  return createHash('sha256').update(value, 'utf8').digest('hex').slice(0, 12);
+}
+
+/** `sk_live_…abcd` for a well-formed key; a malformed value shows only its length. */
+export function maskKey(key: string): string {
+  const match = /^(sk_(?:test|live)_)(.*)$/s.exec(key);
+  if (!match || !STRIPE_SECRET_KEY_PATTERN.test(key)) return `<malformed value, ${key.length} chars>`;
+  const [, prefix = '', body = ''] = match;
+  return body.length >= MIN_BODY_FOR_TAIL ? `${prefix}…${body.slice(-4)}` : `${prefix}…`;
+}
+
+/** The one way a key is shown anywhere: masked form plus fingerprint. */
+export function describeKey(key: string): string {
+  return `${maskKey(key)} (fp ${fingerprint(key)})`;
+}
+
+/**
+ * Checks a candidate key against the format and the deployment's mode.
+ * Returns a problem sentence (never containing the key) or undefined when acceptable.
+ */
+export function keyProblem(key: string, expectedMode: KeyMode): string | undefined {
+  if (!STRIPE_SECRET_KEY_PATTERN.test(key)) {
+    if (/^(rk|pk)_(test|live)_/.test(key)) {
+      return 'is a restricted or publishable key; a standard secret key (sk_test_/sk_live_) is required';
+    }
+    if (/\s/.test(key)) return 'contains whitespace inside the key';
+    return `does not match ${STRIPE_SECRET_KEY_PATTERN.source} (${maskKey(key)})`;
+  }
+  const mode = keyModeOf(key);
+  if (mode !== expectedMode) {
+    return `is a ${mode} key but this deployment rotates ${expectedMode} keys (KEY_MODE=${expectedMode})`;
+  }
+  return undefined;
+}
