@@ -37,6 +37,8 @@ export interface SiteList {
   readonly sites: readonly string[];
   /** Parameter name(s) the list came from, for messages and logs. */
   readonly sources: readonly string[];
+  /** Lines that repeated an earlier site after normalisation, e.g. "/sites line 7 repeats line 2"; collapsed. */
+  readonly duplicates: readonly string[];
 }
 
 export interface SiteListSource {

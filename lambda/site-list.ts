@@ -1,0 +1,144 @@
+/**
+ * The site list in the seed's `sites.txt` format: one https URL per line, blank lines and `#` comments
+ * ignored. Pure parsing, validation and normalisation; where the text comes from is the adapters' business.
+ */
+import { ConfigurationError } from './errors.js';
+import { maskKey } from './keys.js';
+import type { SiteList } from './ports.js';
+
+export interface SiteListInput {
+  /** Where the text came from (parameter name or file path); named in every message. */
+  readonly source: string;
+  readonly text: string;
+  /** 'comma' for SSM StringList parameters; their items are numbered like lines. */
+  readonly itemSeparator: 'line' | 'comma';
+}
+
+/**
+ * Bounds the work of one rotation (pushes, ledger snapshot) whatever the parameters hold; far above any
+ * fleet this tool is meant for.
+ */
+export const MAX_SITES = 10_000;
+/** One error listing thousands of lines would be unreadable and exceed Lambda's error payload. */
+export const MAX_REPORTED_PROBLEMS = 100;
+/** Longer items are cut in messages. */
+const MAX_SHOWN_CHARS = 120;
+
+const FORMAT_HINT = 'one https://host[/path] URL per line, # starts a comment';
+
+export type SiteCheck = { readonly site: string } | { readonly problem: string };
+
+/**
+ * Validates one non-blank, non-comment item and returns its normalised form: lowercase host, no default
+ * port, no trailing slash. Problems describe the item without its credentials, query or fragment.
+ */
+export function checkSite(item: string): SiteCheck {
+  const refuse = (what: string): SiteCheck => ({ problem: `${what} (${displayItem(item)})` });
+  if (/\s/.test(item)) return refuse('contains whitespace; put one URL per line');
+  let url: URL;
+  try {
+    url = new URL(item);
+  } catch {
+    // Without '.', ':' or '/' it cannot be an address, and may be a key pasted into the wrong place.
+    if (!/[.:/]/.test(item)) {
+      return {
+        problem: `not a URL (${item.length} chars, not shown: it looks like a token, not an address)`,
+      };
+    }
+    return refuse('not a valid URL; expected https://host[/path]');
+  }
+  // Before the scheme check: in `user:pass@host` the parser takes "user" for the scheme.
+  if (hideUserinfo(item) !== item) {
+    return refuse('credentials in the URL are refused; sites authenticate the push with X-API-Key');
+  }
+  if (url.protocol !== 'https:') return refuse(`${url.protocol.slice(0, -1)} URL refused, https required`);
+  // WHATWG URL forgives `https:host` or backslashes; a list operators read should say what it means.
+  if (!/^https:\/\/[^/\\]/i.test(item) || item.includes('\\')) {
+    return refuse('malformed https URL; expected https://host[/path]');
+  }
+  if (item.includes('?')) return refuse('query string refused; a site is an origin plus an optional path');
+  if (item.includes('#')) return refuse('fragment refused; a site is an origin plus an optional path');
+  return { site: `${url.origin}${url.pathname.replace(/\/+$/, '')}` };
+}
+
+/**
+ * Parses the inputs in order into one list. Duplicates (after normalisation, across inputs) keep their
+ * first occurrence and are reported; invalid items all go into one ConfigurationError.
+ */
+export function parseSiteList(inputs: readonly SiteListInput[]): SiteList {
+  const sources = inputs.map((input) => input.source);
+  const sites: string[] = [];
+  const firstSeen = new Map<string, string>();
+  const duplicates: string[] = [];
+  const problems: string[] = [];
+  let invalid = 0;
+
+  for (const input of inputs) {
+    const unit = input.itemSeparator === 'comma' ? 'item' : 'line';
+    const items = input.text.split(input.itemSeparator === 'comma' ? ',' : /\r\n|\r|\n/);
+    for (const [index, raw] of items.entries()) {
+      const item = raw.trim();
+      if (item === '' || item.startsWith('#')) continue;
+      const where = `${input.source} ${unit} ${index + 1}`;
+      const check = checkSite(item);
+      if ('problem' in check) {
+        invalid += 1;
+        if (problems.length < MAX_REPORTED_PROBLEMS) problems.push(`${where}: ${check.problem}`);
+        continue;
+      }
+      const first = firstSeen.get(check.site);
+      if (first !== undefined) {
+        duplicates.push(`${where} repeats ${first} (${check.site})`);
+        continue;
+      }
+      if (sites.length === MAX_SITES) {
+        throw new ConfigurationError(
+          `The site list has more than ${MAX_SITES} sites (${where} is site ${MAX_SITES + 1}); ` +
+            'split the fleet across several deployments.',
+        );
+      }
+      firstSeen.set(check.site, where);
+      sites.push(check.site);
+    }
+  }
+
+  if (invalid > 0) {
+    const shown = invalid > problems.length ? ` (first ${problems.length} shown)` : '';
+    throw new ConfigurationError(
+      `The site list in ${sources.join(', ')} has ${invalid} invalid ${invalid === 1 ? 'entry' : 'entries'}` +
+        `${shown}; fix ${invalid === 1 ? 'it' : 'them'} (${FORMAT_HINT}):`,
+      { problems },
+    );
+  }
+  if (sites.length === 0) {
+    const where =
+      sources.length === 0
+        ? 'no parameter was read'
+        : `${sources.join(', ')} ${sources.length === 1 ? 'holds' : 'hold'} no site`;
+    throw new ConfigurationError(
+      `The site list is empty: ${where}. Put the template sites there, ${FORMAT_HINT} ` +
+        '(a StringList takes them comma-separated), e.g. https://shop.example.com',
+    );
+  }
+  return { sites, sources, duplicates };
+}
+
+/** An item as shown in messages: userinfo, query and fragment hidden, Stripe keys masked, length capped. */
+function displayItem(item: string): string {
+  const shown = hideUserinfo(item)
+    .replace(/\?[^#]+/, '?***')
+    .replace(/#.+$/, '#***')
+    .replace(/[sr]k_(?:test|live)_[A-Za-z0-9]+/g, (key) => maskKey(key));
+  return shown.length > MAX_SHOWN_CHARS ? `${shown.slice(0, MAX_SHOWN_CHARS)}…` : shown;
+}
+
+/**
+ * Hides whatever a URL parser could take as userinfo: the authority (after `scheme:` and slashes, up to
+ * / \ ? #) up to its last `@`. Without slashes after a would-be scheme the whole head is hidden, since
+ * `user:pass@host` parses with "user" as the scheme.
+ */
+function hideUserinfo(item: string): string {
+  const withScheme = /^([A-Za-z][A-Za-z0-9+.-]*:[/\\]+)[^/\\?#]*@/;
+  if (withScheme.test(item)) return item.replace(withScheme, '$1***@');
+  return item.replace(/^[^/\\?#]*@/, '***@');
+}

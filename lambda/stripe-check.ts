@@ -1,0 +1,144 @@
+/**
+ * Read-only check of a key with Stripe, once per step (never per site: Stripe rate-limits per account).
+ * Decisions rest on the HTTP status, not on the error `type`.
+ */
+import { type Dispatcher, request } from 'undici';
+import { KeyRejectedError } from './errors.js';
+import { readCappedBody } from './http.js';
+import { describeKey, type KeyMode, STRIPE_SECRET_KEY_PATTERN } from './keys.js';
+import type { RotationLogger } from './log.js';
+import type { KeyChecker } from './ports.js';
+
+export interface StripeKeyCheckerOptions {
+  readonly apiBase: string;
+  readonly dispatcher: Dispatcher;
+  readonly logger: RotationLogger;
+  /** Bound on each Stripe request. @default 10_000 */
+  readonly timeoutMs?: number;
+  /** Tries for a transient answer (429, 5xx, network). @default 3 */
+  readonly attempts?: number;
+  /** Pause before a retry. @default 500 */
+  readonly retryDelayMs?: number;
+}
+
+interface StripeAnswer {
+  readonly status: number;
+  readonly body: Record<string, unknown> | undefined;
+}
+
+/** The answer to a key that Stripe refused; `undefined` means the key is usable. */
+type Refusal = string | undefined;
+
+export class StripeKeyChecker implements KeyChecker {
+  private readonly timeoutMs: number;
+  private readonly attempts: number;
+  private readonly retryDelayMs: number;
+
+  constructor(private readonly options: StripeKeyCheckerOptions) {
+    this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.attempts = options.attempts ?? 3;
+    this.retryDelayMs = options.retryDelayMs ?? 500;
+  }
+
+  async check(key: string, mode: KeyMode, referenceKey?: string): Promise<void> {
+    const shown = describeKey(key);
+    const balance = await this.get('/v1/balance', key);
+    const refusal = refusalOf(balance);
+    if (refusal) throw new KeyRejectedError(`Stripe refused the new key ${shown}: ${refusal}`);
+    const livemode = balance.body?.livemode;
+    if (livemode !== (mode === 'live')) {
+      throw new KeyRejectedError(
+        `Stripe reports the new key ${shown} as ${livemode === true ? 'live' : livemode === false ? 'test' : 'of unknown mode'} but this deployment rotates ${mode} keys`,
+      );
+    }
+
+    if (!referenceKey || referenceKey === key || !STRIPE_SECRET_KEY_PATTERN.test(referenceKey)) {
+      this.options.logger.warn(
+        'Stripe account continuity not verified: no usable current key to compare with',
+        {
+          key: shown,
+        },
+      );
+      return;
+    }
+    const [next, current] = await Promise.all([
+      this.get('/v1/account', key),
+      this.get('/v1/account', referenceKey),
+    ]);
+    const nextRefusal = refusalOf(next);
+    if (nextRefusal)
+      throw new KeyRejectedError(`Stripe refused the new key ${shown} on /v1/account: ${nextRefusal}`);
+    if (refusalOf(current)) {
+      // The current key may already have expired in Stripe; rotating away from it must stay possible.
+      this.options.logger.warn(
+        'Stripe account continuity not verified: the current key is refused by Stripe',
+        {
+          key: shown,
+          currentKey: describeKey(referenceKey),
+          status: current.status,
+        },
+      );
+      return;
+    }
+    const nextAccount = next.body?.id;
+    const currentAccount = current.body?.id;
+    if (typeof nextAccount !== 'string' || nextAccount !== currentAccount) {
+      throw new KeyRejectedError(
+        `The new key ${shown} belongs to Stripe account ${String(nextAccount)}, not to the current key's account ${String(currentAccount)}`,
+      );
+    }
+    this.options.logger.info('Stripe accepted the new key', { key: shown, account: nextAccount, livemode });
+  }
+
+  private async get(path: string, key: string): Promise<StripeAnswer> {
+    let lastError: unknown;
+    for (let attempt = 1; attempt <= this.attempts; attempt += 1) {
+      try {
+        const answer = await this.getOnce(path, key);
+        if (answer.status !== 429 && answer.status < 500) return answer;
+        lastError = new Error(`Stripe answered ${answer.status} on ${path}`);
+      } catch (error) {
+        lastError = error;
+      }
+      if (attempt < this.attempts)
+        await new Promise((resolve) => setTimeout(resolve, this.retryDelayMs * attempt));
+    }
+    throw new Error(`Stripe could not be reached for the key check (${this.attempts} attempts on ${path})`, {
+      cause: lastError,
+    });
+  }
+
+  private async getOnce(path: string, key: string): Promise<StripeAnswer> {
+    const response = await request(`${this.options.apiBase}${path}`, {
+      method: 'GET',
+      dispatcher: this.options.dispatcher,
+      headers: { authorization: `Bearer ${key}`, 'user-agent': 'stripe-key-rotator' },
+      signal: AbortSignal.timeout(this.timeoutMs),
+      headersTimeout: this.timeoutMs,
+      bodyTimeout: this.timeoutMs,
+    });
+    const { text } = await readCappedBody(response.body);
+    let body: Record<string, unknown> | undefined;
+    try {
+      const parsed: unknown = JSON.parse(text);
+      body = typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : undefined;
+    } catch {
+      body = undefined;
+    }
+    return { status: response.statusCode, body };
+  }
+}
+
+function refusalOf(answer: StripeAnswer): Refusal {
+  if (answer.status === 200) return undefined;
+  const error = answer.body?.error;
+  const code =
+    typeof error === 'object' && error !== null ? (error as Record<string, unknown>).code : undefined;
+  if (answer.status === 401) {
+    return code === 'api_key_expired'
+      ? 'the key has expired (401 api_key_expired)'
+      : 'the key is revoked, expired or mistyped (401)';
+  }
+  if (answer.status === 403) return 'the key lacks permission (403): a restricted key cannot be rotated in';
+  return `unexpected answer ${answer.status}`;
+}

@@ -1,0 +1,105 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Agent } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KeyRejectedError } from '../../lambda/errors.js';
+import { StripeKeyChecker } from '../../lambda/stripe-check.js';
+import { fakeKey } from '../support/rotation-fixtures.js';
+import { capturedText, rejection } from '../support/secret-guard.js';
+import { type StripeStub, startStripeStub } from '../support/stripe-stub.js';
+import { createTestCa } from '../support/tls.js';
+
+const CURRENT = fakeKey('live', 'StripeCurrent');
+const NEXT = fakeKey('live', 'StripeNext');
+const OTHER_ACCOUNT = fakeKey('live', 'StripeOther');
+const TEST_MODE = fakeKey('test', 'StripeTestMode');
+const EXPIRED = fakeKey('live', 'StripeExpired');
+const UNKNOWN = fakeKey('live', 'StripeUnknown');
+
+let stub: StripeStub;
+let checker: StripeKeyChecker;
+let dispatcher: Agent;
+
+beforeAll(async () => {
+  const ca = await createTestCa();
+  stub = await startStripeStub(await ca.issue({ ips: ['127.0.0.1'] }));
+  stub.keys.set(CURRENT, { account: 'acct_1Current', livemode: true });
+  stub.keys.set(NEXT, { account: 'acct_1Current', livemode: true });
+  stub.keys.set(OTHER_ACCOUNT, { account: 'acct_9Other', livemode: true });
+  stub.keys.set(TEST_MODE, { account: 'acct_1Current', livemode: false });
+  stub.keys.set(EXPIRED, { expired: true });
+  dispatcher = new Agent({ connect: { ca: ca.certPem } });
+  checker = new StripeKeyChecker({
+    apiBase: stub.url,
+    dispatcher,
+    logger: new Logger({ serviceName: 'stripe-check-test' }),
+    retryDelayMs: 10,
+  });
+});
+
+afterAll(async () => {
+  await dispatcher.close();
+  await stub.close();
+});
+
+describe('the read-only Stripe key check', () => {
+  it('accepts a key Stripe knows, of the deployment mode, on the same account as the current key', async () => {
+    stub.requests.length = 0;
+    await checker.check(NEXT, 'live', CURRENT);
+    expect(stub.requests.sort()).toEqual(['/v1/account', '/v1/account', '/v1/balance']);
+  });
+
+  it('refuses a key Stripe answers 401 for: revoked, expired or mistyped', async () => {
+    const error = await rejection(checker.check(UNKNOWN, 'live', CURRENT));
+    expect(error).toBeInstanceOf(KeyRejectedError);
+    expect(error.message).toContain('revoked, expired or mistyped (401)');
+    expect(error.message).toContain('sk_live_…');
+  });
+
+  it('says so when Stripe reports the key expired', async () => {
+    const error = await rejection(checker.check(EXPIRED, 'live', CURRENT));
+    expect(error.message).toContain('has expired (401 api_key_expired)');
+  });
+
+  it('refuses a key whose livemode does not match KEY_MODE', async () => {
+    const error = await rejection(checker.check(TEST_MODE, 'live', CURRENT));
+    expect(error.message).toContain('Stripe reports the new key');
+    expect(error.message).toContain('as test but this deployment rotates live keys');
+  });
+
+  it('refuses a valid key of another Stripe account', async () => {
+    const error = await rejection(checker.check(OTHER_ACCOUNT, 'live', CURRENT));
+    expect(error.message).toContain('belongs to Stripe account acct_9Other, not to the current key');
+  });
+
+  it('accepts the key when the current key is already refused by Stripe, warning that continuity is unverified', async () => {
+    await checker.check(NEXT, 'live', EXPIRED);
+    expect(capturedText()).toContain('the current key is refused by Stripe');
+  });
+
+  it('retries a Stripe outage and succeeds when it clears', async () => {
+    stub.failNext(2);
+    await checker.check(NEXT, 'live', CURRENT);
+  });
+
+  it('fails with a plain error, not a key refusal, when Stripe stays unreachable', async () => {
+    stub.failNext(10);
+    const error = await rejection(checker.check(NEXT, 'live', CURRENT));
+    stub.failNext(0);
+    expect(error).not.toBeInstanceOf(KeyRejectedError);
+    expect(error.message).toContain(
+      'Stripe could not be reached for the key check (3 attempts on /v1/balance)',
+    );
+  });
+
+  it('does not trust a Stripe endpoint whose certificate is not from a trusted CA', async () => {
+    const untrusted = new StripeKeyChecker({
+      apiBase: stub.url,
+      dispatcher: new Agent(),
+      logger: new Logger({ serviceName: 'stripe-check-test' }),
+      attempts: 1,
+    });
+    const error = await rejection(untrusted.check(NEXT, 'live', CURRENT));
+    expect(error.message).toContain('could not be reached');
+    expect(String((error.cause as Error).message)).toMatch(/certificate/i);
+  });
+});

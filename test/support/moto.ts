@@ -1,0 +1,79 @@
+/**
+ * Starts the moto AWS emulator (`moto_server`, Python) on a free loopback port for the emulator suite.
+ * The suite REQUIRES it: when it is missing the suite fails with install instructions instead of
+ * skipping, so a CI machine without it cannot go green by accident.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export interface MotoServer {
+  readonly endpoint: string;
+  /** Environment that points SDK clients at the emulator (fake credentials, fixed region). */
+  readonly env: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+const STARTUP_TIMEOUT_MS = 20_000;
+
+async function freeLoopbackPort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  server.close();
+  if (typeof address !== 'object' || address === null) throw new Error('could not allocate a loopback port');
+  return address.port;
+}
+
+export async function startMoto(): Promise<MotoServer> {
+  const probe = spawnSync('moto_server', ['--help'], { stdio: 'ignore' });
+  if (probe.error || probe.status !== 0) {
+    throw new Error(
+      "The emulator suite needs the moto AWS emulator: `moto_server` was not found on PATH. Install it with `pip install 'moto[server]'` (Python 3), then run `npm run test:emulator` again.",
+    );
+  }
+  const port = await freeLoopbackPort();
+  const endpoint = `http://127.0.0.1:${port}`;
+  const child: ChildProcess = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString('utf8')).slice(-4000);
+  });
+
+  const deadline = Date.now() + STARTUP_TIMEOUT_MS;
+  for (;;) {
+    if (child.exitCode !== null)
+      throw new Error(`moto_server exited early (code ${child.exitCode}): ${stderr}`);
+    try {
+      const response = await fetch(`${endpoint}/moto-api/`, { signal: AbortSignal.timeout(1000) });
+      if (response.ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`moto_server did not answer on ${endpoint} within ${STARTUP_TIMEOUT_MS} ms: ${stderr}`);
+    }
+    await sleep(100);
+  }
+
+  return {
+    endpoint,
+    env: {
+      AWS_ENDPOINT_URL: endpoint,
+      AWS_REGION: 'eu-west-1',
+      AWS_ACCESS_KEY_ID: 'testing',
+      AWS_SECRET_ACCESS_KEY: 'testing',
+    },
+    async stop() {
+      if (child.exitCode !== null) return;
+      child.kill('SIGTERM');
+      await Promise.race([once(child, 'exit'), sleep(5000)]);
+      if (child.exitCode === null) child.kill('SIGKILL');
+    },
+  };
+}

@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import { CONFIG_DEFAULTS, loadConfig } from '../../lambda/config.js';
+import { ConfigurationError } from '../../lambda/errors.js';
+import { observeError } from '../support/secret-guard.js';
+
+const REQUIRED = {
+  STAGED_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:staged-AbCdEf',
+  MASTER_API_KEY_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:master-AbCdEf',
+  SITES_PARAMETER: '/stripe/live/sites',
+  KEY_MODE: 'live',
+};
+
+function configError(env: Record<string, string>): ConfigurationError {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    observeError(error);
+    if (error instanceof ConfigurationError) return error;
+    throw error;
+  }
+  throw new Error('expected loadConfig to throw');
+}
+
+describe('the handler configuration', () => {
+  it('applies the documented defaults', () => {
+    expect(loadConfig(REQUIRED)).toEqual({
+      stagedSecretId: REQUIRED.STAGED_SECRET_ARN,
+      masterApiKeySecretId: REQUIRED.MASTER_API_KEY_SECRET_ARN,
+      sitesParameter: '/stripe/live/sites',
+      keyMode: 'live',
+      ...CONFIG_DEFAULTS,
+    });
+    expect(CONFIG_DEFAULTS).toMatchObject({
+      whenNothingStaged: 'repropagate',
+      pushConcurrency: 10,
+      siteTimeoutMs: 10_000,
+      siteAttempts: 3,
+      canarySites: 1,
+      stripeCheck: true,
+      stripeApiBase: 'https://api.stripe.com',
+    });
+  });
+
+  it('reads every tuning variable', () => {
+    const config = loadConfig({
+      ...REQUIRED,
+      SITES_PARAMETER: '/stripe/live/sites/',
+      KEY_MODE: 'test',
+      WHEN_NOTHING_STAGED: 'fail',
+      PUSH_CONCURRENCY: '50',
+      SITE_TIMEOUT_MS: '2500',
+      SITE_ATTEMPTS: '5',
+      CANARY_SITES: '0',
+      STRIPE_CHECK: 'off',
+      STRIPE_API_BASE: 'https://127.0.0.1:8443/',
+    });
+    expect(config).toMatchObject({
+      sitesParameter: '/stripe/live/sites/',
+      keyMode: 'test',
+      whenNothingStaged: 'fail',
+      pushConcurrency: 50,
+      siteTimeoutMs: 2500,
+      siteAttempts: 5,
+      canarySites: 0,
+      stripeCheck: false,
+      stripeApiBase: 'https://127.0.0.1:8443',
+    });
+  });
+
+  it('reports every missing required variable at once, by name', () => {
+    const error = configError({});
+    expect(error.problems).toHaveLength(4);
+    expect(error.message).toContain('STAGED_SECRET_ARN is not set');
+    expect(error.message).toContain('MASTER_API_KEY_SECRET_ARN is not set');
+    expect(error.message).toContain('SITES_PARAMETER is not set');
+    expect(error.message).toContain('KEY_MODE is not set: expected one of live, test');
+  });
+
+  it.each([
+    ['KEY_MODE', 'prod', 'KEY_MODE="prod" is not one of live, test'],
+    ['WHEN_NOTHING_STAGED', 'skip', 'WHEN_NOTHING_STAGED="skip" is not one of repropagate, fail'],
+    ['PUSH_CONCURRENCY', '0', 'PUSH_CONCURRENCY=0 is out of range (expected 1–256)'],
+    ['PUSH_CONCURRENCY', '1e3', 'PUSH_CONCURRENCY="1e3" is not a whole number'],
+    ['SITE_TIMEOUT_MS', '50', 'SITE_TIMEOUT_MS=50 is out of range (expected 100–120000)'],
+    ['SITE_ATTEMPTS', '11', 'SITE_ATTEMPTS=11 is out of range (expected 1–10)'],
+    ['CANARY_SITES', '-1', 'CANARY_SITES="-1" is not a whole number'],
+    ['STRIPE_CHECK', 'yes', 'STRIPE_CHECK="yes" is not one of on, off'],
+    ['STRIPE_API_BASE', 'http://api.stripe.com', 'STRIPE_API_BASE="http://api.stripe.com" must use https'],
+    ['STRIPE_API_BASE', 'not a url', 'STRIPE_API_BASE="not a url" is not a URL'],
+    ['SITES_PARAMETER', '/a b', 'SITES_PARAMETER="/a b" contains whitespace'],
+  ])('rejects %s=%s with a message naming the variable', (name, value, message) => {
+    expect(configError({ ...REQUIRED, [name]: value }).message).toContain(message);
+  });
+});

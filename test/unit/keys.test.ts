@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { describeKey, fingerprint, keyModeOf, keyProblem, maskKey } from '../../lambda/keys.js';
+import { secret } from '../support/secret-guard.js';
+
+const LIVE = secret(`sk_live_51Hx${'Q7w'.repeat(30)}abcd`);
+
+describe('key masking', () => {
+  it('shows a key as its prefix and last four characters', () => {
+    expect(maskKey(LIVE)).toBe('sk_live_…abcd');
+  });
+
+  it('hides the tail of a key too short to reveal safely', () => {
+    expect(maskKey(secret('sk_test_Short123'))).toBe('sk_test_…');
+  });
+
+  it('shows only the length of a malformed value', () => {
+    expect(maskKey(secret('sk_live_bad key'))).toBe('<malformed value, 15 chars>');
+    expect(maskKey(secret('master-key-value'))).toBe('<malformed value, 16 chars>');
+  });
+
+  it('identifies a key by a stable 12-hex-digit SHA-256 fingerprint', () => {
+    expect(fingerprint(LIVE)).toMatch(/^[0-9a-f]{12}$/);
+    expect(fingerprint(LIVE)).toBe(fingerprint(`${LIVE}`));
+    expect(fingerprint(LIVE)).not.toBe(fingerprint(`${LIVE}x`));
+    expect(describeKey(LIVE)).toBe(`sk_live_…abcd (fp ${fingerprint(LIVE)})`);
+  });
+});
+
+describe('key validation', () => {
+  it('reads the mode from the prefix', () => {
+    expect(keyModeOf(LIVE)).toBe('live');
+    expect(keyModeOf('sk_test_abc')).toBe('test');
+    expect(keyModeOf('pk_live_abc')).toBeUndefined();
+  });
+
+  it('accepts a well-formed key of the expected mode', () => {
+    expect(keyProblem(LIVE, 'live')).toBeUndefined();
+  });
+
+  it('explains each refusal without echoing the key', () => {
+    expect(keyProblem(LIVE, 'test')).toBe(
+      'is a live key but this deployment rotates test keys (KEY_MODE=test)',
+    );
+    expect(keyProblem('pk_live_abcdef', 'live')).toContain('publishable');
+    expect(keyProblem('sk_live_abc\u200bdef', 'live')).toContain('does not match');
+    expect(keyProblem('sk_live_abc\u200bdef', 'live')).not.toContain('abc');
+  });
+});

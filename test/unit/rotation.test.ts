@@ -1,0 +1,406 @@
+import { PutSecretValueCommand, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
+import { describe, expect, it } from 'vitest';
+import {
+  ConfigurationError,
+  KeyRejectedError,
+  PropagationError,
+  RotationStateError,
+} from '../../lambda/errors.js';
+import type { RotationEvent, RotationStep } from '../../lambda/event.js';
+import { fingerprint } from '../../lambda/keys.js';
+import { rotate } from '../../lambda/rotation.js';
+import {
+  clock,
+  fakeKey,
+  MASTER_API_KEY,
+  type RotationWorld,
+  rotationWorld,
+} from '../support/rotation-fixtures.js';
+import { capturedText, rejection, secret } from '../support/secret-guard.js';
+
+const CURRENT = fakeKey('test', 'Current');
+const NEXT = fakeKey('test', 'Next');
+const PREVIOUS = fakeKey('test', 'Previous');
+
+function step(world: RotationWorld, Step: RotationStep, token: string, extra: Partial<RotationEvent> = {}) {
+  return rotate(
+    { Step, SecretId: world.rotatedArn, ClientRequestToken: token, ...extra },
+    world.deps,
+    clock(),
+  );
+}
+
+async function runAllSteps(world: RotationWorld, token: string): Promise<void> {
+  for (const name of ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const) {
+    await step(world, name, token);
+  }
+}
+
+describe('a rotation from a staged key', () => {
+  it('moves AWSCURRENT to the staged key after every site confirmed, and AWSPREVIOUS to the old key', async () => {
+    const world = rotationWorld({ current: CURRENT, staged: NEXT });
+    const token = world.sm.startRotation(world.rotatedArn);
+
+    await runAllSteps(world, token);
+
+    expect(world.sm.valueAt(world.rotatedArn, 'AWSCURRENT')).toBe(NEXT);
+    expect(world.sm.valueAt(world.rotatedArn, 'AWSPREVIOUS')).toBe(CURRENT);
+    expect(world.sm.versionIdAt(world.rotatedArn, 'AWSCURRENT')).toBe(token);
+    const [push] = world.pusher.requests;
+    expect(push?.key).toBe(NEXT);
+    expect(push?.masterApiKey).toBe(MASTER_API_KEY);
+    expect(push?.sites).toEqual(['https://a.example', 'https://b.example', 'https://c.example']);
+    expect(world.metrics.get('RotationSucceeded')).toBe(1);
+    expect(world.metrics.get('SitesConfirmed')).toBe(3);
+  });
+
+  it('writes the pending version under the event token with the AWSPENDING label and the RotationToken', async () => {
+    const world = rotationWorld({ current: CURRENT, staged: NEXT });
+    const token = world.sm.startRotation(world.rotatedArn);
+    const rotationToken = secret('rotation-token-from-secrets-manager-0001');
+
+    await step(world, 'createSecret', token, { RotationToken: rotationToken });
+
+    const puts = world.sm.mock.commandCalls(PutSecretValueCommand);
+    expect(puts).toHaveLength(1);
+    expect(puts[0]?.args[0].input).toMatchObject({
+      ClientRequestToken: token,
+      VersionStages: ['AWSPENDING'],
+      RotationToken: rotationToken,
+    });
+    expect(world.sm.valueAt(world.rotatedArn, 'AWSPENDING')).toBe(NEXT);
+    expect(world.sm.valueAt(world.rotatedArn, 'AWSCURRENT')).toBe(CURRENT);
+  });
+
+  it('accepts a staged key surrounded by whitespace (a pasted newline) and stores it trimmed', async () => {
+    const world = rotationWorld({ current: CURRENT, staged: `  ${NEXT}\n` });
+    const token = world.sm.startRotation(world.rotatedArn);
+    await step(world, 'createSecret', token);
+    expect(world.sm.valueAt(world.rotatedArn, 'AWSPENDING')).toBe(NEXT);
+  });
+
+  it('checks a new key with Stripe, against the current key, before any site is contacted', async () => {
+    const world = rotationWorld({ current: CURRENT, staged: NEXT });
+    const token = world.sm.startRotation(world.rotatedArn);
+    await step(world, 'createSecret', token);
+    world.checker.refuse = 'Stripe refused the new key (401)';
+
+    const error = await rejection(step(world, 'setSecret', token));
+
+    expect(error).toBeInstanceOf(KeyRejectedError);
+    expect(world.checker.calls).toEqual([{ key: NEXT, mode: 'test', referenceKey: CURRENT }]);
+    expect(world.pusher.requests).toHaveLength(0);
+    expect(world.sm.valueAt(world.rotatedArn, 'AWSCURRENT')).toBe(CURRENT);
+  });
+
+  it('skips the Stripe check when STRIPE_CHECK=off', async () => {
+    const world = rotationWorld({ current: CURRENT, staged: NEXT, env: { STRIPE_CHECK: 'off' } });
+    const token = world.sm.startRotation(world.rotatedArn);
+    await runAllSteps(world, token);
+    expect(world.checker.calls).toHaveLength(0);
+    expect(world.sm.valueAt(world.rotatedArn, 'AWSCURRENT')).toBe(NEXT);
+  });
+});
+
+describe('a site that does not confirm', () => {
+  it('fails setSecret naming every unconfirmed site, and AWSCURRENT stays on the old key', async () => {
+    const world = rotationWorld({ current: CURRENT, staged: NEXT });
+    world.pusher.outcomes.set('https://b.example', {
+      outcome: 'invalid_api_key',
+      httpStatus: 401,
+      detail: 'answered 401 invalid_api_key',
+      attempts: 1,
+      durationMs: 5,
+    });
+    const token = world.sm.startRotation(world.rotatedArn);
+    await step(world, 'createSecret', token);
+
+    const error = await rejection(step(world, 'setSecret', token));
+
+    expect(error).toBeInstanceOf(PropagationError);
+    expect(error.message).toContain('confirmed by 2 of 3 sites; AWSCURRENT was not moved');
+    expect(error.message).toContain('https://b.example: invalid_api_key (answered 401 invalid_api_key)');
+    expect(error.message).toContain(fingerprint(NEXT));
+    expect(world.sm.valueAt(world.rotatedArn, 'AWSCURRENT')).toBe(CURRENT);
+    expect(world.metrics.get('SitesFailed')).toBe(1);
+  });
+
+  it('lists the sites not attempted and why the push stopped', async () => {
+    const world = rotationWorld({ current: CURRENT, staged: NEXT });
+    world.pusher.stoppedBecause = 'deadline';
+    world.pusher.outcomes.set('https://c.example', { outcome: 'not_attempted', attempts: 0, durationMs: 0 });
+    const token = world.sm.startRotation(world.rotatedArn);
+    await step(world, 'createSecret', token);
+
+    const error = await rejection(step(world, 'setSecret', token));
+
+    expect(error.message).toContain('running out of time');
+    expect(error.message).toMatch(/Not attempted \(1\):\n {2}- https:\/\/c\.example/);
+    expect(world.metrics.get('SitesNotAttempted')).toBe(1);
+  });
+
+  it('succeeds on the retried rotation once the site is fixed, with the same token', async () => {
+    const world = rotationWorld({ current: CURRENT, staged: NEXT });
+    world.pusher.outcomes.set('https://b.example', {
+      outcome: 'server_error',
+      httpStatus: 503,
+      attempts: 3,
+      durationMs: 9,
+    });
+    const token = world.sm.startRotation(world.rotatedArn);
+    await step(world, 'createSecret', token);
+    await rejection(step(world, 'setSecret', token));
+
+    world.pusher.outcomes.clear();
+    await runAllSteps(world, token);
+
+    expect(world.sm.valueAt(world.rotatedArn, 'AWSCURRENT')).toBe(NEXT);
+    expect(world.sm.versionCount(world.rotatedArn)).toBe(2);
+  });
+});
+
+describe('when nothing new is staged', () => {
+  for (const [label, staged] of [
+    ['holds the placeholder "none"', 'none'],
+    ['is blank', '  '],
+    ['holds the current key', CURRENT],
+  ] as const) {
+    it(`re-propagates the current key when the staged secret ${label}`, async () => {
+      const world = rotationWorld({ current: CURRENT, staged });
+      const token = world.sm.startRotation(world.rotatedArn);
+
+      await runAllSteps(world, token);
+
+      expect(world.pusher.requests[0]?.key).toBe(CURRENT);
+      expect(world.checker.calls).toHaveLength(0);
+      expect(world.sm.valueAt(world.rotatedArn, 'AWSCURRENT')).toBe(CURRENT);
+      expect(world.sm.versionIdAt(world.rotatedArn, 'AWSCURRENT')).toBe(token);
+    });
+  }
+
+  it('fails createSecret with staging guidance when WHEN_NOTHING_STAGED=fail, writing nothing', async () => {
+    const world = rotationWorld({ current: CURRENT, staged: 'none', env: { WHEN_NOTHING_STAGED: 'fail' } });
+    const token = world.sm.startRotation(world.rotatedArn);
+
+    const error = await rejection(step(world, 'createSecret', token));
+
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect(error.message).toContain(`Nothing new is staged in ${world.stagedArn} (it is empty)`);
+    expect(error.message).toContain('Retrieve secret value');
+    expect(error.message).toContain('stripe-key-rotator stage');
+    expect(world.sm.writeCalls()).toBe(0);
+  });
+
+  it('refuses to re-propagate a current value that is not a key (the deploy-time placeholder)', async () => {
+    const world = rotationWorld({ current: secret('generated-placeholder-Zr8qk2LmW0'), staged: 'none' });
+    const token = world.sm.startRotation(world.rotatedArn);
+
+    const error = await rejection(step(world, 'createSecret', token));
+
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect(error.message).toContain('the current value cannot be re-propagated');
+    expect(world.sm.writeCalls()).toBe(0);
+  });
+});
+
+describe('a staged key that must be refused before any Stripe call or site push', () => {
+  const cases: [string, string, RegExp][] = [
+    ['malformed', secret('sk_test_has-dashes-and-more-Abc123'), /does not match/],
+    [
+      'a live key in a test deployment',
+      fakeKey('live', 'WrongMode'),
+      /is a live key but this deployment rotates test keys/,
+    ],
+    ['a restricted key', secret('rk_test_51RestrictedKeyAbcdefghijklmnop'), /restricted or publishable key/],
+    ['a key with an inner space', secret('sk_test_51Abc defghijklmnopqrstuvwxyz'), /whitespace/],
+  ];
+  for (const [label, staged, problem] of cases) {
+    it(`refuses ${label}`, async () => {
+      const world = rotationWorld({ current: CURRENT, staged });
+      const token = world.sm.startRotation(world.rotatedArn);
+
+      const error = await rejection(step(world, 'createSecret', token));
+
+      expect(error).toBeInstanceOf(KeyRejectedError);
+      expect(error.message).toMatch(problem);
+      expect(error.message).toContain(world.stagedArn);
+      expect(world.sm.writeCalls()).toBe(0);
+      expect(world.checker.calls).toHaveLength(0);
+      expect(world.pusher.requests).toHaveLength(0);
+    });
+  }
+
+  it('refuses the previous key (AWSPREVIOUS): a rotation must move forward', async () => {
+    const world = rotationWorld({ current: PREVIOUS, staged: PREVIOUS });
+    world.sm.putCurrent(world.rotatedArn, CURRENT);
+    const token = world.sm.startRotation(world.rotatedArn);
+
+    const error = await rejection(step(world, 'createSecret', token));
+
+    expect(error).toBeInstanceOf(KeyRejectedError);
+    expect(error.message).toContain('is the previous key (AWSPREVIOUS)');
+    expect(world.sm.writeCalls()).toBe(0);
+    expect(world.pusher.requests).toHaveLength(0);
+  });
+});
+
+describe('testSecret', () => {
+  it('passes when pending equals current and writes nothing, calls neither Stripe nor any site', async () => {
+    const world = rotationWorld({ current: CURRENT, staged: 'none' });
+    const token = world.sm.startRotation(world.rotatedArn);
+    await step(world, 'createSecret', token);
+    const writesBefore = world.sm.writeCalls();
+
+    await step(world, 'testSecret', token);
+
+    expect(world.sm.writeCalls()).toBe(writesBefore);
+    expect(world.checker.calls).toHaveLength(0);
+    expect(world.pusher.requests).toHaveLength(0);
+    expect(world.siteList.loads).toBe(1);
+  });
+
+  it('passes the deploy-time configuration test on placeholders, warning that rotation is not ready yet', async () => {
+    const placeholder = secret('generated-placeholder-Qp7sX3vN1t');
+    const world = rotationWorld({ current: placeholder, staged: 'none' });
+    world.deps.siteList.load = async () => {
+      throw new ConfigurationError('The site list /test/sites is empty');
+    };
+    const token = world.sm.startRotation(world.rotatedArn);
+    // With RotateImmediately=false, Secrets Manager itself fills the pending version with the current value.
+    await world.sm.client.send(
+      new PutSecretValueCommand({
+        SecretId: world.rotatedArn,
+        ClientRequestToken: token,
+        SecretString: placeholder,
+        VersionStages: ['AWSPENDING'],
+      }),
+    );
+    const writesBefore = world.sm.writeCalls();
+
+    await step(world, 'testSecret', token);
+
+    expect(world.sm.writeCalls()).toBe(writesBefore);
+    expect(capturedText()).toContain('not ready to rotate yet');
+    expect(capturedText()).toContain('The site list /test/sites is empty');
+  });
+
+  it('still fails the configuration test when a secret cannot be read at all', async () => {
+    const world = rotationWorld({ current: CURRENT, staged: 'none' });
+    world.deps.siteList.load = async () => {
+      throw Object.assign(new Error('User is not authorized to perform ssm:GetParameter'), {
+        name: 'AccessDeniedException',
+      });
+    };
+    const token = world.sm.startRotation(world.rotatedArn);
+    await step(world, 'createSecret', token);
+
+    const error = await rejection(step(world, 'testSecret', token));
+
+    expect(error.name).toBe('AccessDeniedException');
+  });
+
+  it('fails a real rotation whose pending value is not a key, without calling Stripe', async () => {
+    const world = rotationWorld({ current: CURRENT, staged: NEXT });
+    const token = world.sm.startRotation(world.rotatedArn);
+    await world.sm.client.send(
+      new PutSecretValueCommand({
+        SecretId: world.rotatedArn,
+        ClientRequestToken: token,
+        SecretString: secret('tampered-not-a-key-value-123'),
+        VersionStages: ['AWSPENDING'],
+      }),
+    );
+
+    const error = await rejection(step(world, 'testSecret', token));
+
+    expect(error).toBeInstanceOf(KeyRejectedError);
+    expect(world.checker.calls).toHaveLength(0);
+  });
+
+  it('in a real rotation checks the new key with Stripe and writes nothing', async () => {
+    const world = rotationWorld({ current: CURRENT, staged: NEXT });
+    const token = world.sm.startRotation(world.rotatedArn);
+    await step(world, 'createSecret', token);
+
+    await step(world, 'testSecret', token);
+
+    expect(world.checker.calls.map((c) => c.key)).toEqual([NEXT]);
+    expect(world.sm.valueAt(world.rotatedArn, 'AWSCURRENT')).toBe(CURRENT);
+  });
+});
+
+describe('finishSecret', () => {
+  it('moves AWSCURRENT with RemoveFromVersionId naming the old current version', async () => {
+    const world = rotationWorld({ current: CURRENT, staged: NEXT });
+    const oldVersion = world.sm.versionIdAt(world.rotatedArn, 'AWSCURRENT');
+    const token = world.sm.startRotation(world.rotatedArn);
+    await step(world, 'createSecret', token);
+
+    await step(world, 'finishSecret', token);
+
+    const moves = world.sm.mock.commandCalls(UpdateSecretVersionStageCommand);
+    expect(moves.map((m) => m.args[0].input)).toEqual([
+      {
+        SecretId: world.rotatedArn,
+        VersionStage: 'AWSCURRENT',
+        MoveToVersionId: token,
+        RemoveFromVersionId: oldVersion,
+      },
+    ]);
+    expect(capturedText()).toContain('Let the previous key expire in the Stripe Dashboard');
+  });
+});
+
+describe('every step replayed twice in a row', () => {
+  it('reaches the same end state with no extra secret versions and no extra label moves', async () => {
+    const world = rotationWorld({ current: CURRENT, staged: NEXT });
+    const token = world.sm.startRotation(world.rotatedArn);
+
+    for (const name of ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const) {
+      await step(world, name, token);
+      await step(world, name, token);
+    }
+
+    expect(world.sm.valueAt(world.rotatedArn, 'AWSCURRENT')).toBe(NEXT);
+    expect(world.sm.valueAt(world.rotatedArn, 'AWSPREVIOUS')).toBe(CURRENT);
+    expect(world.sm.versionCount(world.rotatedArn)).toBe(2);
+    expect(world.sm.mock.commandCalls(PutSecretValueCommand)).toHaveLength(1);
+    expect(world.sm.mock.commandCalls(UpdateSecretVersionStageCommand)).toHaveLength(1);
+  });
+});
+
+describe('the checks run before every step', () => {
+  it('refuses a secret whose rotation is disabled', async () => {
+    const world = rotationWorld({ current: CURRENT, staged: NEXT });
+    const token = world.sm.startRotation(world.rotatedArn);
+    const disabled = world.sm.createSecret('stripe/disabled', CURRENT, { rotationEnabled: false });
+    const error = await rejection(
+      rotate({ Step: 'createSecret', SecretId: disabled, ClientRequestToken: token }, world.deps, clock()),
+    );
+    expect(error).toBeInstanceOf(RotationStateError);
+    expect(error.message).toContain('is not enabled for rotation');
+  });
+
+  it('refuses a token that is not a version of the secret', async () => {
+    const world = rotationWorld({ current: CURRENT, staged: NEXT });
+    const error = await rejection(step(world, 'setSecret', '00000000-0000-4000-8000-000000000000'));
+    expect(error).toBeInstanceOf(RotationStateError);
+    expect(error.message).toContain('has no version 00000000-0000-4000-8000-000000000000');
+  });
+
+  it('refuses a version that is neither AWSCURRENT nor AWSPENDING', async () => {
+    const world = rotationWorld({ current: CURRENT, staged: NEXT });
+    const token = world.sm.startRotation(world.rotatedArn);
+    await runAllSteps(world, token);
+    const previousToken = world.sm.versionIdAt(world.rotatedArn, 'AWSPREVIOUS') ?? '';
+    const error = await rejection(step(world, 'setSecret', previousToken));
+    expect(error.message).toContain('is not labelled AWSPENDING');
+  });
+
+  it('does nothing for a version that is already AWSCURRENT', async () => {
+    const world = rotationWorld({ current: CURRENT, staged: NEXT });
+    const currentToken = world.sm.versionIdAt(world.rotatedArn, 'AWSCURRENT') ?? '';
+    await step(world, 'setSecret', currentToken);
+    expect(world.pusher.requests).toHaveLength(0);
+  });
+});
