@@ -203,14 +203,6 @@ async function setSecret({ event, deps, log, clock }: StepInput): Promise<void> 
   metrics.record('SitesFailed', counts.failed.length);
   metrics.record('SitesNotAttempted', counts.notAttempted.length);
   metrics.record('PushDuration', durationMs);
-  log.info('Push finished', {
-    key: describeKey(pending),
-    confirmed: counts.confirmed,
-    failed: counts.failed.length,
-    notAttempted: counts.notAttempted.length,
-    stoppedBecause: report.stoppedBecause,
-    durationMs,
-  });
   if (counts.failed.length > 0 || counts.notAttempted.length > 0) {
     throw new PropagationError(propagationFailureMessage(pending, report, counts));
   }

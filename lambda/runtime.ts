@@ -1,0 +1,90 @@
+/**
+ * Builds the rotation's dependencies once (module scope in `handler.ts`) and returns the Lambda handler.
+ * Overrides exist so tests and local tools can inject a dispatcher trusting a test CA, or endpoint-bound
+ * clients, without mocking modules.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { Agent, type Dispatcher } from 'undici';
+import { SecretsManagerStore } from './aws/secrets-manager.js';
+import { SsmSiteListSource } from './aws/ssm-site-list.js';
+import { loadConfig } from './config.js';
+import { parseRotationEvent } from './event.js';
+import { createFleetPusher } from './push.js';
+import { type InvocationClock, type RotationDeps, type RotationMetricName, rotate } from './rotation.js';
+import { StripeKeyChecker } from './stripe-check.js';
+
+export interface RuntimeOverrides {
+  readonly dispatcher?: Dispatcher;
+  readonly secretsManager?: SecretsManagerClient;
+  readonly ssm?: SSMClient;
+  readonly logger?: Logger;
+}
+
+export type RotationHandler = (event: unknown, context: InvocationClock) => Promise<void>;
+
+const SERVICE_NAME = 'stripe-key-rotator';
+const METRICS_NAMESPACE = 'StripeKeyRotator';
+
+export function createRotationHandler(
+  env: Readonly<Record<string, string | undefined>>,
+  overrides: RuntimeOverrides = {},
+): RotationHandler {
+  const config = loadConfig(env);
+  const serviceName = env.POWERTOOLS_SERVICE_NAME || SERVICE_NAME;
+  const logger = overrides.logger ?? new Logger({ serviceName });
+  const metrics = new Metrics({
+    namespace: env.POWERTOOLS_METRICS_NAMESPACE || METRICS_NAMESPACE,
+    serviceName,
+  });
+  // One pool for the whole fleet and Stripe: every site is its own origin, so keep-alive is short.
+  const dispatcher =
+    overrides.dispatcher ?? new Agent({ keepAliveTimeout: 4_000, connect: { timeout: 10_000 } });
+  const store = new SecretsManagerStore(overrides.secretsManager ?? new SecretsManagerClient({}));
+
+  const deps: RotationDeps = {
+    config,
+    secrets: store,
+    secretReader: store,
+    siteList: new SsmSiteListSource({
+      client: overrides.ssm ?? new SSMClient({}),
+      parameter: config.sitesParameter,
+    }),
+    keyChecker: new StripeKeyChecker({ apiBase: config.stripeApiBase, dispatcher, logger }),
+    pusher: createFleetPusher({
+      dispatcher,
+      logger,
+      concurrency: config.pushConcurrency,
+      siteTimeoutMs: config.siteTimeoutMs,
+      attempts: config.siteAttempts,
+      canaryCount: config.canarySites,
+    }),
+    logger,
+    metrics: {
+      record: (name: RotationMetricName, value: number) =>
+        metrics.addMetric(name, name === 'PushDuration' ? MetricUnit.Milliseconds : MetricUnit.Count, value),
+    },
+  };
+
+  return async (input, context) => {
+    // Identifiers only, on every line of this invocation (pusher and Stripe checker included): never RotationToken.
+    const raw = (typeof input === 'object' && input !== null ? input : {}) as Record<string, unknown>;
+    logger.appendKeys({
+      step: typeof raw.Step === 'string' ? raw.Step.slice(0, 40) : undefined,
+      secretArn: typeof raw.SecretId === 'string' ? raw.SecretId.slice(0, 2048) : undefined,
+      versionId: typeof raw.ClientRequestToken === 'string' ? raw.ClientRequestToken.slice(0, 64) : undefined,
+    });
+    try {
+      await rotate(parseRotationEvent(input), deps, context);
+    } catch (error) {
+      metrics.addMetric('RotationStepFailed', MetricUnit.Count, 1);
+      logger.error('Rotation step failed', { error });
+      throw error;
+    } finally {
+      metrics.publishStoredMetrics();
+      logger.removeKeys(['step', 'secretArn', 'versionId']);
+    }
+  };
+}

@@ -1,0 +1,331 @@
+/**
+ * REQUIRES the moto AWS emulator (`moto_server` on PATH; `pip install 'moto[server]'`): the suite fails,
+ * it does not skip, when it is missing. Run with `npm run test:emulator`.
+ *
+ * The real SDK clients talk to moto over HTTP on loopback; the handler pushes to real HTTPS template sites
+ * and checks keys against a local Stripe stand-in. `RotateSecret` is called with a rotation Lambda ARN that
+ * moto does not have: it answers an error but leaves the state AWS sets up before invoking the function
+ * (rotation enabled, an empty AWSPENDING version under a new token), and the test then drives the four steps
+ * the way Secrets Manager would.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import {
+  CreateSecretCommand,
+  DescribeSecretCommand,
+  GetSecretValueCommand,
+  ListSecretVersionIdsCommand,
+  PutSecretValueCommand,
+  RotateSecretCommand,
+  SecretsManagerClient,
+  UpdateSecretVersionStageCommand,
+} from '@aws-sdk/client-secrets-manager';
+import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { Agent } from 'undici';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createRotationHandler, type RotationHandler } from '../../lambda/runtime.js';
+import { type MotoServer, startMoto } from '../support/moto.js';
+import { fakeKey, MASTER_API_KEY } from '../support/rotation-fixtures.js';
+import { rejection, secret } from '../support/secret-guard.js';
+import { type StripeStub, startStripeStub } from '../support/stripe-stub.js';
+import { startTemplateFleet, TEMPLATE_ENDPOINT_PATH, type TemplateFleet } from '../support/template-fleet.js';
+
+const CURRENT = fakeKey('test', 'MotoCurrent');
+const NEXT = fakeKey('test', 'MotoNext');
+const STEPS = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const;
+const NOT_IN_MOTO = 'arn:aws:lambda:eu-west-1:123456789012:function:stripe-key-rotator-not-in-moto';
+
+let moto: MotoServer;
+let fleet: TemplateFleet;
+let stripe: StripeStub;
+let dispatcher: Agent;
+let sm: SecretsManagerClient;
+let ssm: SSMClient;
+let runId = 0;
+
+beforeAll(async () => {
+  moto = await startMoto();
+  const clientConfig = {
+    endpoint: moto.endpoint,
+    region: 'eu-west-1',
+    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+  };
+  sm = new SecretsManagerClient(clientConfig);
+  ssm = new SSMClient(clientConfig);
+  fleet = await startTemplateFleet({ size: 25, masterApiKey: MASTER_API_KEY, firstAddress: '127.0.20.2' });
+  stripe = await startStripeStub(await fleet.ca.issue({ ips: ['127.0.0.1'] }));
+  stripe.keys.set(CURRENT, { account: 'acct_1Moto', livemode: false });
+  stripe.keys.set(NEXT, { account: 'acct_1Moto', livemode: false });
+  dispatcher = new Agent({ connect: { ca: fleet.caPem } });
+});
+
+afterAll(async () => {
+  await dispatcher?.close();
+  await stripe?.close();
+  await fleet?.close();
+  sm?.destroy();
+  ssm?.destroy();
+  await moto?.stop();
+});
+
+beforeEach(() => {
+  for (const site of fleet.sites) {
+    site.restore();
+    site.masterApiKey = MASTER_API_KEY;
+    site.storedKey = undefined;
+  }
+  fleet.resetStats();
+  stripe.requests.length = 0;
+});
+
+interface Deployment {
+  readonly arn: string;
+  readonly stagedArn: string;
+  readonly handler: RotationHandler;
+}
+
+/** Creates a fresh set of secrets and a site-list parameter in moto, and a handler configured for them. */
+async function deploy(options: {
+  staged: string;
+  env?: Record<string, string>;
+  sites?: (prefix: string) => Promise<string>;
+}): Promise<Deployment> {
+  runId += 1;
+  const prefix = `/stripe/emulator-${runId}`;
+  const create = async (name: string, value: string) =>
+    (await sm.send(new CreateSecretCommand({ Name: `${prefix}/${name}`, SecretString: value }))).ARN ?? '';
+  const arn = await create('secret-key', CURRENT);
+  const stagedArn = await create('staged-key', options.staged);
+  const masterArn = await create('master-api-key', MASTER_API_KEY);
+  const sitesParameter = options.sites
+    ? await options.sites(prefix)
+    : await putParameter(`${prefix}/sites`, 'String', `# emulator fleet\n${fleet.urls.join('\n')}\n`);
+  const handler = createRotationHandler(
+    {
+      STAGED_SECRET_ARN: stagedArn,
+      MASTER_API_KEY_SECRET_ARN: masterArn,
+      SITES_PARAMETER: sitesParameter,
+      KEY_MODE: 'test',
+      STRIPE_API_BASE: stripe.url,
+      SITE_TIMEOUT_MS: '2000',
+      ...options.env,
+    },
+    { dispatcher, secretsManager: sm, ssm, logger: new Logger({ serviceName: 'emulator-test' }) },
+  );
+  return { arn, stagedArn, handler };
+}
+
+async function putParameter(name: string, type: 'String' | 'StringList' | 'SecureString', value: string) {
+  await ssm.send(new PutParameterCommand({ Name: name, Type: type, Value: value, Overwrite: true }));
+  return name;
+}
+
+/** RotateSecret as the console's "Rotate secret immediately" would; returns the pending token. */
+async function startRotation(arn: string): Promise<string> {
+  await clearFinishedPendingLabel(arn);
+  const error = await sm
+    .send(
+      new RotateSecretCommand({
+        SecretId: arn,
+        RotationLambdaARN: NOT_IN_MOTO,
+        RotationRules: { AutomaticallyAfterDays: 30 },
+        RotateImmediately: true,
+      }),
+    )
+    .then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+  expect((error as Error | undefined)?.name).toBe('ResourceNotFoundException');
+  return pendingToken(arn);
+}
+
+async function stages(arn: string): Promise<Record<string, string[]>> {
+  return (await sm.send(new DescribeSecretCommand({ SecretId: arn }))).VersionIdsToStages ?? {};
+}
+
+async function pendingToken(arn: string): Promise<string> {
+  const entry = Object.entries(await stages(arn)).find(([, labels]) => labels.includes('AWSPENDING'));
+  if (!entry) throw new Error('no AWSPENDING version after RotateSecret');
+  return entry[0];
+}
+
+/**
+ * AWS accepts a new rotation while AWSPENDING sits on the AWSCURRENT version (what finishSecret leaves);
+ * moto's check is inverted and refuses it. Removing the label there is what AWS treats as equivalent.
+ */
+async function clearFinishedPendingLabel(arn: string): Promise<void> {
+  for (const [id, labels] of Object.entries(await stages(arn))) {
+    if (labels.includes('AWSPENDING') && labels.includes('AWSCURRENT')) {
+      await sm.send(
+        new UpdateSecretVersionStageCommand({
+          SecretId: arn,
+          VersionStage: 'AWSPENDING',
+          RemoveFromVersionId: id,
+        }),
+      );
+    }
+  }
+}
+
+async function current(arn: string): Promise<string | undefined> {
+  return (await sm.send(new GetSecretValueCommand({ SecretId: arn, VersionStage: 'AWSCURRENT' })))
+    .SecretString;
+}
+
+async function versionCount(arn: string): Promise<number> {
+  return (
+    (await sm.send(new ListSecretVersionIdsCommand({ SecretId: arn, IncludeDeprecated: true }))).Versions
+      ?.length ?? 0
+  );
+}
+
+async function run(d: Deployment, token: string, steps: readonly string[] = STEPS): Promise<void> {
+  for (const Step of steps) {
+    await d.handler(
+      { Step, SecretId: d.arn, ClientRequestToken: token },
+      { getRemainingTimeInMillis: () => 600_000 },
+    );
+  }
+}
+
+describe('a rotation against the moto emulator', () => {
+  it('moves AWSCURRENT to the staged key once all 25 sites confirmed, each with exactly one correct PUT', async () => {
+    const d = await deploy({ staged: NEXT });
+    const token = await startRotation(d.arn);
+
+    await run(d, token);
+
+    expect(await current(d.arn)).toBe(NEXT);
+    expect(
+      (await sm.send(new GetSecretValueCommand({ SecretId: d.arn, VersionStage: 'AWSPREVIOUS' })))
+        .SecretString,
+    ).toBe(CURRENT);
+    for (const site of fleet.sites) {
+      expect(site.requests).toHaveLength(1);
+      expect(site.requests[0]?.path).toBe(TEMPLATE_ENDPOINT_PATH);
+      expect(site.requests[0]?.headers['x-api-key']).toBe(MASTER_API_KEY);
+      expect(site.requests[0]?.body).toEqual({ value: NEXT });
+    }
+  });
+
+  it('leaves AWSCURRENT untouched when a site answers 401, and finishes on the retry after the fix', async () => {
+    const d = await deploy({ staged: NEXT });
+    const token = await startRotation(d.arn);
+    const wrong = fleet.site(12);
+    wrong.masterApiKey = secret('site-12-has-another-master-key');
+
+    await run(d, token, ['createSecret']);
+    const error = await rejection(run(d, token, ['setSecret']));
+    expect(error.message).toContain(`${wrong.url}: invalid_api_key`);
+    expect(await current(d.arn)).toBe(CURRENT);
+
+    wrong.masterApiKey = MASTER_API_KEY;
+    await run(d, token);
+    expect(await current(d.arn)).toBe(NEXT);
+  });
+
+  it('reaches the same end state with every step invoked twice, and creates no extra versions', async () => {
+    const d = await deploy({ staged: NEXT });
+    const token = await startRotation(d.arn);
+    const versionsAfterRotateSecret = await versionCount(d.arn);
+
+    for (const step of STEPS) await run(d, token, [step, step]);
+
+    expect(await current(d.arn)).toBe(NEXT);
+    expect(await versionCount(d.arn)).toBe(versionsAfterRotateSecret);
+    expect(Object.keys(await stages(d.arn))).toHaveLength(2);
+  });
+
+  it('re-propagates the current key when nothing is staged, and finishes', async () => {
+    const d = await deploy({ staged: 'none' });
+    const token = await startRotation(d.arn);
+
+    await run(d, token);
+
+    expect(await current(d.arn)).toBe(CURRENT);
+    expect((await stages(d.arn))[token]).toContain('AWSCURRENT');
+    expect(fleet.sites.every((site) => site.storedKey === CURRENT)).toBe(true);
+  });
+
+  it('fails createSecret with staging guidance when nothing is staged and WHEN_NOTHING_STAGED=fail', async () => {
+    const d = await deploy({ staged: 'none', env: { WHEN_NOTHING_STAGED: 'fail' } });
+    const token = await startRotation(d.arn);
+
+    const error = await rejection(run(d, token, ['createSecret']));
+
+    expect(error.message).toContain(`Nothing new is staged in ${d.stagedArn}`);
+    expect(error.message).toContain('Retrieve secret value');
+    expect(fleet.requestCount).toBe(0);
+  });
+
+  it('refuses a malformed staged key before Stripe or any site is contacted', async () => {
+    const d = await deploy({ staged: secret('sk_test_not-a-valid-key!') });
+    const token = await startRotation(d.arn);
+
+    const error = await rejection(run(d, token, ['createSecret']));
+
+    expect(error.name).toBe('KeyRejectedError');
+    expect(stripe.requests).toHaveLength(0);
+    expect(fleet.requestCount).toBe(0);
+  });
+
+  it('passes testSecret when pending equals current (RotateImmediately=false) and writes nothing', async () => {
+    const d = await deploy({ staged: 'none' });
+    const token = await startRotation(d.arn);
+    // What Secrets Manager does itself when it only tests the configuration.
+    await sm.send(
+      new PutSecretValueCommand({
+        SecretId: d.arn,
+        ClientRequestToken: token,
+        SecretString: CURRENT,
+        VersionStages: ['AWSPENDING'],
+      }),
+    );
+    const before = JSON.stringify(await stages(d.arn));
+
+    await run(d, token, ['testSecret']);
+
+    expect(JSON.stringify(await stages(d.arn))).toBe(before);
+    expect(await current(d.arn)).toBe(CURRENT);
+    expect(fleet.requestCount).toBe(0);
+  });
+
+  it('reads a fleet split across a parameter path (String + StringList + SecureString), collapsing duplicates', async () => {
+    const d = await deploy({
+      staged: NEXT,
+      sites: async (prefix) => {
+        const path = `${prefix}/fleet/`;
+        await putParameter(`${path}a`, 'String', fleet.urls.slice(0, 10).join('\n'));
+        await putParameter(`${path}b`, 'StringList', fleet.urls.slice(10, 20).join(','));
+        await putParameter(
+          `${path}c`,
+          'SecureString',
+          `${fleet.urls.slice(19).join('\n')}\n${fleet.urls[0]}/`,
+        );
+        return path;
+      },
+    });
+    const token = await startRotation(d.arn);
+
+    await run(d, token);
+
+    expect(await current(d.arn)).toBe(NEXT);
+    expect(fleet.sites.every((site) => site.requestCount === 1)).toBe(true);
+  });
+
+  it('reports every invalid site-list line with its parameter and line number', async () => {
+    const d = await deploy({
+      staged: NEXT,
+      sites: (prefix) =>
+        putParameter(`${prefix}/sites`, 'String', `${fleet.urls[0]}\nhttp://plain.example\n\nnot a url\n`),
+    });
+    const token = await startRotation(d.arn);
+    await run(d, token, ['createSecret']);
+
+    const error = await rejection(run(d, token, ['setSecret']));
+
+    expect(error.message).toContain('/sites line 2: http URL refused, https required');
+    expect(error.message).toContain('/sites line 4:');
+    expect(fleet.requestCount).toBe(0);
+  });
+});

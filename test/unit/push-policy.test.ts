@@ -1,0 +1,238 @@
+import { Agent } from 'undici';
+import { describe, expect, it } from 'vitest';
+import { ConfigurationError } from '../../lambda/errors.js';
+import {
+  backoffDelayMs,
+  classifyAnswer,
+  classifyFailure,
+  createFleetPusher,
+  endpointUrl,
+  SITE_ENDPOINT_PATH,
+} from '../../lambda/push.js';
+import { rejection, secret } from '../support/secret-guard.js';
+
+const policy = { baseMs: 250, capMs: 8000 };
+
+describe('backoff with full jitter', () => {
+  it('waits between 0 and base · 2^retry', () => {
+    expect(backoffDelayMs(0, policy, () => 0)).toBe(0);
+    expect(backoffDelayMs(0, policy, () => 0.5)).toBe(125);
+    expect(backoffDelayMs(2, policy, () => 0.5)).toBe(500);
+  });
+
+  it('never exceeds the cap, however many retries', () => {
+    expect(backoffDelayMs(5, policy, () => 0.5)).toBe(4000);
+    expect(backoffDelayMs(60, policy, () => 0.5)).toBe(4000);
+  });
+});
+
+describe('classifying a site answer (architecture.md, "Site answers and what they mean")', () => {
+  const body = (value: unknown) => JSON.stringify(value);
+
+  it('confirms only a 200 saying success and secret_saved', () => {
+    expect(classifyAnswer({ status: 200, body: body({ success: true, message: 'secret_saved' }) })).toEqual({
+      outcome: 'confirmed',
+      retryable: false,
+      httpStatus: 200,
+      detail: 'answered 200 secret_saved',
+    });
+    for (const other of [
+      body({ success: true }),
+      body({ success: 'true', message: 'secret_saved' }),
+      '<html>',
+      '',
+    ]) {
+      expect(classifyAnswer({ status: 200, body: other })).toMatchObject({
+        outcome: 'unexpected_body',
+        retryable: false,
+      });
+    }
+  });
+
+  it('does not confirm other 2xx statuses', () => {
+    expect(
+      classifyAnswer({ status: 201, body: body({ success: true, message: 'secret_saved' }) }),
+    ).toMatchObject({
+      outcome: 'http_error',
+      retryable: false,
+    });
+  });
+
+  it('refuses every redirect, naming its target', () => {
+    for (const status of [301, 302, 303, 307, 308]) {
+      expect(classifyAnswer({ status, location: 'https://elsewhere.example/x' })).toEqual({
+        outcome: 'redirect',
+        retryable: false,
+        httpStatus: status,
+        detail: `answered ${status} redirect to https://elsewhere.example/x refused (not followed)`,
+      });
+    }
+  });
+
+  it('tells a rejected key format from any other 400', () => {
+    expect(classifyAnswer({ status: 400, body: body({ error: 'invalid_secret_format' }) }).outcome).toBe(
+      'invalid_secret_format',
+    );
+    expect(classifyAnswer({ status: 400, body: body({ error: 'missing_field' }) })).toMatchObject({
+      outcome: 'http_error',
+      detail: 'answered 400 missing_field',
+    });
+    expect(classifyAnswer({ status: 400, body: '<h1>Bad Request</h1>' })).toMatchObject({
+      outcome: 'http_error',
+      detail: 'answered 400',
+    });
+  });
+
+  it('fails without retry on 401, 404, 405 and other 4xx', () => {
+    expect(classifyAnswer({ status: 401, body: body({ error: 'invalid_api_key' }) })).toMatchObject({
+      outcome: 'invalid_api_key',
+      retryable: false,
+      detail: 'answered 401 invalid_api_key',
+    });
+    expect(classifyAnswer({ status: 404 })).toMatchObject({ outcome: 'endpoint_missing', retryable: false });
+    expect(classifyAnswer({ status: 405 })).toMatchObject({ outcome: 'endpoint_missing', retryable: false });
+    expect(classifyAnswer({ status: 403 })).toMatchObject({ outcome: 'http_error', retryable: false });
+  });
+
+  it('retries 429 and 5xx, carrying Retry-After', () => {
+    expect(classifyAnswer({ status: 429, retryAfterMs: 2000 })).toMatchObject({
+      outcome: 'throttled',
+      retryable: true,
+      retryAfterMs: 2000,
+    });
+    for (const status of [500, 502, 503, 504]) {
+      expect(classifyAnswer({ status })).toMatchObject({ outcome: 'server_error', retryable: true });
+    }
+  });
+
+  it('echoes only short identifier-like error codes from a body', () => {
+    const verdict = classifyAnswer({ status: 400, body: body({ error: 'value "x y" rejected <script>' }) });
+    expect(verdict.detail).toBe('answered 400');
+  });
+});
+
+describe('classifying a request that got no answer', () => {
+  const withCode = (code: string, message = 'boom') => Object.assign(new Error(message), { code });
+
+  it('treats the whole-attempt timeout and undici timeouts as transient timeouts', () => {
+    const abort = new DOMException('The operation was aborted due to timeout', 'TimeoutError');
+    for (const error of [abort, withCode('UND_ERR_HEADERS_TIMEOUT'), withCode('UND_ERR_CONNECT_TIMEOUT')]) {
+      expect(classifyFailure(error, 300)).toEqual({
+        outcome: 'timeout',
+        retryable: true,
+        detail: 'timed out after 300 ms',
+      });
+    }
+  });
+
+  it('treats refused and dropped connections as transient', () => {
+    for (const code of ['ECONNREFUSED', 'ECONNRESET', 'UND_ERR_SOCKET', 'EHOSTUNREACH']) {
+      expect(classifyFailure(withCode(code), 300)).toEqual({
+        outcome: 'connection_error',
+        retryable: true,
+        detail: `connection failed: ${code}`,
+      });
+    }
+  });
+
+  it('fails certificate and handshake problems at once', () => {
+    for (const code of [
+      'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+      'DEPTH_ZERO_SELF_SIGNED_CERT',
+      'SELF_SIGNED_CERT_IN_CHAIN',
+      'ERR_TLS_CERT_ALTNAME_INVALID',
+      'CERT_HAS_EXPIRED',
+      'ERR_SSL_WRONG_VERSION_NUMBER',
+    ]) {
+      expect(classifyFailure(withCode(code), 300)).toEqual({
+        outcome: 'tls_error',
+        retryable: false,
+        detail: `certificate rejected: ${code}`,
+      });
+    }
+  });
+
+  it('finds the code along the cause chain', () => {
+    const wrapped = new Error('fetch failed', { cause: withCode('CERT_HAS_EXPIRED') });
+    expect(classifyFailure(wrapped, 300).outcome).toBe('tls_error');
+  });
+
+  it('never repeats an error message, which could carry anything', () => {
+    const key = secret('sk_live_NeverEchoedFromAnErrorMessage01');
+    const verdict = classifyFailure(new Error(`failed while sending ${key}`), 300);
+    expect(verdict).toEqual({
+      outcome: 'connection_error',
+      retryable: true,
+      detail: 'request failed: Error',
+    });
+  });
+
+  it('does not retry a request the HTTP client refuses to send', () => {
+    expect(classifyFailure(withCode('UND_ERR_INVALID_ARG'), 300)).toMatchObject({
+      outcome: 'connection_error',
+      retryable: false,
+    });
+  });
+});
+
+describe('the endpoint URL of a site', () => {
+  it('appends the template path to an origin or a site path', () => {
+    expect(endpointUrl('https://shop.example.fr')).toBe(`https://shop.example.fr${SITE_ENDPOINT_PATH}`);
+    expect(endpointUrl('https://shop.example.fr/')).toBe(`https://shop.example.fr${SITE_ENDPOINT_PATH}`);
+    expect(endpointUrl('https://example.fr/shop/')).toBe(`https://example.fr/shop${SITE_ENDPOINT_PATH}`);
+  });
+
+  it('refuses anything but a plain https URL', () => {
+    for (const site of ['http://shop.example.fr', 'ftp://x', 'not a url', 'https://x.example/?a=1', '']) {
+      expect(endpointUrl(site)).toBeUndefined();
+    }
+  });
+});
+
+describe('fleet pusher options', () => {
+  it('reports an empty fleet as done, not as stopped', async () => {
+    const dispatcher = new Agent();
+    const noop = (): void => undefined;
+    const pusher = createFleetPusher({
+      dispatcher,
+      logger: { debug: noop, info: noop, warn: noop, error: noop },
+      concurrency: 2,
+      siteTimeoutMs: 1000,
+      attempts: 1,
+      canaryCount: 1,
+    });
+    const report = await pusher.push({
+      sites: [],
+      key: 'sk_test_x',
+      masterApiKey: 'm',
+      remainingTimeMs: () => 0,
+    });
+    await dispatcher.close();
+    expect(report).toEqual({ results: [] });
+  });
+
+  it('refuses nonsensical limits, naming each option', async () => {
+    const dispatcher = new Agent();
+    const noop = (): void => undefined;
+    const error = await rejection(
+      Promise.resolve().then(() =>
+        createFleetPusher({
+          dispatcher,
+          logger: { debug: noop, info: noop, warn: noop, error: noop },
+          concurrency: 0,
+          siteTimeoutMs: 1.5,
+          attempts: 3,
+          canaryCount: -1,
+        }),
+      ),
+    );
+    await dispatcher.close();
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect((error as ConfigurationError).problems).toEqual([
+      'concurrency=0 must be a whole number ≥ 1',
+      'siteTimeoutMs=1.5 must be a whole number ≥ 1',
+      'canaryCount=-1 must be a whole number ≥ 0',
+      'deadlineMarginMs=2001.5 must be a whole number ≥ 0',
+    ]);
+  });
+});
