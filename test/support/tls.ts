@@ -45,7 +45,7 @@ function loadX509(): Promise<typeof X509> {
   x509Module ??= import('reflect-metadata')
     .then(() => import('@peculiar/x509'))
     .then((x509) => {
-      x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+      x509.cryptoProvider.set(webcrypto);
       return x509;
     });
   return x509Module;
