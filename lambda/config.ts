@@ -12,6 +12,8 @@ export interface RotatorConfig {
   readonly masterApiKeySecretId: string;
   /** A parameter name, or a path ending in `/` whose parameters are concatenated. */
   readonly sitesParameter: string;
+  /** DynamoDB table of the propagation ledger. */
+  readonly ledgerTable: string;
   readonly keyMode: KeyMode;
   readonly whenNothingStaged: WhenNothingStaged;
   readonly pushConcurrency: number;
@@ -79,6 +81,10 @@ export function loadConfig(env: Env): RotatorConfig {
     'SITES_PARAMETER',
     'the SSM parameter (or path ending in /) listing the sites',
   );
+  const ledgerTable = required('LEDGER_TABLE', 'the DynamoDB table of the propagation ledger');
+  if (ledgerTable && !/^[A-Za-z0-9_.-]{3,255}$/.test(ledgerTable)) {
+    problems.push(`LEDGER_TABLE="${ledgerTable}" is not a DynamoDB table name (3–255 of A-Z a-z 0-9 _ . -)`);
+  }
   if (sitesParameter && /\s/.test(sitesParameter)) {
     problems.push(
       `SITES_PARAMETER="${sitesParameter}" contains whitespace; it must be a parameter name or path`,
@@ -106,6 +112,7 @@ export function loadConfig(env: Env): RotatorConfig {
     stagedSecretId,
     masterApiKeySecretId,
     sitesParameter,
+    ledgerTable,
     keyMode,
     whenNothingStaged,
     pushConcurrency,

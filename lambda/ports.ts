@@ -106,3 +106,110 @@ export interface PushRequest {
 export interface SitePusher {
   push(request: PushRequest): Promise<PushReport>;
 }
+
+/** Why a rotation was started: a new staged key, or the current key pushed again (drift repair). */
+export type RotationTrigger = 'staged' | 'repropagation';
+
+/** A site's state within one rotation. `pending` = in the snapshot, no result recorded yet. */
+export type SiteStatus = 'pending' | 'confirmed' | 'failed' | 'not_attempted';
+
+export type RotationOutcome = 'in_progress' | 'failed' | 'finished';
+
+/** What one step did, last time it ran for this rotation. */
+export interface StepMark {
+  readonly startedAt: string;
+  readonly endedAt?: string;
+  readonly status: 'running' | 'completed' | 'failed';
+  /** The step's error message (already free of secrets), when it failed. */
+  readonly error?: string;
+}
+
+/** Identifies a rotation: the rotated secret and the version being rotated to (the event's token). */
+export interface RotationId {
+  readonly secretArn: string;
+  readonly token: string;
+}
+
+export interface RotationStart extends RotationId {
+  readonly trigger: RotationTrigger;
+  /** The key only as `maskKey` shows it, and its fingerprint: the ledger never holds a key. */
+  readonly maskedKey: string;
+  readonly keyFingerprint: string;
+  /** The site-list snapshot every later step of this rotation uses, whatever the parameter says by then. */
+  readonly sites: readonly string[];
+  readonly sources: readonly string[];
+}
+
+export interface RotationRecord extends RotationStart {
+  /** ISO-8601 times. */
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly outcome: RotationOutcome;
+  readonly steps: Readonly<
+    Partial<Record<'createSecret' | 'setSecret' | 'testSecret' | 'finishSecret', StepMark>>
+  >;
+  /** Counts over the snapshot as of the last setSecret/finishSecret. */
+  readonly counts?: { readonly confirmed: number; readonly failed: number; readonly pending: number };
+  readonly finishedAt?: string;
+}
+
+/** One site within one rotation. */
+export interface SiteRecord {
+  readonly site: string;
+  readonly status: SiteStatus;
+  readonly outcome?: SiteOutcome;
+  readonly httpStatus?: number;
+  readonly detail?: string;
+  /** Attempts across every run of setSecret for this rotation. */
+  readonly attempts: number;
+  /** Duration of the last run's attempts at this site, in ms. */
+  readonly latencyMs?: number;
+  readonly confirmedAt?: string;
+  readonly updatedAt?: string;
+}
+
+/** What a site holds, as far as the ledger knows: the last key it confirmed, in any rotation. */
+export interface FleetSiteRecord {
+  readonly site: string;
+  readonly maskedKey: string;
+  readonly keyFingerprint: string;
+  /** The version id (rotation token) whose key the site confirmed. */
+  readonly versionId: string;
+  readonly confirmedAt: string;
+}
+
+export type RotationPatch = {
+  readonly step?: { readonly name: keyof RotationRecord['steps']; readonly mark: StepMark };
+  readonly outcome?: RotationOutcome;
+  readonly counts?: RotationRecord['counts'];
+  readonly finishedAt?: string;
+};
+
+/**
+ * The rotation's durable memory (DynamoDB in AWS, in memory for local runs). Never holds a secret value.
+ * Every method throws when the store cannot be written or read: a ledger outage fails the step.
+ */
+export interface RotationLedger {
+  /**
+   * Records the start of a rotation with its site-list snapshot, atomically. Idempotent per rotation: when
+   * a record already exists it is returned unchanged (the first snapshot wins).
+   */
+  begin(start: RotationStart): Promise<RotationRecord>;
+  get(id: RotationId): Promise<RotationRecord | undefined>;
+  /**
+   * Every snapshot site with its state, in snapshot order (`pending` where nothing is recorded yet).
+   * Throws RotationStateError for an unknown rotation: an empty list would read as "all confirmed".
+   */
+  sites(id: RotationId): Promise<readonly SiteRecord[]>;
+  /**
+   * Records a site result (and, when it confirmed, what the site now holds). Writes may be buffered and
+   * batched; `flush` writes whatever is buffered. A failed write is retried, then thrown.
+   */
+  saveSite(id: RotationId, record: SiteRecord, holds?: FleetSiteRecord): Promise<void>;
+  flush(): Promise<void>;
+  update(id: RotationId, patch: RotationPatch): Promise<void>;
+  /** Most recent rotations of a secret first. */
+  history(secretArn: string, limit: number): Promise<readonly RotationRecord[]>;
+  /** What every site known for this secret last confirmed. */
+  fleet(secretArn: string): Promise<readonly FleetSiteRecord[]>;
+}

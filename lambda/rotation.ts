@@ -1,24 +1,28 @@
 /**
  * The rotation core: the four Secrets Manager steps over injected ports. A new key becomes AWSCURRENT
- * only after every site confirmed it; any failure leaves AWSCURRENT (and the previous key) untouched,
- * and every step is safe to replay with the same token.
+ * only after every site of the rotation's snapshot confirmed it (the ledger is the proof); any failure
+ * leaves AWSCURRENT (and the previous key) untouched, and every step is safe to replay with the same token.
  */
 import type { RotatorConfig } from './config.js';
 import { ConfigurationError, KeyRejectedError, PropagationError, RotationStateError } from './errors.js';
 import type { RotationEvent, RotationStep } from './event.js';
-import { describeKey, keyProblem } from './keys.js';
+import { describeKey, fingerprint, keyProblem, maskKey } from './keys.js';
 import type { RotationLogger } from './log.js';
 import {
   AWSCURRENT,
   AWSPENDING,
   AWSPREVIOUS,
   type KeyChecker,
-  type PushReport,
+  type PushStopReason,
   type RotatedSecretStore,
+  type RotationId,
+  type RotationLedger,
+  type RotationRecord,
   type SecretDescription,
   type SecretReader,
   type SiteListSource,
   type SitePusher,
+  type SiteRecord,
   type SiteResult,
 } from './ports.js';
 
@@ -41,8 +45,11 @@ export interface RotationDeps {
   readonly siteList: SiteListSource;
   readonly keyChecker: KeyChecker;
   readonly pusher: SitePusher;
+  readonly ledger: RotationLedger;
   readonly logger: RotationLogger;
   readonly metrics: RotationMetrics;
+  /** Wall clock for ledger timestamps. @default () => new Date() */
+  readonly now?: () => Date;
 }
 
 /** The part of the Lambda context the core uses. */
@@ -52,6 +59,7 @@ export interface InvocationClock {
 
 interface StepInput {
   readonly event: RotationEvent;
+  readonly id: RotationId;
   readonly description: SecretDescription;
   readonly deps: RotationDeps;
   readonly log: RotationLogger;
@@ -86,9 +94,62 @@ export async function rotate(
     log.info('Version is already AWSCURRENT: nothing to do');
     return;
   }
+  const id: RotationId = { secretArn: description.arn, token: event.ClientRequestToken };
+  const now = deps.now ?? (() => new Date());
+  const startedAt = now().toISOString();
   const started = Date.now();
-  await steps[event.Step]({ event, description, deps, log, clock });
+  // createSecret creates the record; setSecret and finishSecret mark themselves on it. testSecret stays
+  // strictly read-only, ledger included (its timestamps are in the logs).
+  const recorded =
+    (event.Step === 'setSecret' || event.Step === 'finishSecret') && (await deps.ledger.get(id)) !== undefined;
+  if (recorded) {
+    await deps.ledger.update(id, {
+      step: { name: event.Step, mark: { startedAt, status: 'running' } },
+      outcome: 'in_progress',
+    });
+  }
+  try {
+    await steps[event.Step]({ event, id, description, deps, log, clock });
+  } catch (error) {
+    if (recorded || event.Step === 'createSecret')
+      await recordFailure(id, event.Step, startedAt, error, deps, log);
+    throw error;
+  }
+  if (recorded || event.Step === 'createSecret') {
+    await deps.ledger.update(id, {
+      step: { name: event.Step, mark: { startedAt, endedAt: now().toISOString(), status: 'completed' } },
+    });
+  }
   log.info('Step completed', { durationMs: Date.now() - started });
+}
+
+/** Best effort: the step's own error is what Secrets Manager and the operator must see. */
+async function recordFailure(
+  id: RotationId,
+  step: RotationStep,
+  startedAt: string,
+  error: unknown,
+  deps: RotationDeps,
+  log: RotationLogger,
+): Promise<void> {
+  try {
+    if ((await deps.ledger.get(id)) === undefined) return;
+    const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    await deps.ledger.update(id, {
+      step: {
+        name: step,
+        mark: {
+          startedAt,
+          endedAt: (deps.now ?? (() => new Date()))().toISOString(),
+          status: 'failed',
+          error: message,
+        },
+      },
+      outcome: 'failed',
+    });
+  } catch (ledgerError) {
+    log.error('Could not record the step failure in the ledger', { error: ledgerError });
+  }
 }
 
 /** The AWS rotation template's checks, run before every step. */
@@ -115,8 +176,8 @@ async function preDispatch(
   return description;
 }
 
-async function createSecret({ event, deps, log }: StepInput): Promise<void> {
-  const { secrets } = deps;
+async function createSecret({ event, id, deps, log }: StepInput): Promise<void> {
+  const { secrets, ledger } = deps;
   const current = await secrets.getValue(event.SecretId, { stage: AWSCURRENT });
   if (current === undefined) {
     throw new RotationStateError(`Secret ${event.SecretId} has no AWSCURRENT value to rotate from`);
@@ -126,12 +187,45 @@ async function createSecret({ event, deps, log }: StepInput): Promise<void> {
     versionId: event.ClientRequestToken,
   });
   if (existing !== undefined) {
-    log.info('Pending version already holds a key: keeping it', { key: describeKey(existing) });
+    // Replayed step. The snapshot was taken before the pending value was written, unless the value was put
+    // there by Secrets Manager itself (RotateImmediately=false copies the current value): take it now.
+    const record = await ledger.begin(
+      await rotationStart(id, existing, existing === current ? 'repropagation' : 'staged', deps),
+    );
+    log.info('Pending version already holds a key: keeping it', {
+      key: describeKey(existing),
+      sites: record.sites.length,
+    });
     return;
   }
   const { key, trigger } = await chooseNextKey(event, deps, current);
+  // Snapshot first: once AWSPENDING holds the key, every later step works on exactly this set of sites.
+  const record = await ledger.begin(await rotationStart(id, key, trigger, deps));
+  if (record.keyFingerprint !== fingerprint(key)) {
+    throw new RotationStateError(
+      `The key chosen now (${describeKey(key)}) differs from the one this rotation started with (fp ${record.keyFingerprint}): ` +
+        'the staged key changed while the rotation was being created. Cancel this rotation (remove its AWSPENDING label) and start again.',
+    );
+  }
   await secrets.putPending(event.SecretId, event.ClientRequestToken, key, event.RotationToken);
-  log.info('Pending version created', { trigger, key: describeKey(key) });
+  log.info('Pending version created', { trigger, key: describeKey(key), sites: record.sites.length });
+}
+
+async function rotationStart(
+  id: RotationId,
+  key: string,
+  trigger: RotationRecord['trigger'],
+  { siteList }: RotationDeps,
+): Promise<Parameters<RotationLedger['begin']>[0]> {
+  const list = await siteList.load();
+  return {
+    ...id,
+    trigger,
+    maskedKey: maskKey(key),
+    keyFingerprint: fingerprint(key),
+    sites: list.sites,
+    sources: list.sources,
+  };
 }
 
 async function chooseNextKey(
@@ -173,63 +267,95 @@ async function chooseNextKey(
   return { key: staged, trigger: 'staged' };
 }
 
-async function setSecret({ event, deps, log, clock }: StepInput): Promise<void> {
-  const { config, keyChecker, pusher, siteList, metrics } = deps;
+async function setSecret({ event, id, deps, log, clock }: StepInput): Promise<void> {
+  const { config, keyChecker, pusher, ledger, metrics } = deps;
   const pending = await requirePendingKey(event, deps);
+  const record = await requireRecord(id, pending, deps);
   const current = await deps.secrets.getValue(event.SecretId, { stage: AWSCURRENT });
   const isNewKey = pending !== current;
   if (isNewKey && config.stripeCheck) await keyChecker.check(pending, config.keyMode, current);
 
   const masterApiKey = await readMasterApiKey(deps);
-  const list = await siteList.load();
-  if (list.duplicates.length > 0) log.warn('Duplicate sites collapsed', { duplicates: list.duplicates });
+  const before = await ledger.sites(id);
+  const earlier = new Map(before.map((site) => [site.site, site]));
+  // Resume: a retried rotation (same token) contacts only the sites not confirmed yet.
+  const targets = before.filter((site) => site.status !== 'confirmed').map((site) => site.site);
   log.info('Pushing key to sites', {
     key: describeKey(pending),
     newKey: isNewKey,
-    sites: list.sites.length,
-    sources: list.sources,
+    snapshotSites: before.length,
+    alreadyConfirmed: before.length - targets.length,
+    targets: targets.length,
   });
 
   const started = Date.now();
-  const report = await pusher.push({
-    sites: list.sites,
-    key: pending,
-    masterApiKey,
-    remainingTimeMs: () => clock.getRemainingTimeInMillis(),
-  });
+  const holds = { maskedKey: record.maskedKey, keyFingerprint: record.keyFingerprint, versionId: id.token };
+  const report =
+    targets.length === 0
+      ? { results: [] as SiteResult[] }
+      : await pusher.push({
+          sites: targets,
+          key: pending,
+          masterApiKey,
+          remainingTimeMs: () => clock.getRemainingTimeInMillis(),
+          onResult: (result) => {
+            const site = siteRecord(result, earlier.get(result.site), deps);
+            return ledger.saveSite(
+              id,
+              site,
+              site.confirmedAt === undefined
+                ? undefined
+                : { site: site.site, ...holds, confirmedAt: site.confirmedAt },
+            );
+          },
+        });
+  await ledger.flush();
   const durationMs = Date.now() - started;
-  const counts = countOutcomes(report.results);
-  metrics.record('SitesConfirmed', counts.confirmed);
-  metrics.record('SitesFailed', counts.failed.length);
-  metrics.record('SitesNotAttempted', counts.notAttempted.length);
+
+  const after = await ledger.sites(id);
+  const failed = after.filter((site) => site.status === 'failed');
+  const unattempted = after.filter((site) => site.status === 'pending' || site.status === 'not_attempted');
+  const confirmed = after.length - failed.length - unattempted.length;
+  await ledger.update(id, { counts: { confirmed, failed: failed.length, pending: unattempted.length } });
+  metrics.record('SitesConfirmed', confirmed);
+  metrics.record('SitesFailed', failed.length);
+  metrics.record('SitesNotAttempted', unattempted.length);
   metrics.record('PushDuration', durationMs);
-  if (counts.failed.length > 0 || counts.notAttempted.length > 0) {
-    throw new PropagationError(propagationFailureMessage(pending, report, counts));
+  if (failed.length > 0 || unattempted.length > 0) {
+    throw new PropagationError(
+      propagationFailureMessage(
+        `The key ${describeKey(pending)} was confirmed by ${confirmed} of ${after.length} sites; AWSCURRENT was not moved.`,
+        failed,
+        unattempted,
+        report.stoppedBecause,
+      ),
+    );
   }
 }
 
-async function testSecret({ event, deps, log }: StepInput): Promise<void> {
-  const { config, keyChecker, secrets, siteList } = deps;
+async function testSecret({ event, id, deps, log }: StepInput): Promise<void> {
+  const { config, keyChecker, secrets, siteList, ledger } = deps;
   const pending = await secrets.getValue(event.SecretId, {
     stage: AWSPENDING,
     versionId: event.ClientRequestToken,
   });
   const current = await secrets.getValue(event.SecretId, { stage: AWSCURRENT });
   if (pending === undefined || pending !== current) {
-    // A real rotation: everything must hold. Nothing is written anywhere.
+    // A real rotation: everything must hold. Nothing is written but the ledger's audit marks.
     const key = await requirePendingKey(event, deps);
+    const record = await requireRecord(id, key, deps);
     if (config.stripeCheck) await keyChecker.check(key, config.keyMode, current);
     await readMasterApiKey(deps);
-    const list = await siteList.load();
-    log.info('Pending key and configuration verified', { key: describeKey(key), sites: list.sites.length });
+    log.info('Pending key and configuration verified', { key: describeKey(key), sites: record.sites.length });
     return;
   }
-  // Pending equals current: Secrets Manager's configuration test (RotateImmediately=false, e.g. on deploy).
-  // Placeholders are legitimate here, so content problems are reported as warnings; unreadable
-  // configuration (access denied, throttling) still fails. A real rotation refuses them later anyway.
+  // Pending equals current: Secrets Manager's configuration test (RotateImmediately=false, e.g. on deploy),
+  // or the test after a re-propagation. Placeholders are legitimate here, so content problems are reported
+  // as warnings; unreadable configuration (access denied, throttling, ledger down) still fails.
   const notReady: string[] = [];
   const keyIssue = keyProblem(pending, config.keyMode);
   if (keyIssue) notReady.push(`the current value ${keyIssue}`);
+  await ledger.get(id);
   for (const check of [() => readMasterApiKey(deps), () => siteList.load()]) {
     try {
       await check();
@@ -242,14 +368,38 @@ async function testSecret({ event, deps, log }: StepInput): Promise<void> {
   else log.info('Configuration test passed: pending equals current', { key: describeKey(pending) });
 }
 
-async function finishSecret({ event, description, deps, log }: StepInput): Promise<void> {
+async function finishSecret({ event, id, description, deps, log }: StepInput): Promise<void> {
+  const { ledger } = deps;
+  const pending = await requirePendingKey(event, deps);
+  await requireRecord(id, pending, deps);
+  // The gate: AWSCURRENT moves only when the ledger shows every snapshot site confirmed for this token.
+  const sites = await ledger.sites(id);
+  const unconfirmed = sites.filter((site) => site.status !== 'confirmed');
+  if (unconfirmed.length > 0) {
+    throw new PropagationError(
+      propagationFailureMessage(
+        `Refusing to move AWSCURRENT: the ledger shows ${sites.length - unconfirmed.length} of ${sites.length} sites confirmed for ${describeKey(pending)}.`,
+        unconfirmed.filter((site) => site.status === 'failed'),
+        unconfirmed.filter((site) => site.status !== 'failed'),
+        undefined,
+      ),
+    );
+  }
   const currentVersion = Object.entries(description.versionIdsToStages).find(([, stages]) =>
     stages.includes(AWSCURRENT),
   )?.[0];
   if (!currentVersion) throw new RotationStateError(`Secret ${description.arn} has no AWSCURRENT version`);
   await deps.secrets.promote(event.SecretId, event.ClientRequestToken, currentVersion);
+  const finishedAt = (deps.now ?? (() => new Date()))().toISOString();
+  await ledger.update(id, {
+    outcome: 'finished',
+    finishedAt,
+    counts: { confirmed: sites.length, failed: 0, pending: 0 },
+  });
   deps.metrics.record('RotationSucceeded', 1);
   log.info('Rotation finished: AWSCURRENT moved', {
+    key: describeKey(pending),
+    sites: sites.length,
     previousVersionId: currentVersion,
     reminder:
       'Every site confirmed the new key. Let the previous key expire in the Stripe Dashboard (it can live at most 7 days after a roll).',
@@ -271,6 +421,26 @@ async function requirePendingKey(event: RotationEvent, { config, secrets }: Rota
   return pending;
 }
 
+/** The ledger record of this rotation, which must describe the pending key. */
+async function requireRecord(
+  id: RotationId,
+  pending: string,
+  { ledger }: RotationDeps,
+): Promise<RotationRecord> {
+  const record = await ledger.get(id);
+  if (!record) {
+    throw new RotationStateError(
+      `The ledger has no record of rotation ${id.token} of ${id.secretArn}: createSecret has not run for it`,
+    );
+  }
+  if (record.keyFingerprint !== fingerprint(pending)) {
+    throw new RotationStateError(
+      `The pending version of ${id.secretArn} (${describeKey(pending)}) is not the key this rotation started with (fp ${record.keyFingerprint})`,
+    );
+  }
+  return record;
+}
+
 async function readMasterApiKey({ config, secretReader }: RotationDeps): Promise<string> {
   const id = config.masterApiKeySecretId;
   const value = (await secretReader.readCurrent(id))?.trim();
@@ -285,47 +455,49 @@ async function readMasterApiKey({ config, secretReader }: RotationDeps): Promise
   return value;
 }
 
-interface OutcomeCounts {
-  readonly confirmed: number;
-  readonly failed: readonly SiteResult[];
-  readonly notAttempted: readonly SiteResult[];
+function siteRecord(result: SiteResult, earlier: SiteRecord | undefined, deps: RotationDeps): SiteRecord {
+  const at = (deps.now ?? (() => new Date()))().toISOString();
+  const confirmed = result.outcome === 'confirmed';
+  return {
+    site: result.site,
+    status: confirmed ? 'confirmed' : result.outcome === 'not_attempted' ? 'not_attempted' : 'failed',
+    outcome: result.outcome,
+    ...(result.httpStatus === undefined ? {} : { httpStatus: result.httpStatus }),
+    ...(result.detail === undefined ? {} : { detail: result.detail }),
+    attempts: (earlier?.attempts ?? 0) + result.attempts,
+    latencyMs: result.durationMs,
+    ...(confirmed ? { confirmedAt: at } : {}),
+    updatedAt: at,
+  };
 }
 
-function countOutcomes(results: readonly SiteResult[]): OutcomeCounts {
-  const failed = results.filter((r) => r.outcome !== 'confirmed' && r.outcome !== 'not_attempted');
-  const notAttempted = results.filter((r) => r.outcome === 'not_attempted');
-  return { confirmed: results.length - failed.length - notAttempted.length, failed, notAttempted };
-}
-
-const STOP_EXPLANATIONS = {
+const STOP_EXPLANATIONS: Record<PushStopReason, string> = {
   canary_failed: 'A canary site failed, so no other site was contacted.',
   key_rejected: 'A site rejected the key format (invalid_secret_format), so the push stopped.',
   deadline: 'The invocation was running out of time, so the push stopped launching requests.',
-} as const;
+};
 
-function propagationFailureMessage(key: string, report: PushReport, counts: OutcomeCounts): string {
-  const total = report.results.length;
-  const lines = [
-    `The key ${describeKey(key)} was confirmed by ${counts.confirmed} of ${total} sites; AWSCURRENT was not moved.`,
-  ];
-  if (report.stoppedBecause) lines.push(STOP_EXPLANATIONS[report.stoppedBecause]);
-  if (counts.failed.length > 0) {
-    lines.push(`Failed (${counts.failed.length}):`);
-    for (const r of counts.failed.slice(0, MAX_SITES_IN_MESSAGE)) {
-      lines.push(`  - ${r.site}: ${r.outcome}${r.detail ? ` (${r.detail})` : ''}`);
+function propagationFailureMessage(
+  headline: string,
+  failed: readonly SiteRecord[],
+  unattempted: readonly SiteRecord[],
+  stoppedBecause: PushStopReason | undefined,
+): string {
+  const lines = [headline];
+  if (stoppedBecause) lines.push(STOP_EXPLANATIONS[stoppedBecause]);
+  const list = (title: string, sites: readonly SiteRecord[], describe: (site: SiteRecord) => string) => {
+    if (sites.length === 0) return;
+    lines.push(`${title} (${sites.length}):`);
+    for (const site of sites.slice(0, MAX_SITES_IN_MESSAGE)) lines.push(`  - ${describe(site)}`);
+    if (sites.length > MAX_SITES_IN_MESSAGE) {
+      lines.push(`  … and ${sites.length - MAX_SITES_IN_MESSAGE} more (see the logs and the ledger)`);
     }
-    if (counts.failed.length > MAX_SITES_IN_MESSAGE) {
-      lines.push(`  … and ${counts.failed.length - MAX_SITES_IN_MESSAGE} more (see the logs)`);
-    }
-  }
-  if (counts.notAttempted.length > 0) {
-    lines.push(`Not attempted (${counts.notAttempted.length}):`);
-    for (const r of counts.notAttempted.slice(0, MAX_SITES_IN_MESSAGE)) lines.push(`  - ${r.site}`);
-    if (counts.notAttempted.length > MAX_SITES_IN_MESSAGE) {
-      lines.push(`  … and ${counts.notAttempted.length - MAX_SITES_IN_MESSAGE} more (see the logs)`);
-    }
-  }
-  lines.push('Fix the sites above; Secrets Manager retries the rotation, or start it again.');
+  };
+  list('Failed', failed, (s) => `${s.site}: ${s.outcome ?? 'failed'}${s.detail ? ` (${s.detail})` : ''}`);
+  list('Not attempted', unattempted, (s) => s.site);
+  lines.push(
+    'Fix the sites above; Secrets Manager retries the rotation (only unconfirmed sites are contacted again).',
+  );
   return lines.join('\n');
 }
 

@@ -5,13 +5,17 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Agent, type Dispatcher } from 'undici';
+import { DynamoDbLedger } from './aws/dynamodb-ledger.js';
 import { SecretsManagerStore } from './aws/secrets-manager.js';
 import { SsmSiteListSource } from './aws/ssm-site-list.js';
 import { loadConfig } from './config.js';
 import { parseRotationEvent } from './event.js';
+import type { RotationLedger } from './ports.js';
 import { createFleetPusher } from './push.js';
 import { type InvocationClock, type RotationDeps, type RotationMetricName, rotate } from './rotation.js';
 import { StripeKeyChecker } from './stripe-check.js';
@@ -20,6 +24,9 @@ export interface RuntimeOverrides {
   readonly dispatcher?: Dispatcher;
   readonly secretsManager?: SecretsManagerClient;
   readonly ssm?: SSMClient;
+  readonly dynamodb?: DynamoDBClient;
+  /** Replaces the DynamoDB ledger entirely (tests focused on HTTP, local runs). */
+  readonly ledger?: RotationLedger;
   readonly logger?: Logger;
 }
 
@@ -61,6 +68,12 @@ export function createRotationHandler(
       attempts: config.siteAttempts,
       canaryCount: config.canarySites,
     }),
+    ledger:
+      overrides.ledger ??
+      new DynamoDbLedger({
+        client: DynamoDBDocumentClient.from(overrides.dynamodb ?? new DynamoDBClient({})),
+        tableName: config.ledgerTable,
+      }),
     logger,
     metrics: {
       record: (name: RotationMetricName, value: number) =>

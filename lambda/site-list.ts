@@ -21,6 +21,8 @@ export interface SiteListInput {
 export const MAX_SITES = 10_000;
 /** One error listing thousands of lines would be unreadable and exceed Lambda's error payload. */
 export const MAX_REPORTED_PROBLEMS = 100;
+/** The ledger keys each site by URL, and a DynamoDB sort key holds at most 1 KiB. */
+export const MAX_SITE_URL_CHARS = 1000;
 /** Longer items are cut in messages. */
 const MAX_SHOWN_CHARS = 120;
 
@@ -35,6 +37,7 @@ export type SiteCheck = { readonly site: string } | { readonly problem: string }
 export function checkSite(item: string): SiteCheck {
   const refuse = (what: string): SiteCheck => ({ problem: `${what} (${displayItem(item)})` });
   if (/\s/.test(item)) return refuse('contains whitespace; put one URL per line');
+  if (item.length > MAX_SITE_URL_CHARS) return refuse(`longer than ${MAX_SITE_URL_CHARS} characters`);
   let url: URL;
   try {
     url = new URL(item);

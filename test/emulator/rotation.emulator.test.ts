@@ -8,7 +8,9 @@
  * (rotation enabled, an empty AWSPENDING version under a new token), and the test then drives the four steps
  * the way Secrets Manager would.
  */
+import { gunzipSync } from 'node:zlib';
 import { Logger } from '@aws-lambda-powertools/logger';
+import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import {
   CreateSecretCommand,
   DescribeSecretCommand,
@@ -23,9 +25,9 @@ import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { Agent } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createRotationHandler, type RotationHandler } from '../../lambda/runtime.js';
-import { type MotoServer, startMoto } from '../support/moto.js';
+import { createLedgerTable, type MotoServer, startMoto } from '../support/moto.js';
 import { fakeKey, MASTER_API_KEY } from '../support/rotation-fixtures.js';
-import { rejection, secret } from '../support/secret-guard.js';
+import { observeText, rejection, secret } from '../support/secret-guard.js';
 import { type StripeStub, startStripeStub } from '../support/stripe-stub.js';
 import { startTemplateFleet, TEMPLATE_ENDPOINT_PATH, type TemplateFleet } from '../support/template-fleet.js';
 
@@ -40,6 +42,8 @@ let stripe: StripeStub;
 let dispatcher: Agent;
 let sm: SecretsManagerClient;
 let ssm: SSMClient;
+let dynamodb: DynamoDBClient;
+let ledgerTable: string;
 let runId = 0;
 
 beforeAll(async () => {
@@ -51,6 +55,8 @@ beforeAll(async () => {
   };
   sm = new SecretsManagerClient(clientConfig);
   ssm = new SSMClient(clientConfig);
+  dynamodb = new DynamoDBClient(clientConfig);
+  ledgerTable = await createLedgerTable(dynamodb, 'stripe-key-rotator-emulator-ledger');
   fleet = await startTemplateFleet({ size: 25, masterApiKey: MASTER_API_KEY, firstAddress: '127.0.20.2' });
   stripe = await startStripeStub(await fleet.ca.issue({ ips: ['127.0.0.1'] }));
   stripe.keys.set(CURRENT, { account: 'acct_1Moto', livemode: false });
@@ -64,6 +70,7 @@ afterAll(async () => {
   await fleet?.close();
   sm?.destroy();
   ssm?.destroy();
+  dynamodb?.destroy();
   await moto?.stop();
 });
 
@@ -80,6 +87,7 @@ beforeEach(() => {
 interface Deployment {
   readonly arn: string;
   readonly stagedArn: string;
+  readonly sitesParameter: string;
   readonly handler: RotationHandler;
 }
 
@@ -104,14 +112,15 @@ async function deploy(options: {
       STAGED_SECRET_ARN: stagedArn,
       MASTER_API_KEY_SECRET_ARN: masterArn,
       SITES_PARAMETER: sitesParameter,
+      LEDGER_TABLE: ledgerTable,
       KEY_MODE: 'test',
       STRIPE_API_BASE: stripe.url,
       SITE_TIMEOUT_MS: '2000',
       ...options.env,
     },
-    { dispatcher, secretsManager: sm, ssm, logger: new Logger({ serviceName: 'emulator-test' }) },
+    { dispatcher, secretsManager: sm, ssm, dynamodb, logger: new Logger({ serviceName: 'emulator-test' }) },
   );
-  return { arn, stagedArn, handler };
+  return { arn, stagedArn, sitesParameter, handler };
 }
 
 async function putParameter(name: string, type: 'String' | 'StringList' | 'SecureString', value: string) {
@@ -179,12 +188,16 @@ async function versionCount(arn: string): Promise<number> {
   );
 }
 
-async function run(d: Deployment, token: string, steps: readonly string[] = STEPS): Promise<void> {
+const FULL_BUDGET = { getRemainingTimeInMillis: () => 600_000 };
+
+async function run(
+  d: Deployment,
+  token: string,
+  steps: readonly string[] = STEPS,
+  clock: { getRemainingTimeInMillis(): number } = FULL_BUDGET,
+): Promise<void> {
   for (const Step of steps) {
-    await d.handler(
-      { Step, SecretId: d.arn, ClientRequestToken: token },
-      { getRemainingTimeInMillis: () => 600_000 },
-    );
+    await d.handler({ Step, SecretId: d.arn, ClientRequestToken: token }, clock);
   }
 }
 
@@ -320,12 +333,101 @@ describe('a rotation against the moto emulator', () => {
         putParameter(`${prefix}/sites`, 'String', `${fleet.urls[0]}\nhttp://plain.example\n\nnot a url\n`),
     });
     const token = await startRotation(d.arn);
-    await run(d, token, ['createSecret']);
 
-    const error = await rejection(run(d, token, ['setSecret']));
+    // createSecret takes the snapshot, so a bad list stops the rotation before the pending key is written.
+    const error = await rejection(run(d, token, ['createSecret']));
 
     expect(error.message).toContain('/sites line 2: http URL refused, https required');
     expect(error.message).toContain('/sites line 4:');
     expect(fleet.requestCount).toBe(0);
+    await expect(
+      sm.send(new GetSecretValueCommand({ SecretId: d.arn, VersionId: token, VersionStage: 'AWSPENDING' })),
+    ).rejects.toThrow(/can't find the specified secret value/);
+  });
+});
+
+describe('the propagation ledger in DynamoDB (moto)', () => {
+  it('resumes a rotation interrupted after half the fleet: the retry contacts only the rest', async () => {
+    const d = await deploy({ staged: NEXT, env: { PUSH_CONCURRENCY: '1' } });
+    const token = await startRotation(d.arn);
+    await run(d, token, ['createSecret']);
+    // The invocation "runs out of time" once 12 sites were contacted.
+    const shortBudget = { getRemainingTimeInMillis: () => (fleet.requestCount >= 12 ? 1_000 : 600_000) };
+
+    const error = await rejection(run(d, token, ['setSecret'], shortBudget));
+    expect(error.message).toContain('confirmed by 12 of 25 sites');
+    expect(error.message).toContain('Not attempted (13)');
+
+    await run(d, token);
+
+    expect(await current(d.arn)).toBe(NEXT);
+    expect(fleet.sites.map((site) => site.requestCount)).toEqual(fleet.sites.map(() => 1));
+  });
+
+  it('keeps the createSecret snapshot when the site-list parameter changes before setSecret', async () => {
+    const d = await deploy({ staged: NEXT });
+    const token = await startRotation(d.arn);
+    await run(d, token, ['createSecret']);
+    await putParameter(
+      d.sitesParameter,
+      'String',
+      `${fleet.urls.slice(0, 5).join('\n')}\nhttps://127.3.0.9:1\n`,
+    );
+
+    await run(d, token, ['setSecret', 'testSecret', 'finishSecret']);
+
+    expect(await current(d.arn)).toBe(NEXT);
+    expect(fleet.sites.every((site) => site.requestCount === 1)).toBe(true);
+  });
+
+  it('refuses finishSecret while one snapshot site is unconfirmed, leaving AWSCURRENT', async () => {
+    const d = await deploy({ staged: NEXT });
+    const token = await startRotation(d.arn);
+    const wrong = fleet.site(3);
+    wrong.masterApiKey = secret('site-3-master-key-differs-here');
+    await run(d, token, ['createSecret']);
+    await rejection(run(d, token, ['setSecret']));
+
+    const error = await rejection(run(d, token, ['finishSecret']));
+
+    expect(error.name).toBe('PropagationError');
+    expect(error.message).toContain('Refusing to move AWSCURRENT: the ledger shows 24 of 25 sites confirmed');
+    expect(error.message).toContain(`${wrong.url}: invalid_api_key`);
+    expect(await current(d.arn)).toBe(CURRENT);
+  });
+
+  it('never stores a key or the master API key: every item of the table, snapshot decoded, is clean', async () => {
+    const d = await deploy({ staged: NEXT });
+    const token = await startRotation(d.arn);
+    fleet.site(9).masterApiKey = secret('site-9-master-key-differs-here');
+    await run(d, token, ['createSecret']);
+    await rejection(run(d, token, ['setSecret']));
+    fleet.site(9).masterApiKey = MASTER_API_KEY;
+    await run(d, token);
+
+    const items = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await dynamodb.send(
+        new ScanCommand({
+          TableName: ledgerTable,
+          ...(startKey ? { ExclusiveStartKey: startKey as never } : {}),
+        }),
+      );
+      items.push(...(page.Items ?? []));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    const dump = items
+      .map((item) =>
+        JSON.stringify(item, (_, value: unknown) =>
+          value instanceof Uint8Array ? gunzipSync(value).toString('utf8') : value,
+        ),
+      )
+      .join('\n');
+    observeText(dump);
+
+    expect(items.length).toBeGreaterThan(25);
+    expect(dump).toContain(fleet.urls[0]);
+    for (const value of [NEXT, CURRENT, MASTER_API_KEY]) expect(dump).not.toContain(value);
   });
 });

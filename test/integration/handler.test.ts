@@ -8,6 +8,7 @@ import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { Agent } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { InMemoryLedger } from '../../lambda/local/memory-ledger.js';
 import { createRotationHandler, type RotationHandler } from '../../lambda/runtime.js';
 import { FakeSecretsManager } from '../support/fake-secrets-manager.js';
 import { fakeKey, MASTER_API_KEY } from '../support/rotation-fixtures.js';
@@ -74,13 +75,20 @@ function world(options: { staged: string; env?: Record<string, string> }): World
       STAGED_SECRET_ARN: staged,
       MASTER_API_KEY_SECRET_ARN: master,
       SITES_PARAMETER: '/stripe/test/sites',
+      LEDGER_TABLE: 'handler-test-ledger',
       KEY_MODE: 'test',
       STRIPE_API_BASE: stripe.url,
       SITE_TIMEOUT_MS: '1500',
       PUSH_CONCURRENCY: '8',
       ...options.env,
     },
-    { dispatcher, secretsManager: sm.client, ssm, logger: new Logger({ serviceName: 'handler-test' }) },
+    {
+      dispatcher,
+      secretsManager: sm.client,
+      ssm,
+      ledger: new InMemoryLedger(),
+      logger: new Logger({ serviceName: 'handler-test' }),
+    },
   );
   return { sm, arn, handler };
 }

@@ -7,6 +7,8 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { CreateTableCommand, type DynamoDBClient, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
+import { LEDGER_TABLE_SCHEMA as SCHEMA } from '../../lambda/ledger-schema.js';
 
 export interface MotoServer {
   readonly endpoint: string;
@@ -76,4 +78,41 @@ export async function startMoto(): Promise<MotoServer> {
       if (child.exitCode === null) child.kill('SIGKILL');
     },
   };
+}
+
+/** Creates the propagation ledger's table (the schema the CDK construct deploys) and returns its name. */
+export async function createLedgerTable(dynamodb: DynamoDBClient, tableName: string): Promise<string> {
+  await dynamodb.send(
+    new CreateTableCommand({
+      TableName: tableName,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [
+        { AttributeName: SCHEMA.partitionKey, AttributeType: 'S' },
+        { AttributeName: SCHEMA.sortKey, AttributeType: 'S' },
+        { AttributeName: SCHEMA.historyIndex.partitionKey, AttributeType: 'S' },
+        { AttributeName: SCHEMA.historyIndex.sortKey, AttributeType: 'S' },
+      ],
+      KeySchema: [
+        { AttributeName: SCHEMA.partitionKey, KeyType: 'HASH' },
+        { AttributeName: SCHEMA.sortKey, KeyType: 'RANGE' },
+      ],
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: SCHEMA.historyIndex.name,
+          KeySchema: [
+            { AttributeName: SCHEMA.historyIndex.partitionKey, KeyType: 'HASH' },
+            { AttributeName: SCHEMA.historyIndex.sortKey, KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        },
+      ],
+    }),
+  );
+  await dynamodb.send(
+    new UpdateTimeToLiveCommand({
+      TableName: tableName,
+      TimeToLiveSpecification: { AttributeName: SCHEMA.timeToLiveAttribute, Enabled: true },
+    }),
+  );
+  return tableName;
 }

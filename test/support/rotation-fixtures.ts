@@ -7,6 +7,7 @@ import { SecretsManagerStore } from '../../lambda/aws/secrets-manager.js';
 import { loadConfig, type RotatorConfig } from '../../lambda/config.js';
 import { KeyRejectedError } from '../../lambda/errors.js';
 import type { KeyMode } from '../../lambda/keys.js';
+import { InMemoryLedger } from '../../lambda/local/memory-ledger.js';
 import type {
   KeyChecker,
   PushReport,
@@ -45,7 +46,7 @@ export class ScriptedPusher implements SitePusher {
 
   async push(request: PushRequest): Promise<PushReport> {
     this.requests.push(request);
-    const results = request.sites.map((site) => ({
+    const results: SiteResult[] = request.sites.map((site) => ({
       site,
       ...(this.outcomes.get(site) ?? {
         outcome: 'confirmed' as const,
@@ -54,6 +55,8 @@ export class ScriptedPusher implements SitePusher {
         durationMs: 3,
       }),
     }));
+    // Like the real pusher: every final result goes to onResult (the ledger) before push returns.
+    for (const result of results) await request.onResult?.(result);
     return { results, ...(this.stoppedBecause ? { stoppedBecause: this.stoppedBecause } : {}) };
   }
 }
@@ -75,6 +78,7 @@ export interface RotationWorld {
   readonly checker: RecordingKeyChecker;
   readonly pusher: ScriptedPusher;
   readonly siteList: StaticSiteList;
+  readonly ledger: InMemoryLedger;
   readonly metrics: Map<RotationMetricName, number>;
   readonly deps: RotationDeps;
 }
@@ -93,6 +97,7 @@ export function rotationWorld(options: {
     STAGED_SECRET_ARN: stagedArn,
     MASTER_API_KEY_SECRET_ARN: masterArn,
     SITES_PARAMETER: '/test/sites',
+    LEDGER_TABLE: 'test-ledger',
     KEY_MODE: 'test',
     ...options.env,
   });
@@ -103,6 +108,7 @@ export function rotationWorld(options: {
     options.sites ?? ['https://a.example', 'https://b.example', 'https://c.example'],
   );
   const metrics = new Map<RotationMetricName, number>();
+  const ledger = new InMemoryLedger();
   const deps: RotationDeps = {
     config,
     secrets: store,
@@ -110,10 +116,11 @@ export function rotationWorld(options: {
     siteList,
     keyChecker: checker,
     pusher,
+    ledger,
     logger: new Logger({ serviceName: 'rotation-test', logLevel: 'DEBUG' }),
     metrics: { record: (name, value) => metrics.set(name, (metrics.get(name) ?? 0) + value) },
   };
-  return { sm, rotatedArn, stagedArn, masterArn, checker, pusher, siteList, metrics, deps };
+  return { sm, rotatedArn, stagedArn, masterArn, checker, pusher, siteList, ledger, metrics, deps };
 }
 
 export const clock = (remainingMs = 600_000) => ({ getRemainingTimeInMillis: () => remainingMs });

@@ -7,6 +7,7 @@ const REQUIRED = {
   STAGED_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:staged-AbCdEf',
   MASTER_API_KEY_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:master-AbCdEf',
   SITES_PARAMETER: '/stripe/live/sites',
+  LEDGER_TABLE: 'stripe-key-rotator-live-ledger',
   KEY_MODE: 'live',
 };
 
@@ -27,6 +28,7 @@ describe('the handler configuration', () => {
       stagedSecretId: REQUIRED.STAGED_SECRET_ARN,
       masterApiKeySecretId: REQUIRED.MASTER_API_KEY_SECRET_ARN,
       sitesParameter: '/stripe/live/sites',
+      ledgerTable: 'stripe-key-rotator-live-ledger',
       keyMode: 'live',
       ...CONFIG_DEFAULTS,
     });
@@ -69,7 +71,8 @@ describe('the handler configuration', () => {
 
   it('reports every missing required variable at once, by name', () => {
     const error = configError({});
-    expect(error.problems).toHaveLength(4);
+    expect(error.problems).toHaveLength(5);
+    expect(error.message).toContain('LEDGER_TABLE is not set');
     expect(error.message).toContain('STAGED_SECRET_ARN is not set');
     expect(error.message).toContain('MASTER_API_KEY_SECRET_ARN is not set');
     expect(error.message).toContain('SITES_PARAMETER is not set');
@@ -88,6 +91,7 @@ describe('the handler configuration', () => {
     ['STRIPE_API_BASE', 'http://api.stripe.com', 'STRIPE_API_BASE="http://api.stripe.com" must use https'],
     ['STRIPE_API_BASE', 'not a url', 'STRIPE_API_BASE="not a url" is not a URL'],
     ['SITES_PARAMETER', '/a b', 'SITES_PARAMETER="/a b" contains whitespace'],
+    ['LEDGER_TABLE', 'a b', 'LEDGER_TABLE="a b" is not a DynamoDB table name'],
   ])('rejects %s=%s with a message naming the variable', (name, value, message) => {
     expect(configError({ ...REQUIRED, [name]: value }).message).toContain(message);
   });

@@ -250,13 +250,16 @@ describe('testSecret', () => {
     const token = world.sm.startRotation(world.rotatedArn);
     await step(world, 'createSecret', token);
     const writesBefore = world.sm.writeCalls();
+    const ledgerBefore = JSON.stringify(world.ledger.dump());
+    const loadsBefore = world.siteList.loads;
 
     await step(world, 'testSecret', token);
 
     expect(world.sm.writeCalls()).toBe(writesBefore);
+    expect(JSON.stringify(world.ledger.dump())).toBe(ledgerBefore);
     expect(world.checker.calls).toHaveLength(0);
     expect(world.pusher.requests).toHaveLength(0);
-    expect(world.siteList.loads).toBe(1);
+    expect(world.siteList.loads).toBe(loadsBefore + 1);
   });
 
   it('passes the deploy-time configuration test on placeholders, warning that rotation is not ready yet', async () => {
@@ -286,13 +289,13 @@ describe('testSecret', () => {
 
   it('still fails the configuration test when a secret cannot be read at all', async () => {
     const world = rotationWorld({ current: CURRENT, staged: 'none' });
+    const token = world.sm.startRotation(world.rotatedArn);
+    await step(world, 'createSecret', token);
     world.deps.siteList.load = async () => {
       throw Object.assign(new Error('User is not authorized to perform ssm:GetParameter'), {
         name: 'AccessDeniedException',
       });
     };
-    const token = world.sm.startRotation(world.rotatedArn);
-    await step(world, 'createSecret', token);
 
     const error = await rejection(step(world, 'testSecret', token));
 
@@ -335,6 +338,7 @@ describe('finishSecret', () => {
     const oldVersion = world.sm.versionIdAt(world.rotatedArn, 'AWSCURRENT');
     const token = world.sm.startRotation(world.rotatedArn);
     await step(world, 'createSecret', token);
+    await step(world, 'setSecret', token);
 
     await step(world, 'finishSecret', token);
 
@@ -402,5 +406,128 @@ describe('the checks run before every step', () => {
     const currentToken = world.sm.versionIdAt(world.rotatedArn, 'AWSCURRENT') ?? '';
     await step(world, 'setSecret', currentToken);
     expect(world.pusher.requests).toHaveLength(0);
+  });
+});
+
+describe('the propagation ledger', () => {
+  const B = 'https://b.example';
+  const failB = (world: RotationWorld) =>
+    world.pusher.outcomes.set(B, {
+      outcome: 'server_error',
+      httpStatus: 503,
+      detail: 'answered 503 (3 attempts)',
+      attempts: 3,
+      durationMs: 40,
+    });
+
+  it('snapshots the site list in createSecret: later steps use exactly that set', async () => {
+    const world = rotationWorld({ current: CURRENT, staged: NEXT });
+    const token = world.sm.startRotation(world.rotatedArn);
+    await step(world, 'createSecret', token);
+    world.siteList.sites = ['https://a.example', 'https://new.example'];
+
+    await step(world, 'setSecret', token);
+
+    expect(world.pusher.requests[0]?.sites).toEqual(['https://a.example', B, 'https://c.example']);
+    const [record] = await world.ledger.history(world.rotatedArn, 1);
+    expect(record?.sites).toEqual(['https://a.example', B, 'https://c.example']);
+    expect(record?.sources).toEqual(['/test/sites']);
+  });
+
+  it('resumes a retried setSecret with only the sites not confirmed yet, adding up their attempts', async () => {
+    const world = rotationWorld({ current: CURRENT, staged: NEXT });
+    const token = world.sm.startRotation(world.rotatedArn);
+    failB(world);
+    await step(world, 'createSecret', token);
+    await rejection(step(world, 'setSecret', token));
+
+    world.pusher.outcomes.clear();
+    await step(world, 'setSecret', token);
+
+    expect(world.pusher.requests.map((request) => request.sites)).toEqual([
+      ['https://a.example', B, 'https://c.example'],
+      [B],
+    ]);
+    const sites = await world.ledger.sites({ secretArn: world.rotatedArn, token });
+    expect(sites.map((site) => [site.site, site.status, site.attempts])).toEqual([
+      ['https://a.example', 'confirmed', 1],
+      [B, 'confirmed', 4],
+      ['https://c.example', 'confirmed', 1],
+    ]);
+  });
+
+  it('refuses finishSecret while the ledger shows a snapshot site unconfirmed; AWSCURRENT stays', async () => {
+    const world = rotationWorld({ current: CURRENT, staged: NEXT });
+    const token = world.sm.startRotation(world.rotatedArn);
+    failB(world);
+    await step(world, 'createSecret', token);
+    await rejection(step(world, 'setSecret', token));
+
+    const error = await rejection(step(world, 'finishSecret', token));
+
+    expect(error).toBeInstanceOf(PropagationError);
+    expect(error.message).toContain('Refusing to move AWSCURRENT: the ledger shows 2 of 3 sites confirmed');
+    expect(error.message).toContain(`${B}: server_error (answered 503 (3 attempts))`);
+    expect(world.sm.valueAt(world.rotatedArn, 'AWSCURRENT')).toBe(CURRENT);
+    expect(world.sm.mock.commandCalls(UpdateSecretVersionStageCommand)).toHaveLength(0);
+  });
+
+  it('fails the step when the ledger cannot record a result: never a silent promotion', async () => {
+    const world = rotationWorld({ current: CURRENT, staged: NEXT });
+    const token = world.sm.startRotation(world.rotatedArn);
+    await step(world, 'createSecret', token);
+    world.ledger.saveSite = async () => {
+      throw Object.assign(new Error('Throughput exceeds the current capacity of your table'), {
+        name: 'ProvisionedThroughputExceededException',
+      });
+    };
+
+    const error = await rejection(step(world, 'setSecret', token));
+    await rejection(step(world, 'finishSecret', token));
+
+    expect(error.name).toBe('ProvisionedThroughputExceededException');
+    expect(world.sm.valueAt(world.rotatedArn, 'AWSCURRENT')).toBe(CURRENT);
+  });
+
+  it('records the rotation: trigger, key fingerprint, step marks, counts, outcome, and what each site holds', async () => {
+    const world = rotationWorld({ current: CURRENT, staged: NEXT });
+    const token = world.sm.startRotation(world.rotatedArn);
+    failB(world);
+    await step(world, 'createSecret', token);
+    await rejection(step(world, 'setSecret', token));
+    const [failed] = await world.ledger.history(world.rotatedArn, 1);
+    expect(failed?.outcome).toBe('failed');
+    expect(failed?.steps.setSecret?.status).toBe('failed');
+    expect(failed?.steps.setSecret?.error).toContain('PropagationError: The key sk_test_…');
+    expect(failed?.counts).toEqual({ confirmed: 2, failed: 1, pending: 0 });
+
+    world.pusher.outcomes.clear();
+    await step(world, 'setSecret', token);
+    await step(world, 'testSecret', token);
+    await step(world, 'finishSecret', token);
+
+    const [record] = await world.ledger.history(world.rotatedArn, 1);
+    expect(record).toMatchObject({
+      token,
+      trigger: 'staged',
+      maskedKey: 'sk_test_…Next',
+      keyFingerprint: fingerprint(NEXT),
+      outcome: 'finished',
+      counts: { confirmed: 3, failed: 0, pending: 0 },
+    });
+    expect(record?.steps.createSecret?.status).toBe('completed');
+    expect(record?.steps.setSecret?.status).toBe('completed');
+    expect(record?.steps.finishSecret?.status).toBe('completed');
+    expect(record?.steps.testSecret).toBeUndefined();
+    const fleet = await world.ledger.fleet(world.rotatedArn);
+    expect(fleet.map((site) => [site.site, site.keyFingerprint, site.versionId])).toEqual([
+      ['https://a.example', fingerprint(NEXT), token],
+      [B, fingerprint(NEXT), token],
+      ['https://c.example', fingerprint(NEXT), token],
+    ]);
+    const everything = JSON.stringify(world.ledger.dump());
+    expect(everything).not.toContain(NEXT);
+    expect(everything).not.toContain(CURRENT);
+    expect(everything).not.toContain(MASTER_API_KEY);
   });
 });

@@ -3,6 +3,7 @@ import { ConfigurationError } from '../../lambda/errors.js';
 import {
   checkSite,
   MAX_REPORTED_PROBLEMS,
+  MAX_SITE_URL_CHARS,
   MAX_SITES,
   parseSiteList,
   type SiteListInput,
@@ -170,6 +171,13 @@ describe('parseSiteList (the seed sites.txt format)', () => {
       '/stripe/sites line 2: not a URL (39 chars, not shown: it looks like a token, not an address)',
       '/stripe/sites line 3: query string refused; a site is an origin plus an optional path (https://a.example/sk_live_…6789?***)',
     ]);
+  });
+
+  it('refuses a URL longer than the ledger can key, naming its line', async () => {
+    const fits = `https://a.example/${'p'.repeat(MAX_SITE_URL_CHARS - 18)}`;
+    expect(parseSiteList([lines(fits)]).sites).toEqual([fits]);
+    const error = await parseError([lines(`https://ok.example\n${fits}q`)]);
+    expect(error.problems[0]).toContain(`/stripe/sites line 2: longer than ${MAX_SITE_URL_CHARS} characters`);
   });
 
   it('cuts very long lines in messages', async () => {

@@ -1,0 +1,471 @@
+/**
+ * The RotationLedger contract, as one suite every implementation runs (in memory: test/unit; DynamoDB on
+ * moto: test/emulator). What the rotation relies on: an atomic first-wins snapshot, per-site results in
+ * snapshot order, what each site holds, step marks, history, and never a secret value in storage.
+ */
+import { beforeEach, describe, expect, it } from 'vitest';
+import { RotationStateError } from '../../lambda/errors.js';
+import { describeKey, fingerprint, maskKey } from '../../lambda/keys.js';
+import type { RotationId, RotationLedger, RotationStart, SiteRecord } from '../../lambda/ports.js';
+import { leakedSecrets, rejection, secret } from './secret-guard.js';
+
+export interface LedgerUnderTest {
+  readonly ledger: RotationLedger;
+  /** Everything the store holds as text, snapshots decoded (DynamoDB: a Scan of the whole table). */
+  dump(): Promise<string>;
+}
+
+/** Builds an empty ledger whose timestamps come from `now`. */
+export type LedgerFactory = (now: () => Date) => Promise<LedgerUnderTest>;
+
+const ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:stripe/live/secret-key-AbC123';
+const OTHER_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:stripe/test/secret-key-XyZ789';
+const KEY = secret(`sk_live_51LedgerContract${'Qw7'.repeat(28)}Tail`);
+const NEXT_KEY = secret(`sk_live_51LedgerContractNext${'Zp4'.repeat(28)}Tail`);
+/** Not in snapshot order on purpose: order must come from the snapshot, not from URLs. */
+const SITES = [
+  'https://zeta-boutique.example.fr',
+  'https://alpha.example.com/shop',
+  'https://mid.example.net',
+];
+const [ZETA = '', ALPHA = '', MID = ''] = SITES;
+
+function start(token: string, overrides: Partial<RotationStart> = {}): RotationStart {
+  return {
+    secretArn: ARN,
+    token,
+    trigger: 'staged',
+    maskedKey: maskKey(KEY),
+    keyFingerprint: fingerprint(KEY),
+    sites: SITES,
+    sources: ['/stripe/live/sites'],
+    ...overrides,
+  };
+}
+
+/** Ticks one second per reading: every timestamp is distinct and ordered. */
+function tickingClock(): () => Date {
+  let at = Date.parse('2025-06-01T02:00:00.000Z');
+  return () => {
+    at += 1000;
+    return new Date(at);
+  };
+}
+
+const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+/** 10 000 realistic, distinct hostnames (hashed labels compress like real ones, not like a counter). */
+export function largeFleet(count = 10_000): string[] {
+  return Array.from({ length: count }, (_, i) => {
+    const label = fingerprint(`site-${i}`).slice(0, 8);
+    return `https://boutique-${label}.${i % 3 === 0 ? 'example.fr' : 'shops.example.com'}${i % 5 === 0 ? '/fr' : ''}`;
+  });
+}
+
+export function describeLedgerContract(name: string, makeLedger: LedgerFactory): void {
+  describe(`${name} (RotationLedger contract)`, () => {
+    let ledger: RotationLedger;
+    let dump: () => Promise<string>;
+
+    beforeEach(async () => {
+      const made = await makeLedger(tickingClock());
+      ledger = made.ledger;
+      dump = () => made.dump();
+    });
+
+    describe('begin', () => {
+      it('creates a record in progress holding the site-list snapshot', async () => {
+        const record = await ledger.begin(start('tok-begin'));
+        expect(record).toEqual({
+          ...start('tok-begin'),
+          createdAt: expect.stringMatching(ISO),
+          updatedAt: record.createdAt,
+          outcome: 'in_progress',
+          steps: {},
+        });
+        await expect(ledger.get({ secretArn: ARN, token: 'tok-begin' })).resolves.toEqual(record);
+      });
+
+      it('returns the first record unchanged when called again, even with other sites or another key', async () => {
+        const first = await ledger.begin(start('tok-twice'));
+        const again = await ledger.begin(
+          start('tok-twice', {
+            sites: ['https://other.example.org'],
+            maskedKey: maskKey(NEXT_KEY),
+            keyFingerprint: fingerprint(NEXT_KEY),
+            trigger: 'repropagation',
+          }),
+        );
+        expect(again).toEqual(first);
+        expect((await ledger.sites({ secretArn: ARN, token: 'tok-twice' })).map((s) => s.site)).toEqual(
+          SITES,
+        );
+      });
+
+      it('keeps its own copy: changing the caller’s arrays or a returned record changes nothing stored', async () => {
+        const sites = [...SITES];
+        const record = await ledger.begin(start('tok-copy', { sites }));
+        sites.push('https://added-later.example.com');
+        (record.sites as string[]).pop();
+        const got = await ledger.get({ secretArn: ARN, token: 'tok-copy' });
+        expect(got?.sites).toEqual(SITES);
+        (got?.sources as string[] | undefined)?.push('/tampered');
+        expect((await ledger.get({ secretArn: ARN, token: 'tok-copy' }))?.sources).toEqual([
+          '/stripe/live/sites',
+        ]);
+      });
+    });
+
+    it('answers undefined for a rotation it has never seen', async () => {
+      await expect(ledger.get({ secretArn: ARN, token: 'tok-never' })).resolves.toBeUndefined();
+    });
+
+    describe('sites and saveSite', () => {
+      const id: RotationId = { secretArn: ARN, token: 'tok-sites' };
+
+      it('lists every snapshot site as pending, in snapshot order, before any result', async () => {
+        await ledger.begin(start(id.token));
+        await expect(ledger.sites(id)).resolves.toEqual(
+          SITES.map((site) => ({ site, status: 'pending', attempts: 0 })),
+        );
+      });
+
+      it('shows saved results with every field after flush, the latest result of a site winning', async () => {
+        await ledger.begin(start(id.token));
+        const failedOnce: SiteRecord = {
+          site: ALPHA,
+          status: 'failed',
+          outcome: 'server_error',
+          httpStatus: 503,
+          detail: 'answered 503 three times',
+          attempts: 3,
+          latencyMs: 2400,
+          updatedAt: '2025-06-01T02:05:00.000Z',
+        };
+        const confirmed: SiteRecord = {
+          site: ZETA,
+          status: 'confirmed',
+          outcome: 'confirmed',
+          httpStatus: 200,
+          attempts: 1,
+          latencyMs: 180,
+          confirmedAt: '2025-06-01T02:05:01.000Z',
+          updatedAt: '2025-06-01T02:05:01.000Z',
+        };
+        await ledger.saveSite(id, failedOnce);
+        await ledger.saveSite(id, confirmed);
+        await ledger.flush();
+        expect(await ledger.sites(id)).toEqual([
+          confirmed,
+          failedOnce,
+          { site: MID, status: 'pending', attempts: 0 },
+        ]);
+
+        const retried: SiteRecord = {
+          site: ALPHA,
+          status: 'confirmed',
+          outcome: 'confirmed',
+          httpStatus: 200,
+          attempts: 4,
+          latencyMs: 95,
+          confirmedAt: '2025-06-01T02:20:00.000Z',
+          updatedAt: '2025-06-01T02:20:00.000Z',
+        };
+        await ledger.saveSite(id, retried);
+        await ledger.flush();
+        expect((await ledger.sites(id))[1]).toEqual(retried);
+      });
+
+      it('shows results saved but not yet flushed (reads see the ledger’s own writes)', async () => {
+        await ledger.begin(start(id.token));
+        await ledger.saveSite(id, {
+          site: MID,
+          status: 'not_attempted',
+          outcome: 'not_attempted',
+          attempts: 0,
+        });
+        expect((await ledger.sites(id))[2]).toMatchObject({
+          site: MID,
+          status: 'not_attempted',
+          attempts: 0,
+        });
+      });
+
+      it('stamps updatedAt on a result saved without one', async () => {
+        await ledger.begin(start(id.token));
+        await ledger.saveSite(id, { site: MID, status: 'failed', outcome: 'tls_error', attempts: 1 });
+        await ledger.flush();
+        expect((await ledger.sites(id))[2]?.updatedAt).toMatch(ISO);
+      });
+
+      it('refuses a result for a site outside the snapshot, naming it, and records nothing', async () => {
+        await ledger.begin(start(id.token));
+        const error = await rejection(
+          ledger.saveSite(id, { site: 'https://intruder.example.org', status: 'confirmed', attempts: 1 }),
+        );
+        expect(error).toBeInstanceOf(RotationStateError);
+        expect(error.message).toContain('https://intruder.example.org');
+        await ledger.flush();
+        expect((await ledger.sites(id)).map((s) => s.status)).toEqual(['pending', 'pending', 'pending']);
+      });
+
+      it('refuses results and site listings for a rotation that was never begun', async () => {
+        const unknown: RotationId = { secretArn: ARN, token: 'tok-unknown' };
+        const save = await rejection(
+          ledger.saveSite(unknown, { site: ZETA, status: 'confirmed', attempts: 1 }),
+        );
+        expect(save).toBeInstanceOf(RotationStateError);
+        expect(save.message).toContain('tok-unknown');
+        // An empty list would read as "every site confirmed" to the finish gate.
+        expect(await rejection(ledger.sites(unknown))).toBeInstanceOf(RotationStateError);
+      });
+    });
+
+    describe('fleet', () => {
+      it('lists what each site last confirmed, by site URL, the latest confirmation overwriting', async () => {
+        const first: RotationId = { secretArn: ARN, token: 'tok-fleet-1' };
+        const second: RotationId = { secretArn: ARN, token: 'tok-fleet-2' };
+        await ledger.begin(start(first.token));
+        for (const site of [ZETA, ALPHA]) {
+          await ledger.saveSite(
+            first,
+            {
+              site,
+              status: 'confirmed',
+              outcome: 'confirmed',
+              attempts: 1,
+              confirmedAt: '2025-06-01T03:00:00.000Z',
+            },
+            {
+              site,
+              maskedKey: maskKey(KEY),
+              keyFingerprint: fingerprint(KEY),
+              versionId: first.token,
+              confirmedAt: '2025-06-01T03:00:00.000Z',
+            },
+          );
+        }
+        await ledger.flush();
+        await ledger.begin(
+          start(second.token, { maskedKey: maskKey(NEXT_KEY), keyFingerprint: fingerprint(NEXT_KEY) }),
+        );
+        await ledger.saveSite(
+          second,
+          {
+            site: ZETA,
+            status: 'confirmed',
+            outcome: 'confirmed',
+            attempts: 2,
+            confirmedAt: '2025-06-02T03:00:00.000Z',
+          },
+          {
+            site: ZETA,
+            maskedKey: maskKey(NEXT_KEY),
+            keyFingerprint: fingerprint(NEXT_KEY),
+            versionId: second.token,
+            confirmedAt: '2025-06-02T03:00:00.000Z',
+          },
+        );
+        await ledger.flush();
+
+        expect(await ledger.fleet(ARN)).toEqual([
+          {
+            site: ALPHA,
+            maskedKey: maskKey(KEY),
+            keyFingerprint: fingerprint(KEY),
+            versionId: first.token,
+            confirmedAt: '2025-06-01T03:00:00.000Z',
+          },
+          {
+            site: ZETA,
+            maskedKey: maskKey(NEXT_KEY),
+            keyFingerprint: fingerprint(NEXT_KEY),
+            versionId: second.token,
+            confirmedAt: '2025-06-02T03:00:00.000Z',
+          },
+        ]);
+        await expect(ledger.fleet(OTHER_ARN)).resolves.toEqual([]);
+      });
+
+      it('refuses what a site holds when it is given for another site', async () => {
+        const id: RotationId = { secretArn: ARN, token: 'tok-fleet-mix' };
+        await ledger.begin(start(id.token));
+        const error = await rejection(
+          ledger.saveSite(
+            id,
+            { site: ZETA, status: 'confirmed', attempts: 1 },
+            {
+              site: ALPHA,
+              maskedKey: maskKey(KEY),
+              keyFingerprint: fingerprint(KEY),
+              versionId: id.token,
+              confirmedAt: '2025-06-01T03:00:00.000Z',
+            },
+          ),
+        );
+        expect(error.message).toContain(ALPHA);
+        await expect(ledger.fleet(ARN)).resolves.toEqual([]);
+      });
+    });
+
+    describe('update', () => {
+      const id: RotationId = { secretArn: ARN, token: 'tok-update' };
+
+      it('sets step marks, outcome, counts and finishedAt without losing other fields', async () => {
+        const begun = await ledger.begin(start(id.token));
+        const createMark = {
+          startedAt: '2025-06-01T02:00:01.000Z',
+          endedAt: '2025-06-01T02:00:02.000Z',
+          status: 'completed' as const,
+        };
+        await ledger.update(id, { step: { name: 'createSecret', mark: createMark } });
+        await ledger.update(id, {
+          step: { name: 'setSecret', mark: { startedAt: '2025-06-01T02:01:00.000Z', status: 'running' } },
+        });
+        await ledger.saveSite(id, { site: ZETA, status: 'confirmed', outcome: 'confirmed', attempts: 1 });
+        const setMark = {
+          startedAt: '2025-06-01T02:01:00.000Z',
+          endedAt: '2025-06-01T02:03:00.000Z',
+          status: 'failed' as const,
+          error: 'PropagationError: 1 of 3 sites confirmed',
+        };
+        await ledger.update(id, {
+          step: { name: 'setSecret', mark: setMark },
+          outcome: 'failed',
+          counts: { confirmed: 1, failed: 0, pending: 2 },
+        });
+
+        const record = await ledger.get(id);
+        expect(record).toEqual({
+          ...begun,
+          updatedAt: expect.stringMatching(ISO),
+          outcome: 'failed',
+          steps: { createSecret: createMark, setSecret: setMark },
+          counts: { confirmed: 1, failed: 0, pending: 2 },
+        });
+        expect(Date.parse(record?.updatedAt ?? '')).toBeGreaterThan(Date.parse(begun.createdAt));
+        // update writes buffered results first: the step mark never describes results that are not stored.
+        expect((await ledger.sites(id))[0]?.status).toBe('confirmed');
+
+        await ledger.update(id, { outcome: 'finished', finishedAt: '2025-06-01T02:10:00.000Z' });
+        expect(await ledger.get(id)).toMatchObject({
+          outcome: 'finished',
+          finishedAt: '2025-06-01T02:10:00.000Z',
+          counts: { confirmed: 1, failed: 0, pending: 2 },
+          steps: { createSecret: createMark, setSecret: setMark },
+          sites: SITES,
+        });
+      });
+
+      it('refuses to update a rotation that was never begun (it does not create a partial one)', async () => {
+        const unknown: RotationId = { secretArn: ARN, token: 'tok-update-unknown' };
+        expect(await rejection(ledger.update(unknown, { outcome: 'failed' }))).toBeInstanceOf(
+          RotationStateError,
+        );
+        await expect(ledger.get(unknown)).resolves.toBeUndefined();
+      });
+    });
+
+    describe('history', () => {
+      it('lists a secret’s rotations newest first, limited, without another secret’s', async () => {
+        await ledger.begin(start('tok-h1'));
+        await ledger.begin(start('tok-o1', { secretArn: OTHER_ARN }));
+        await ledger.begin(start('tok-h2', { trigger: 'repropagation' }));
+        await ledger.update({ secretArn: ARN, token: 'tok-h1' }, { outcome: 'finished' });
+        await ledger.begin(start('tok-h3'));
+        await ledger.begin(start('tok-o2', { secretArn: OTHER_ARN }));
+
+        const latestTwo = await ledger.history(ARN, 2);
+        expect(latestTwo.map((r) => r.token)).toEqual(['tok-h3', 'tok-h2']);
+        expect(latestTwo[1]).toEqual(await ledger.get({ secretArn: ARN, token: 'tok-h2' }));
+        expect((await ledger.history(ARN, 10)).map((r) => r.token)).toEqual(['tok-h3', 'tok-h2', 'tok-h1']);
+        expect((await ledger.history(ARN, 10))[2]?.outcome).toBe('finished');
+        expect((await ledger.history(OTHER_ARN, 10)).map((r) => r.token)).toEqual(['tok-o2', 'tok-o1']);
+        await expect(
+          ledger.history('arn:aws:secretsmanager:eu-west-1:123456789012:secret:none', 5),
+        ).resolves.toEqual([]);
+      });
+    });
+
+    it('round-trips a 10 000-site snapshot, in order, with results for its last site', async () => {
+      const sites = largeFleet();
+      const id: RotationId = { secretArn: ARN, token: 'tok-large' };
+      await ledger.begin(start(id.token, { sites }));
+      expect((await ledger.get(id))?.sites).toEqual(sites);
+      const last = sites[sites.length - 1] ?? '';
+      await ledger.saveSite(id, { site: last, status: 'confirmed', outcome: 'confirmed', attempts: 1 });
+      const listed = await ledger.sites(id);
+      expect(listed).toHaveLength(10_000);
+      expect(listed.map((s) => s.site)).toEqual(sites);
+      expect(listed[9_999]).toMatchObject({ site: last, status: 'confirmed' });
+      expect(listed.filter((s) => s.status === 'pending')).toHaveLength(9_999);
+    });
+
+    it('never stores a secret value: a full rotation through every method leaves only masked keys', async () => {
+      const id: RotationId = { secretArn: ARN, token: 'tok-leak' };
+      const at = '2025-06-01T04:00:00.000Z';
+      const holds = { maskedKey: maskKey(KEY), keyFingerprint: fingerprint(KEY), versionId: id.token };
+      await ledger.begin(start(id.token));
+      await ledger.update(id, {
+        step: { name: 'createSecret', mark: { startedAt: at, endedAt: at, status: 'completed' } },
+      });
+      await ledger.saveSite(
+        id,
+        {
+          site: ZETA,
+          status: 'confirmed',
+          outcome: 'confirmed',
+          httpStatus: 200,
+          attempts: 1,
+          latencyMs: 120,
+          confirmedAt: at,
+          updatedAt: at,
+        },
+        { site: ZETA, ...holds, confirmedAt: at },
+      );
+      await ledger.saveSite(id, {
+        site: ALPHA,
+        status: 'failed',
+        outcome: 'invalid_api_key',
+        httpStatus: 401,
+        detail: 'answered 401 invalid_api_key',
+        attempts: 1,
+        latencyMs: 80,
+        updatedAt: at,
+      });
+      await ledger.saveSite(id, {
+        site: MID,
+        status: 'not_attempted',
+        outcome: 'not_attempted',
+        attempts: 0,
+      });
+      await ledger.flush();
+      await ledger.update(id, {
+        step: {
+          name: 'setSecret',
+          mark: {
+            startedAt: at,
+            endedAt: at,
+            status: 'failed',
+            error: `PropagationError: the key ${describeKey(KEY)} was confirmed by 1 of 3 sites`,
+          },
+        },
+        outcome: 'failed',
+        counts: { confirmed: 1, failed: 1, pending: 1 },
+      });
+      await ledger.sites(id);
+      await ledger.history(ARN, 5);
+      await ledger.fleet(ARN);
+
+      const stored = await dump();
+      // The dump is real: it holds the masked key, the fingerprint and the decoded snapshot.
+      expect(stored).toContain(maskKey(KEY));
+      expect(stored).toContain(fingerprint(KEY));
+      expect(stored).toContain(MID);
+      expect(stored).toContain('invalid_api_key');
+      expect(leakedSecrets([stored])).toEqual([]);
+      expect(stored).not.toContain(KEY);
+      expect(stored).not.toContain(NEXT_KEY);
+    });
+  });
+}

@@ -1,0 +1,7 @@
+import { InMemoryLedger } from '../../lambda/local/memory-ledger.js';
+import { describeLedgerContract } from '../support/ledger-contract.js';
+
+describeLedgerContract('InMemoryLedger', async (now) => {
+  const ledger = new InMemoryLedger({ now });
+  return { ledger, dump: async () => JSON.stringify(ledger.dump()) };
+});
