@@ -25,11 +25,11 @@ import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { Agent } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createRotationHandler, type RotationHandler } from '../../lambda/runtime.js';
+import { type StripeStub, startStripeStub } from '../../sim/stripe-stub.js';
+import { startTemplateFleet, TEMPLATE_ENDPOINT_PATH, type TemplateFleet } from '../../sim/template-fleet.js';
 import { createLedgerTable, type MotoServer, startMoto } from '../support/moto.js';
 import { fakeKey, MASTER_API_KEY } from '../support/rotation-fixtures.js';
 import { observeText, rejection, secret } from '../support/secret-guard.js';
-import { type StripeStub, startStripeStub } from '../support/stripe-stub.js';
-import { startTemplateFleet, TEMPLATE_ENDPOINT_PATH, type TemplateFleet } from '../support/template-fleet.js';
 
 const CURRENT = fakeKey('test', 'MotoCurrent');
 const NEXT = fakeKey('test', 'MotoNext');

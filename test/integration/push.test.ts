@@ -7,7 +7,6 @@ import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { RotationLogger } from '../../lambda/log.js';
 import type { PushRequest, SiteResult } from '../../lambda/ports.js';
 import { createFleetPusher, type FleetPusherOptions, SITE_ENDPOINT_PATH } from '../../lambda/push.js';
-import { observeText, rejection, secret } from '../support/secret-guard.js';
 import {
   always,
   hang,
@@ -21,8 +20,9 @@ import {
   type TemplateFleet,
   templateEndpoint,
   unusedLoopbackUrl,
-} from '../support/template-fleet.js';
-import { createTestCa, type TestCertificateAuthority } from '../support/tls.js';
+} from '../../sim/template-fleet.js';
+import { createTestCa, type TestCertificateAuthority } from '../../sim/tls.js';
+import { observeText, rejection, secret } from '../support/secret-guard.js';
 
 const KEY = secret('sk_test_PushIntegrationNewKey0000000001');
 const MASTER_API_KEY = secret('template-master-key-push-integration-5f1c');

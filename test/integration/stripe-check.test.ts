@@ -3,10 +3,10 @@ import { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KeyRejectedError } from '../../lambda/errors.js';
 import { StripeKeyChecker } from '../../lambda/stripe-check.js';
+import { type StripeStub, startStripeStub } from '../../sim/stripe-stub.js';
+import { createTestCa } from '../../sim/tls.js';
 import { fakeKey } from '../support/rotation-fixtures.js';
 import { capturedText, rejection } from '../support/secret-guard.js';
-import { type StripeStub, startStripeStub } from '../support/stripe-stub.js';
-import { createTestCa } from '../support/tls.js';
 
 const CURRENT = fakeKey('live', 'StripeCurrent');
 const NEXT = fakeKey('live', 'StripeNext');

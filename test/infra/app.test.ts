@@ -1,0 +1,199 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type App, Validations } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import type { IConstruct } from 'constructs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../lib/app.js';
+import type { StripeKeyRotatorStack } from '../../lib/stripe-key-rotator-stack.js';
+import { testApp, withoutAssetHashes } from './support.js';
+
+const SYNTH_TIMEOUT = 60_000;
+const ACCOUNT = '123456789012';
+const REGION = 'eu-west-3';
+const KEY_ARN = `arn:aws:kms:${REGION}:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
+
+/** Every option the environments context offers, for the cdk-nag check of the widest deployment. */
+const EVERY_OPTION = {
+  keyMode: 'live',
+  account: ACCOUNT,
+  region: REGION,
+  encryptionKey: 'create',
+  rotatedSecret: {
+    arn: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:stripe/live/key-AbC123`,
+    kmsKeyArn: KEY_ARN,
+  },
+  masterApiKeySecret: { arn: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:stripe/master-XyZ789` },
+  siteList: { path: '/stripe/live/sites/', kmsKeyArn: KEY_ARN },
+  schedule: 'rate(7 days)',
+  notificationEmails: ['ops@example.com'],
+};
+
+function nagViolations(scope: IConstruct): { rule: string; paths: (string | undefined)[] }[] {
+  return new AwsSolutionsChecks().validateScope(scope).violations.map((violation) => ({
+    rule: violation.ruleName,
+    paths: violation.violatingResources.map(
+      (resource) => resource.constructPath ?? resource.resourceLogicalId,
+    ),
+  }));
+}
+
+describe('the CDK app built from cdk.json', () => {
+  let app: App;
+  let stacks: StripeKeyRotatorStack[];
+  let templates: Template[];
+  beforeAll(() => {
+    app = testApp();
+    stacks = buildApp(app, { region: REGION });
+    templates = stacks.map((stack) => Template.fromStack(stack));
+  }, SYNTH_TIMEOUT);
+
+  it('has one stack per environment, each rotating keys of its own mode', () => {
+    expect(stacks.map((stack) => [stack.stackName, stack.rotation.serviceName])).toEqual([
+      ['StripeKeyRotator-test', 'stripe-key-rotator-test'],
+      ['StripeKeyRotator-live', 'stripe-key-rotator-live'],
+    ]);
+    expect(stacks.map((stack) => stack.terminationProtection)).toEqual([false, true]);
+  });
+
+  it('matches the reviewed templates (asset hashes aside)', () => {
+    stacks.forEach((stack, index) => {
+      expect(withoutAssetHashes(templates[index]?.toJSON())).toMatchSnapshot(stack.stackName);
+    });
+  });
+
+  it('outputs every ARN and name an operator needs', () => {
+    const outputs = templates[1]?.toJSON().Outputs as Record<string, object>;
+    expect(Object.keys(outputs)).toEqual([
+      'RotatedSecretArn',
+      'StagedKeySecretArn',
+      'MasterApiKeySecretArn',
+      'SitesParameterName',
+      'RotationFunctionName',
+      'RotationLogGroupName',
+      'NotificationsTopicArn',
+      'ErrorsAlarmName',
+      'DashboardName',
+      'DashboardUrl',
+    ]);
+    expect(outputs.DashboardUrl).toEqual({
+      Description: 'Link to the dashboard.',
+      Value: `https://console.aws.amazon.com/cloudwatch/home?region=${REGION}#dashboards:name=stripe-key-rotator-live`,
+    });
+  });
+
+  it('passes the cdk-nag AWS Solutions checks with no unacknowledged finding', () => {
+    expect(nagViolations(app)).toEqual([]);
+  });
+
+  it('acknowledges each cdk-nag rule on the resource it concerns, with a reason', () => {
+    const acknowledged = app.node.findAll().flatMap((construct) =>
+      construct.node.metadata
+        .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+        .flatMap((entry) =>
+          Object.entries(entry.data as Record<string, string>).map(([id, reason]) => ({
+            path: construct.node.path,
+            id,
+            reason,
+          })),
+        ),
+    );
+    expect(acknowledged.map(({ path, id }) => `${path} ${id.replace(/^annotation::/i, '')}`).sort()).toEqual([
+      'StripeKeyRotator-live/Rotation/MasterApiKeySecret AwsSolutions-SMG4',
+      'StripeKeyRotator-live/Rotation/StagedKeySecret AwsSolutions-SMG4',
+      'StripeKeyRotator-test/Rotation/MasterApiKeySecret AwsSolutions-SMG4',
+      'StripeKeyRotator-test/Rotation/StagedKeySecret AwsSolutions-SMG4',
+    ]);
+    for (const { reason } of acknowledged) expect(reason.length).toBeGreaterThan(80);
+  });
+});
+
+describe('the CDK app with -c environment=<name>', () => {
+  it(
+    'builds only that environment',
+    () => {
+      const stacks = buildApp(testApp({ context: { environment: 'live' } }));
+      expect(stacks.map((stack) => stack.stackName)).toEqual(['StripeKeyRotator-live']);
+    },
+    SYNTH_TIMEOUT,
+  );
+
+  it(
+    'passes cdk-nag with every option set: customer managed key, existing secrets, site-list path',
+    () => {
+      const app = testApp({ context: { environment: 'full', environments: { full: EVERY_OPTION } } });
+      const [stack] = buildApp(app);
+      expect(stack?.encryptionKey).toBeDefined();
+      expect(Template.fromStack(stack as StripeKeyRotatorStack).toJSON().Outputs).toHaveProperty(
+        'EncryptionKeyArn',
+      );
+      expect(nagViolations(app)).toEqual([]);
+    },
+    SYNTH_TIMEOUT,
+  );
+
+  it(
+    'fails synthesis on an unacknowledged cdk-nag finding',
+    () => {
+      const app = testApp({ context: { environment: 'test' } });
+      const [stack] = buildApp(app);
+      new secretsmanager.Secret(stack as StripeKeyRotatorStack, 'Unrotated');
+      expect(nagViolations(app)).toEqual([
+        { rule: 'AwsSolutions-SMG4', paths: ['StripeKeyRotator-test/Unrotated/Resource'] },
+      ]);
+      expect(() => app.synth()).toThrow();
+      const report = readFileSync(join(app.outdir, 'validation-report.json'), 'utf8');
+      expect(report).toContain('AwsSolutions-SMG4');
+      expect(report).toContain('StripeKeyRotator-test/Unrotated/Resource');
+    },
+    SYNTH_TIMEOUT,
+  );
+});
+
+describe('synthesis with bundling, as `cdk synth` does it', () => {
+  const dockerBefore = process.env.CDK_DOCKER;
+  let outdir = '';
+  let bundle = '';
+  let assetDir = '';
+  beforeAll(() => {
+    outdir = mkdtempSync(join(tmpdir(), 'synth-'));
+    // Any attempt to fall back to Docker bundling would run this and fail.
+    process.env.CDK_DOCKER = '/nonexistent/docker';
+    const app = testApp({ outdir, context: { environment: 'test' } });
+    buildApp(app, { region: REGION });
+    app.synth();
+    const assets = readdirSync(outdir).filter((name) => name.startsWith('asset.'));
+    expect(assets).toHaveLength(1);
+    assetDir = join(outdir, assets[0] ?? '');
+    bundle = readFileSync(join(assetDir, 'index.js'), 'utf8');
+  }, SYNTH_TIMEOUT);
+  afterAll(() => {
+    if (dockerBefore === undefined) delete process.env.CDK_DOCKER;
+    else process.env.CDK_DOCKER = dockerBefore;
+    if (outdir !== '') rmSync(outdir, { recursive: true, force: true });
+  });
+
+  it('bundles the handler with the local esbuild into one minified CommonJS file with a source map', () => {
+    expect(bundle.startsWith('"use strict";')).toBe(true);
+    expect(bundle.includes('module.exports')).toBe(true);
+    // Minified: the handler's own function names are gone.
+    expect(bundle.includes('createRotationHandler')).toBe(false);
+    expect(existsSync(join(assetDir, 'index.js.map'))).toBe(true);
+  });
+
+  it('bundles every dependency, the AWS SDK included: only Node built-ins stay external', () => {
+    const external = [...bundle.matchAll(/require\("([^"]+)"\)/g)]
+      .map((match) => match[1] ?? '')
+      .filter((name) => !name.startsWith('node:'));
+    // The SDK's optional SigV4a signer, required inside try/catch and never used by these clients.
+    expect([...new Set(external)]).toEqual(['@aws-sdk/signature-v4-crt']);
+  });
+
+  it('writes an empty validation report: cdk-nag found nothing', () => {
+    const report = JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8'));
+    expect(report.pluginReports).toEqual([]);
+  });
+});

@@ -1,0 +1,645 @@
+import { Duration, RemovalPolicy, type Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ConfigurationError } from '../../lambda/errors.js';
+import { KeyRotationSchedule } from '../../lib/schedule.js';
+import { SiteListParameter } from '../../lib/site-list.js';
+import { StripeKeyRotation, type StripeKeyRotationProps } from '../../lib/stripe-key-rotation.js';
+import {
+  arnOf,
+  identityStatements,
+  logicalId,
+  only,
+  propertiesOf,
+  ref,
+  resourceCounts,
+  resources,
+  testStack,
+} from './support.js';
+
+const SYNTH_TIMEOUT = 60_000;
+
+function build(
+  props: Partial<StripeKeyRotationProps> = {},
+  prepare?: (stack: Stack) => Partial<StripeKeyRotationProps>,
+) {
+  const stack = testStack();
+  const extra = prepare?.(stack) ?? {};
+  const rotation = new StripeKeyRotation(stack, 'Rotation', { keyMode: 'live', ...props, ...extra });
+  return { stack, rotation, template: Template.fromStack(stack) };
+}
+
+/** The DashboardBody is a Fn::Join of strings and references; tokens become placeholders. */
+function dashboardBody(template: Template): { widgets: { properties: Record<string, unknown> }[] } {
+  const body = propertiesOf(template, 'AWS::CloudWatch::Dashboard').DashboardBody as {
+    'Fn::Join': [string, unknown[]];
+  };
+  const text = body['Fn::Join'][1].map((part) => (typeof part === 'string' ? part : '<ref>')).join('');
+  return JSON.parse(text);
+}
+
+describe('a StripeKeyRotation with default props', () => {
+  let stack: Stack;
+  let rotation: StripeKeyRotation;
+  let template: Template;
+  beforeAll(() => {
+    ({ stack, rotation, template } = build());
+  }, SYNTH_TIMEOUT);
+
+  it('creates exactly the resources of one rotation, and nothing else', () => {
+    expect(resourceCounts(template)).toEqual({
+      'AWS::SecretsManager::Secret': 3,
+      'AWS::SSM::Parameter': 1,
+      'AWS::Logs::LogGroup': 1,
+      'AWS::IAM::Role': 1,
+      'AWS::IAM::Policy': 1,
+      'AWS::Lambda::Function': 1,
+      'AWS::Lambda::Permission': 1,
+      'AWS::SecretsManager::RotationSchedule': 1,
+      'AWS::KMS::Key': 1,
+      'AWS::SNS::Topic': 1,
+      'AWS::SNS::TopicPolicy': 1,
+      'AWS::Events::Rule': 1,
+      'AWS::CloudWatch::Alarm': 1,
+      'AWS::CloudWatch::Dashboard': 1,
+    });
+  });
+
+  it('creates the rotated and master API key secrets with a generated placeholder, never a value', () => {
+    const all = resources(template);
+    expect(all[logicalId(rotation.rotatedSecret)]).toMatchObject({
+      DeletionPolicy: 'Retain',
+      Properties: {
+        Name: 'stripe-key-rotator-live/stripe-secret-key',
+        GenerateSecretString: { ExcludePunctuation: true, PasswordLength: 48 },
+      },
+    });
+    expect(all[logicalId(rotation.masterApiKeySecret)]).toMatchObject({
+      DeletionPolicy: 'Retain',
+      Properties: {
+        Name: 'stripe-key-rotator-live/master-api-key',
+        GenerateSecretString: { ExcludePunctuation: true, PasswordLength: 48 },
+      },
+    });
+    for (const secret of [rotation.rotatedSecret, rotation.masterApiKeySecret]) {
+      expect(all[logicalId(secret)]?.Properties).not.toHaveProperty('SecretString');
+      expect(all[logicalId(secret)]?.Properties).not.toHaveProperty('KmsKeyId');
+    }
+    expect(JSON.stringify(template.toJSON())).not.toMatch(/sk_(live|test)_[A-Za-z0-9]/);
+  });
+
+  it('creates the staged key secret holding the non-secret word "none" (nothing staged)', () => {
+    expect(resources(template)[logicalId(rotation.stagedKeySecret)]).toMatchObject({
+      DeletionPolicy: 'Retain',
+      Properties: { Name: 'stripe-key-rotator-live/staged-stripe-secret-key', SecretString: 'none' },
+    });
+  });
+
+  it('creates the site list as a String parameter holding only a comment line', () => {
+    expect(only(template, 'AWS::SSM::Parameter')).toMatchObject({
+      DeletionPolicy: 'Retain',
+      Properties: {
+        Name: '/stripe-key-rotator-live/sites',
+        Type: 'String',
+        Tier: 'Standard',
+        Value: '# one https URL per line; lines starting with # are ignored',
+      },
+    });
+  });
+
+  it('deploys the bundled handler on Node.js 24 / arm64 with 1 GB, 15 minutes and the documented environment', () => {
+    const fn = propertiesOf(template, 'AWS::Lambda::Function');
+    expect(fn).toMatchObject({
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      Handler: 'index.handler',
+      MemorySize: 1024,
+      Timeout: 900,
+      Role: arnOf(stack.node.findChild('Rotation').node.findChild('ServiceRole')),
+      LoggingConfig: { LogGroup: ref(rotation.logGroup) },
+    });
+    expect(fn).not.toHaveProperty('ReservedConcurrentExecutions');
+    expect((fn.Environment as { Variables: unknown }).Variables).toEqual({
+      STAGED_SECRET_ARN: ref(rotation.stagedKeySecret),
+      MASTER_API_KEY_SECRET_ARN: ref(rotation.masterApiKeySecret),
+      SITES_PARAMETER: '/stripe-key-rotator-live/sites',
+      KEY_MODE: 'live',
+      WHEN_NOTHING_STAGED: 'repropagate',
+      PUSH_CONCURRENCY: '10',
+      SITE_TIMEOUT_MS: '10000',
+      SITE_ATTEMPTS: '3',
+      CANARY_SITES: '1',
+      STRIPE_CHECK: 'on',
+      POWERTOOLS_SERVICE_NAME: 'stripe-key-rotator-live',
+      POWERTOOLS_METRICS_NAMESPACE: 'StripeKeyRotator',
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+      NODE_OPTIONS: '--enable-source-maps',
+    });
+  });
+
+  it('keeps the function logs for a year', () => {
+    expect(only(template, 'AWS::Logs::LogGroup')).toMatchObject({
+      DeletionPolicy: 'Retain',
+      Properties: { RetentionInDays: 365 },
+    });
+  });
+
+  it('gives the function a role only Lambda can assume, with no managed or inline policy', () => {
+    expect(propertiesOf(template, 'AWS::IAM::Role')).toEqual({
+      AssumeRolePolicyDocument: {
+        Version: '2012-10-17',
+        Statement: [
+          { Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' } },
+        ],
+      },
+      Description:
+        'Rotation function of stripe-key-rotator-live: its own secret versions, read-only elsewhere.',
+    });
+  });
+
+  it('grants exactly: its own secret versions, read on staged and master, its log group, its parameter', () => {
+    expect(identityStatements(template)).toEqual([
+      {
+        Sid: 'RotateOwnSecretVersions',
+        Effect: 'Allow',
+        Action: [
+          'secretsmanager:DescribeSecret',
+          'secretsmanager:GetSecretValue',
+          'secretsmanager:PutSecretValue',
+          'secretsmanager:UpdateSecretVersionStage',
+        ],
+        Resource: ref(rotation.rotatedSecret),
+      },
+      {
+        Sid: 'ReadStagedAndMasterKeys',
+        Effect: 'Allow',
+        Action: 'secretsmanager:GetSecretValue',
+        Resource: [ref(rotation.masterApiKeySecret), ref(rotation.stagedKeySecret)],
+      },
+      {
+        Sid: 'WriteOwnLogs',
+        Effect: 'Allow',
+        Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        Resource: arnOf(rotation.logGroup),
+      },
+      {
+        Sid: 'ReadSiteList',
+        Effect: 'Allow',
+        Action: 'ssm:GetParameter',
+        Resource: 'arn:aws:ssm:eu-west-3:123456789012:parameter/stripe-key-rotator-live/sites',
+      },
+    ]);
+    expect(JSON.stringify(template.toJSON())).not.toContain('GetRandomPassword');
+  });
+
+  it('lets only Secrets Manager of this account invoke the function', () => {
+    expect(propertiesOf(template, 'AWS::Lambda::Permission')).toEqual({
+      Action: 'lambda:InvokeFunction',
+      FunctionName: arnOf(rotation.rotationFunction),
+      Principal: 'secretsmanager.amazonaws.com',
+      SourceAccount: '123456789012',
+    });
+  });
+
+  it('schedules rotation in a Tuesday 02:00–05:00 UTC window, never on deploy, after the invoke permission', () => {
+    const schedule = only(template, 'AWS::SecretsManager::RotationSchedule');
+    expect(schedule.Properties).toEqual({
+      SecretId: ref(rotation.rotatedSecret),
+      RotationLambdaARN: arnOf(rotation.rotationFunction),
+      RotationRules: { ScheduleExpression: 'cron(0 2 ? * TUE *)', Duration: '3h' },
+      RotateImmediatelyOnUpdate: false,
+    });
+    const permission = Object.entries(resources(template)).find(
+      ([, r]) => r.Type === 'AWS::Lambda::Permission',
+    );
+    expect(schedule.DependsOn).toContain(permission?.[0]);
+  });
+
+  it('sends failed, abandoned and failed-test rotations of this secret to the topic', () => {
+    const rule = propertiesOf(template, 'AWS::Events::Rule');
+    expect(rule.EventPattern).toEqual({
+      source: ['aws.secretsmanager'],
+      'detail-type': ['AWS Service Event via CloudTrail'],
+      detail: {
+        eventName: ['RotationFailed', 'RotationAbandoned', 'TestRotationFailed'],
+        additionalEventData: { SecretId: [ref(rotation.rotatedSecret)] },
+      },
+    });
+    expect(rule.Targets).toMatchObject([
+      { Arn: ref(rotation.notificationsTopic), InputTransformer: { InputPathsMap: { time: '$.time' } } },
+    ]);
+  });
+
+  it('alarms on any function error within five minutes, to the topic', () => {
+    expect(propertiesOf(template, 'AWS::CloudWatch::Alarm')).toMatchObject({
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Errors',
+      Dimensions: [{ Name: 'FunctionName', Value: ref(rotation.rotationFunction) }],
+      Statistic: 'Sum',
+      Period: 300,
+      Threshold: 1,
+      EvaluationPeriods: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [ref(rotation.notificationsTopic)],
+    });
+  });
+
+  it('encrypts the topic with its own rotating key that only EventBridge and CloudWatch may use besides the account', () => {
+    const key = only(template, 'AWS::KMS::Key');
+    expect(key.DeletionPolicy).toBe('Retain');
+    expect(key.Properties).toMatchObject({ EnableKeyRotation: true });
+    expect((key.Properties?.KeyPolicy as { Statement?: unknown[] } | undefined)?.Statement).toEqual([
+      {
+        Action: 'kms:*',
+        Effect: 'Allow',
+        Principal: { AWS: 'arn:aws:iam::123456789012:root' },
+        Resource: '*',
+      },
+      {
+        Sid: 'LetEventBridgeAndAlarmsPublish',
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        Effect: 'Allow',
+        Principal: { Service: ['cloudwatch.amazonaws.com', 'events.amazonaws.com'] },
+        Resource: '*',
+      },
+    ]);
+    const keyId = Object.entries(resources(template)).find(([, r]) => r.Type === 'AWS::KMS::Key')?.[0] ?? '';
+    expect(propertiesOf(template, 'AWS::SNS::Topic')).toMatchObject({
+      KmsMasterKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] },
+    });
+  });
+
+  it('lets only the failure rule and the errors alarm publish to the topic, over TLS', () => {
+    const topic = ref(rotation.notificationsTopic);
+    expect(propertiesOf(template, 'AWS::SNS::TopicPolicy')).toEqual({
+      Topics: [topic],
+      PolicyDocument: {
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Sid: 'AllowPublishThroughSSLOnly',
+            Action: 'sns:Publish',
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+            Effect: 'Deny',
+            Principal: '*',
+            Resource: topic,
+          },
+          {
+            Sid: 'FailureRulePublishes',
+            Action: 'sns:Publish',
+            Condition: { ArnEquals: { 'aws:SourceArn': arnOf(rotation.failureRule) } },
+            Effect: 'Allow',
+            Principal: { Service: 'events.amazonaws.com' },
+            Resource: topic,
+          },
+          {
+            Sid: 'ErrorsAlarmPublishes',
+            Action: 'sns:Publish',
+            Condition: {
+              ArnEquals: { 'aws:SourceArn': arnOf(rotation.errorsAlarm) },
+              StringEquals: { 'aws:SourceAccount': '123456789012' },
+            },
+            Effect: 'Allow',
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Resource: topic,
+          },
+        ],
+      },
+    });
+  });
+
+  it('builds a dashboard of rotation outcomes and per-rotation site counts from the EMF metrics', () => {
+    expect(propertiesOf(template, 'AWS::CloudWatch::Dashboard').DashboardName).toBe(
+      'stripe-key-rotator-live',
+    );
+    const metrics = dashboardBody(template)
+      .widgets.flatMap((widget) => (widget.properties.metrics ?? []) as unknown[][])
+      .map((line) => line.slice(0, 4).join(' '));
+    const emf = (name: string) => `StripeKeyRotator ${name} service stripe-key-rotator-live`;
+    expect(metrics).toEqual(
+      expect.arrayContaining([
+        emf('RotationSucceeded'),
+        emf('RotationStepFailed'),
+        emf('SitesConfirmed'),
+        emf('SitesFailed'),
+        emf('SitesNotAttempted'),
+        emf('PushDuration'),
+        'AWS/Lambda Errors FunctionName <ref>',
+        'AWS/Lambda Duration FunctionName <ref>',
+      ]),
+    );
+  });
+});
+
+describe('a StripeKeyRotation with a customer managed key and existing secrets and site list', () => {
+  const SITE_KEY = 'arn:aws:kms:eu-west-3:123456789012:key/site-list-key';
+  const ROTATED_ARN = 'arn:aws:secretsmanager:eu-west-3:123456789012:secret:stripe/live/key-AbC123';
+  const ROTATED_KEY = 'arn:aws:kms:eu-west-3:123456789012:key/rotated-key';
+  let rotation: StripeKeyRotation;
+  let template: Template;
+  let secretsKey: kms.Key;
+  beforeAll(() => {
+    ({ rotation, template } = build({}, (stack) => {
+      secretsKey = new kms.Key(stack, 'SecretsKey', { enableKeyRotation: true });
+      return {
+        encryptionKey: secretsKey,
+        rotatedSecret: secretsmanager.Secret.fromSecretAttributes(stack, 'Rotated', {
+          secretCompleteArn: ROTATED_ARN,
+          encryptionKey: kms.Key.fromKeyArn(stack, 'RotatedKey', ROTATED_KEY),
+        }),
+        // Known by name only: policies must add the 6-character suffix wildcard.
+        masterApiKeySecret: secretsmanager.Secret.fromSecretNameV2(stack, 'Master', 'stripe/master'),
+        siteList: SiteListParameter.fromPath('/stripe/live/sites/', {
+          decryptionKey: kms.Key.fromKeyArn(stack, 'SiteKey', SITE_KEY),
+        }),
+      };
+    }));
+  }, SYNTH_TIMEOUT);
+
+  it('creates only the staged key secret, encrypted with the key, and no site-list parameter', () => {
+    expect(resourceCounts(template)).toMatchObject({ 'AWS::SecretsManager::Secret': 1 });
+    expect(resourceCounts(template)).not.toHaveProperty('AWS::SSM::Parameter');
+    expect(propertiesOf(template, 'AWS::SecretsManager::Secret')).toMatchObject({
+      SecretString: 'none',
+      KmsKeyId: arnOf(secretsKey),
+    });
+  });
+
+  it('points the function at the path and the existing secrets', () => {
+    const variables = (propertiesOf(template, 'AWS::Lambda::Function').Environment as { Variables: object })
+      .Variables;
+    expect(variables).toMatchObject({
+      SITES_PARAMETER: '/stripe/live/sites/',
+      MASTER_API_KEY_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-3:123456789012:secret:stripe/master',
+    });
+    expect(propertiesOf(template, 'AWS::SecretsManager::RotationSchedule')).toMatchObject({
+      SecretId: ROTATED_ARN,
+    });
+  });
+
+  it('grants exactly: the path, and each key only via its service for the secret or parameters it protects', () => {
+    expect(identityStatements(template)).toEqual([
+      {
+        Sid: 'RotateOwnSecretVersions',
+        Effect: 'Allow',
+        Action: [
+          'secretsmanager:DescribeSecret',
+          'secretsmanager:GetSecretValue',
+          'secretsmanager:PutSecretValue',
+          'secretsmanager:UpdateSecretVersionStage',
+        ],
+        Resource: ROTATED_ARN,
+      },
+      {
+        Sid: 'ReadStagedAndMasterKeys',
+        Effect: 'Allow',
+        Action: 'secretsmanager:GetSecretValue',
+        Resource: [
+          'arn:aws:secretsmanager:eu-west-3:123456789012:secret:stripe/master-??????',
+          ref(rotation.stagedKeySecret),
+        ],
+      },
+      {
+        Sid: 'WriteOwnLogs',
+        Effect: 'Allow',
+        Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        Resource: arnOf(rotation.logGroup),
+      },
+      {
+        Sid: 'ReadSiteListPath',
+        Effect: 'Allow',
+        Action: 'ssm:GetParametersByPath',
+        Resource: [
+          'arn:aws:ssm:eu-west-3:123456789012:parameter/stripe/live/sites',
+          'arn:aws:ssm:eu-west-3:123456789012:parameter/stripe/live/sites/',
+        ],
+      },
+      {
+        Sid: 'DecryptSiteList',
+        Effect: 'Allow',
+        Action: 'kms:Decrypt',
+        Resource: SITE_KEY,
+        Condition: {
+          StringEquals: { 'kms:ViaService': 'ssm.eu-west-3.amazonaws.com' },
+          StringLike: {
+            'kms:EncryptionContext:PARAMETER_ARN':
+              'arn:aws:ssm:eu-west-3:123456789012:parameter/stripe/live/sites/*',
+          },
+        },
+      },
+      {
+        Sid: 'DecryptSecrets1',
+        Effect: 'Allow',
+        Action: 'kms:Decrypt',
+        Resource: ROTATED_KEY,
+        Condition: {
+          StringEquals: {
+            'kms:ViaService': 'secretsmanager.eu-west-3.amazonaws.com',
+            'kms:EncryptionContext:SecretARN': ROTATED_ARN,
+          },
+        },
+      },
+      {
+        Sid: 'EncryptRotatedSecret1',
+        Effect: 'Allow',
+        Action: 'kms:GenerateDataKey',
+        Resource: ROTATED_KEY,
+        Condition: {
+          StringEquals: {
+            'kms:ViaService': 'secretsmanager.eu-west-3.amazonaws.com',
+            'kms:EncryptionContext:SecretARN': ROTATED_ARN,
+          },
+        },
+      },
+      {
+        Sid: 'DecryptSecrets2',
+        Effect: 'Allow',
+        Action: 'kms:Decrypt',
+        Resource: arnOf(secretsKey),
+        Condition: {
+          StringEquals: {
+            'kms:ViaService': 'secretsmanager.eu-west-3.amazonaws.com',
+            'kms:EncryptionContext:SecretARN': ref(rotation.stagedKeySecret),
+          },
+        },
+      },
+    ]);
+  });
+});
+
+describe('a StripeKeyRotation of a secret known by name only', () => {
+  it(
+    'matches the failure events by ARN prefix and decrypts with StringLike on the suffixed ARN',
+    () => {
+      const { rotation, template } = build({}, (stack) => ({
+        rotatedSecret: secretsmanager.Secret.fromSecretAttributes(stack, 'Rotated', {
+          secretPartialArn: 'arn:aws:secretsmanager:eu-west-3:123456789012:secret:stripe/live/key',
+          encryptionKey: kms.Key.fromKeyArn(stack, 'RotatedKey', 'arn:aws:kms:eu-west-3:123456789012:key/k'),
+        }),
+        siteList: SiteListParameter.fromName('/stripe/live/sites', {
+          decryptionKey: kms.Key.fromKeyArn(stack, 'SiteKey', 'arn:aws:kms:eu-west-3:123456789012:key/s'),
+        }),
+      }));
+      const pattern = propertiesOf(template, 'AWS::Events::Rule').EventPattern as { detail: object };
+      expect(pattern.detail).toMatchObject({
+        additionalEventData: {
+          SecretId: [{ prefix: 'arn:aws:secretsmanager:eu-west-3:123456789012:secret:stripe/live/key' }],
+        },
+      });
+      const statements = identityStatements(template) as { Sid: string }[];
+      const rotatedArn = 'arn:aws:secretsmanager:eu-west-3:123456789012:secret:stripe/live/key-??????';
+      expect(statements.find((s) => s.Sid === 'DecryptSecrets')).toEqual({
+        Sid: 'DecryptSecrets',
+        Effect: 'Allow',
+        Action: 'kms:Decrypt',
+        Resource: 'arn:aws:kms:eu-west-3:123456789012:key/k',
+        Condition: {
+          StringEquals: { 'kms:ViaService': 'secretsmanager.eu-west-3.amazonaws.com' },
+          StringLike: { 'kms:EncryptionContext:SecretARN': rotatedArn },
+        },
+      });
+      expect(statements.find((s) => s.Sid === 'ReadSiteList')).toEqual({
+        Sid: 'ReadSiteList',
+        Effect: 'Allow',
+        Action: 'ssm:GetParameter',
+        Resource: 'arn:aws:ssm:eu-west-3:123456789012:parameter/stripe/live/sites',
+      });
+      expect(statements.find((s) => s.Sid === 'DecryptSiteList')).toEqual({
+        Sid: 'DecryptSiteList',
+        Effect: 'Allow',
+        Action: 'kms:Decrypt',
+        Resource: 'arn:aws:kms:eu-west-3:123456789012:key/s',
+        Condition: {
+          StringEquals: {
+            'kms:ViaService': 'ssm.eu-west-3.amazonaws.com',
+            'kms:EncryptionContext:PARAMETER_ARN':
+              'arn:aws:ssm:eu-west-3:123456789012:parameter/stripe/live/sites',
+          },
+        },
+      });
+      expect(rotation.sitesParameter).toBeUndefined();
+    },
+    SYNTH_TIMEOUT,
+  );
+});
+
+describe('the tuning props of a StripeKeyRotation', () => {
+  it(
+    'reach the function environment, timeout, memory, log retention, schedule and subscriptions',
+    () => {
+      const { template } = build({
+        keyMode: 'test',
+        serviceName: 'shop-fleet',
+        whenNothingStaged: 'fail',
+        pushConcurrency: 32,
+        siteTimeout: Duration.seconds(20),
+        siteAttempts: 5,
+        canarySites: 3,
+        stripeCheck: false,
+        timeout: Duration.minutes(10),
+        memorySize: 2048,
+        logRetention: logs.RetentionDays.THREE_MONTHS,
+        schedule: KeyRotationSchedule.every(Duration.days(30)),
+        notificationEmails: ['ops@example.com'],
+        removalPolicy: RemovalPolicy.DESTROY,
+      });
+      const fn = propertiesOf(template, 'AWS::Lambda::Function');
+      expect(fn).toMatchObject({
+        Timeout: 600,
+        MemorySize: 2048,
+        Environment: {
+          Variables: {
+            KEY_MODE: 'test',
+            WHEN_NOTHING_STAGED: 'fail',
+            PUSH_CONCURRENCY: '32',
+            SITE_TIMEOUT_MS: '20000',
+            SITE_ATTEMPTS: '5',
+            CANARY_SITES: '3',
+            STRIPE_CHECK: 'off',
+            POWERTOOLS_SERVICE_NAME: 'shop-fleet',
+            SITES_PARAMETER: '/shop-fleet/sites',
+          },
+        },
+      });
+      expect(only(template, 'AWS::Logs::LogGroup')).toMatchObject({
+        DeletionPolicy: 'Delete',
+        Properties: { RetentionInDays: 90 },
+      });
+      expect(propertiesOf(template, 'AWS::SecretsManager::RotationSchedule').RotationRules).toEqual({
+        ScheduleExpression: 'rate(30 days)',
+      });
+      expect(propertiesOf(template, 'AWS::SNS::Subscription')).toMatchObject({
+        Protocol: 'email',
+        Endpoint: 'ops@example.com',
+      });
+      expect(propertiesOf(template, 'AWS::CloudWatch::Dashboard').DashboardName).toBe('shop-fleet');
+    },
+    SYNTH_TIMEOUT,
+  );
+});
+
+describe('the props validation of a StripeKeyRotation', () => {
+  function refusal(props: Partial<StripeKeyRotationProps>): string {
+    const stack = testStack();
+    try {
+      new StripeKeyRotation(stack, 'Rotation', { keyMode: 'live', ...props });
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigurationError);
+      return (error as Error).message;
+    }
+    throw new Error('expected the props to be refused');
+  }
+
+  it('names the construct, each invalid prop and its value, all at once', () => {
+    const message = refusal({
+      keyMode: 'prod' as 'live',
+      pushConcurrency: 0,
+      siteAttempts: 11,
+      canarySites: 2.5,
+      memorySize: 64,
+      serviceName: 'stripe key',
+      whenNothingStaged: 'skip' as 'fail',
+    });
+    expect(message.split('\n')).toEqual([
+      'StripeKeyRotation Test/Rotation: invalid props',
+      `  - keyMode="prod" must be 'live' or 'test'`,
+      '  - serviceName="stripe key" must start with a letter and hold only letters, digits, - and _ (at most 64)',
+      `  - whenNothingStaged="skip" must be 'repropagate' or 'fail'`,
+      '  - pushConcurrency=0 must be a whole number from 1 to 256',
+      '  - siteAttempts=11 must be a whole number from 1 to 10',
+      '  - canarySites=2.5 must be a whole number from 0 to 100',
+      '  - memorySize=64 must be a whole number from 128 to 10240',
+    ]);
+  });
+
+  it('bounds the site timeout to 100 ms – 120 s', () => {
+    expect(refusal({ siteTimeout: Duration.millis(50) })).toContain(
+      'siteTimeout=50 millis must be between 100 ms and 120 s',
+    );
+    expect(refusal({ siteTimeout: Duration.minutes(3) })).toContain(
+      'siteTimeout=3 minutes must be between 100 ms and 120 s',
+    );
+  });
+
+  it('requires the function timeout to fit Lambda and to exceed the site timeout plus a margin', () => {
+    expect(refusal({ timeout: Duration.minutes(16) })).toContain(
+      'timeout=16 minutes exceeds the 15 minutes a Lambda invocation may run',
+    );
+    expect(refusal({ timeout: Duration.seconds(60), siteTimeout: Duration.seconds(30) })).toContain(
+      'timeout=1 minute must be at least siteTimeout (30 seconds) + 1 minute for the AWS calls and the Stripe check',
+    );
+  });
+
+  it('refuses an unknown log retention and a malformed notification email', () => {
+    expect(refusal({ logRetention: 42 as logs.RetentionDays })).toContain(
+      'logRetention=42 is not one of the retention periods CloudWatch Logs offers',
+    );
+    expect(refusal({ notificationEmails: ['ops.example.com'] })).toContain(
+      'notificationEmails: "ops.example.com" is not an email address',
+    );
+  });
+});

@@ -1,0 +1,102 @@
+/**
+ * Shared helpers of the infrastructure tests: apps configured exactly like `cdk synth` (cdk.json context)
+ * and readers for the synthesized template.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App, type CfnElement, Stack } from 'aws-cdk-lib';
+import type { Template } from 'aws-cdk-lib/assertions';
+import type { IConstruct } from 'constructs';
+import { afterAll } from 'vitest';
+
+export const ENV = { account: '123456789012', region: 'eu-west-3' } as const;
+
+const cdkJson = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as {
+  context: Record<string, unknown>;
+};
+
+/** The feature flags and settings `cdk synth` uses, optionally overridden. */
+export function cdkContext(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return { ...cdkJson.context, ...overrides };
+}
+
+// The apps of a test file share one output directory, removed when the file is done: the bundling cache
+// is keyed by it, so the handler is bundled once per file rather than once per app.
+const sharedOutdir = mkdtempSync(join(tmpdir(), 'infra-test-'));
+afterAll(() => rmSync(sharedOutdir, { recursive: true, force: true }));
+
+/** An app with cdk.json's context, bundling with the local esbuild like `cdk synth`. */
+export function testApp(options: { outdir?: string; context?: Record<string, unknown> } = {}): App {
+  return new App({ outdir: options.outdir ?? sharedOutdir, context: cdkContext(options.context) });
+}
+
+export function testStack(app: App = testApp(), id = 'Test'): Stack {
+  return new Stack(app, id, { env: ENV });
+}
+
+export function logicalId(construct: IConstruct): string {
+  const element = (construct.node.defaultChild ?? construct) as CfnElement;
+  return Stack.of(construct).getLogicalId(element);
+}
+
+export function ref(construct: IConstruct): { Ref: string } {
+  return { Ref: logicalId(construct) };
+}
+
+export function arnOf(construct: IConstruct): { 'Fn::GetAtt': [string, string] } {
+  return { 'Fn::GetAtt': [logicalId(construct), 'Arn'] };
+}
+
+type Resource = {
+  Type: string;
+  Properties?: Record<string, unknown>;
+  DependsOn?: string[];
+  DeletionPolicy?: string;
+};
+
+export function resources(template: Template): Record<string, Resource> {
+  return (template.toJSON() as { Resources: Record<string, Resource> }).Resources;
+}
+
+/** How many resources of each type the template holds. */
+export function resourceCounts(template: Template): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const resource of Object.values(resources(template))) {
+    counts[resource.Type] = (counts[resource.Type] ?? 0) + 1;
+  }
+  return counts;
+}
+
+/** The single resource of `type`, failing loudly when there is not exactly one. */
+export function only(template: Template, type: string): Resource {
+  const found = Object.values(resources(template)).filter((resource) => resource.Type === type);
+  if (found.length !== 1) throw new Error(`expected exactly one ${type}, found ${found.length}`);
+  return found[0] as Resource;
+}
+
+export function propertiesOf(template: Template, type: string): Record<string, unknown> {
+  return only(template, type).Properties ?? {};
+}
+
+/** Every statement of every identity policy in the template (inline role policies and AWS::IAM::Policy). */
+export function identityStatements(template: Template): unknown[] {
+  const statements: unknown[] = [];
+  for (const resource of Object.values(resources(template))) {
+    const props = resource.Properties ?? {};
+    if (resource.Type === 'AWS::IAM::Policy' || resource.Type === 'AWS::IAM::ManagedPolicy') {
+      statements.push(...(props.PolicyDocument as { Statement: unknown[] }).Statement);
+    }
+    if (resource.Type === 'AWS::IAM::Role') {
+      for (const policy of (props.Policies ?? []) as { PolicyDocument: { Statement: unknown[] } }[]) {
+        statements.push(...policy.PolicyDocument.Statement);
+      }
+    }
+  }
+  return statements;
+}
+
+/** Replaces asset hashes (content-dependent) so a snapshot only changes when the template does. */
+export function withoutAssetHashes(value: unknown): unknown {
+  return JSON.parse(JSON.stringify(value).replace(/[0-9a-f]{64}/g, '<asset-hash>'));
+}
