@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type App, Validations } from 'aws-cdk-lib';
+import { type App, type CfnElement, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -73,6 +73,7 @@ describe('the CDK app built from cdk.json', () => {
       'MasterApiKeySecretArn',
       'SitesParameterName',
       'RotationFunctionName',
+      'LedgerTableName',
       'RotationLogGroupName',
       'NotificationsTopicArn',
       'ErrorsAlarmName',
@@ -126,11 +127,38 @@ describe('the CDK app with -c environment=<name>', () => {
     () => {
       const app = testApp({ context: { environment: 'full', environments: { full: EVERY_OPTION } } });
       const [stack] = buildApp(app);
-      expect(stack?.encryptionKey).toBeDefined();
-      expect(Template.fromStack(stack as StripeKeyRotatorStack).toJSON().Outputs).toHaveProperty(
-        'EncryptionKeyArn',
-      );
+      const template = Template.fromStack(stack as StripeKeyRotatorStack);
       expect(nagViolations(app)).toEqual([]);
+
+      // The created key: rotating, retained, named, and usable only by this account's IAM principals.
+      const keyId = (stack as StripeKeyRotatorStack).getLogicalId(
+        (stack as StripeKeyRotatorStack).node.findChild('SecretsKey').node.defaultChild as CfnElement,
+      );
+      const key = template.toJSON().Resources[keyId];
+      expect(key).toMatchObject({ DeletionPolicy: 'Retain', Properties: { EnableKeyRotation: true } });
+      const account = { AWS: `arn:aws:iam::${ACCOUNT}:root` };
+      expect(key.Properties.KeyPolicy.Statement).toEqual([
+        { Action: 'kms:*', Effect: 'Allow', Principal: account, Resource: '*' },
+        {
+          Action: [
+            'kms:CreateGrant',
+            'kms:Decrypt',
+            'kms:DescribeKey',
+            'kms:Encrypt',
+            'kms:GenerateDataKey*',
+            'kms:ReEncrypt*',
+          ],
+          Condition: { StringEquals: { 'kms:ViaService': `secretsmanager.${REGION}.amazonaws.com` } },
+          Effect: 'Allow',
+          Principal: account,
+          Resource: '*',
+        },
+      ]);
+      template.hasResourceProperties('AWS::KMS::Alias', { AliasName: 'alias/stripe-key-rotator-full' });
+      expect(template.toJSON().Outputs.EncryptionKeyArn).toEqual({
+        Description: 'Customer managed key of the secrets.',
+        Value: { 'Fn::GetAtt': [keyId, 'Arn'] },
+      });
     },
     SYNTH_TIMEOUT,
   );

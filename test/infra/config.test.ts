@@ -19,7 +19,9 @@ function refusal(build: () => unknown): string {
 
 describe('the environments of the CDK app (cdk.json context)', () => {
   it('ships a test and a live environment, each rotating keys of its own mode', () => {
-    const cdkJson = JSON.parse(readFileSync('cdk.json', 'utf8')) as { context: Record<string, unknown> };
+    const cdkJson = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as {
+      context: Record<string, unknown>;
+    };
     expect(readEnvironments(cdkJson.context.environments)).toEqual([
       { name: 'test', keyMode: 'test' },
       { name: 'live', keyMode: 'live' },

@@ -53,6 +53,7 @@ describe('a StripeKeyRotation with default props', () => {
     expect(resourceCounts(template)).toEqual({
       'AWS::SecretsManager::Secret': 3,
       'AWS::SSM::Parameter': 1,
+      'AWS::DynamoDB::Table': 1,
       'AWS::Logs::LogGroup': 1,
       'AWS::IAM::Role': 1,
       'AWS::IAM::Policy': 1,
@@ -126,6 +127,7 @@ describe('a StripeKeyRotation with default props', () => {
       STAGED_SECRET_ARN: ref(rotation.stagedKeySecret),
       MASTER_API_KEY_SECRET_ARN: ref(rotation.masterApiKeySecret),
       SITES_PARAMETER: '/stripe-key-rotator-live/sites',
+      LEDGER_TABLE: ref(rotation.ledgerTable),
       KEY_MODE: 'live',
       WHEN_NOTHING_STAGED: 'repropagate',
       PUSH_CONCURRENCY: '10',
@@ -137,6 +139,40 @@ describe('a StripeKeyRotation with default props', () => {
       POWERTOOLS_METRICS_NAMESPACE: 'StripeKeyRotator',
       POWERTOOLS_LOG_LEVEL: 'INFO',
       NODE_OPTIONS: '--enable-source-maps',
+    });
+  });
+
+  it('creates the ledger table: on-demand, encrypted, point-in-time recovery, TTL, history index, retained', () => {
+    expect(only(template, 'AWS::DynamoDB::Table')).toEqual({
+      Type: 'AWS::DynamoDB::Table',
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+      Properties: {
+        AttributeDefinitions: [
+          { AttributeName: 'pk', AttributeType: 'S' },
+          { AttributeName: 'sk', AttributeType: 'S' },
+          { AttributeName: 'gsi1pk', AttributeType: 'S' },
+          { AttributeName: 'gsi1sk', AttributeType: 'S' },
+        ],
+        BillingMode: 'PAY_PER_REQUEST',
+        GlobalSecondaryIndexes: [
+          {
+            IndexName: 'history',
+            KeySchema: [
+              { AttributeName: 'gsi1pk', KeyType: 'HASH' },
+              { AttributeName: 'gsi1sk', KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'ALL' },
+          },
+        ],
+        KeySchema: [
+          { AttributeName: 'pk', KeyType: 'HASH' },
+          { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        SSESpecification: { SSEEnabled: true },
+        TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      },
     });
   });
 
@@ -184,6 +220,24 @@ describe('a StripeKeyRotation with default props', () => {
         Effect: 'Allow',
         Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
         Resource: arnOf(rotation.logGroup),
+      },
+      {
+        Sid: 'RecordLedger',
+        Effect: 'Allow',
+        Action: [
+          'dynamodb:BatchWriteItem',
+          'dynamodb:GetItem',
+          'dynamodb:PutItem',
+          'dynamodb:Query',
+          'dynamodb:UpdateItem',
+        ],
+        Resource: arnOf(rotation.ledgerTable),
+      },
+      {
+        Sid: 'ReadLedgerHistory',
+        Effect: 'Allow',
+        Action: 'dynamodb:Query',
+        Resource: { 'Fn::Join': ['', [arnOf(rotation.ledgerTable), '/index/history']] },
       },
       {
         Sid: 'ReadSiteList',
@@ -369,6 +423,14 @@ describe('a StripeKeyRotation with a customer managed key and existing secrets a
     });
   });
 
+  it('encrypts the ledger table with the same customer managed key', () => {
+    expect(propertiesOf(template, 'AWS::DynamoDB::Table').SSESpecification).toEqual({
+      SSEEnabled: true,
+      SSEType: 'KMS',
+      KMSMasterKeyId: arnOf(secretsKey),
+    });
+  });
+
   it('points the function at the path and the existing secrets', () => {
     const variables = (propertiesOf(template, 'AWS::Lambda::Function').Environment as { Variables: object })
       .Variables;
@@ -408,6 +470,31 @@ describe('a StripeKeyRotation with a customer managed key and existing secrets a
         Effect: 'Allow',
         Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
         Resource: arnOf(rotation.logGroup),
+      },
+      {
+        Sid: 'RecordLedger',
+        Effect: 'Allow',
+        Action: [
+          'dynamodb:BatchWriteItem',
+          'dynamodb:GetItem',
+          'dynamodb:PutItem',
+          'dynamodb:Query',
+          'dynamodb:UpdateItem',
+        ],
+        Resource: arnOf(rotation.ledgerTable),
+      },
+      {
+        Sid: 'ReadLedgerHistory',
+        Effect: 'Allow',
+        Action: 'dynamodb:Query',
+        Resource: { 'Fn::Join': ['', [arnOf(rotation.ledgerTable), '/index/history']] },
+      },
+      {
+        Sid: 'UseLedgerKey',
+        Effect: 'Allow',
+        Action: ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey'],
+        Resource: arnOf(secretsKey),
+        Condition: { StringEquals: { 'kms:ViaService': 'dynamodb.eu-west-3.amazonaws.com' } },
       },
       {
         Sid: 'ReadSiteListPath',

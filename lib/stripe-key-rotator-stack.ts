@@ -1,0 +1,153 @@
+/**
+ * One deployment (environment) of the rotation: the construct configured from `EnvironmentSettings`,
+ * the optional customer managed key, and the outputs an operator needs.
+ */
+import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type { Construct } from 'constructs';
+import { ConfigurationError } from '../lambda/errors.js';
+import type { EnvironmentSettings, ExistingSecretSettings } from './config.js';
+import { KeyRotationSchedule } from './schedule.js';
+import { SiteListParameter } from './site-list.js';
+import { StripeKeyRotation } from './stripe-key-rotation.js';
+
+export interface StripeKeyRotatorStackProps extends StackProps {
+  readonly settings: EnvironmentSettings;
+}
+
+export class StripeKeyRotatorStack extends Stack {
+  readonly rotation: StripeKeyRotation;
+  /** The customer managed key of the secrets, when the settings ask for one. */
+  readonly encryptionKey?: kms.IKey;
+
+  constructor(scope: Construct, id: string, props: StripeKeyRotatorStackProps) {
+    const { settings } = props;
+    super(scope, id, {
+      description: `Stripe ${settings.keyMode} secret key rotation (${settings.name}): secrets, rotation function, schedule, alarms.`,
+      terminationProtection: settings.terminationProtection ?? settings.keyMode === 'live',
+      ...props,
+    });
+    const serviceName = settings.serviceName ?? `stripe-key-rotator-${settings.name}`;
+
+    if (settings.encryptionKey === 'create') {
+      this.encryptionKey = new kms.Key(this, 'SecretsKey', {
+        description: `Encrypts the Stripe key, staged key and master API key secrets of ${serviceName}.`,
+        alias: `alias/${serviceName}`,
+        enableKeyRotation: true,
+      });
+    } else if (settings.encryptionKey !== undefined) {
+      this.encryptionKey = kms.Key.fromKeyArn(this, 'SecretsKey', settings.encryptionKey);
+    }
+
+    this.rotation = new StripeKeyRotation(this, 'Rotation', {
+      keyMode: settings.keyMode,
+      serviceName,
+      encryptionKey: this.encryptionKey,
+      rotatedSecret: this.existingSecret('RotatedSecret', settings.rotatedSecret),
+      masterApiKeySecret: this.existingSecret('MasterApiKeySecret', settings.masterApiKeySecret),
+      siteList: this.siteList(settings),
+      schedule: schedule(settings),
+      whenNothingStaged: settings.whenNothingStaged,
+      pushConcurrency: settings.pushConcurrency,
+      siteTimeout: settings.siteTimeoutMs === undefined ? undefined : Duration.millis(settings.siteTimeoutMs),
+      siteAttempts: settings.siteAttempts,
+      canarySites: settings.canarySites,
+      stripeCheck: settings.stripeCheck,
+      timeout: settings.timeoutSeconds === undefined ? undefined : Duration.seconds(settings.timeoutSeconds),
+      memorySize: settings.memorySize,
+      logRetention: settings.logRetentionDays as logs.RetentionDays | undefined,
+      notificationEmails: settings.notificationEmails,
+    });
+
+    const rotation = this.rotation;
+    const output = (id: string, value: string, description: string) =>
+      new CfnOutput(this, id, { value, description });
+    output(
+      'RotatedSecretArn',
+      rotation.rotatedSecret.secretArn,
+      'The Stripe key in service (AWSCURRENT). Apps read it here; "Rotate secret immediately" starts a rotation.',
+    );
+    output(
+      'StagedKeySecretArn',
+      rotation.stagedKeySecret.secretArn,
+      'Write the next Stripe key here before a rotation ("none" = nothing staged).',
+    );
+    output(
+      'MasterApiKeySecretArn',
+      rotation.masterApiKeySecret.secretArn,
+      'The X-API-Key the sites accept; replace the generated placeholder with the real master key.',
+    );
+    output(
+      'SitesParameterName',
+      rotation.sitesParameterName,
+      'SSM parameter (or path ending in /) listing the sites, one https URL per line.',
+    );
+    output('RotationFunctionName', rotation.rotationFunction.functionName, 'The rotation Lambda function.');
+    output(
+      'LedgerTableName',
+      rotation.ledgerTable.tableName,
+      'DynamoDB propagation ledger: rotation history, per-site results, what each site holds (README).',
+    );
+    output(
+      'RotationLogGroupName',
+      rotation.logGroup.logGroupName,
+      'Logs of every rotation step and per-site result.',
+    );
+    output(
+      'NotificationsTopicArn',
+      rotation.notificationsTopic.topicArn,
+      'Failed, abandoned and failed-test rotations plus the errors alarm; subscribe here.',
+    );
+    output('ErrorsAlarmName', rotation.errorsAlarm.alarmName, 'Alarm on rotation function errors.');
+    output('DashboardName', rotation.serviceName, 'CloudWatch dashboard: rotation outcomes and site counts.');
+    output(
+      'DashboardUrl',
+      `https://console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards:name=${rotation.serviceName}`,
+      'Link to the dashboard.',
+    );
+    if (this.encryptionKey !== undefined) {
+      output('EncryptionKeyArn', this.encryptionKey.keyArn, 'Customer managed key of the secrets.');
+    }
+  }
+
+  private existingSecret(id: string, existing?: ExistingSecretSettings): secretsmanager.ISecret | undefined {
+    if (existing === undefined) return undefined;
+    return secretsmanager.Secret.fromSecretAttributes(this, id, {
+      secretCompleteArn: existing.arn,
+      encryptionKey:
+        existing.kmsKeyArn === undefined
+          ? undefined
+          : kms.Key.fromKeyArn(this, `${id}Key`, existing.kmsKeyArn),
+    });
+  }
+
+  private siteList(settings: EnvironmentSettings): SiteListParameter | undefined {
+    const list = settings.siteList;
+    if (list === undefined) return undefined;
+    const decryptionKey =
+      list.kmsKeyArn === undefined ? undefined : kms.Key.fromKeyArn(this, 'SiteListKey', list.kmsKeyArn);
+    return 'path' in list
+      ? SiteListParameter.fromPath(list.path, { decryptionKey })
+      : SiteListParameter.fromName(list.name, { decryptionKey });
+  }
+}
+
+function schedule(settings: EnvironmentSettings): KeyRotationSchedule | undefined {
+  const expression = settings.schedule;
+  if (expression === undefined) return undefined;
+  if (expression.startsWith('cron(')) {
+    return KeyRotationSchedule.cron(expression, Duration.hours(settings.scheduleWindowHours ?? 0));
+  }
+  const rate = /^rate\((\d+) (hours?|days?)\)$/.exec(expression);
+  if (!rate) {
+    throw new ConfigurationError(
+      `environments.${settings.name}.schedule=${JSON.stringify(expression)}: expected cron(...) or rate(N hours|days)`,
+    );
+  }
+  const amount = Number(rate[1]);
+  return KeyRotationSchedule.every(
+    rate[2]?.startsWith('day') ? Duration.days(amount) : Duration.hours(amount),
+  );
+}
