@@ -101,7 +101,8 @@ export async function rotate(
   // createSecret creates the record; setSecret and finishSecret mark themselves on it. testSecret stays
   // strictly read-only, ledger included (its timestamps are in the logs).
   const recorded =
-    (event.Step === 'setSecret' || event.Step === 'finishSecret') && (await deps.ledger.get(id)) !== undefined;
+    (event.Step === 'setSecret' || event.Step === 'finishSecret') &&
+    (await deps.ledger.get(id)) !== undefined;
   if (recorded) {
     await deps.ledger.update(id, {
       step: { name: event.Step, mark: { startedAt, status: 'running' } },
