@@ -49,3 +49,15 @@ export function keyProblem(key: string, expectedMode: KeyMode): string | undefin
   }
   return undefined;
 }
+
+/**
+ * Checks the sites' master API key (sent as X-API-Key). Returns a problem sentence (never containing the
+ * value) or undefined. Printable ASCII without spaces: anything else cannot travel in a header unchanged.
+ */
+export function masterApiKeyProblem(value: string): string | undefined {
+  if (value === '') return 'is empty';
+  if (!/^[\x21-\x7e]+$/.test(value)) {
+    return `contains spaces or non-printable characters (${value.length} chars); it cannot be sent as X-API-Key`;
+  }
+  return undefined;
+}

@@ -6,7 +6,7 @@
 import type { RotatorConfig } from './config.js';
 import { ConfigurationError, KeyRejectedError, PropagationError, RotationStateError } from './errors.js';
 import type { RotationEvent, RotationStep } from './event.js';
-import { describeKey, fingerprint, keyProblem, maskKey } from './keys.js';
+import { describeKey, fingerprint, keyProblem, maskKey, masterApiKeyProblem } from './keys.js';
 import type { RotationLogger } from './log.js';
 import {
   AWSCURRENT,
@@ -444,14 +444,10 @@ async function requireRecord(
 
 async function readMasterApiKey({ config, secretReader }: RotationDeps): Promise<string> {
   const id = config.masterApiKeySecretId;
-  const value = (await secretReader.readCurrent(id))?.trim();
-  if (!value)
-    throw new ConfigurationError(`The master API key secret ${id} is empty: put the sites' X-API-Key in it`);
-  // Printable ASCII without spaces: anything else cannot travel in an HTTP header unchanged.
-  if (!/^[\x21-\x7e]+$/.test(value)) {
-    throw new ConfigurationError(
-      `The master API key in ${id} contains spaces or non-printable characters (${value.length} chars); it cannot be sent as X-API-Key`,
-    );
+  const value = (await secretReader.readCurrent(id))?.trim() ?? '';
+  const problem = masterApiKeyProblem(value);
+  if (problem) {
+    throw new ConfigurationError(`The master API key in ${id} ${problem}: put the sites' X-API-Key in it`);
   }
   return value;
 }

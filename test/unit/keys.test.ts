@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { describeKey, fingerprint, keyModeOf, keyProblem, maskKey } from '../../lambda/keys.js';
+import {
+  describeKey,
+  fingerprint,
+  keyModeOf,
+  keyProblem,
+  maskKey,
+  masterApiKeyProblem,
+} from '../../lambda/keys.js';
 import { secret } from '../support/secret-guard.js';
 
 const LIVE = secret(`sk_live_51Hx${'Q7w'.repeat(30)}abcd`);
@@ -44,5 +51,20 @@ describe('key validation', () => {
     expect(keyProblem('pk_live_abcdef', 'live')).toContain('publishable');
     expect(keyProblem('sk_live_abc\u200bdef', 'live')).toContain('does not match');
     expect(keyProblem('sk_live_abc\u200bdef', 'live')).not.toContain('abc');
+  });
+});
+
+describe('master API key validation', () => {
+  it('accepts printable ASCII without spaces', () => {
+    expect(masterApiKeyProblem(secret('template-master-key-2025_Abc.~!'))).toBeUndefined();
+  });
+
+  it('refuses an empty value, spaces and control characters without echoing the value', () => {
+    expect(masterApiKeyProblem('')).toBe('is empty');
+    const withNewline = secret('master-key\nsecond-line');
+    expect(masterApiKeyProblem(withNewline)).toBe(
+      'contains spaces or non-printable characters (22 chars); it cannot be sent as X-API-Key',
+    );
+    expect(masterApiKeyProblem(secret('master key'))).toContain('contains spaces');
   });
 });

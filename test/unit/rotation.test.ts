@@ -203,6 +203,27 @@ describe('when nothing new is staged', () => {
   });
 });
 
+describe('the master API key', () => {
+  for (const [label, value] of [
+    ['empty', ''],
+    ['holding an inner newline', 'master-key\nsecond-line-of-the-key'],
+  ] as const) {
+    it(`fails setSecret before any site is contacted when it is ${label}`, async () => {
+      const world = rotationWorld({ current: CURRENT, staged: NEXT });
+      world.sm.putCurrent(world.masterArn, value === '' ? ' ' : secret(value));
+      const token = world.sm.startRotation(world.rotatedArn);
+      await step(world, 'createSecret', token);
+
+      const error = await rejection(step(world, 'setSecret', token));
+
+      expect(error).toBeInstanceOf(ConfigurationError);
+      expect(error.message).toContain(`The master API key in ${world.masterArn}`);
+      expect(world.pusher.requests).toHaveLength(0);
+      expect(world.sm.valueAt(world.rotatedArn, 'AWSCURRENT')).toBe(CURRENT);
+    });
+  }
+});
+
 describe('a staged key that must be refused before any Stripe call or site push', () => {
   const cases: [string, string, RegExp][] = [
     ['malformed', secret('sk_test_has-dashes-and-more-Abc123'), /does not match/],

@@ -1,0 +1,83 @@
+/**
+ * The operator CLI's entry point (`npx stripe-key-rotator <command>`, or `node --import tsx bin/cli.ts`).
+ * Commands live in `commands/`; each one parses its own options and returns its exit code.
+ */
+import { readFileSync } from 'node:fs';
+import { demoCommand } from './commands/demo.js';
+import {
+  type CliContext,
+  type Command,
+  EXIT_OK,
+  EXIT_USAGE,
+  PROGRAM,
+  processContext,
+  reportError,
+} from './commands/frame.js';
+import { pushCommand } from './commands/push.js';
+
+const COMMANDS: readonly Command[] = [pushCommand, demoCommand];
+
+function topLevelHelp(): string {
+  const width = Math.max(...COMMANDS.map((command) => command.name.length));
+  return `${PROGRAM}: rotates a Stripe secret key across a fleet of template sites, and finishes only
+when every site has confirmed it.
+
+Usage: ${PROGRAM} <command> [options]
+
+Commands:
+${COMMANDS.map((command) => `  ${command.name.padEnd(width)}  ${command.summary}`).join('\n')}
+
+Options:
+  -h, --help     show this help; '${PROGRAM} <command> --help' shows a command's help
+  --version      show the version
+
+Exit codes: 0 success (every site confirmed), 1 not every site confirmed (or the run failed),
+2 usage or configuration error.
+`;
+}
+
+function version(): string {
+  const manifest: unknown = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+  const value = (manifest as { version?: unknown }).version;
+  return typeof value === 'string' ? value : 'unknown';
+}
+
+const isHelp = (arg: string | undefined): boolean => arg === '--help' || arg === '-h';
+
+async function runCli(argv: readonly string[], cli: CliContext): Promise<number> {
+  const [first, ...rest] = argv;
+  if (first === undefined) {
+    cli.stderr.write(topLevelHelp());
+    return EXIT_USAGE;
+  }
+  if (isHelp(first) || (first === 'help' && rest.length === 0)) {
+    cli.stdout.write(topLevelHelp());
+    return EXIT_OK;
+  }
+  if (first === '--version') {
+    cli.stdout.write(`${PROGRAM} ${version()}\n`);
+    return EXIT_OK;
+  }
+  const wanted = first === 'help' ? rest[0] : first;
+  const command = COMMANDS.find((candidate) => candidate.name === wanted);
+  if (command === undefined) {
+    // Only a word is echoed: a mistyped first argument could be a key.
+    const shown = /^[a-z][a-z-]{0,30}$/.test(wanted ?? '') ? `'${wanted}'` : '(not shown)';
+    cli.stderr.write(
+      `error: unknown command ${shown}; commands: ${COMMANDS.map((c) => c.name).join(', ')}\n` +
+        `Run '${PROGRAM} --help' for usage.\n`,
+    );
+    return EXIT_USAGE;
+  }
+  if (first === 'help' || rest.some(isHelp)) {
+    cli.stdout.write(command.help);
+    return EXIT_OK;
+  }
+  try {
+    return await command.run(rest, cli);
+  } catch (error) {
+    return reportError(error, command.name, cli);
+  }
+}
+
+process.exitCode = await runCli(process.argv.slice(2), processContext());

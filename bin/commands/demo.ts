@@ -1,0 +1,462 @@
+/**
+ * `demo`: a complete rotation on this machine with nothing but Node, through the real rotation core —
+ * `rotate()` with the real fleet pusher and Stripe checker over HTTPS — on local stand-ins: a fleet of
+ * template sites (one misconfigured), a Stripe stand-in, Secrets Manager and the ledger in memory.
+ * The story is checked as it runs: the command exits 0 only if it played out as told.
+ */
+import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { Agent } from 'undici';
+import { CONFIG_DEFAULTS, type RotatorConfig } from '../../lambda/config.js';
+import { ConfigurationError } from '../../lambda/errors.js';
+import type { RotationStep } from '../../lambda/event.js';
+import { describeKey, fingerprint } from '../../lambda/keys.js';
+import { InMemoryLedger } from '../../lambda/local/memory-ledger.js';
+import { InMemorySecrets } from '../../lambda/local/memory-secrets.js';
+import { siteListFromText } from '../../lambda/local/static-site-list.js';
+import {
+  AWSCURRENT,
+  AWSPENDING,
+  AWSPREVIOUS,
+  type RotationId,
+  type RotationRecord,
+  type SitePusher,
+} from '../../lambda/ports.js';
+import { createFleetPusher } from '../../lambda/push.js';
+import {
+  type InvocationClock,
+  type RotationDeps,
+  type RotationMetricName,
+  rotate,
+} from '../../lambda/rotation.js';
+import { StripeKeyChecker } from '../../lambda/stripe-check.js';
+import { type StripeStub, startStripeStub } from '../../sim/stripe-stub.js';
+import { startTemplateFleet, type TemplateFleet, type TemplateSite } from '../../sim/template-fleet.js';
+import { createTestCa } from '../../sim/tls.js';
+import { cliLogger, count, duration } from './format.js';
+import {
+  type CliContext,
+  type Command,
+  EXIT_NOT_CONFIRMED,
+  EXIT_OK,
+  maskKeys,
+  PROGRAM,
+  parseOptions,
+  wholeNumber,
+} from './frame.js';
+import { auditTrail, siteTable } from './ledger-view.js';
+import { pushProgress } from './progress.js';
+
+const OPTIONS = {
+  sites: { type: 'string' },
+  verbose: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+const DEFAULT_SITES = 12;
+const MAX_SITES = 200;
+/** Each step runs with the budget of a 5-minute Lambda invocation. */
+const INVOCATION_BUDGET_MS = 300_000;
+const LOCAL = 'in memory';
+
+const HELP = `Usage: ${PROGRAM} demo [--sites <n>] [--verbose]
+
+Rehearses a complete rotation on this machine, with nothing but Node and no AWS account, through the
+real rotation core (the same rotate() the Lambda runs, with the real push engine and Stripe check):
+
+  - starts a fleet of local HTTPS template sites on distinct loopback addresses (127.0.0.2, ...), with
+    certificates from a throwaway CA, one of them misconfigured (it expects another master API key);
+  - starts a local Stripe stand-in, and keeps the rotated secret and the ledger in memory, with a current
+    test key and a newly staged one (random demo keys, generated for this run and shown only masked);
+  - runs the rotation: setSecret fails naming the misconfigured site, finishSecret refuses to move
+    AWSCURRENT, the operator fixes the site, the retried rotation contacts only that site and finishes;
+  - prints the per-site table and the ledger's audit trail, then stops every server.
+
+Options:
+  --sites <n>   size of the fleet, 2-${MAX_SITES} (default ${DEFAULT_SITES})
+  --verbose     also print the rotation core's structured log on stderr
+  -h, --help    show this help
+
+Exit codes: 0 the rotation played out as described; 1 it did not (the output says where);
+2 usage error, or this machine cannot run the demo (e.g. loopback addresses beyond 127.0.0.1 missing).
+`;
+
+export const demoCommand: Command = {
+  name: 'demo',
+  summary: 'rehearse a complete rotation on a local HTTPS fleet (nothing but Node needed)',
+  help: HELP,
+  run,
+};
+
+/** The story did not play out as told. */
+class StoryDeviation extends Error {
+  override readonly name = 'StoryDeviation';
+}
+
+function expectStory(condition: boolean, what: string): asserts condition {
+  if (!condition) throw new StoryDeviation(what);
+}
+
+/** Obviously not a real key: a marker, then random characters, fresh on every run. */
+function demoKey(): string {
+  return `sk_test_DEMOnotARealKey${randomBytes(20).toString('hex')}`;
+}
+
+interface World {
+  readonly fleet: TemplateFleet;
+  readonly stripe: StripeStub;
+  readonly broken: TemplateSite;
+  readonly secrets: InMemorySecrets;
+  readonly rotatedArn: string;
+  readonly ledger: InMemoryLedger;
+  readonly deps: RotationDeps;
+  readonly metrics: Map<RotationMetricName, number>;
+  readonly keys: { readonly current: string; readonly next: string; readonly master: string };
+  /** Sites each push was asked to contact, in order. */
+  readonly pushes: (readonly string[])[];
+  readonly account: string;
+  close(): Promise<void>;
+}
+
+async function run(argv: readonly string[], cli: CliContext): Promise<number> {
+  const values = parseOptions(argv, OPTIONS);
+  const size = wholeNumber('sites', values.sites, DEFAULT_SITES, 2, MAX_SITES);
+  const started = performance.now();
+  const world = await setUp(size, values.verbose === true, cli);
+  let code: number;
+  try {
+    code = await story(world, cli, started);
+  } finally {
+    await world.close();
+  }
+  cli.stdout.write('Every local server is stopped.\n');
+  return code;
+}
+
+async function setUp(size: number, verbose: boolean, cli: CliContext): Promise<World> {
+  const keys = {
+    current: demoKey(),
+    next: demoKey(),
+    master: `demo-master-api-key-${randomBytes(16).toString('hex')}`,
+  };
+  const staleMaster = `demo-stale-master-api-key-${randomBytes(16).toString('hex')}`;
+  cli.hide(keys.current, keys.next, keys.master, staleMaster);
+
+  const closers: (() => Promise<void>)[] = [];
+  const close = async (): Promise<void> => {
+    for (const closer of closers.reverse()) await closer().catch(() => undefined);
+  };
+  try {
+    const ca = await createTestCa('stripe-key-rotator demo CA (throwaway)');
+    const fleet = await startFleet(size, keys.master, ca);
+    closers.push(() => fleet.close());
+    const stripe = await startStripeStub(await ca.issue({ ips: ['127.0.0.1'] }));
+    closers.push(() => stripe.close());
+    const dispatcher = new Agent({ connect: { ca: ca.certPem } });
+    closers.push(() => dispatcher.close());
+
+    const account = `acct_DEMO${randomBytes(6).toString('hex')}`;
+    stripe.keys.set(keys.current, { account, livemode: false });
+    stripe.keys.set(keys.next, { account, livemode: false });
+    for (const site of fleet.sites) {
+      site.storedKey = keys.current;
+      site.latencyMs = 10 + Math.floor(Math.random() * 40);
+    }
+    // Not the canary (the first site): the push reaches every other site before the failure matters.
+    const broken = fleet.site(Math.floor((size * 2) / 3));
+    broken.masterApiKey = staleMaster;
+
+    const secrets = new InMemorySecrets();
+    const rotatedArn = secrets.createSecret('demo/stripe/secret-key', keys.current);
+    const stagedArn = secrets.createSecret('demo/stripe/staged-key', keys.next);
+    const masterArn = secrets.createSecret('demo/stripe/master-api-key', keys.master);
+    const config: RotatorConfig = {
+      ...CONFIG_DEFAULTS,
+      stagedSecretId: stagedArn,
+      masterApiKeySecretId: masterArn,
+      sitesParameter: `demo sites.txt (${LOCAL})`,
+      ledgerTable: `ledger (${LOCAL})`,
+      keyMode: 'test',
+      pushConcurrency: 4,
+      siteTimeoutMs: 3_000,
+      siteAttempts: 2,
+      canarySites: 1,
+      stripeApiBase: stripe.url,
+    };
+    const logger = cliLogger(cli.stderr, verbose);
+    const engine = createFleetPusher({
+      dispatcher,
+      logger,
+      concurrency: config.pushConcurrency,
+      siteTimeoutMs: config.siteTimeoutMs,
+      attempts: config.siteAttempts,
+      canaryCount: config.canarySites,
+    });
+    const pushes: (readonly string[])[] = [];
+    // The real engine, observed: which sites each run contacts, and live progress on a terminal.
+    const pusher: SitePusher = {
+      async push(request) {
+        pushes.push(request.sites);
+        const progress = cli.stdout.isTTY ? pushProgress(cli.stdout, request.sites.length) : undefined;
+        try {
+          return await engine.push({
+            ...request,
+            onResult: async (result) => {
+              progress?.report(result);
+              await request.onResult?.(result);
+            },
+          });
+        } finally {
+          progress?.finish();
+        }
+      },
+    };
+    const ledger = new InMemoryLedger();
+    const metrics = new Map<RotationMetricName, number>();
+    const deps: RotationDeps = {
+      config,
+      secrets,
+      secretReader: secrets,
+      siteList: siteListFromText(
+        config.sitesParameter,
+        `# The demo fleet, in the sites.txt format\n${fleet.urls.join('\n')}\n`,
+      ),
+      keyChecker: new StripeKeyChecker({ apiBase: stripe.url, dispatcher, logger }),
+      pusher,
+      ledger,
+      logger,
+      metrics: { record: (name, value) => metrics.set(name, value) },
+    };
+    return {
+      fleet,
+      stripe,
+      broken,
+      secrets,
+      rotatedArn,
+      ledger,
+      deps,
+      metrics,
+      keys,
+      pushes,
+      account,
+      close,
+    };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+async function startFleet(size: number, masterApiKey: string, ca: Awaited<ReturnType<typeof createTestCa>>) {
+  try {
+    return await startTemplateFleet({ size, masterApiKey, ca });
+  } catch (error) {
+    if ((error as { code?: unknown }).code === 'EADDRNOTAVAIL') {
+      throw new ConfigurationError(
+        'This machine does not answer on loopback addresses beyond 127.0.0.1, and every demo site needs its ' +
+          `own (127.0.0.2 to 127.0.0.${size + 1}). On macOS, add them first, e.g.: ` +
+          `for i in $(seq 2 ${size + 1}); do sudo ifconfig lo0 alias 127.0.0.$i up; done`,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+}
+
+async function story(world: World, cli: CliContext, started: number): Promise<number> {
+  const out = (text = ''): void => cli.stdout.write(`${text}\n`);
+  const indent = (text: string): string =>
+    maskKeys(text)
+      .split('\n')
+      .map((line) => `             ${line}`)
+      .join('\n');
+  const clock = (): string => `[${((performance.now() - started) / 1000).toFixed(2).padStart(5)}s]`;
+  const { fleet, broken, secrets, rotatedArn, ledger, deps, keys } = world;
+  const size = fleet.sites.length;
+  const current = async (): Promise<string | undefined> =>
+    secrets.getValue(rotatedArn, { stage: AWSCURRENT });
+
+  out(`${PROGRAM} demo: one complete rotation on this machine, through the real rotation core`);
+  out('(the rotate() the Lambda runs; Secrets Manager, the ledger and the sites are local stand-ins)');
+  out();
+  out('Set-up');
+  out(`  template sites     ${size} over HTTPS, ${fleet.urls[0]} ... ${fleet.urls[size - 1]}`);
+  out('                     each on its own loopback address, certificates from a throwaway CA');
+  out(`  misconfigured      ${broken.url} expects another master API key (it will answer 401)`);
+  out(`  Stripe stand-in    ${world.stripe.url}, both demo keys belong to ${world.account} (test mode)`);
+  out(`  rotated secret     demo/stripe/secret-key, AWSCURRENT = ${describeKey(keys.current)}`);
+  out(`                     every site holds this key today`);
+  out(`  staged key         demo/stripe/staged-key = ${describeKey(keys.next)}`);
+  out('                     (rolled in the Stripe Dashboard, staged by an operator)');
+  out(
+    `  push policy        canary: the first site alone, then ${deps.config.pushConcurrency} at a time, ` +
+      `${deps.config.siteAttempts} attempts for transient failures`,
+  );
+  out();
+
+  const token = secrets.startRotation(rotatedArn);
+  const id: RotationId = { secretArn: rotatedArn, token };
+  out(`RotateSecret: version ${token} created as an empty AWSPENDING placeholder;`);
+  out('Secrets Manager now invokes the rotation function once per step.');
+  out();
+
+  const step = async (name: RotationStep, note: string): Promise<Error | undefined> => {
+    out(`${clock()} ${name.padEnd(13)} ${note}`);
+    const deadline = Date.now() + INVOCATION_BUDGET_MS;
+    const invocation: InvocationClock = { getRemainingTimeInMillis: () => deadline - Date.now() };
+    try {
+      await rotate({ Step: name, SecretId: rotatedArn, ClientRequestToken: token }, deps, invocation);
+      return undefined;
+    } catch (error) {
+      if (error instanceof Error) return error;
+      throw error;
+    }
+  };
+  const mustPass = async (name: RotationStep, note: string): Promise<void> => {
+    const error = await step(name, note);
+    expectStory(
+      error === undefined,
+      `${name} should have succeeded, it failed: ${error?.name}: ${error?.message}`,
+    );
+  };
+
+  try {
+    await mustPass('createSecret', 'picks the staged key and snapshots the site list');
+    const pending = await secrets.getValue(rotatedArn, { stage: AWSPENDING, versionId: token });
+    expectStory(pending === keys.next, 'createSecret should have put the staged key in AWSPENDING');
+    const snapshot = await ledger.get(id);
+    out(
+      `           ✓ AWSPENDING holds ${describeKey(pending)}; ledger snapshot: ${count(snapshot?.sites.length ?? 0, 'site')}`,
+    );
+
+    const pushFailure = await step(
+      'setSecret',
+      `checks the key with Stripe, then pushes it to ${count(size, 'site')}`,
+    );
+    expectStory(
+      pushFailure?.name === 'PropagationError' && pushFailure.message.includes(broken.url),
+      `setSecret should have failed naming ${broken.url}; it ${pushFailure ? `failed with ${pushFailure.name}` : 'succeeded'}`,
+    );
+    out(`           ✗ ${pushFailure.name}:`);
+    out(indent(pushFailure.message));
+    const afterFirstPush = await ledger.sites(id);
+    const confirmedFirst = afterFirstPush.filter((site) => site.status === 'confirmed').length;
+    expectStory(
+      confirmedFirst === size - 1,
+      `${size - 1} sites should have confirmed, ${confirmedFirst} did`,
+    );
+    expectStory((await current()) === keys.current, 'AWSCURRENT should still hold the current key');
+    out(`           AWSCURRENT is still ${describeKey(keys.current)}: nothing changed for payments.`);
+    out('           (Secrets Manager would stop this attempt here, and retry the rotation later.)');
+
+    const gate = await step('finishSecret', 'invoked anyway, to show the gate');
+    expectStory(
+      gate?.name === 'PropagationError' && gate.message.includes('Refusing to move AWSCURRENT'),
+      `finishSecret should have refused to move AWSCURRENT; it ${gate ? `failed with ${gate.name}` : 'succeeded'}`,
+    );
+    out(`           ✗ refused: ${gate.message.split('\n')[0] ?? ''}`);
+    expectStory((await current()) === keys.current, 'AWSCURRENT should not have moved');
+    out(`           AWSCURRENT is still ${describeKey(keys.current)}.`);
+    out();
+
+    out(`The operator fixes ${broken.url}: its TEMPLATE_MASTER_API_KEY now matches the fleet's.`);
+    broken.masterApiKey = keys.master;
+    fleet.resetStats();
+    world.pushes.length = 0;
+    out('Secrets Manager retries the rotation, with the same token:');
+    out();
+
+    await mustPass('createSecret', 'runs again');
+    out('           ✓ the pending version already holds the staged key: kept as it is');
+    await mustPass('setSecret', 'runs again: only sites the ledger does not show confirmed are contacted');
+    // What the core asked the push engine for, and what the sites actually received.
+    const asked = world.pushes.flat();
+    expectStory(
+      asked.length === 1 && asked[0] === broken.url,
+      `the retried setSecret should have pushed to ${broken.url} alone; it asked for ${count(asked.length, 'site')}`,
+    );
+    const contacted = fleet.sites.filter((site) => site.requestCount > 0);
+    expectStory(
+      contacted.length === 1 && contacted[0] === broken && broken.requestCount === 1,
+      `the retried setSecret should have contacted only ${broken.url}, once; it contacted ${count(contacted.length, 'site')}`,
+    );
+    out(
+      `           ✓ contacted only ${broken.url} (confirmed); the ${size - 1} sites confirmed earlier were not contacted again`,
+    );
+    await mustPass('testSecret', 'read-only checks of the pending key and the configuration');
+    out(
+      '           ✓ the pending key is well-formed, in test mode and accepted by Stripe; configuration readable',
+    );
+    const previousVersion = Object.entries((await secrets.describe(rotatedArn)).versionIdsToStages).find(
+      ([, stages]) => stages.includes(AWSCURRENT),
+    )?.[0];
+    await mustPass('finishSecret', 'the ledger shows every site confirmed: AWSCURRENT may move');
+    expectStory((await current()) === keys.next, 'AWSCURRENT should now hold the new key');
+    expectStory(
+      (await secrets.getValue(rotatedArn, { stage: AWSPREVIOUS })) === keys.current,
+      'AWSPREVIOUS should hold the former key',
+    );
+    const stale = fleet.sites.filter((site) => site.storedKey !== keys.next);
+    expectStory(
+      stale.length === 0,
+      `every site should hold the new key; ${count(stale.length, 'site')} do not`,
+    );
+    out(`           ✓ AWSCURRENT  → version ${token}: ${describeKey(keys.next)}`);
+    out(`             AWSPREVIOUS → version ${previousVersion ?? '?'}: ${describeKey(keys.current)}`);
+    out();
+    const record = await ledger.get(id);
+    expectStory(record?.outcome === 'finished', 'the ledger should record the rotation as finished');
+    await printRecords(world, record, out);
+  } catch (error) {
+    if (!(error instanceof StoryDeviation)) throw error;
+    out();
+    cli.stderr.write(`demo FAILED: the rotation did not play out as expected: ${maskKeys(error.message)}\n`);
+    return EXIT_NOT_CONFIRMED;
+  }
+  out(
+    `Demo passed in ${duration(performance.now() - started)}: AWSCURRENT moved only once all ${size} sites ` +
+      'had confirmed the new key.',
+  );
+  out(
+    `In production the last step is yours: let the old key (fp ${fingerprint(keys.current)}) expire in the ` +
+      'Stripe Dashboard.',
+  );
+  return EXIT_OK;
+}
+
+/** The per-site table, the audit trail and the secret's versions, after the rotation finished. */
+async function printRecords(
+  world: World,
+  record: RotationRecord,
+  out: (text?: string) => void,
+): Promise<void> {
+  const { broken, ledger, rotatedArn, secrets } = world;
+  const id: RotationId = { secretArn: record.secretArn, token: record.token };
+  out('Per-site results, from the ledger');
+  out(
+    siteTable(
+      await ledger.sites(id),
+      await ledger.fleet(rotatedArn),
+      new Map([[broken.url, 'misconfigured, fixed by the operator']]),
+    ).trimEnd(),
+  );
+  out();
+  out("Audit trail: the ledger's record of this rotation (identifiers and masked keys only)");
+  out(auditTrail(record).trimEnd());
+  const metrics = [...world.metrics]
+    .map(([name, value]) => `${name}=${name === 'PushDuration' ? duration(value) : value}`)
+    .join(' ');
+  out(`  ${'metrics'.padEnd(9)} ${metrics}`);
+  out();
+  out('Secret versions now');
+  for (const version of secrets.versions(rotatedArn).filter((v) => v.stages.length > 0)) {
+    const value = await secrets.getValue(rotatedArn, {
+      stage: version.stages[0] ?? AWSCURRENT,
+      versionId: version.versionId,
+    });
+    out(
+      `  ${version.versionId}  ${version.stages.join(', ').padEnd(23)} ${value === undefined ? '(no value)' : describeKey(value)}`,
+    );
+  }
+  out();
+}

@@ -1,0 +1,144 @@
+/**
+ * What every command shares: exit codes, the process's streams behind a redacting writer, option parsing
+ * that never echoes an argument (it may be a key), and the mapping from errors to exit codes.
+ */
+import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
+import { ConfigurationError, KeyRejectedError } from '../../lambda/errors.js';
+import { maskKey } from '../../lambda/keys.js';
+
+export const PROGRAM = 'stripe-key-rotator';
+
+/** 0: done (every site confirmed); 1: not every site confirmed, or the run failed; 2: usage or configuration. */
+export const EXIT_OK = 0;
+export const EXIT_NOT_CONFIRMED = 1;
+export const EXIT_USAGE = 2;
+
+/** The command line itself is wrong; the message says how, and the command's help how to fix it. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+export interface OutputStream {
+  write(text: string): void;
+  /** A terminal: live progress lines and colours are welcome. */
+  readonly isTTY: boolean;
+  /** Terminal width when known. */
+  readonly columns: number | undefined;
+}
+
+export interface CliContext {
+  readonly stdout: OutputStream;
+  readonly stderr: OutputStream;
+  readonly stdin: NodeJS.ReadableStream & { readonly isTTY?: boolean };
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /**
+   * Registers secret values (keys, master key): any output containing one shows `[redacted]` instead. A net
+   * under the rule that nothing prints a secret, not a licence to print them.
+   */
+  hide(...values: readonly (string | undefined)[]): void;
+}
+
+export interface Command {
+  readonly name: string;
+  /** One line for the top-level help. */
+  readonly summary: string;
+  /** Full `--help` text. */
+  readonly help: string;
+  /** Returns the exit code; throws UsageError / ConfigurationError for exit 2. */
+  run(argv: readonly string[], cli: CliContext): Promise<number>;
+}
+
+/** Shorter values are not redacted: replacing them would garble ordinary text. */
+const MIN_REDACTED_LENGTH = 8;
+
+/** The CLI context over a real process, redacting registered secrets from everything written. */
+export function processContext(): CliContext {
+  const hidden = new Set<string>();
+  const redact = (text: string): string => {
+    let clean = text;
+    for (const value of hidden) clean = clean.replaceAll(value, '[redacted]');
+    return clean;
+  };
+  const stream = (target: NodeJS.WriteStream): OutputStream => ({
+    write: (text) => {
+      target.write(redact(text));
+    },
+    get isTTY() {
+      return target.isTTY === true;
+    },
+    get columns() {
+      return target.isTTY ? target.columns : undefined;
+    },
+  });
+  return {
+    stdout: stream(process.stdout),
+    stderr: stream(process.stderr),
+    stdin: process.stdin,
+    env: process.env,
+    hide: (...values) => {
+      for (const value of values)
+        if (value !== undefined && value.length >= MIN_REDACTED_LENGTH) hidden.add(value);
+    },
+  };
+}
+
+/**
+ * `parseArgs` in strict mode. Its own messages echo unexpected arguments, which may be a key typed in the
+ * wrong place: positionals are refused without being shown, and anything key-shaped is masked.
+ */
+export function parseOptions<const O extends ParseArgsOptionsConfig>(argv: readonly string[], options: O) {
+  const parse = () => parseArgs({ args: [...argv], options, strict: true, allowPositionals: true });
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse();
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_') && error instanceof Error) {
+      throw new UsageError(maskKeys(error.message));
+    }
+    throw error;
+  }
+  if (parsed.positionals.length > 0) {
+    throw new UsageError(
+      `unexpected argument${parsed.positionals.length === 1 ? '' : 's'} (${parsed.positionals.length}, not shown: ` +
+        'it may be a secret); every value goes after its --option',
+    );
+  }
+  return parsed.values;
+}
+
+/** A whole number option within bounds, or UsageError naming the option. */
+export function wholeNumber(
+  name: string,
+  raw: string | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw.trim())) throw new UsageError(`--${name} must be a whole number (${min}–${max})`);
+  const value = Number(raw.trim());
+  if (value < min || value > max) throw new UsageError(`--${name}=${value} is out of range (${min}–${max})`);
+  return value;
+}
+
+/** Key-shaped substrings shown masked. */
+export function maskKeys(text: string): string {
+  return text.replace(/[sr]k_(?:test|live)_[A-Za-z0-9]+/g, (key) => maskKey(key));
+}
+
+/** Prints an error the way an operator needs it and returns the exit code it means. */
+export function reportError(error: unknown, command: string | undefined, cli: CliContext): number {
+  if (error instanceof UsageError) {
+    const help = command === undefined ? `${PROGRAM} --help` : `${PROGRAM} ${command} --help`;
+    cli.stderr.write(`error: ${error.message}\nRun '${help}' for usage.\n`);
+    return EXIT_USAGE;
+  }
+  if (error instanceof ConfigurationError || error instanceof KeyRejectedError) {
+    cli.stderr.write(`error: ${maskKeys(error.message)}\n`);
+    return EXIT_USAGE;
+  }
+  const what = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  cli.stderr.write(`error: ${maskKeys(what)}\n`);
+  return EXIT_NOT_CONFIRMED;
+}

@@ -1,0 +1,96 @@
+/**
+ * Runs the CLI as a child process, the way an operator does: a clean environment (nothing inherited but
+ * PATH, HOME and TMPDIR), stdin not a terminal, a hard time limit. Everything it prints goes to the leak guard.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { observeText } from '../support/secret-guard.js';
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface CliRun {
+  /** null when the process was killed (time limit). */
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly durationMs: number;
+  readonly timedOut: boolean;
+}
+
+export interface CliOptions {
+  readonly env?: Readonly<Record<string, string>>;
+  /** Killed after this long. @default 20_000 */
+  readonly timeoutMs?: number;
+  /** `cli` runs bin/cli.ts through `--import tsx`; `shim` runs the package's bin, bin/stripe-key-rotator.js. */
+  readonly entry?: 'cli' | 'shim';
+}
+
+export function runCli(args: readonly string[], options: CliOptions = {}): Promise<CliRun> {
+  const entry =
+    options.entry === 'shim'
+      ? [join(ROOT, 'bin/stripe-key-rotator.js')]
+      : ['--import', 'tsx', join(ROOT, 'bin/cli.ts')];
+  const inherited = Object.fromEntries(
+    ['PATH', 'HOME', 'TMPDIR'].flatMap((name) => {
+      const value = process.env[name];
+      return value === undefined ? [] : [[name, value]];
+    }),
+  );
+  const started = performance.now();
+  const child = spawn(process.execPath, [...entry, ...args], {
+    cwd: ROOT,
+    env: { ...inherited, ...options.env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  child.stdin.end();
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk;
+  });
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+  });
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.kill('SIGKILL');
+  }, options.timeoutMs ?? 20_000);
+  return new Promise((resolve, reject) => {
+    child.once('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      observeText(`${stdout}\n${stderr}`);
+      // The CLI redacts registered secrets as a last resort; reaching that net means some code printed one.
+      if (`${stdout}${stderr}`.includes('[redacted]')) {
+        reject(new Error('the CLI redacted a secret from its output: some code path printed one'));
+        return;
+      }
+      resolve({ code, stdout, stderr, durationMs: performance.now() - started, timedOut });
+    });
+  });
+}
+
+/** A temporary directory for sites files and the CA certificate; `remove()` deletes it. */
+export async function scratchDir(): Promise<{
+  path: (name: string) => string;
+  write: (name: string, text: string) => Promise<string>;
+  remove: () => Promise<void>;
+}> {
+  const dir = await mkdtemp(join(tmpdir(), 'skr-cli-'));
+  return {
+    path: (name) => join(dir, name),
+    write: async (name, text) => {
+      const file = join(dir, name);
+      await writeFile(file, text, 'utf8');
+      return file;
+    },
+    remove: () => rm(dir, { recursive: true, force: true }),
+  };
+}
