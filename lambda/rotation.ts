@@ -69,6 +69,9 @@ interface StepInput {
 /** Values that mean "nothing is staged" in the staged key secret (the CDK placeholder is `none`). */
 const NOTHING_STAGED = /^(none)?$/i;
 
+/** How many past rotations are searched for a staged key that was already in service. */
+const HISTORY_CHECKED = 100;
+
 /** At most this many sites are listed per category in an error message; the logs carry every one. */
 const MAX_SITES_IN_MESSAGE = 50;
 
@@ -89,13 +92,20 @@ export async function rotate(
     secretArn: event.SecretId,
     versionId: event.ClientRequestToken,
   });
-  const description = await preDispatch(event, deps);
-  if (description === 'already-current') {
-    log.info('Version is already AWSCURRENT: nothing to do');
-    return;
-  }
+  const { description, alreadyCurrent } = await preDispatch(event, deps);
   const id: RotationId = { secretArn: description.arn, token: event.ClientRequestToken };
   const now = deps.now ?? (() => new Date());
+  if (alreadyCurrent) {
+    log.info('Version is already AWSCURRENT: nothing to do');
+    // A finishSecret that moved AWSCURRENT but failed to record it is completed here, on the retry.
+    await bestEffort(log, 'Could not record the finished rotation', async () => {
+      const record = await deps.ledger.get(id);
+      if (record && record.outcome !== 'finished') {
+        await deps.ledger.update(id, { outcome: 'finished', finishedAt: now().toISOString() });
+      }
+    });
+    return;
+  }
   const startedAt = now().toISOString();
   const started = Date.now();
   // createSecret creates the record; setSecret and finishSecret mark themselves on it. testSecret stays
@@ -112,16 +122,32 @@ export async function rotate(
   try {
     await steps[event.Step]({ event, id, description, deps, log, clock });
   } catch (error) {
-    if (recorded || event.Step === 'createSecret')
+    if (recorded || event.Step === 'createSecret') {
       await recordFailure(id, event.Step, startedAt, error, deps, log);
+    }
     throw error;
   }
   if (recorded || event.Step === 'createSecret') {
-    await deps.ledger.update(id, {
-      step: { name: event.Step, mark: { startedAt, endedAt: now().toISOString(), status: 'completed' } },
-    });
+    // Audit only: the step's effect is already durable (and for finishSecret, AWSCURRENT has moved).
+    await bestEffort(log, 'Could not record the step completion in the ledger', () =>
+      deps.ledger.update(id, {
+        step: { name: event.Step, mark: { startedAt, endedAt: now().toISOString(), status: 'completed' } },
+      }),
+    );
   }
   log.info('Step completed', { durationMs: Date.now() - started });
+}
+
+async function bestEffort(
+  log: RotationLogger,
+  message: string,
+  write: () => Promise<unknown>,
+): Promise<void> {
+  try {
+    await write();
+  } catch (error) {
+    log.error(message, { error });
+  }
 }
 
 /** Best effort: the step's own error is what Secrets Manager and the operator must see. */
@@ -157,7 +183,7 @@ async function recordFailure(
 async function preDispatch(
   event: RotationEvent,
   deps: RotationDeps,
-): Promise<SecretDescription | 'already-current'> {
+): Promise<{ description: SecretDescription; alreadyCurrent: boolean }> {
   const description = await deps.secrets.describe(event.SecretId);
   if (!description.rotationEnabled) {
     throw new RotationStateError(`Secret ${description.arn} is not enabled for rotation`);
@@ -168,13 +194,13 @@ async function preDispatch(
       `Secret ${description.arn} has no version ${event.ClientRequestToken}: nothing to rotate to`,
     );
   }
-  if (stages.includes(AWSCURRENT)) return 'already-current';
+  if (stages.includes(AWSCURRENT)) return { description, alreadyCurrent: true };
   if (!stages.includes(AWSPENDING)) {
     throw new RotationStateError(
       `Version ${event.ClientRequestToken} of secret ${description.arn} is not labelled AWSPENDING`,
     );
   }
-  return description;
+  return { description, alreadyCurrent: false };
 }
 
 async function createSecret({ event, id, deps, log }: StepInput): Promise<void> {
@@ -190,16 +216,18 @@ async function createSecret({ event, id, deps, log }: StepInput): Promise<void> 
   if (existing !== undefined) {
     // Replayed step. The snapshot was taken before the pending value was written, unless the value was put
     // there by Secrets Manager itself (RotateImmediately=false copies the current value): take it now.
-    const record = await ledger.begin(
-      await rotationStart(id, existing, existing === current ? 'repropagation' : 'staged', deps),
-    );
+    const record =
+      (await ledger.get(id)) ??
+      (await ledger.begin(
+        await rotationStart(id, existing, existing === current ? 'repropagation' : 'staged', deps),
+      ));
     log.info('Pending version already holds a key: keeping it', {
       key: describeKey(existing),
       sites: record.sites.length,
     });
     return;
   }
-  const { key, trigger } = await chooseNextKey(event, deps, current);
+  const { key, trigger } = await chooseNextKey(event, id, deps, current);
   // Snapshot first: once AWSPENDING holds the key, every later step works on exactly this set of sites.
   const record = await ledger.begin(await rotationStart(id, key, trigger, deps));
   if (record.keyFingerprint !== fingerprint(key)) {
@@ -231,7 +259,8 @@ async function rotationStart(
 
 async function chooseNextKey(
   event: RotationEvent,
-  { config, secrets, secretReader }: RotationDeps,
+  id: RotationId,
+  { config, secrets, secretReader, ledger }: RotationDeps,
   current: string,
 ): Promise<{ key: string; trigger: 'staged' | 'repropagation' }> {
   const stagedId = config.stagedSecretId;
@@ -263,6 +292,18 @@ async function chooseNextKey(
     throw new KeyRejectedError(
       `The staged key ${describeKey(staged)} is the previous key (AWSPREVIOUS) of ${event.SecretId}: ` +
         `a rotation must move forward. Roll a new key in the Stripe Dashboard. ${howToStage}`,
+    );
+  }
+  // AWSPREVIOUS alone is not enough: a re-propagation moves it onto the current key. A key that was
+  // already in service (a finished rotation) must not come back, even while Stripe still accepts it.
+  const stagedFingerprint = fingerprint(staged);
+  const earlier = (await ledger.history(id.secretArn, HISTORY_CHECKED)).find(
+    (record) => record.outcome === 'finished' && record.keyFingerprint === stagedFingerprint,
+  );
+  if (earlier) {
+    throw new KeyRejectedError(
+      `The staged key ${describeKey(staged)} was already in service (rotation ${earlier.token}, finished ` +
+        `${earlier.finishedAt ?? earlier.updatedAt}): a rotation must move forward. Roll a new key in the Stripe Dashboard. ${howToStage}`,
     );
   }
   return { key: staged, trigger: 'staged' };
@@ -300,6 +341,9 @@ async function setSecret({ event, id, deps, log, clock }: StepInput): Promise<vo
           masterApiKey,
           remainingTimeMs: () => clock.getRemainingTimeInMillis(),
           onResult: (result) => {
+            // Unattempted sites stay `pending` in the ledger: writing thousands of rows after a deadline
+            // stop would eat the very time left to report them.
+            if (result.outcome === 'not_attempted') return;
             const site = siteRecord(result, earlier.get(result.site), deps);
             return ledger.saveSite(
               id,
@@ -375,6 +419,11 @@ async function finishSecret({ event, id, description, deps, log }: StepInput): P
   await requireRecord(id, pending, deps);
   // The gate: AWSCURRENT moves only when the ledger shows every snapshot site confirmed for this token.
   const sites = await ledger.sites(id);
+  if (sites.length === 0) {
+    throw new RotationStateError(
+      `The ledger snapshot of rotation ${id.token} holds no site: nothing was confirmed`,
+    );
+  }
   const unconfirmed = sites.filter((site) => site.status !== 'confirmed');
   if (unconfirmed.length > 0) {
     throw new PropagationError(
@@ -391,13 +440,16 @@ async function finishSecret({ event, id, description, deps, log }: StepInput): P
   )?.[0];
   if (!currentVersion) throw new RotationStateError(`Secret ${description.arn} has no AWSCURRENT version`);
   await deps.secrets.promote(event.SecretId, event.ClientRequestToken, currentVersion);
-  const finishedAt = (deps.now ?? (() => new Date()))().toISOString();
-  await ledger.update(id, {
-    outcome: 'finished',
-    finishedAt,
-    counts: { confirmed: sites.length, failed: 0, pending: 0 },
-  });
   deps.metrics.record('RotationSucceeded', 1);
+  // AWSCURRENT has moved: from here on nothing may fail the step (a retry would find the token current).
+  const finishedAt = (deps.now ?? (() => new Date()))().toISOString();
+  await bestEffort(log, 'Could not record the finished rotation in the ledger', () =>
+    ledger.update(id, {
+      outcome: 'finished',
+      finishedAt,
+      counts: { confirmed: sites.length, failed: 0, pending: 0 },
+    }),
+  );
   log.info('Rotation finished: AWSCURRENT moved', {
     key: describeKey(pending),
     sites: sites.length,

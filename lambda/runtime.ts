@@ -33,6 +33,8 @@ export interface RuntimeOverrides {
 export type RotationHandler = (event: unknown, context: InvocationClock) => Promise<void>;
 
 const SERVICE_NAME = 'stripe-key-rotator';
+/** Bounds on every AWS call (the SDK retries on top): a hung connection must not eat the whole invocation. */
+const AWS_CLIENT_CONFIG = { requestHandler: { connectionTimeout: 3_000, requestTimeout: 15_000 } } as const;
 const METRICS_NAMESPACE = 'StripeKeyRotator';
 
 export function createRotationHandler(
@@ -49,14 +51,14 @@ export function createRotationHandler(
   // One pool for the whole fleet and Stripe: every site is its own origin, so keep-alive is short.
   const dispatcher =
     overrides.dispatcher ?? new Agent({ keepAliveTimeout: 4_000, connect: { timeout: 10_000 } });
-  const store = new SecretsManagerStore(overrides.secretsManager ?? new SecretsManagerClient({}));
+  const store = new SecretsManagerStore(overrides.secretsManager ?? new SecretsManagerClient(AWS_CLIENT_CONFIG));
 
   const deps: RotationDeps = {
     config,
     secrets: store,
     secretReader: store,
     siteList: new SsmSiteListSource({
-      client: overrides.ssm ?? new SSMClient({}),
+      client: overrides.ssm ?? new SSMClient(AWS_CLIENT_CONFIG),
       parameter: config.sitesParameter,
     }),
     keyChecker: new StripeKeyChecker({ apiBase: config.stripeApiBase, dispatcher, logger }),
@@ -71,7 +73,7 @@ export function createRotationHandler(
     ledger:
       overrides.ledger ??
       new DynamoDbLedger({
-        client: DynamoDBDocumentClient.from(overrides.dynamodb ?? new DynamoDBClient({})),
+        client: DynamoDBDocumentClient.from(overrides.dynamodb ?? new DynamoDBClient(AWS_CLIENT_CONFIG)),
         tableName: config.ledgerTable,
       }),
     logger,

@@ -26,6 +26,10 @@ export const MAX_SITE_URL_CHARS = 1000;
 /** Longer items are cut in messages. */
 const MAX_SHOWN_CHARS = 120;
 
+/** Host-name shaped (DNS labels of at most 63 characters), with optional scheme, port and path; or a bare scheme. */
+const LOOKS_LIKE_ADDRESS =
+  /^(?:(?:[a-z][a-z0-9+.-]*:\/\/)?[a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63})+(?::\d+)?(?:\/\S*)?|[a-z]+:\/*)$/i;
+
 const FORMAT_HINT = 'one https://host[/path] URL per line, # starts a comment';
 
 export type SiteCheck = { readonly site: string } | { readonly problem: string };
@@ -42,13 +46,11 @@ export function checkSite(item: string): SiteCheck {
   try {
     url = new URL(item);
   } catch {
-    // Without '.', ':' or '/' it cannot be an address, and may be a key pasted into the wrong place.
-    if (!/[.:/]/.test(item)) {
-      return {
-        problem: `not a URL (${item.length} chars, not shown: it looks like a token, not an address)`,
-      };
-    }
-    return refuse('not a valid URL; expected https://host[/path]');
+    // Shown only when it reads as an address (a missing scheme is a common slip); anything else may be a
+    // key or token pasted into the wrong place.
+    return LOOKS_LIKE_ADDRESS.test(item)
+      ? refuse('not a valid URL; expected https://host[/path]')
+      : { problem: `not a valid URL; expected https://host[/path] (${item.length} chars, not shown)` };
   }
   // Before the scheme check: in `user:pass@host` the parser takes "user" for the scheme.
   if (hideUserinfo(item) !== item) {

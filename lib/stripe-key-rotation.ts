@@ -396,7 +396,8 @@ export class StripeKeyRotation extends Construct {
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'ReadStagedAndMasterKeys',
-        actions: ['secretsmanager:GetSecretValue'],
+        // DescribeSecret tells "exists but holds no value" from "does not exist" in the error message.
+        actions: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
         resources: [fullSecretArn(this.stagedKeySecret), fullSecretArn(this.masterApiKeySecret)],
       }),
     );
@@ -571,7 +572,8 @@ export class StripeKeyRotation extends Construct {
     const message = events.RuleTargetInput.fromText(
       `Stripe key rotation ${events.EventField.fromPath('$.detail.eventName')} for ` +
         `${events.EventField.fromPath('$.detail.additionalEventData.SecretId')} at ${events.EventField.time}. ` +
-        'AWSCURRENT was not moved by this rotation. Read the failing step and the per-site results in log ' +
+        'AWSCURRENT moves only after every site confirmed: unless the ledger shows this rotation finished, the ' +
+        'key in service is unchanged. Read the failing step and the per-site results in log ' +
         `group ${this.logGroup.logGroupName} and on dashboard ${settings.serviceName}.`,
     );
     rule.addTarget({ bind: () => ({ arn: topic.topicArn, input: message, targetResource: topic }) });

@@ -212,7 +212,7 @@ describe('a StripeKeyRotation with default props', () => {
       {
         Sid: 'ReadStagedAndMasterKeys',
         Effect: 'Allow',
-        Action: 'secretsmanager:GetSecretValue',
+        Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
         Resource: [ref(rotation.masterApiKeySecret), ref(rotation.stagedKeySecret)],
       },
       {
@@ -459,7 +459,7 @@ describe('a StripeKeyRotation with a customer managed key and existing secrets a
       {
         Sid: 'ReadStagedAndMasterKeys',
         Effect: 'Allow',
-        Action: 'secretsmanager:GetSecretValue',
+        Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
         Resource: [
           'arn:aws:secretsmanager:eu-west-3:123456789012:secret:stripe/master-??????',
           ref(rotation.stagedKeySecret),

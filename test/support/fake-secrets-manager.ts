@@ -39,6 +39,11 @@ export class FakeSecretsManager {
   private readonly secrets = new Map<string, FakeSecret>();
 
   constructor() {
+    this.installHandlers();
+  }
+
+  /** (Re)installs the stateful behaviour, e.g. after a test scripted a one-off failure. */
+  installHandlers(): void {
     const mock = this.mock;
     mock.on(DescribeSecretCommand).callsFake((input: { SecretId: string }) => {
       const secret = this.find(input.SecretId);

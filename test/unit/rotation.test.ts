@@ -552,3 +552,125 @@ describe('the propagation ledger', () => {
     expect(everything).not.toContain(MASTER_API_KEY);
   });
 });
+
+describe('recovering from partial failures', () => {
+  it('finishes even when the ledger cannot record the outcome after AWSCURRENT moved, and records it on replay', async () => {
+    const world = rotationWorld({ current: CURRENT, staged: NEXT });
+    const token = world.sm.startRotation(world.rotatedArn);
+    for (const name of ['createSecret', 'setSecret', 'testSecret'] as const) await step(world, name, token);
+    const update = world.ledger.update.bind(world.ledger);
+    let failures = 0;
+    world.ledger.update = async (id, patch) => {
+      if (patch.outcome === 'finished' && failures === 0) {
+        failures += 1;
+        throw new Error('ledger briefly unavailable');
+      }
+      return update(id, patch);
+    };
+
+    await step(world, 'finishSecret', token);
+    expect(world.sm.valueAt(world.rotatedArn, 'AWSCURRENT')).toBe(NEXT);
+    expect(world.metrics.get('RotationSucceeded')).toBe(1);
+    expect((await world.ledger.history(world.rotatedArn, 1))[0]?.outcome).not.toBe('failed');
+
+    await step(world, 'finishSecret', token);
+    expect((await world.ledger.history(world.rotatedArn, 1))[0]?.outcome).toBe('finished');
+  });
+
+  it('does not write unattempted sites to the ledger: they stay pending', async () => {
+    const world = rotationWorld({ current: CURRENT, staged: NEXT });
+    world.pusher.stoppedBecause = 'deadline';
+    for (const site of ['https://b.example', 'https://c.example']) {
+      world.pusher.outcomes.set(site, { outcome: 'not_attempted', attempts: 0, durationMs: 0 });
+    }
+    const saved: string[] = [];
+    const saveSite = world.ledger.saveSite.bind(world.ledger);
+    world.ledger.saveSite = async (id, record, holds) => {
+      saved.push(record.site);
+      return saveSite(id, record, holds);
+    };
+    const token = world.sm.startRotation(world.rotatedArn);
+    await step(world, 'createSecret', token);
+
+    const error = await rejection(step(world, 'setSecret', token));
+
+    expect(saved).toEqual(['https://a.example']);
+    expect(error.message).toContain('Not attempted (2)');
+    const sites = await world.ledger.sites({ secretArn: world.rotatedArn, token });
+    expect(sites.map((site) => site.status)).toEqual(['confirmed', 'pending', 'pending']);
+  });
+
+  it('replays createSecret from the ledger without reading the site list again', async () => {
+    const world = rotationWorld({ current: CURRENT, staged: NEXT });
+    const token = world.sm.startRotation(world.rotatedArn);
+    await step(world, 'createSecret', token);
+    world.deps.siteList.load = async () => {
+      throw new ConfigurationError('The site list /test/sites is empty');
+    };
+
+    await step(world, 'createSecret', token);
+    await step(world, 'setSecret', token);
+
+    expect(world.pusher.requests[0]?.sites).toHaveLength(3);
+  });
+
+  it('recovers from a crash between the ledger snapshot and the pending write', async () => {
+    const world = rotationWorld({ current: CURRENT, staged: NEXT });
+    const token = world.sm.startRotation(world.rotatedArn);
+    world.sm.mock.on(PutSecretValueCommand).rejectsOnce(new Error('socket hang up'));
+
+    await rejection(step(world, 'createSecret', token));
+    expect(await world.ledger.get({ secretArn: world.rotatedArn, token })).toBeDefined();
+    world.sm.installHandlers();
+    await runAllSteps(world, token);
+
+    expect(world.sm.valueAt(world.rotatedArn, 'AWSCURRENT')).toBe(NEXT);
+  });
+
+  it('refuses to continue when the staged key changed between the snapshot and the pending write', async () => {
+    const world = rotationWorld({ current: CURRENT, staged: NEXT });
+    const token = world.sm.startRotation(world.rotatedArn);
+    world.sm.mock.on(PutSecretValueCommand).rejectsOnce(new Error('socket hang up'));
+    await rejection(step(world, 'createSecret', token));
+    world.sm.installHandlers();
+    world.sm.putCurrent(world.stagedArn, fakeKey('test', 'ChangedMeanwhile'));
+
+    const error = await rejection(step(world, 'createSecret', token));
+
+    expect(error).toBeInstanceOf(RotationStateError);
+    expect(error.message).toContain('differs from the one this rotation started with');
+    expect(world.sm.valueAt(world.rotatedArn, 'AWSPENDING')).toBeUndefined();
+  });
+
+  it('refuses to finish a rotation whose snapshot holds no site', async () => {
+    const world = rotationWorld({ current: CURRENT, staged: NEXT, sites: [] });
+    const token = world.sm.startRotation(world.rotatedArn);
+    await step(world, 'createSecret', token);
+    await step(world, 'setSecret', token);
+
+    const error = await rejection(step(world, 'finishSecret', token));
+
+    expect(error.message).toContain('holds no site');
+    expect(world.sm.valueAt(world.rotatedArn, 'AWSCURRENT')).toBe(CURRENT);
+  });
+});
+
+describe('a staged key that was already in service', () => {
+  it('is refused even after a re-propagation moved AWSPREVIOUS off it', async () => {
+    const first = fakeKey('test', 'FirstRotatedIn');
+    const second = fakeKey('test', 'SecondRotatedIn');
+    const world = rotationWorld({ current: CURRENT, staged: first });
+    await runAllSteps(world, world.sm.startRotation(world.rotatedArn));
+    world.sm.putCurrent(world.stagedArn, second);
+    await runAllSteps(world, world.sm.startRotation(world.rotatedArn));
+    world.sm.putCurrent(world.stagedArn, 'none');
+    await runAllSteps(world, world.sm.startRotation(world.rotatedArn));
+    expect(world.sm.valueAt(world.rotatedArn, 'AWSPREVIOUS')).toBe(second);
+
+    world.sm.putCurrent(world.stagedArn, first);
+    const error = await rejection(step(world, 'createSecret', world.sm.startRotation(world.rotatedArn)));
+
+    expect(error).toBeInstanceOf(KeyRejectedError);
+    expect(error.message).toContain('was already in service');
+  });
+});

@@ -165,11 +165,15 @@ describe('parseSiteList (the seed sites.txt format)', () => {
   it('does not echo a line that looks like a key pasted into the list', async () => {
     const masterKey = secret('template-master-key-2025');
     const stripeKey = secret('sk_live_51HxxxPastedByMistake0123456789');
-    const error = await parseError([lines(`${masterKey}\n${stripeKey}\nhttps://a.example/${stripeKey}?x`)]);
+    const base64Key = secret('q8Zt/3kP+w9LmQ2xV7bN/1aYcE5rT0uH==');
+    const error = await parseError([
+      lines(`${masterKey}\n${stripeKey}\nhttps://a.example/${stripeKey}?x\n${base64Key}`),
+    ]);
     expect(error.problems).toEqual([
-      '/stripe/sites line 1: not a URL (24 chars, not shown: it looks like a token, not an address)',
-      '/stripe/sites line 2: not a URL (39 chars, not shown: it looks like a token, not an address)',
+      '/stripe/sites line 1: not a valid URL; expected https://host[/path] (24 chars, not shown)',
+      '/stripe/sites line 2: not a valid URL; expected https://host[/path] (39 chars, not shown)',
       '/stripe/sites line 3: query string refused; a site is an origin plus an optional path (https://a.example/sk_live_…6789?***)',
+      '/stripe/sites line 4: not a valid URL; expected https://host[/path] (34 chars, not shown)',
     ]);
   });
 

@@ -69,7 +69,7 @@ describe('site lists from a sites.txt file or text', () => {
 
     const error = await rejection(source.load());
 
-    expect(error.message).toContain('demo sites.txt line 3: not a URL');
+    expect(error.message).toContain('demo sites.txt line 3: not a valid URL');
     expect((await siteListFromText('demo sites.txt', 'https://127.0.0.2:8443\n').load()).sites).toEqual([
       'https://127.0.0.2:8443',
     ]);
