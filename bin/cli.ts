@@ -13,9 +13,12 @@ import {
   processContext,
   reportError,
 } from './commands/frame.js';
+import { planCommand } from './commands/plan.js';
 import { pushCommand } from './commands/push.js';
+import { stageCommand } from './commands/stage.js';
+import { statusCommand } from './commands/status.js';
 
-const COMMANDS: readonly Command[] = [pushCommand, demoCommand];
+const COMMANDS: readonly Command[] = [statusCommand, planCommand, stageCommand, pushCommand, demoCommand];
 
 function topLevelHelp(): string {
   const width = Math.max(...COMMANDS.map((command) => command.name.length));

@@ -67,7 +67,7 @@ interface StepInput {
 }
 
 /** Values that mean "nothing is staged" in the staged key secret (the CDK placeholder is `none`). */
-const NOTHING_STAGED = /^(none)?$/i;
+export const NOTHING_STAGED = /^(none)?$/i;
 
 /** How many past rotations are searched for a staged key that was already in service. */
 const HISTORY_CHECKED = 100;
@@ -227,7 +227,7 @@ async function createSecret({ event, id, deps, log }: StepInput): Promise<void> 
     });
     return;
   }
-  const { key, trigger } = await chooseNextKey(event, id, deps, current);
+  const { key, trigger } = await chooseNextKey(id.secretArn, deps, current);
   // Snapshot first: once AWSPENDING holds the key, every later step works on exactly this set of sites.
   const record = await ledger.begin(await rotationStart(id, key, trigger, deps));
   if (record.keyFingerprint !== fingerprint(key)) {
@@ -257,10 +257,18 @@ async function rotationStart(
   };
 }
 
-async function chooseNextKey(
-  event: RotationEvent,
-  id: RotationId,
-  { config, secrets, secretReader, ledger }: RotationDeps,
+/**
+ * The key a rotation of `secretArn` would move to, from the staged key secret or (nothing staged) the current
+ * key, with every refusal rule applied. Read-only: the CLI's `plan` calls it too, so both always agree.
+ */
+export async function chooseNextKey(
+  secretArn: string,
+  {
+    config,
+    secrets,
+    secretReader,
+    ledger,
+  }: Pick<RotationDeps, 'config' | 'secrets' | 'secretReader' | 'ledger'>,
   current: string,
 ): Promise<{ key: string; trigger: 'staged' | 'repropagation' }> {
   const stagedId = config.stagedSecretId;
@@ -287,17 +295,17 @@ async function chooseNextKey(
 
   const problem = keyProblem(staged, config.keyMode);
   if (problem) throw new KeyRejectedError(`The staged key in ${stagedId} ${problem}. ${howToStage}`);
-  const previous = await secrets.getValue(event.SecretId, { stage: AWSPREVIOUS });
+  const previous = await secrets.getValue(secretArn, { stage: AWSPREVIOUS });
   if (previous === staged) {
     throw new KeyRejectedError(
-      `The staged key ${describeKey(staged)} is the previous key (AWSPREVIOUS) of ${event.SecretId}: ` +
+      `The staged key ${describeKey(staged)} is the previous key (AWSPREVIOUS) of ${secretArn}: ` +
         `a rotation must move forward. Roll a new key in the Stripe Dashboard. ${howToStage}`,
     );
   }
   // AWSPREVIOUS alone is not enough: a re-propagation moves it onto the current key. A key that was
   // already in service (a finished rotation) must not come back, even while Stripe still accepts it.
   const stagedFingerprint = fingerprint(staged);
-  const earlier = (await ledger.history(id.secretArn, HISTORY_CHECKED)).find(
+  const earlier = (await ledger.history(secretArn, HISTORY_CHECKED)).find(
     (record) => record.outcome === 'finished' && record.keyFingerprint === stagedFingerprint,
   );
   if (earlier) {

@@ -26,6 +26,8 @@ export interface CliOptions {
   readonly timeoutMs?: number;
   /** `cli` runs bin/cli.ts through `--import tsx`; `shim` runs the package's bin, bin/stripe-key-rotator.js. */
   readonly entry?: 'cli' | 'shim';
+  /** Written to the CLI's stdin (not a terminal), then closed. @default '' */
+  readonly input?: string;
 }
 
 export function runCli(args: readonly string[], options: CliOptions = {}): Promise<CliRun> {
@@ -45,7 +47,7 @@ export function runCli(args: readonly string[], options: CliOptions = {}): Promi
     env: { ...inherited, ...options.env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
-  child.stdin.end();
+  child.stdin.end(options.input ?? '');
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => {

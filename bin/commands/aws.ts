@@ -1,0 +1,227 @@
+/**
+ * What the AWS commands (`status`, `plan`, `stage`) share: AWS CLI-style options (`--secret-id`, `--region`,
+ * `--profile`; `AWS_ENDPOINT_URL` is honoured by the SDK itself), the deployment settings the rotation
+ * function is configured with (flags, or the same environment variables as the function), SDK clients, and
+ * the translation of AWS failures an operator can fix into configuration errors (exit 2).
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDbLedger } from '../../lambda/aws/dynamodb-ledger.js';
+import { CONFIG_DEFAULTS, loadConfig, type RotatorConfig } from '../../lambda/config.js';
+import { ConfigurationError } from '../../lambda/errors.js';
+import type { KeyMode } from '../../lambda/keys.js';
+import { NOTHING_STAGED } from '../../lambda/rotation.js';
+import { UsageError } from './frame.js';
+
+export const AWS_OPTIONS = {
+  'secret-id': { type: 'string' },
+  region: { type: 'string' },
+  profile: { type: 'string' },
+  'staged-secret-id': { type: 'string' },
+  'sites-parameter': { type: 'string' },
+  'ledger-table': { type: 'string' },
+  'master-key-secret-id': { type: 'string' },
+  'key-mode': { type: 'string' },
+} as const;
+
+/** Each deployment flag and the rotation function's environment variable it falls back to. */
+const SETTINGS = {
+  'staged-secret-id': 'STAGED_SECRET_ARN',
+  'sites-parameter': 'SITES_PARAMETER',
+  'ledger-table': 'LEDGER_TABLE',
+  'master-key-secret-id': 'MASTER_API_KEY_SECRET_ARN',
+  'key-mode': 'KEY_MODE',
+} as const;
+
+type SettingFlag = keyof typeof SETTINGS;
+type Env = Readonly<Record<string, string | undefined>>;
+export type AwsValues = { readonly [K in keyof typeof AWS_OPTIONS]?: string | undefined };
+
+/** Help text for the shared options; `used` lists the deployment settings the command reads. */
+export function awsOptionsHelp(used: readonly SettingFlag[]): string {
+  const described: Record<SettingFlag, string> = {
+    'staged-secret-id': 'the staged key secret (stack output StagedKeySecretArn)',
+    'sites-parameter': 'the site list parameter or path (stack output SitesParameterName)',
+    'ledger-table': 'the propagation ledger table (stack output LedgerTableName)',
+    'master-key-secret-id': 'the master API key secret (stack output MasterApiKeySecretArn)',
+    'key-mode': 'live or test: the mode of the deployment',
+  };
+  const settings = used.map(
+    (flag) =>
+      `  --${`${flag} <v>`.padEnd(26)}${described[flag]}\n${''.padEnd(30)}(default: $${SETTINGS[flag]})`,
+  );
+  return (
+    'AWS options (as the AWS CLI; AWS_ENDPOINT_URL, AWS_REGION, AWS_PROFILE and the usual credential\n' +
+    'chain work as usual):\n' +
+    `  --secret-id <id>            required: the rotated secret, name or ARN (stack output RotatedSecretArn)\n` +
+    '  --region <region>           AWS Region (default: AWS_REGION or the profile)\n' +
+    '  --profile <name>            named profile from ~/.aws/config (default: AWS_PROFILE)\n\n' +
+    'Deployment settings: the stack outputs, or the same environment variables as the rotation function:\n' +
+    `${settings.join('\n')}\n`
+  );
+}
+
+export interface AwsTarget {
+  readonly secretId: string;
+  readonly region: string | undefined;
+  readonly profile: string | undefined;
+}
+
+export function awsTarget(values: AwsValues): AwsTarget {
+  const secretId = values['secret-id']?.trim();
+  if (!secretId) throw new UsageError('--secret-id is required: the rotated secret (name or ARN)');
+  return { secretId, region: nonEmpty(values.region), profile: nonEmpty(values.profile) };
+}
+
+/** A deployment setting from its flag, else its environment variable; undefined when neither is set. */
+export function setting(values: AwsValues, env: Env, flag: SettingFlag): string | undefined {
+  return nonEmpty(values[flag]) ?? nonEmpty(env[SETTINGS[flag]]);
+}
+
+/** The deployment's key mode, required: a key of the other mode must never be staged or rotated in. */
+export function requiredKeyMode(values: AwsValues, env: Env): KeyMode {
+  const raw = setting(values, env, 'key-mode');
+  if (raw === undefined) throw new UsageError('--key-mode (or KEY_MODE) is required: live or test');
+  if (raw !== 'live' && raw !== 'test') throw new UsageError(`--key-mode must be live or test, not "${raw}"`);
+  return raw;
+}
+
+export function requiredSetting(values: AwsValues, env: Env, flag: SettingFlag): string {
+  const value = setting(values, env, flag);
+  if (value === undefined) {
+    throw new UsageError(`--${flag} (or ${SETTINGS[flag]}) is required; its value is a stack output`);
+  }
+  return value;
+}
+
+/**
+ * The rotation function's whole configuration, through the function's own loader (same defaults, same
+ * checks), with the flags taking precedence over the environment. Problems name the flag too.
+ */
+export function deploymentConfig(values: AwsValues, env: Env, overrides: Env = {}): RotatorConfig {
+  const merged: Record<string, string | undefined> = { ...env, ...overrides };
+  for (const [flag, variable] of Object.entries(SETTINGS)) {
+    const value = nonEmpty(values[flag as SettingFlag]);
+    if (value !== undefined) merged[variable] = value;
+  }
+  try {
+    return loadConfig(merged);
+  } catch (error) {
+    if (!(error instanceof ConfigurationError)) throw error;
+    const flagOf = new Map<string, string>(
+      Object.entries(SETTINGS).map(([flag, variable]) => [variable, flag]),
+    );
+    throw new ConfigurationError(
+      'The deployment settings are incomplete or invalid (flags or environment):',
+      {
+        problems: error.problems.map((problem) => {
+          const variable = /^[A-Z_]+/.exec(problem)?.[0] ?? '';
+          const flag = flagOf.get(variable);
+          return flag === undefined ? problem : `--${flag} / ${problem}`;
+        }),
+      },
+    );
+  }
+}
+
+/** STRIPE_API_BASE as the function reads it (https only), for the commands that do not load it all. */
+export function stripeApiBase(env: Env): string {
+  const raw = nonEmpty(env.STRIPE_API_BASE) ?? CONFIG_DEFAULTS.stripeApiBase;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigurationError(`STRIPE_API_BASE="${raw}" is not a URL`);
+  }
+  if (url.protocol !== 'https:') throw new ConfigurationError(`STRIPE_API_BASE="${raw}" must use https`);
+  return url.origin + url.pathname.replace(/\/+$/, '');
+}
+
+export interface AwsClients {
+  readonly secretsManager: SecretsManagerClient;
+  readonly ssm: SSMClient;
+  readonly dynamodb: DynamoDBClient;
+  ledger(tableName: string): DynamoDbLedger;
+  destroy(): void;
+}
+
+/** Bounded AWS calls: an unreachable endpoint must not hang the command (the SDK retries on top). */
+const CLIENT_TIMEOUTS = { requestHandler: { connectionTimeout: 3_000, requestTimeout: 15_000 } } as const;
+
+/** SDK clients for the target; `profile` is the SDK's own client option, equivalent to AWS_PROFILE. */
+export function awsClients(target: AwsTarget): AwsClients {
+  const config = {
+    ...CLIENT_TIMEOUTS,
+    ...(target.region === undefined ? {} : { region: target.region }),
+    ...(target.profile === undefined ? {} : { profile: target.profile }),
+  };
+  const secretsManager = new SecretsManagerClient(config);
+  const ssm = new SSMClient(config);
+  const dynamodb = new DynamoDBClient(config);
+  const documents = DynamoDBDocumentClient.from(dynamodb);
+  return {
+    secretsManager,
+    ssm,
+    dynamodb,
+    ledger: (tableName) => new DynamoDbLedger({ client: documents, tableName }),
+    destroy() {
+      secretsManager.destroy();
+      ssm.destroy();
+      dynamodb.destroy();
+    },
+  };
+}
+
+/** AWS error names that mean the command is pointed at the wrong thing or lacks credentials or rights. */
+const OPERATOR_FIXABLE = new Set([
+  'ResourceNotFoundException',
+  'AccessDeniedException',
+  'UnrecognizedClientException',
+  'InvalidSignatureException',
+  'ExpiredTokenException',
+  'CredentialsProviderError',
+  'ParameterNotFound',
+]);
+
+/**
+ * An AWS failure the operator must fix (unknown secret or table, missing credentials, region or permission)
+ * as a ConfigurationError naming what was being done; anything else is returned unchanged.
+ */
+export function operatorFixable(error: unknown, doing: string): unknown {
+  if (error instanceof ConfigurationError) return error;
+  for (let current = error, depth = 0; current instanceof Error && depth < 5; depth += 1) {
+    if (OPERATOR_FIXABLE.has(current.name) || /region is missing/i.test(current.message)) {
+      const hint = /region is missing/i.test(current.message)
+        ? ' (pass --region or set AWS_REGION)'
+        : current.name === 'CredentialsProviderError'
+          ? ' (no AWS credentials: set a profile with --profile / AWS_PROFILE, or the usual AWS_* variables)'
+          : '';
+      return new ConfigurationError(`${doing} failed: ${current.name}: ${current.message}${hint}`, {
+        cause: error,
+      });
+    }
+    current = current.cause;
+  }
+  return error;
+}
+
+/** Runs `read`, turning operator-fixable AWS failures into ConfigurationError. */
+export async function reading<T>(doing: string, read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (error) {
+    throw operatorFixable(error, doing);
+  }
+}
+
+/** The staged key secret's "nothing staged" values: the rotation core's own rule. */
+export function nothingStaged(value: string): boolean {
+  return NOTHING_STAGED.test(value.trim());
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  const trimmed = value?.trim();
+  return trimmed ? trimmed : undefined;
+}

@@ -1,0 +1,372 @@
+/**
+ * `plan`: everything a rotation would do, with zero writes anywhere (the seed's dry-run, for the AWS side).
+ * The key choice is the rotation core's own `chooseNextKey` (read-only), so plan and rotation can never
+ * disagree on which key is chosen or why it is refused.
+ */
+import { Agent } from 'undici';
+import { SecretsManagerStore } from '../../lambda/aws/secrets-manager.js';
+import { SsmSiteListSource } from '../../lambda/aws/ssm-site-list.js';
+import type { RotatorConfig } from '../../lambda/config.js';
+import { ConfigurationError, KeyRejectedError, RotationStateError } from '../../lambda/errors.js';
+import { fingerprint, type KeyMode, keyModeOf, maskKey, masterApiKeyProblem } from '../../lambda/keys.js';
+import type { RotationLogger } from '../../lambda/log.js';
+import {
+  AWSCURRENT,
+  AWSPENDING,
+  type RotationLedger,
+  type RotationStart,
+  type SecretDescription,
+  type SiteList,
+} from '../../lambda/ports.js';
+import { endpointUrl, SITE_ENDPOINT_PATH } from '../../lambda/push.js';
+import { chooseNextKey } from '../../lambda/rotation.js';
+import { StripeKeyChecker } from '../../lambda/stripe-check.js';
+import { AWS_OPTIONS, awsClients, awsOptionsHelp, awsTarget, deploymentConfig, reading } from './aws.js';
+import { cliLogger, count } from './format.js';
+import {
+  type CliContext,
+  type Command,
+  EXIT_NOT_CONFIRMED,
+  EXIT_OK,
+  maskKeys,
+  PROGRAM,
+  parseOptions,
+  wholeNumber,
+} from './frame.js';
+
+const OPTIONS = {
+  ...AWS_OPTIONS,
+  'canary-sites': { type: 'string' },
+  'stripe-check': { type: 'boolean' },
+  json: { type: 'boolean' },
+  verbose: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** Larger fleets list only the canaries and a count in text (the JSON output has every endpoint). */
+const MAX_LISTED_SITES = 50;
+
+const HELP = `Usage: ${PROGRAM} plan --secret-id <id> [options]
+
+Shows everything a rotation would do now, and writes nothing anywhere (no secret, no ledger item, no
+request to any site): the site list resolved and validated (parameter and line number of every bad
+entry), the canary sites, the key that would be chosen (the staged key, or the current key pushed again)
+and every check it must pass (format, mode, not the previous key, never in service before according to
+the ledger), the master API key, and optionally a read-only check of the key with Stripe.
+
+${awsOptionsHelp(['staged-secret-id', 'sites-parameter', 'ledger-table', 'master-key-secret-id', 'key-mode'])}
+The function's other variables are read the same way: WHEN_NOTHING_STAGED, PUSH_CONCURRENCY,
+SITE_TIMEOUT_MS, SITE_ATTEMPTS, CANARY_SITES, STRIPE_API_BASE.
+
+Options:
+  --canary-sites <n>   canary sites pushed first, 0-100 (default: CANARY_SITES, else 1)
+  --stripe-check       also check a new key with Stripe, read-only (GET /v1/balance and /v1/account at
+                       STRIPE_API_BASE, default https://api.stripe.com)
+  --json               print the plan as JSON on stdout
+  --verbose            print the rotation core's structured log on stderr
+  -h, --help           show this help
+
+Exit codes:
+  0  a rotation would proceed
+  1  a rotation would be refused (the reasons are listed), or AWS or Stripe could not be reached
+  2  usage or configuration error (missing setting, unknown rotated secret, no credentials)
+`;
+
+export const planCommand: Command = {
+  name: 'plan',
+  summary: 'show what a rotation would do, with zero writes anywhere',
+  help: HELP,
+  run,
+};
+
+interface KeyChoice {
+  readonly trigger: RotationStart['trigger'];
+  readonly key: string;
+  readonly mode: KeyMode;
+}
+
+interface Plan {
+  readonly wouldProceed: boolean;
+  readonly reasons: readonly string[];
+  readonly secret: {
+    readonly arn: string;
+    readonly rotationEnabled: boolean;
+    readonly current: KeyJson | null;
+  };
+  readonly key: (KeyJson & { readonly trigger: RotationStart['trigger']; readonly from: string }) | null;
+  readonly stripeCheck: 'passed' | 'failed' | 'not_requested' | 'not_needed';
+  readonly masterKey: { readonly secretId: string; readonly ok: boolean };
+  readonly sites: {
+    readonly sources: readonly string[];
+    readonly count: number;
+    readonly duplicates: readonly string[];
+    readonly canaries: readonly string[];
+    readonly endpoints: readonly string[];
+  } | null;
+  readonly push: {
+    readonly canarySites: number;
+    readonly concurrency: number;
+    readonly siteTimeoutMs: number;
+    readonly attempts: number;
+  };
+}
+
+interface KeyJson {
+  readonly masked: string;
+  readonly fingerprint: string;
+  readonly mode: KeyMode | null;
+}
+
+const keyJson = (key: string): KeyJson => ({
+  masked: maskKey(key),
+  fingerprint: fingerprint(key),
+  mode: keyModeOf(key) ?? null,
+});
+
+/** The reasons a core error gives: the error classes an operator must act on; anything else is thrown. */
+function reasonsOf(error: unknown): string[] {
+  if (error instanceof ConfigurationError) {
+    const [first = error.message] = error.message.split('\n');
+    return [first, ...error.problems.map((problem) => `  ${problem}`)];
+  }
+  if (error instanceof KeyRejectedError || error instanceof RotationStateError) return [error.message];
+  throw error;
+}
+
+async function run(argv: readonly string[], cli: CliContext): Promise<number> {
+  const values = parseOptions(argv, OPTIONS);
+  const target = awsTarget(values);
+  const canary = values['canary-sites'];
+  const config = deploymentConfig(
+    values,
+    cli.env,
+    canary === undefined ? {} : { CANARY_SITES: String(wholeNumber('canary-sites', canary, 1, 0, 100)) },
+  );
+  const logger = cliLogger(cli.stderr, values.verbose === true);
+  const clients = awsClients(target);
+  const dispatcher = new Agent({ keepAliveTimeout: 4_000, connect: { timeout: 10_000 } });
+  try {
+    const plan = await makePlan({
+      config,
+      secretId: target.secretId,
+      store: new SecretsManagerStore(clients.secretsManager),
+      siteList: new SsmSiteListSource({ client: clients.ssm, parameter: config.sitesParameter }),
+      ledger: clients.ledger(config.ledgerTable),
+      stripe:
+        values['stripe-check'] === true
+          ? new StripeKeyChecker({ apiBase: config.stripeApiBase, dispatcher, logger })
+          : undefined,
+      logger,
+      cli,
+    });
+    cli.stdout.write(
+      values.json === true ? `${JSON.stringify(plan, null, 2)}\n` : render(plan, config, target.secretId),
+    );
+    return plan.wouldProceed ? EXIT_OK : EXIT_NOT_CONFIRMED;
+  } finally {
+    clients.destroy();
+    await dispatcher.close();
+  }
+}
+
+interface PlanInputs {
+  readonly config: RotatorConfig;
+  readonly secretId: string;
+  readonly store: SecretsManagerStore;
+  readonly siteList: SsmSiteListSource;
+  readonly ledger: RotationLedger;
+  readonly stripe: StripeKeyChecker | undefined;
+  readonly logger: RotationLogger;
+  readonly cli: CliContext;
+}
+
+async function makePlan(inputs: PlanInputs): Promise<Plan> {
+  const { config, store, cli } = inputs;
+  const description = await reading(`Describing the secret ${inputs.secretId}`, () =>
+    store.describe(inputs.secretId),
+  );
+  const arn = description.arn;
+  const reasons: string[] = [];
+  if (!description.rotationEnabled) {
+    reasons.push(
+      `Rotation is not enabled on ${arn}: deploy the stack (it configures the rotation function).`,
+    );
+  }
+  const pending = Object.entries(description.versionIdsToStages).find(
+    ([, stages]) => stages.includes(AWSPENDING) && !stages.includes(AWSCURRENT),
+  );
+  if (pending !== undefined) {
+    reasons.push(
+      `A previous rotation isn't complete (version ${pending[0]} is labelled AWSPENDING): Secrets Manager refuses ` +
+        `a new one until it finishes or is cleared. See '${PROGRAM} status'.`,
+    );
+  }
+  const current = await store.getValue(arn, { stage: AWSCURRENT });
+  cli.hide(current);
+
+  let list: SiteList | undefined;
+  try {
+    list = await inputs.siteList.load();
+  } catch (error) {
+    reasons.push(...reasonsOf(error));
+  }
+
+  const choice = await chooseKey(inputs, description);
+  if ('reasons' in choice) reasons.push(...choice.reasons);
+  const key = 'key' in choice ? choice : undefined;
+
+  let masterOk = false;
+  try {
+    const master = await inputs.store.readCurrent(config.masterApiKeySecretId);
+    cli.hide(master);
+    const problem = master === undefined ? 'holds no value' : masterApiKeyProblem(master);
+    if (problem === undefined) masterOk = true;
+    else reasons.push(`The master API key in ${config.masterApiKeySecretId} ${problem}.`);
+  } catch (error) {
+    reasons.push(...reasonsOf(error));
+  }
+
+  let stripeCheck: Plan['stripeCheck'] = 'not_requested';
+  if (key !== undefined && key.trigger === 'repropagation') stripeCheck = 'not_needed';
+  else if (key !== undefined && inputs.stripe !== undefined) {
+    try {
+      await inputs.stripe.check(key.key, key.mode, current);
+      stripeCheck = 'passed';
+    } catch (error) {
+      stripeCheck = 'failed';
+      reasons.push(error instanceof Error ? maskKeys(error.message) : String(error));
+    }
+  }
+
+  const canaries = list?.sites.slice(0, config.canarySites) ?? [];
+  return {
+    wouldProceed: reasons.length === 0,
+    reasons,
+    secret: {
+      arn,
+      rotationEnabled: description.rotationEnabled,
+      current: current === undefined ? null : keyJson(current),
+    },
+    key:
+      key === undefined
+        ? null
+        : {
+            ...keyJson(key.key),
+            trigger: key.trigger,
+            from: key.trigger === 'staged' ? config.stagedSecretId : `${arn} (AWSCURRENT)`,
+          },
+    stripeCheck,
+    masterKey: { secretId: config.masterApiKeySecretId, ok: masterOk },
+    sites:
+      list === undefined
+        ? null
+        : {
+            sources: list.sources,
+            count: list.sites.length,
+            duplicates: list.duplicates,
+            canaries,
+            endpoints: list.sites.map((site) => endpointUrl(site) ?? site),
+          },
+    push: {
+      canarySites: config.canarySites,
+      concurrency: config.pushConcurrency,
+      siteTimeoutMs: config.siteTimeoutMs,
+      attempts: config.siteAttempts,
+    },
+  };
+}
+
+/** The rotation core's own key choice (read-only): plan and rotation cannot disagree on the key or a refusal. */
+async function chooseKey(
+  inputs: PlanInputs,
+  description: SecretDescription,
+): Promise<KeyChoice | { reasons: string[] }> {
+  const { store, ledger, config } = inputs;
+  try {
+    const current = await store.getValue(description.arn, { stage: AWSCURRENT });
+    if (current === undefined)
+      return { reasons: [`Secret ${description.arn} has no AWSCURRENT value to rotate from`] };
+    const { key, trigger } = await chooseNextKey(
+      description.arn,
+      { config, secrets: store, secretReader: store, ledger },
+      current,
+    );
+    inputs.cli.hide(key);
+    const mode = keyModeOf(key);
+    if (mode === undefined) return { reasons: ['the chosen key is not a Stripe secret key'] };
+    return { trigger, key, mode };
+  } catch (error) {
+    return { reasons: reasonsOf(error) };
+  }
+}
+
+function render(plan: Plan, config: RotatorConfig, secretId: string): string {
+  const out: string[] = ['Plan: nothing was written anywhere and no site was contacted.', ''];
+  const field = (label: string, text: string) => out.push(`${label.padEnd(12)}${text}`);
+  field('Secret', plan.secret.arn);
+  field(
+    'In service',
+    plan.secret.current === null
+      ? 'no AWSCURRENT value'
+      : `${plan.secret.current.masked} (fp ${plan.secret.current.fingerprint})`,
+  );
+  if (plan.key === null) field('Key', 'none would be chosen (see below)');
+  else {
+    const shown = `${plan.key.masked} (fp ${plan.key.fingerprint}), ${plan.key.mode ?? 'unknown'} mode`;
+    field(
+      'Key',
+      plan.key.trigger === 'staged'
+        ? `the staged key ${shown}, from ${plan.key.from}`
+        : `the current key ${shown} pushed again (nothing new is staged in ${config.stagedSecretId}; ` +
+            `WHEN_NOTHING_STAGED=${config.whenNothingStaged})`,
+    );
+  }
+  const stripe: Record<Plan['stripeCheck'], string> = {
+    passed: `accepted (read-only check at ${config.stripeApiBase})`,
+    failed: 'refused or unreachable (see below)',
+    not_requested: 'not checked (add --stripe-check for a read-only check)',
+    not_needed: 'not needed: the key in service is pushed again',
+  };
+  field('Stripe', stripe[plan.stripeCheck]);
+  field(
+    'Master key',
+    `${plan.masterKey.ok ? 'readable and valid' : 'NOT usable'}, from ${plan.masterKey.secretId}`,
+  );
+  const sites = plan.sites;
+  if (sites === null) field('Sites', `the site list in ${config.sitesParameter} is unusable (see below)`);
+  else {
+    field(
+      'Sites',
+      `${sites.count} from ${sites.sources.join(', ')}` +
+        (sites.duplicates.length > 0 ? ` (${count(sites.duplicates.length, 'duplicate')} ignored)` : ''),
+    );
+    for (const duplicate of sites.duplicates) out.push(`${''.padEnd(12)}ignored: ${duplicate}`);
+    field(
+      'Canaries',
+      sites.canaries.length === 0
+        ? 'none (CANARY_SITES=0: every site at once)'
+        : `${sites.canaries.join(', ')} first, one at a time; the first failure stops the push`,
+    );
+    field(
+      'Push',
+      `then up to ${plan.push.concurrency} at a time; ${plan.push.siteTimeoutMs} ms per attempt, up to ` +
+        `${plan.push.attempts} attempts for transient failures`,
+    );
+    const listed = sites.endpoints.length <= MAX_LISTED_SITES;
+    out.push(
+      `Would PUT {"value": <the key>} with X-API-Key to ${listed ? 'every site' : `${sites.count} sites (--json lists them)`}` +
+        `${listed ? ':' : ` at ${SITE_ENDPOINT_PATH}`}`,
+    );
+    if (listed) for (const endpoint of sites.endpoints) out.push(`  ${endpoint}`);
+  }
+  out.push('');
+  if (plan.wouldProceed) {
+    out.push(
+      'A rotation would proceed. Start it from the console (the secret → Rotation → "Rotate secret',
+      `immediately") or with: aws secretsmanager rotate-secret --secret-id ${secretId}`,
+    );
+  } else {
+    out.push('A rotation would be REFUSED:', ...plan.reasons.map((reason) => `  - ${reason}`));
+  }
+  return `${out.join('\n')}\n`;
+}

@@ -1,0 +1,255 @@
+/**
+ * `stage`: writes the next Stripe key into the staged key secret, after every check a rotation would make
+ * of it that can be made now: format, mode, not the key in service nor the previous one, accepted by Stripe
+ * (read-only). The key never comes from argv (visible in `ps` and shell history): a hidden prompt or stdin.
+ */
+import { createInterface } from 'node:readline';
+import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { Agent } from 'undici';
+import { SecretsManagerStore } from '../../lambda/aws/secrets-manager.js';
+import { KeyRejectedError } from '../../lambda/errors.js';
+import { describeKey, keyProblem } from '../../lambda/keys.js';
+import { AWSCURRENT, AWSPREVIOUS } from '../../lambda/ports.js';
+import { StripeKeyChecker } from '../../lambda/stripe-check.js';
+import {
+  AWS_OPTIONS,
+  awsClients,
+  awsOptionsHelp,
+  awsTarget,
+  reading,
+  requiredKeyMode,
+  requiredSetting,
+  stripeApiBase,
+} from './aws.js';
+import { cliLogger } from './format.js';
+import {
+  type CliContext,
+  type Command,
+  EXIT_NOT_CONFIRMED,
+  EXIT_OK,
+  PROGRAM,
+  parseOptions,
+  UsageError,
+} from './frame.js';
+
+const OPTIONS = {
+  ...AWS_OPTIONS,
+  // Declared only to be refused with a clear message instead of parseArgs' generic one.
+  key: { type: 'string' },
+  'secret-key': { type: 'string' },
+  'no-stripe-check': { type: 'boolean' },
+  force: { type: 'boolean' },
+  verbose: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** A Stripe key is about 110 characters; anything much longer on stdin is not a key. */
+const MAX_STDIN_BYTES = 4096;
+
+const HELP = `Usage: ${PROGRAM} stage --secret-id <id> [options] < key.txt
+       ${PROGRAM} stage --secret-id <id> [options]        (then type or paste the key, hidden)
+
+Stages the next Stripe secret key: checks it, then writes it into the staged key secret, from which the
+next rotation takes it. Roll the key in the Stripe Dashboard first. The key is read from a hidden prompt
+on a terminal, or from stdin (one line); never from the command line, where other users of this machine
+(ps, /proc) and your shell history would see it: --key is refused.
+
+Checks, in order: the format (sk_test_/sk_live_ followed by letters and digits) and the deployment's mode;
+not the key in service (AWSCURRENT) nor the previous one (AWSPREVIOUS) of --secret-id; accepted by Stripe
+with a read-only call (GET /v1/balance and /v1/account at STRIPE_API_BASE, default https://api.stripe.com:
+right mode, same Stripe account as the key in service). A live key then needs a confirmation.
+
+${awsOptionsHelp(['staged-secret-id', 'key-mode'])}
+Options:
+  --no-stripe-check   skip the Stripe check (a warning is printed; the rotation still checks)
+  --force             no confirmation for a live key (required when stdin is not a terminal)
+  --verbose           print the Stripe check's structured log on stderr
+  -h, --help          show this help
+
+Exit codes:
+  0  the key is staged (or was already)
+  1  the confirmation was declined, or AWS or Stripe could not be reached; nothing was staged
+  2  usage or configuration error, or the key was refused (malformed, wrong mode, AWSCURRENT, AWSPREVIOUS,
+     refused by Stripe, a live key without a terminal to confirm and no --force); nothing was staged
+
+Example:
+  ${PROGRAM} stage --secret-id stripe-key-rotator-live/stripe-secret-key \\
+    --staged-secret-id stripe-key-rotator-live/staged-stripe-secret-key --key-mode live
+`;
+
+export const stageCommand: Command = {
+  name: 'stage',
+  summary: 'check a new Stripe key and write it to the staged key secret (read from a prompt or stdin)',
+  help: HELP,
+  run,
+};
+
+async function run(argv: readonly string[], cli: CliContext): Promise<number> {
+  const values = parseOptions(argv, OPTIONS);
+  cli.hide(values.key, values['secret-key']);
+  if (values.key !== undefined || values['secret-key'] !== undefined) {
+    throw new UsageError(
+      'stage never takes the key on the command line: other users of this machine can read it there (ps, ' +
+        '/proc) and your shell history keeps it. Type it at the hidden prompt, or pipe it on stdin. ' +
+        'Roll that key in the Stripe Dashboard if it was exposed.',
+    );
+  }
+  const target = awsTarget(values);
+  const stagedId = requiredSetting(values, cli.env, 'staged-secret-id');
+  const keyMode = requiredKeyMode(values, cli.env);
+  const force = values.force === true;
+  const stripeCheck = values['no-stripe-check'] !== true;
+  const apiBase = stripeCheck ? stripeApiBase(cli.env) : undefined;
+
+  const key = await readKey(cli);
+  cli.hide(key);
+  const problem = keyProblem(key, keyMode);
+  if (problem !== undefined) throw new KeyRejectedError(`The key ${problem}. Nothing was staged.`);
+  const shown = describeKey(key);
+  // Checked before Stripe is called: without a terminal nobody could answer the question at the end.
+  if (keyMode === 'live' && !force && cli.stdin.isTTY !== true) {
+    throw new UsageError(
+      `refusing to stage the live key ${shown} without confirmation: stdin is not a terminal. Pass --force ` +
+        'to stage non-interactively.',
+    );
+  }
+
+  const clients = awsClients(target);
+  const dispatcher = new Agent({ keepAliveTimeout: 4_000, connect: { timeout: 10_000 } });
+  try {
+    const store = new SecretsManagerStore(clients.secretsManager);
+    const { arn } = await reading(`Describing the secret ${target.secretId}`, () =>
+      store.describe(target.secretId),
+    );
+    const [current, previous, staged] = await Promise.all([
+      store.getValue(arn, { stage: AWSCURRENT }),
+      store.getValue(arn, { stage: AWSPREVIOUS }),
+      reading(`Reading the staged key secret ${stagedId}`, () => store.readCurrent(stagedId)),
+    ]);
+    cli.hide(current, previous, staged);
+    if (key === current) {
+      throw new KeyRejectedError(
+        `The key ${shown} is already in service (AWSCURRENT of ${arn}): nothing to stage. To push it to every ` +
+          'site again, leave the staged key secret at "none" and rotate (a re-propagation).',
+      );
+    }
+    if (key === previous) {
+      throw new KeyRejectedError(
+        `The key ${shown} is the previous key (AWSPREVIOUS of ${arn}): a rotation must move forward. ` +
+          'Roll a new key in the Stripe Dashboard.',
+      );
+    }
+
+    if (apiBase === undefined) {
+      cli.stderr.write(
+        `warning: --no-stripe-check: ${shown} was not checked with Stripe; the rotation will check it before ` +
+          'touching any site (unless the deployment turned its check off).\n',
+      );
+    } else {
+      const checker = new StripeKeyChecker({
+        apiBase,
+        dispatcher,
+        logger: cliLogger(cli.stderr, values.verbose === true),
+      });
+      await checker.check(key, keyMode, current);
+      cli.stderr.write(`Stripe accepted ${shown} (${keyMode} mode, read-only check).\n`);
+    }
+
+    if (staged?.trim() === key) {
+      cli.stdout.write(
+        `${shown} is already staged in ${stagedId}; nothing was written.\n${nextStep(target.secretId)}`,
+      );
+      return EXIT_OK;
+    }
+    if (keyMode === 'live' && !force && !(await confirmed(shown, stagedId, cli))) {
+      cli.stderr.write('Nothing was staged.\n');
+      return EXIT_NOT_CONFIRMED;
+    }
+    await reading(`Writing the staged key secret ${stagedId}`, () =>
+      clients.secretsManager.send(new PutSecretValueCommand({ SecretId: stagedId, SecretString: key })),
+    );
+    cli.stdout.write(`Staged ${shown}, a ${keyMode} key, in ${stagedId}.\n${nextStep(target.secretId)}`);
+    return EXIT_OK;
+  } finally {
+    clients.destroy();
+    await dispatcher.close();
+  }
+}
+
+function nextStep(secretId: string): string {
+  return (
+    'Next: start a rotation, from the console (the secret → Rotation → "Rotate secret immediately") or with\n' +
+    `  aws secretsmanager rotate-secret --secret-id ${secretId}\n` +
+    `Preview it first with: ${PROGRAM} plan --secret-id ${secretId}\n`
+  );
+}
+
+async function readKey(cli: CliContext): Promise<string> {
+  const raw = cli.stdin.isTTY === true ? await hiddenPrompt(cli) : await readStdin(cli);
+  const key = raw.trim();
+  if (key === '') {
+    throw new UsageError(
+      cli.stdin.isTTY === true ? 'no key was entered' : 'stdin was empty: pipe the key alone, e.g. < key.txt',
+    );
+  }
+  if (/[\r\n]/.test(key)) throw new UsageError('the input holds more than one line: give the key alone');
+  return key;
+}
+
+async function readStdin(cli: CliContext): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of cli.stdin) {
+    const buffer = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : Buffer.from(chunk);
+    size += buffer.byteLength;
+    if (size > MAX_STDIN_BYTES) {
+      throw new UsageError(`stdin holds more than ${MAX_STDIN_BYTES} bytes: give the key alone`);
+    }
+    chunks.push(buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Reads one line from the terminal without echoing it. */
+function hiddenPrompt(cli: CliContext): Promise<string> {
+  const input = cli.stdin as NodeJS.ReadStream;
+  cli.stderr.write('Stripe secret key (input hidden): ');
+  return new Promise((resolve, reject) => {
+    let typed = '';
+    const done = (result: () => void) => {
+      input.off('data', onData);
+      input.setRawMode(false);
+      input.pause();
+      cli.stderr.write('\n');
+      result();
+    };
+    const onData = (chunk: Buffer | string) => {
+      for (const char of chunk.toString()) {
+        if (char === '\r' || char === '\n' || char === '\u0004') return done(() => resolve(typed));
+        if (char === '\u0003') return done(() => reject(new UsageError('cancelled: nothing was staged')));
+        if (char === '\u007f' || char === '\b') typed = typed.slice(0, -1);
+        else typed += char;
+      }
+    };
+    input.setRawMode(true);
+    input.resume();
+    input.on('data', onData);
+  });
+}
+
+async function confirmed(shown: string, stagedId: string, cli: CliContext): Promise<boolean> {
+  cli.stderr.write(
+    `About to stage ${shown}, a LIVE key, in ${stagedId}: the next rotation will push it to every site.\n` +
+      'Type "yes" to stage it: ',
+  );
+  const reader = createInterface({ input: cli.stdin, terminal: false });
+  try {
+    const answer = await new Promise<string | undefined>((resolve) => {
+      reader.once('line', resolve);
+      reader.once('close', () => resolve(undefined));
+    });
+    return /^\s*y(es)?\s*$/i.test(answer ?? '');
+  } finally {
+    reader.close();
+  }
+}

@@ -1,0 +1,530 @@
+/**
+ * REQUIRES the moto AWS emulator (`moto_server` on PATH): the suite fails, it does not skip, without it.
+ *
+ * The operator CLI's AWS commands — `status`, `plan`, `stage` — run as child processes against moto
+ * (AWS_ENDPOINT_URL, fake credentials), after a real rotation through the Lambda handler pushed a key to
+ * real HTTPS template sites, so the ledger has history, per-site results and what each site holds. The
+ * children trust the sites' and the Stripe stand-in's throwaway CA through NODE_EXTRA_CA_CERTS. Everything
+ * they print goes through the leak guard.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import {
+  CreateSecretCommand,
+  DescribeSecretCommand,
+  GetSecretValueCommand,
+  ListSecretVersionIdsCommand,
+  PutSecretValueCommand,
+  RotateSecretCommand,
+  SecretsManagerClient,
+  UpdateSecretVersionStageCommand,
+} from '@aws-sdk/client-secrets-manager';
+import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { Agent } from 'undici';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { maskKey } from '../../lambda/keys.js';
+import { createRotationHandler } from '../../lambda/runtime.js';
+import { type StripeStub, startStripeStub } from '../../sim/stripe-stub.js';
+import { startTemplateFleet, type TemplateFleet } from '../../sim/template-fleet.js';
+import { runCli, scratchDir } from '../integration/cli-harness.js';
+import { createLedgerTable, type MotoServer, startMoto } from '../support/moto.js';
+import { fakeKey, MASTER_API_KEY } from '../support/rotation-fixtures.js';
+import { secret } from '../support/secret-guard.js';
+
+const CURRENT = fakeKey('test', 'CliAwsCurrent');
+const NEXT = fakeKey('test', 'CliAwsNextKey');
+const LATER = fakeKey('test', 'CliAwsLaterKey');
+const LIVE = fakeKey('live', 'CliAwsLiveKey');
+const NOT_IN_MOTO = 'arn:aws:lambda:eu-west-1:123456789012:function:stripe-key-rotator-not-in-moto';
+const SITES = 4;
+
+let moto: MotoServer;
+let fleet: TemplateFleet;
+let stripe: StripeStub;
+let dispatcher: Agent;
+let sm: SecretsManagerClient;
+let ssm: SSMClient;
+let dynamodb: DynamoDBClient;
+let ledgerTable: string;
+let scratch: Awaited<ReturnType<typeof scratchDir>>;
+let caFile: string;
+let deployments = 0;
+
+beforeAll(async () => {
+  moto = await startMoto();
+  const clientConfig = {
+    endpoint: moto.endpoint,
+    region: 'eu-west-1',
+    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+  };
+  sm = new SecretsManagerClient(clientConfig);
+  ssm = new SSMClient(clientConfig);
+  dynamodb = new DynamoDBClient(clientConfig);
+  ledgerTable = await createLedgerTable(dynamodb, 'stripe-key-rotator-cli-ledger');
+  fleet = await startTemplateFleet({ size: SITES, masterApiKey: MASTER_API_KEY, firstAddress: '127.0.31.2' });
+  stripe = await startStripeStub(await fleet.ca.issue({ ips: ['127.0.0.1'] }));
+  for (const key of [CURRENT, NEXT, LATER])
+    stripe.keys.set(key, { account: 'acct_1CliAws', livemode: false });
+  dispatcher = new Agent({ connect: { ca: fleet.caPem } });
+  scratch = await scratchDir();
+  caFile = await scratch.write('ca.pem', fleet.caPem);
+});
+
+afterAll(async () => {
+  await dispatcher?.close();
+  await stripe?.close();
+  await fleet?.close();
+  sm?.destroy();
+  ssm?.destroy();
+  dynamodb?.destroy();
+  await moto?.stop();
+  await scratch?.remove();
+});
+
+beforeEach(() => {
+  fleet.resetStats();
+  stripe.requests.length = 0;
+});
+
+interface Deployment {
+  readonly arn: string;
+  readonly stagedArn: string;
+  readonly masterArn: string;
+  readonly sitesParameter: string;
+  /** The deployment settings as the stack outputs give them, in the rotation function's variable names. */
+  readonly env: Record<string, string>;
+}
+
+/** Fresh secrets and site-list parameter in moto, as the stack creates them. */
+async function deploy(
+  staged: string,
+  sitesText = `# cli fleet\n${fleet.urls.join('\n')}\n`,
+): Promise<Deployment> {
+  deployments += 1;
+  const prefix = `/stripe/cli-${deployments}`;
+  const create = async (name: string, value: string) =>
+    (await sm.send(new CreateSecretCommand({ Name: `${prefix}/${name}`, SecretString: value }))).ARN ?? '';
+  const arn = await create('secret-key', CURRENT);
+  const stagedArn = await create('staged-key', staged);
+  const masterArn = await create('master-api-key', MASTER_API_KEY);
+  const sitesParameter = `${prefix}/sites`;
+  await ssm.send(new PutParameterCommand({ Name: sitesParameter, Type: 'String', Value: sitesText }));
+  return {
+    arn,
+    stagedArn,
+    masterArn,
+    sitesParameter,
+    env: {
+      STAGED_SECRET_ARN: stagedArn,
+      MASTER_API_KEY_SECRET_ARN: masterArn,
+      SITES_PARAMETER: sitesParameter,
+      LEDGER_TABLE: ledgerTable,
+      KEY_MODE: 'test',
+    },
+  };
+}
+
+/** RotateSecret as the console's "Rotate secret immediately": moto leaves the empty AWSPENDING version. */
+async function startRotation(arn: string): Promise<string> {
+  for (const [id, labels] of Object.entries(await stages(arn))) {
+    // moto refuses a new rotation while AWSPENDING sits on AWSCURRENT (AWS accepts it): clear it as AWS would.
+    if (labels.includes('AWSPENDING') && labels.includes('AWSCURRENT')) {
+      await sm.send(
+        new UpdateSecretVersionStageCommand({
+          SecretId: arn,
+          VersionStage: 'AWSPENDING',
+          RemoveFromVersionId: id,
+        }),
+      );
+    }
+  }
+  await sm
+    .send(
+      new RotateSecretCommand({
+        SecretId: arn,
+        RotationLambdaARN: NOT_IN_MOTO,
+        RotationRules: { AutomaticallyAfterDays: 30 },
+        RotateImmediately: true,
+      }),
+    )
+    .catch((error: unknown) => expect((error as Error).name).toBe('ResourceNotFoundException'));
+  const entry = Object.entries(await stages(arn)).find(([, labels]) => labels.includes('AWSPENDING'));
+  if (!entry) throw new Error('no AWSPENDING version after RotateSecret');
+  return entry[0];
+}
+
+/** A whole rotation through the real handler, the way Secrets Manager drives it. */
+async function rotateThroughHandler(d: Deployment): Promise<string> {
+  const handler = createRotationHandler(
+    { ...d.env, STRIPE_API_BASE: stripe.url, SITE_TIMEOUT_MS: '2000' },
+    { dispatcher, secretsManager: sm, ssm, dynamodb, logger: new Logger({ serviceName: 'cli-aws-test' }) },
+  );
+  const token = await startRotation(d.arn);
+  for (const Step of ['createSecret', 'setSecret', 'testSecret', 'finishSecret']) {
+    await handler(
+      { Step, SecretId: d.arn, ClientRequestToken: token },
+      { getRemainingTimeInMillis: () => 600_000 },
+    );
+  }
+  fleet.resetStats();
+  stripe.requests.length = 0;
+  return token;
+}
+
+async function stages(arn: string): Promise<Record<string, string[]>> {
+  return (await sm.send(new DescribeSecretCommand({ SecretId: arn }))).VersionIdsToStages ?? {};
+}
+
+async function currentValue(secretId: string): Promise<string | undefined> {
+  return (await sm.send(new GetSecretValueCommand({ SecretId: secretId, VersionStage: 'AWSCURRENT' })))
+    .SecretString;
+}
+
+async function stageDirectly(d: Deployment, value: string): Promise<void> {
+  await sm.send(new PutSecretValueCommand({ SecretId: d.stagedArn, SecretString: value }));
+}
+
+/** Everything a write anywhere would change: labels and versions of the three secrets, every ledger item. */
+async function worldState(d: Deployment): Promise<string> {
+  const secrets = await Promise.all(
+    [d.arn, d.stagedArn, d.masterArn].map(async (id) => ({
+      stages: await stages(id),
+      versions: (
+        (await sm.send(new ListSecretVersionIdsCommand({ SecretId: id, IncludeDeprecated: true })))
+          .Versions ?? []
+      )
+        .map((v) => v.VersionId)
+        .sort(),
+    })),
+  );
+  const items = (await dynamodb.send(new ScanCommand({ TableName: ledgerTable }))).Items ?? [];
+  const ledger = items.map((item) => JSON.stringify(item)).sort();
+  return JSON.stringify({ secrets, ledger });
+}
+
+function cliEnv(d: Deployment, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    ...moto.env,
+    AWS_EC2_METADATA_DISABLED: 'true',
+    NODE_EXTRA_CA_CERTS: caFile,
+    STRIPE_API_BASE: stripe.url,
+    ...d.env,
+    ...extra,
+  };
+}
+
+function aws(
+  command: string,
+  d: Deployment,
+  args: readonly string[] = [],
+  extra: Record<string, string> = {},
+) {
+  return runCli([command, '--secret-id', d.arn, ...args], { env: cliEnv(d, extra), timeoutMs: 30_000 });
+}
+
+function stage(
+  d: Deployment,
+  input: string,
+  args: readonly string[] = [],
+  extra: Record<string, string> = {},
+) {
+  return runCli(['stage', '--secret-id', d.arn, ...args], {
+    env: cliEnv(d, extra),
+    input,
+    timeoutMs: 30_000,
+  });
+}
+
+const output = (run: { stdout: string; stderr: string }): string => `${run.stdout}\n${run.stderr}`;
+
+describe('stripe-key-rotator status, against moto after a real rotation', () => {
+  it('shows the versions with their labels and masked keys, the staged key, the outcome and every site', async () => {
+    const d = await deploy(NEXT);
+    const token = await rotateThroughHandler(d);
+
+    const run = await aws('status', d);
+
+    expect(run.code, output(run)).toBe(0);
+    expect(run.stdout).toContain(`ARN           ${d.arn}`);
+    expect(run.stdout).toMatch(/Rotation +enabled, function arn:aws:lambda:/);
+    expect(run.stdout).toContain('Schedule      every 30 days');
+    expect(run.stdout).toMatch(new RegExp(`In service +${maskKey(NEXT)} \\(fp [0-9a-f]{12}\\)`));
+    expect(run.stdout).toContain('In progress   no rotation in progress');
+    expect(run.stdout).toMatch(new RegExp(`${token} +[A-Z,]*AWSCURRENT[^\\n]*${maskKey(NEXT)}`));
+    expect(run.stdout).toMatch(new RegExp(`AWSPREVIOUS[^\\n]*${maskKey(CURRENT)}`));
+    expect(run.stdout).toContain(`${maskKey(NEXT)} (fp `);
+    expect(run.stdout).toContain('same as current (nothing new staged)');
+    expect(run.stdout).toContain(`Last rotation (ledger ${ledgerTable}): finished`);
+    expect(run.stdout).toContain('staged (a new key was staged)');
+    for (const url of fleet.urls) {
+      expect(run.stdout).toMatch(new RegExp(`${url} +confirmed +1 +\\d+ ms +${maskKey(NEXT)}`));
+    }
+    expect(fleet.requestCount).toBe(0);
+  });
+
+  it('prints parseable JSON with --json, taking the settings from flags instead of the environment', async () => {
+    const d = await deploy(NEXT);
+    await rotateThroughHandler(d);
+    await stageDirectly(d, LATER);
+
+    const run = await runCli(
+      [
+        'status',
+        '--secret-id',
+        d.arn,
+        '--json',
+        '--staged-secret-id',
+        d.stagedArn,
+        '--ledger-table',
+        ledgerTable,
+      ],
+      { env: { ...moto.env, AWS_EC2_METADATA_DISABLED: 'true' }, timeoutMs: 30_000 },
+    );
+
+    expect(run.code, output(run)).toBe(0);
+    const status = JSON.parse(run.stdout) as {
+      secret: { arn: string; rotationEnabled: boolean; rotationRules: { automaticallyAfterDays: number } };
+      versions: { stages: string[]; key: { masked: string; fingerprint: string } | null }[];
+      staged: { state: string; key: { masked: string } };
+      ledger: {
+        lastRotation: { outcome: string };
+        sites: { site: string; status: string }[];
+        fleet: unknown[];
+      };
+    };
+    expect(status.secret).toMatchObject({
+      arn: d.arn,
+      rotationEnabled: true,
+      rotationRules: { automaticallyAfterDays: 30 },
+    });
+    const current = status.versions.find((v) => v.stages.includes('AWSCURRENT'));
+    expect(current?.key?.masked).toBe(maskKey(NEXT));
+    expect(status.staged).toMatchObject({ state: 'different', key: { masked: maskKey(LATER) } });
+    expect(status.ledger.lastRotation.outcome).toBe('finished');
+    expect(status.ledger.sites.map((s) => [s.site, s.status])).toEqual(
+      fleet.urls.map((u) => [u, 'confirmed']),
+    );
+    expect(status.ledger.fleet).toHaveLength(SITES);
+  });
+
+  it('shows a rotation whose AWSPENDING sits on another version as in progress since its creation', async () => {
+    const d = await deploy(NEXT);
+    const token = await startRotation(d.arn);
+
+    const run = await aws('status', d);
+
+    expect(run.code, output(run)).toBe(0);
+    expect(run.stdout).toMatch(
+      new RegExp(
+        `In progress +rotation in progress since \\d{4}-\\d\\d-\\d\\dT[^ ]+ \\(version ${token} labelled AWSPENDING\\)`,
+      ),
+    );
+    expect(run.stdout).toMatch(new RegExp(`${token} +AWSPENDING +\\S+ +\\(no value yet\\)`));
+    expect(run.stdout).toContain(`${maskKey(NEXT)} (fp `);
+    expect(run.stdout).toContain('a different key, the next rotation would rotate to it');
+    expect(run.stdout).toContain('no rotation recorded for this secret');
+  });
+
+  it('works with --profile and --region instead of AWS_* variables', async () => {
+    const d = await deploy(NEXT);
+    const credentials = await scratch.write(
+      'credentials',
+      '[cli-test]\naws_access_key_id = testing\naws_secret_access_key = testing\n',
+    );
+    const config = await scratch.write('config', '[profile cli-test]\noutput = json\n');
+
+    const run = await runCli(
+      ['status', '--secret-id', d.arn, '--profile', 'cli-test', '--region', 'eu-west-1'],
+      {
+        env: {
+          AWS_ENDPOINT_URL: moto.endpoint,
+          AWS_SHARED_CREDENTIALS_FILE: credentials,
+          AWS_CONFIG_FILE: config,
+          AWS_EC2_METADATA_DISABLED: 'true',
+        },
+        timeoutMs: 30_000,
+      },
+    );
+
+    expect(run.code, output(run)).toBe(0);
+    expect(run.stdout).toContain(`ARN           ${d.arn}`);
+  });
+
+  it('exits 2 naming the secret when it does not exist, and without --secret-id', async () => {
+    const d = await deploy(NEXT);
+    const missing = await runCli(['status', '--secret-id', 'no/such/secret'], {
+      env: cliEnv(d),
+      timeoutMs: 30_000,
+    });
+    const usage = await runCli(['status'], { env: cliEnv(d) });
+
+    expect(missing.code, output(missing)).toBe(2);
+    expect(missing.stderr).toContain(
+      'Describing the secret no/such/secret failed: ResourceNotFoundException',
+    );
+    expect(usage.code, output(usage)).toBe(2);
+    expect(usage.stderr).toContain('--secret-id is required');
+  });
+});
+
+describe('stripe-key-rotator plan, against moto: what a rotation would do, writing nothing', () => {
+  it('resolves the sites, canaries and the staged key and exits 0, with zero writes and no site contacted', async () => {
+    const d = await deploy(NEXT);
+    await rotateThroughHandler(d);
+    await stageDirectly(d, LATER);
+    const before = await worldState(d);
+
+    const run = await aws('plan', d, ['--stripe-check', '--canary-sites', '2']);
+
+    expect(run.code, output(run)).toBe(0);
+    expect(await worldState(d)).toBe(before);
+    expect(fleet.requestCount).toBe(0);
+    expect(run.stdout).toContain('Plan: nothing was written anywhere and no site was contacted.');
+    expect(run.stdout).toMatch(
+      new RegExp(`Key +the staged key ${maskKey(LATER)} \\(fp [0-9a-f]{12}\\), test mode`),
+    );
+    expect(run.stdout).toContain(`Sites       ${SITES} from ${d.sitesParameter}`);
+    expect(run.stdout).toContain(`Canaries    ${fleet.urls[0]}, ${fleet.urls[1]} first`);
+    expect(run.stdout).toMatch(/Stripe +accepted \(read-only check/);
+    expect(stripe.requests).toEqual(expect.arrayContaining(['/v1/balance', '/v1/account']));
+    expect(run.stdout).toMatch(/Master key +readable and valid/);
+    for (const url of fleet.urls)
+      expect(run.stdout).toContain(`  ${url}/api/export/settings/stripe_secret_key`);
+    expect(run.stdout).toContain('A rotation would proceed.');
+    expect(run.stdout).toContain(`aws secretsmanager rotate-secret --secret-id ${d.arn}`);
+  });
+
+  it('plans a re-propagation of the current key when nothing new is staged (--json)', async () => {
+    const d = await deploy(NEXT);
+    await rotateThroughHandler(d);
+    await stageDirectly(d, 'none');
+    const before = await worldState(d);
+
+    const run = await aws('plan', d, ['--json']);
+
+    expect(run.code, output(run)).toBe(0);
+    expect(await worldState(d)).toBe(before);
+    const plan = JSON.parse(run.stdout) as {
+      wouldProceed: boolean;
+      key: { trigger: string; masked: string };
+    };
+    expect(plan).toMatchObject({
+      wouldProceed: true,
+      key: { trigger: 'repropagation', masked: maskKey(NEXT) },
+    });
+  });
+
+  it('exits 1 with the reason for a malformed staged key, writing nothing', async () => {
+    const d = await deploy(NEXT);
+    await rotateThroughHandler(d);
+    const malformed = secret('sk_test_Not-A-Valid-Key-0000000000000000');
+    await stageDirectly(d, malformed);
+    const before = await worldState(d);
+
+    const run = await aws('plan', d);
+
+    expect(run.code, output(run)).toBe(1);
+    expect(await worldState(d)).toBe(before);
+    expect(fleet.requestCount).toBe(0);
+    expect(run.stdout).toContain('A rotation would be REFUSED:');
+    expect(run.stdout).toContain(
+      `The staged key in ${d.stagedArn} does not match ^sk_(test|live)_[A-Za-z0-9]+$`,
+    );
+  });
+
+  it('exits 1 for a key already in service (AWSPREVIOUS), a rotation in progress and bad site-list lines', async () => {
+    const d = await deploy(NEXT, `https://127.0.31.2\nhttp://plain.example.com\n\nnot a url\n`);
+    await stageDirectly(d, CURRENT);
+    await startRotation(d.arn);
+    const before = await worldState(d);
+
+    const run = await aws('plan', d);
+
+    expect(run.code, output(run)).toBe(1);
+    expect(await worldState(d)).toBe(before);
+    expect(run.stdout).toMatch(
+      /A previous rotation isn't complete \(version [0-9a-f-]+ is labelled AWSPENDING\)/,
+    );
+    expect(run.stdout).toContain(`${d.sitesParameter} line 2: http URL refused, https required`);
+    expect(run.stdout).toContain(`${d.sitesParameter} line 4: contains whitespace`);
+  });
+
+  it('exits 2 naming the missing deployment settings', async () => {
+    const d = await deploy(NEXT);
+    const run = await runCli(['plan', '--secret-id', d.arn], { env: { ...moto.env }, timeoutMs: 30_000 });
+
+    expect(run.code, output(run)).toBe(2);
+    expect(run.stderr).toContain('--staged-secret-id / STAGED_SECRET_ARN is not set');
+    expect(run.stderr).toContain('--ledger-table / LEDGER_TABLE is not set');
+  });
+});
+
+describe('stripe-key-rotator stage, against moto', () => {
+  it('reads the key from stdin, checks it with Stripe, writes the staged secret and prints it only masked', async () => {
+    const d = await deploy('none');
+
+    const run = await stage(d, `${NEXT}\n`);
+
+    expect(run.code, output(run)).toBe(0);
+    expect(await currentValue(d.stagedArn)).toBe(NEXT);
+    expect(run.stdout).toMatch(
+      new RegExp(`Staged ${maskKey(NEXT)} \\(fp [0-9a-f]{12}\\), a test key, in ${d.stagedArn}`),
+    );
+    expect(run.stdout).toContain(`aws secretsmanager rotate-secret --secret-id ${d.arn}`);
+    expect(run.stderr).toContain('Stripe accepted');
+    expect(stripe.requests).toContain('/v1/balance');
+  });
+
+  it('refuses a key of the other mode with exit 2 and stages nothing', async () => {
+    const d = await deploy('none');
+
+    const run = await stage(d, LIVE, ['--force']);
+
+    expect(run.code, output(run)).toBe(2);
+    expect(run.stderr).toContain('is a live key but this deployment rotates test keys');
+    expect(await currentValue(d.stagedArn)).toBe('none');
+    expect(stripe.requests).toHaveLength(0);
+  });
+
+  it('refuses the key in service (AWSCURRENT) with exit 2', async () => {
+    const d = await deploy('none');
+
+    const run = await stage(d, CURRENT);
+
+    expect(run.code, output(run)).toBe(2);
+    expect(run.stderr).toContain('is already in service (AWSCURRENT');
+    expect(await currentValue(d.stagedArn)).toBe('none');
+  });
+
+  it('refuses a key given on the command line with exit 2, without showing it', async () => {
+    const d = await deploy('none');
+
+    const run = await aws('stage', d, ['--key', NEXT]);
+
+    expect(run.code, output(run)).toBe(2);
+    expect(run.stderr).toContain('stage never takes the key on the command line');
+    expect(await currentValue(d.stagedArn)).toBe('none');
+  });
+
+  it('refuses a live key without a terminal to confirm and without --force (exit 2)', async () => {
+    const d = await deploy('none');
+
+    const run = await stage(d, LIVE, [], { KEY_MODE: 'live' });
+
+    expect(run.code, output(run)).toBe(2);
+    expect(run.stderr).toContain(`refusing to stage the live key ${maskKey(LIVE)}`);
+    expect(run.stderr).toContain('stdin is not a terminal');
+    expect(await currentValue(d.stagedArn)).toBe('none');
+  });
+
+  it('stages a live key with --force and --no-stripe-check, warning that Stripe was not asked', async () => {
+    const d = await deploy('none');
+
+    const run = await stage(d, LIVE, ['--force', '--no-stripe-check', '--key-mode', 'live']);
+
+    expect(run.code, output(run)).toBe(0);
+    expect(run.stderr).toContain('warning: --no-stripe-check');
+    expect(await currentValue(d.stagedArn)).toBe(LIVE);
+    expect(stripe.requests).toHaveLength(0);
+  });
+});
