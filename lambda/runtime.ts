@@ -16,7 +16,7 @@ import { SsmSiteListSource } from './aws/ssm-site-list.js';
 import { loadConfig } from './config.js';
 import { parseRotationEvent } from './event.js';
 import type { RotationLedger } from './ports.js';
-import { createFleetPusher } from './push.js';
+import { createFleetDispatcher, createFleetPusher } from './push.js';
 import { type InvocationClock, type RotationDeps, type RotationMetricName, rotate } from './rotation.js';
 import { StripeKeyChecker } from './stripe-check.js';
 
@@ -48,10 +48,14 @@ export function createRotationHandler(
     namespace: env.POWERTOOLS_METRICS_NAMESPACE || METRICS_NAMESPACE,
     serviceName,
   });
-  // One pool for the whole fleet and Stripe: every site is its own origin, so keep-alive is short.
+  // Stripe is called a few times per step: a plain keep-alive Agent. The fleet gets a dispatcher built for
+  // thousands of distinct origins contacted once (no keep-alive, one shared TLS context; bench/results.md).
   const dispatcher =
     overrides.dispatcher ?? new Agent({ keepAliveTimeout: 4_000, connect: { timeout: 10_000 } });
-  const store = new SecretsManagerStore(overrides.secretsManager ?? new SecretsManagerClient(AWS_CLIENT_CONFIG));
+  const fleetDispatcher = overrides.dispatcher ?? createFleetDispatcher({ connectTimeoutMs: 10_000 });
+  const store = new SecretsManagerStore(
+    overrides.secretsManager ?? new SecretsManagerClient(AWS_CLIENT_CONFIG),
+  );
 
   const deps: RotationDeps = {
     config,
@@ -63,7 +67,7 @@ export function createRotationHandler(
     }),
     keyChecker: new StripeKeyChecker({ apiBase: config.stripeApiBase, dispatcher, logger }),
     pusher: createFleetPusher({
-      dispatcher,
+      dispatcher: fleetDispatcher,
       logger,
       concurrency: config.pushConcurrency,
       siteTimeoutMs: config.siteTimeoutMs,

@@ -2,11 +2,16 @@
  * The fleet pusher against real HTTPS template sites on loopback, trusted through a throwaway CA.
  * Every expectation is about outcomes: the report, and what each site received and stores.
  */
-import { Agent } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { RotationLogger } from '../../lambda/log.js';
 import type { PushRequest, SiteResult } from '../../lambda/ports.js';
-import { createFleetPusher, type FleetPusherOptions, SITE_ENDPOINT_PATH } from '../../lambda/push.js';
+import {
+  createFleetDispatcher,
+  createFleetPusher,
+  type FleetPusherOptions,
+  SITE_ENDPOINT_PATH,
+} from '../../lambda/push.js';
 import {
   always,
   hang,
@@ -65,8 +70,10 @@ async function fleetOf(size: number, latencyMs = 0): Promise<TemplateFleet> {
 
 type Overrides = Partial<Omit<FleetPusherOptions, 'dispatcher' | 'logger'>>;
 
-function pusher(overrides: Overrides = {}) {
-  const dispatcher = new Agent({ connect: { ca: ca.certPem } });
+function pusher(
+  overrides: Overrides = {},
+  dispatcher: Dispatcher = new Agent({ connect: { ca: ca.certPem } }),
+) {
   cleanups.push(() => dispatcher.destroy());
   const logger = memoryLogger();
   const instance = createFleetPusher({
@@ -96,6 +103,30 @@ function request(sites: readonly string[], overrides: Partial<PushRequest> = {})
   };
   return { pushRequest, reported };
 }
+
+describe('the fleet dispatcher (shared TLS context, no keep-alive)', { timeout: 5000 }, () => {
+  it('confirms every site, closing each connection after its answer', async () => {
+    const fleet = await fleetOf(6);
+    const { push } = pusher({}, createFleetDispatcher({ ca: ca.certPem }));
+    const { pushRequest } = request(fleet.urls);
+
+    const report = await push(pushRequest);
+
+    expect(report.results.map((result) => result.outcome)).toEqual(fleet.urls.map(() => 'confirmed'));
+    expect(fleet.sites.every((site) => site.requests[0]?.headers.connection === 'close')).toBe(true);
+  });
+
+  it('still verifies every certificate against the trusted CA', async () => {
+    const fleet = await fleetOf(2);
+    fleet.site(1).useCredentials(await (await createTestCa('rogue CA')).issue({ ips: [fleet.site(1).host] }));
+    const { push } = pusher({ canaryCount: 0 }, createFleetDispatcher({ ca: ca.certPem }));
+
+    const report = await push(request(fleet.urls).pushRequest);
+
+    expect(report.results.map((result) => result.outcome)).toEqual(['confirmed', 'tls_error']);
+    expect(fleet.site(1).requestCount).toBe(0);
+  });
+});
 
 describe('the fleet pusher, against real HTTPS template sites', { timeout: 5000 }, () => {
   it('confirms every site with exactly one correct PUT each, never exceeding the concurrency', async () => {

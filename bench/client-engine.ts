@@ -1,0 +1,107 @@
+/**
+ * Measured case (a): the real push engine as the Lambda's setSecret runs it — `createFleetPusher` with a
+ * canary, retries and per-site timeouts on, a Powertools logger writing every site's line to stdout (the
+ * orchestrator counts, then discards them), and every result recorded in a ledger the way rotation.ts does.
+ * `job.dispatcher` picks the undici dispatcher: the fleet dispatcher (`createFleetDispatcher`), or the
+ * general-purpose Agent runtime.ts builds today, for comparison.
+ */
+import { randomUUID } from 'node:crypto';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Agent } from 'undici';
+import { fingerprint, maskKey } from '../lambda/keys.js';
+import { InMemoryLedger } from '../lambda/local/memory-ledger.js';
+import type { SiteRecord, SiteResult } from '../lambda/ports.js';
+import { createFleetDispatcher, createFleetPusher } from '../lambda/push.js';
+import { serveClient } from './client-harness.js';
+
+/** The Lambda's longest timeout: the deadline guard runs before every launch, as in production. */
+const INVOCATION_MS = 900_000;
+
+/** rotation.ts's `siteRecord` for a first run (no earlier attempts to add). */
+function siteRecord(result: SiteResult): SiteRecord {
+  const at = new Date().toISOString();
+  const status =
+    result.outcome === 'confirmed'
+      ? 'confirmed'
+      : result.outcome === 'not_attempted'
+        ? 'not_attempted'
+        : 'failed';
+  return {
+    site: result.site,
+    status,
+    outcome: result.outcome,
+    ...(result.httpStatus === undefined ? {} : { httpStatus: result.httpStatus }),
+    ...(result.detail === undefined ? {} : { detail: result.detail }),
+    attempts: result.attempts,
+    latencyMs: result.durationMs,
+    ...(status === 'confirmed' ? { confirmedAt: at } : {}),
+    updatedAt: at,
+  };
+}
+
+serveClient(async (job) => {
+  const logger = new Logger({ serviceName: 'stripe-key-rotator-bench' });
+  const dispatcher =
+    job.dispatcher === 'agent'
+      ? // runtime.ts today, with the fleet's CA.
+        new Agent({ keepAliveTimeout: 4_000, connect: { timeout: 10_000, ca: job.caPem } })
+      : createFleetDispatcher({ ca: job.caPem });
+  const pusher = createFleetPusher({
+    dispatcher,
+    logger,
+    concurrency: job.concurrency,
+    siteTimeoutMs: 10_000,
+    attempts: 3,
+    canaryCount: 1,
+  });
+  const ledger = new InMemoryLedger();
+  const id = {
+    secretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:bench-AbCdEf',
+    token: randomUUID(),
+  };
+  const keyFingerprint = fingerprint(job.key);
+  const maskedKey = maskKey(job.key);
+  // createSecret's snapshot: another invocation in production, so not timed.
+  await ledger.begin({
+    ...id,
+    trigger: 'staged',
+    maskedKey,
+    keyFingerprint,
+    sites: job.urls,
+    sources: ['/bench/sites'],
+  });
+  const deadline = Date.now() + INVOCATION_MS;
+
+  return async () => {
+    const report = await pusher.push({
+      sites: job.urls,
+      key: job.key,
+      masterApiKey: job.masterApiKey,
+      remainingTimeMs: () => deadline - Date.now(),
+      onResult: (result) => {
+        const record = siteRecord(result);
+        return ledger.saveSite(
+          id,
+          record,
+          record.confirmedAt === undefined
+            ? undefined
+            : {
+                site: record.site,
+                maskedKey,
+                keyFingerprint,
+                versionId: id.token,
+                confirmedAt: record.confirmedAt,
+              },
+        );
+      },
+    });
+    await ledger.flush();
+    let confirmed = 0;
+    const failures: Record<string, number> = {};
+    for (const result of report.results) {
+      if (result.outcome === 'confirmed') confirmed += 1;
+      else failures[result.outcome] = (failures[result.outcome] ?? 0) + 1;
+    }
+    return { confirmed, failures };
+  };
+});
