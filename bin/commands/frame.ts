@@ -2,6 +2,7 @@
  * What every command shares: exit codes, the process's streams behind a redacting writer, option parsing
  * that never echoes an argument (it may be a key), and the mapping from errors to exit codes.
  */
+import { createInterface } from 'node:readline';
 import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
 import { ConfigurationError, KeyRejectedError } from '../../lambda/errors.js';
 import { maskKey } from '../../lambda/keys.js';
@@ -141,4 +142,19 @@ export function reportError(error: unknown, command: string | undefined, cli: Cl
   const what = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
   cli.stderr.write(`error: ${maskKeys(what)}\n`);
   return EXIT_NOT_CONFIRMED;
+}
+
+/** Writes `prompt` to stderr and reads one line from stdin: true only for "y" or "yes". */
+export async function askYes(cli: CliContext, prompt: string): Promise<boolean> {
+  cli.stderr.write(prompt);
+  const reader = createInterface({ input: cli.stdin, terminal: false });
+  try {
+    const answer = await new Promise<string | undefined>((resolve) => {
+      reader.once('line', resolve);
+      reader.once('close', () => resolve(undefined));
+    });
+    return /^\s*y(es)?\s*$/i.test(answer ?? '');
+  } finally {
+    reader.close();
+  }
 }

@@ -2,7 +2,6 @@
  * `push`: the seed's dashboard_push_stripe_sk scripts (sequential and async), on the rotation's own push
  * engine — same answer table, retries, redirect refusal, size caps and masking — with no AWS at all.
  */
-import { createInterface } from 'node:readline';
 import { Agent } from 'undici';
 import { ConfigurationError } from '../../lambda/errors.js';
 import {
@@ -19,6 +18,7 @@ import type { PushReport, PushStopReason, SiteList } from '../../lambda/ports.js
 import { createFleetPusher, endpointUrl, SITE_ENDPOINT_PATH } from '../../lambda/push.js';
 import { cliLogger, count, duration, table } from './format.js';
 import {
+  askYes,
   type CliContext,
   type Command,
   EXIT_NOT_CONFIRMED,
@@ -281,22 +281,13 @@ async function confirmed(settings: PushSettings, list: SiteList, cli: CliContext
   }
   const shown = list.sites.slice(0, MAX_SITES_IN_PROMPT).map((site) => `  ${site}\n`);
   const more = list.sites.length - shown.length;
-  cli.stderr.write(
+  return askYes(
+    cli,
     `About to push ${describeKey(settings.key)}, a ${settings.keyMode === 'live' ? 'LIVE' : 'test'} key, ` +
       `to ${count(list.sites.length, 'site')} from ${settings.sitesFile}:\n${shown.join('')}` +
       (more > 0 ? `  ... and ${more} more\n` : '') +
       'Each of these sites will use this key for its Stripe calls from now on.\nType "yes" to push: ',
   );
-  const reader = createInterface({ input: cli.stdin, terminal: false });
-  try {
-    const answer = await new Promise<string | undefined>((resolve) => {
-      reader.once('line', resolve);
-      reader.once('close', () => resolve(undefined));
-    });
-    return /^\s*y(es)?\s*$/i.test(answer ?? '');
-  } finally {
-    reader.close();
-  }
 }
 
 const STOP_EXPLANATIONS: Record<PushStopReason, string> = {

@@ -3,7 +3,6 @@
  * of it that can be made now: format, mode, not the key in service nor the previous one, accepted by Stripe
  * (read-only). The key never comes from argv (visible in `ps` and shell history): a hidden prompt or stdin.
  */
-import { createInterface } from 'node:readline';
 import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { Agent } from 'undici';
 import { SecretsManagerStore } from '../../lambda/aws/secrets-manager.js';
@@ -23,6 +22,7 @@ import {
 } from './aws.js';
 import { cliLogger } from './format.js';
 import {
+  askYes,
   type CliContext,
   type Command,
   EXIT_NOT_CONFIRMED,
@@ -238,18 +238,9 @@ function hiddenPrompt(cli: CliContext): Promise<string> {
 }
 
 async function confirmed(shown: string, stagedId: string, cli: CliContext): Promise<boolean> {
-  cli.stderr.write(
+  return askYes(
+    cli,
     `About to stage ${shown}, a LIVE key, in ${stagedId}: the next rotation will push it to every site.\n` +
       'Type "yes" to stage it: ',
   );
-  const reader = createInterface({ input: cli.stdin, terminal: false });
-  try {
-    const answer = await new Promise<string | undefined>((resolve) => {
-      reader.once('line', resolve);
-      reader.once('close', () => resolve(undefined));
-    });
-    return /^\s*y(es)?\s*$/i.test(answer ?? '');
-  } finally {
-    reader.close();
-  }
 }
