@@ -3,6 +3,7 @@
  * Commands live in `commands/`; each one parses its own options and returns its exit code.
  */
 import { readFileSync } from 'node:fs';
+import { abortCommand } from './commands/abort.js';
 import { demoCommand } from './commands/demo.js';
 import {
   type CliContext,
@@ -15,10 +16,19 @@ import {
 } from './commands/frame.js';
 import { planCommand } from './commands/plan.js';
 import { pushCommand } from './commands/push.js';
+import { rotateCommand } from './commands/rotate.js';
 import { stageCommand } from './commands/stage.js';
 import { statusCommand } from './commands/status.js';
 
-const COMMANDS: readonly Command[] = [statusCommand, planCommand, stageCommand, pushCommand, demoCommand];
+const COMMANDS: readonly Command[] = [
+  statusCommand,
+  planCommand,
+  stageCommand,
+  rotateCommand,
+  abortCommand,
+  pushCommand,
+  demoCommand,
+];
 
 function topLevelHelp(): string {
   const width = Math.max(...COMMANDS.map((command) => command.name.length));

@@ -1,0 +1,300 @@
+/**
+ * `abort`: ends a stuck rotation (AWSPENDING on a version other than AWSCURRENT). The sites the ledger says
+ * took the pending key get the AWSCURRENT key again — while the old Stripe key is still valid — and only
+ * when every one of them confirmed is the AWSPENDING label removed, so a new rotation can start.
+ */
+import { DescribeSecretCommand, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
+import { SecretsManagerStore } from '../../lambda/aws/secrets-manager.js';
+import { ConfigurationError } from '../../lambda/errors.js';
+import { describeKey, fingerprint, maskKey, masterApiKeyProblem } from '../../lambda/keys.js';
+import {
+  AWSCURRENT,
+  AWSPENDING,
+  type RotationId,
+  type RotationLedger,
+  type RotationRecord,
+  type SiteRecord,
+  type SiteResult,
+} from '../../lambda/ports.js';
+import { createFleetDispatcher, createFleetPusher } from '../../lambda/push.js';
+import {
+  AWS_OPTIONS,
+  awsClients,
+  awsOptionsHelp,
+  awsTarget,
+  operatorFixable,
+  reading,
+  requiredSetting,
+} from './aws.js';
+import { cliLogger, count, resultLine } from './format.js';
+import {
+  askYes,
+  type CliContext,
+  type Command,
+  EXIT_NOT_CONFIRMED,
+  EXIT_OK,
+  PROGRAM,
+  parseOptions,
+  UsageError,
+  wholeNumber,
+} from './frame.js';
+import { pushProgress } from './progress.js';
+
+const OPTIONS = {
+  ...AWS_OPTIONS,
+  force: { type: 'boolean' },
+  concurrency: { type: 'string' },
+  verbose: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** A step marked running more recently than this may still be pushing (the Lambda timeout is 15 minutes). */
+const RUNNING_STEP_WINDOW_MS = 15 * 60_000;
+const DEFAULT_CONCURRENCY = 10;
+const SITE_TIMEOUT_MS = 10_000;
+const SITE_ATTEMPTS = 3;
+
+const HELP = `Usage: ${PROGRAM} abort --secret-id <id> [--force] [options]
+
+Ends a stuck rotation: one whose AWSPENDING version is not AWSCURRENT, so that Secrets Manager refuses a
+new rotation. Shows the sites the propagation ledger says took the pending key, pushes the AWSCURRENT key
+to exactly those sites again (while it is still valid at Stripe), then removes the AWSPENDING label.
+If a site does not confirm the current key, the label is kept: it would otherwise hide the one record of
+a site left holding the pending key.
+
+Refuses while the ledger shows a step that started less than 15 minutes ago and is still running: the
+rotation function may still be pushing.
+
+${awsOptionsHelp(['ledger-table', 'master-key-secret-id'])}
+Options:
+  --force              no confirmation question (required when stdin is not a terminal)
+  --concurrency <n>    sites pushed at once (default ${DEFAULT_CONCURRENCY})
+  --verbose            the push engine's structured log on stderr
+  -h, --help           show this help
+
+Exit codes:
+  0  every site that took the pending key confirmed the current key and AWSPENDING was removed, or there
+     was no stuck rotation
+  1  a site did not confirm (the label is kept), a step is still running, the confirmation was declined,
+     or AWS could not be reached
+  2  usage or configuration error (no terminal to confirm and no --force, unknown secret or table)
+
+Example:
+  ${PROGRAM} abort --secret-id stripe-key-rotator-live/stripe-secret-key \\
+    --ledger-table "$LEDGER_TABLE" --master-key-secret-id "$MASTER_API_KEY_SECRET_ARN"
+`;
+
+export const abortCommand: Command = {
+  name: 'abort',
+  summary: 'end a stuck rotation: re-push the current key to the sites that took the pending one',
+  help: HELP,
+  run,
+};
+
+async function run(argv: readonly string[], cli: CliContext): Promise<number> {
+  const values = parseOptions(argv, OPTIONS);
+  const target = awsTarget(values);
+  const ledgerTable = requiredSetting(values, cli.env, 'ledger-table');
+  const masterSecretId = requiredSetting(values, cli.env, 'master-key-secret-id');
+  const concurrency = wholeNumber('concurrency', values.concurrency, DEFAULT_CONCURRENCY, 1, 500);
+  const force = values.force === true;
+  if (!force && cli.stdin.isTTY !== true) {
+    throw new UsageError(
+      'refusing to abort without confirmation: stdin is not a terminal. Pass --force to abort ' +
+        'non-interactively.',
+    );
+  }
+  const clients = awsClients(target);
+  const store = new SecretsManagerStore(clients.secretsManager);
+  try {
+    const described = await reading(`Describing the secret ${target.secretId}`, () =>
+      clients.secretsManager.send(new DescribeSecretCommand({ SecretId: target.secretId })),
+    );
+    const arn = described.ARN ?? target.secretId;
+    const versions = Object.entries(described.VersionIdsToStages ?? {});
+    const pending = versions.find(([, s]) => s.includes(AWSPENDING) && !s.includes(AWSCURRENT));
+    const current = versions.find(([, s]) => s.includes(AWSCURRENT));
+    if (pending === undefined) {
+      cli.stdout.write(
+        `No stuck rotation: no version of ${arn} other than AWSCURRENT is labelled AWSPENDING.\n`,
+      );
+      return EXIT_OK;
+    }
+    if (current === undefined) throw new ConfigurationError(`${arn} has no AWSCURRENT version`);
+    const [pendingId] = pending;
+    const id: RotationId = { secretArn: arn, token: pendingId };
+
+    const ledger = clients.ledger(ledgerTable);
+    const record = await reading(`Reading the ledger table ${ledgerTable}`, () => ledger.get(id));
+    const running = record === undefined ? undefined : recentlyRunning(record, Date.now());
+    if (running !== undefined) {
+      cli.stderr.write(
+        `Refusing to abort: the ledger shows ${running.step} running since ${running.startedAt}, less than ` +
+          '15 minutes ago; the rotation function may still be pushing. Wait for it to end ' +
+          `('${PROGRAM} status' shows it), then run abort again.\n`,
+      );
+      return EXIT_NOT_CONFIRMED;
+    }
+    const took = record === undefined ? [] : (await ledger.sites(id)).filter((s) => s.status === 'confirmed');
+    cli.stdout.write(
+      `Stuck rotation: version ${pendingId} of ${arn} is labelled AWSPENDING ` +
+        `(ledger: ${record === undefined ? 'no record, no site was contacted' : record.outcome}).\n` +
+        `Sites that took the pending key (${took.length}):\n${took.map((s) => `  ${s.site}\n`).join('')}`,
+    );
+    if (
+      !force &&
+      !(await askYes(
+        cli,
+        `About to push the AWSCURRENT key to ${count(took.length, 'site')}, then remove AWSPENDING from ` +
+          `version ${pendingId}.\nType "yes" to abort the rotation: `,
+      ))
+    ) {
+      cli.stderr.write('Nothing was changed.\n');
+      return EXIT_NOT_CONFIRMED;
+    }
+
+    if (took.length > 0) {
+      const { key, results } = await repush(
+        took.map((s) => s.site),
+        arn,
+        masterSecretId,
+        concurrency,
+        values.verbose === true,
+        store,
+        cli,
+      );
+      const [currentId] = current;
+      await recordHoldings(ledger, id, took, results, key, currentId, cli);
+      if (results.some((r) => r.outcome !== 'confirmed')) {
+        cli.stdout.write(
+          `AWSPENDING is kept on version ${pendingId}: sites above still hold the pending key, and the label ` +
+            `is what shows the rotation unfinished. Fix them and run '${PROGRAM} abort' again.\n`,
+        );
+        return EXIT_NOT_CONFIRMED;
+      }
+    }
+    try {
+      await clients.secretsManager.send(
+        new UpdateSecretVersionStageCommand({
+          SecretId: arn,
+          VersionStage: AWSPENDING,
+          RemoveFromVersionId: pendingId,
+        }),
+      );
+    } catch (error) {
+      throw operatorFixable(error, `Removing AWSPENDING from version ${pendingId} of ${arn}`);
+    }
+    cli.stdout.write(
+      `Rotation aborted: ${count(took.length, 'site')} confirmed the current key again and AWSPENDING was ` +
+        `removed from version ${pendingId}. A new rotation can start.\n`,
+    );
+    return EXIT_OK;
+  } finally {
+    clients.destroy();
+  }
+}
+
+function recentlyRunning(
+  record: RotationRecord,
+  now: number,
+): { step: string; startedAt: string } | undefined {
+  for (const [step, mark] of Object.entries(record.steps)) {
+    if (mark?.status === 'running' && now - Date.parse(mark.startedAt) < RUNNING_STEP_WINDOW_MS) {
+      return { step, startedAt: mark.startedAt };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Records in the ledger that the re-pushed sites hold the AWSCURRENT key again (otherwise `status` keeps
+ * showing them holding the pending one). Their results in the stuck rotation are kept as they were. Best
+ * effort: the sites already hold the key, a ledger outage must not keep the rotation stuck.
+ */
+async function recordHoldings(
+  ledger: RotationLedger,
+  id: RotationId,
+  took: readonly SiteRecord[],
+  results: readonly SiteResult[],
+  key: string,
+  currentId: string,
+  cli: CliContext,
+): Promise<void> {
+  const confirmed = new Set(results.filter((r) => r.outcome === 'confirmed').map((r) => r.site));
+  const confirmedAt = new Date().toISOString();
+  try {
+    for (const record of took) {
+      if (!confirmed.has(record.site)) continue;
+      await ledger.saveSite(id, record, {
+        site: record.site,
+        maskedKey: maskKey(key),
+        keyFingerprint: fingerprint(key),
+        versionId: currentId,
+        confirmedAt,
+      });
+    }
+    await ledger.flush();
+  } catch (error) {
+    const what = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    cli.stderr.write(
+      `warning: could not record in the ledger that the sites hold the current key again (${what}); ` +
+        `'${PROGRAM} status' may show them holding the pending key\n`,
+    );
+  }
+}
+
+/** Pushes AWSCURRENT to `sites`: the key pushed and one result per site. */
+async function repush(
+  sites: readonly string[],
+  arn: string,
+  masterSecretId: string,
+  concurrency: number,
+  verbose: boolean,
+  store: SecretsManagerStore,
+  cli: CliContext,
+): Promise<{ key: string; results: readonly SiteResult[] }> {
+  const key = await reading(`Reading the AWSCURRENT value of ${arn}`, () =>
+    store.getValue(arn, { stage: AWSCURRENT }),
+  );
+  const master = await reading(`Reading the master API key secret ${masterSecretId}`, () =>
+    store.readCurrent(masterSecretId),
+  );
+  cli.hide(key, master);
+  if (key === undefined) throw new ConfigurationError(`The AWSCURRENT version of ${arn} holds no value`);
+  const problem = master === undefined ? 'holds no value' : masterApiKeyProblem(master);
+  if (master === undefined || problem !== undefined) {
+    throw new ConfigurationError(`The master API key in ${masterSecretId} ${problem ?? 'holds no value'}`);
+  }
+  const dispatcher = createFleetDispatcher({ connectTimeoutMs: SITE_TIMEOUT_MS });
+  try {
+    const pusher = createFleetPusher({
+      dispatcher,
+      logger: cliLogger(cli.stderr, verbose),
+      concurrency,
+      siteTimeoutMs: SITE_TIMEOUT_MS,
+      attempts: SITE_ATTEMPTS,
+      // These sites already accepted a push in this rotation: no canary to protect the rest.
+      canaryCount: 0,
+    });
+    cli.stderr.write(`Pushing the current key ${describeKey(key)} to ${count(sites.length, 'site')}...\n`);
+    const progress = pushProgress(cli.stderr, sites.length);
+    const report = await pusher.push({
+      sites,
+      key,
+      masterApiKey: master,
+      remainingTimeMs: () => Number.POSITIVE_INFINITY,
+      onResult: (result) => progress.report(result),
+    });
+    progress.finish();
+    const failed = report.results.filter((r) => r.outcome !== 'confirmed');
+    if (failed.length > 0) {
+      cli.stdout.write(
+        `Sites that did not confirm the current key (${failed.length} of ${sites.length}):\n` +
+          failed.map((r) => `  ${resultLine(r)}\n`).join(''),
+      );
+    }
+    return { key, results: report.results };
+  } finally {
+    await dispatcher.close();
+  }
+}

@@ -1,0 +1,308 @@
+/**
+ * `rotate`: starts a rotation of the rotated secret (RotateSecret, immediately, with the function the secret
+ * is configured with). With `--wait` it follows the rotation from DescribeSecret and the propagation ledger
+ * until AWSCURRENT moves to the new version (exit 0), or the rotation fails or the wait times out (exit 1,
+ * naming the sites that did not confirm).
+ */
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DescribeSecretCommand, RotateSecretCommand } from '@aws-sdk/client-secrets-manager';
+import { ConfigurationError } from '../../lambda/errors.js';
+import { AWSCURRENT, AWSPENDING, type RotationId, type SiteRecord } from '../../lambda/ports.js';
+import {
+  AWS_OPTIONS,
+  type AwsClients,
+  awsClients,
+  awsOptionsHelp,
+  awsTarget,
+  operatorFixable,
+  reading,
+  setting,
+} from './aws.js';
+import { count, table } from './format.js';
+import {
+  type CliContext,
+  type Command,
+  EXIT_NOT_CONFIRMED,
+  EXIT_OK,
+  type OutputStream,
+  PROGRAM,
+  parseOptions,
+  wholeNumber,
+} from './frame.js';
+
+const OPTIONS = {
+  ...AWS_OPTIONS,
+  wait: { type: 'boolean' },
+  'timeout-minutes': { type: 'string' },
+  'failed-grace-seconds': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+const DEFAULT_TIMEOUT_MINUTES = 30;
+/**
+ * Secrets Manager invokes the function asynchronously: Lambda retries a failed step twice, about 1 and 2
+ * minutes later. A `failed` ledger outcome is final only once no retry changed the record for longer.
+ */
+const DEFAULT_FAILED_GRACE_SECONDS = 240;
+const POLL_INTERVAL_MS = 2_000;
+
+const HELP = `Usage: ${PROGRAM} rotate --secret-id <id> [--wait] [options]
+
+Starts a rotation now (RotateSecret with RotateImmediately, through the rotation function the secret is
+configured with) and prints the new version id. The function rotates to the staged key, or pushes the
+current key again when nothing new is staged.
+
+With --wait, follows the rotation until it ends, showing the sites confirmed / failed / remaining from the
+propagation ledger (a live line on a terminal, plain lines otherwise).
+
+${awsOptionsHelp(['ledger-table'])}
+Options:
+  --wait                       follow the rotation until AWSCURRENT moves (needs --ledger-table for
+                               the per-site progress; without it only the labels are followed)
+  --timeout-minutes <n>        give up waiting after n minutes (default ${DEFAULT_TIMEOUT_MINUTES}; the rotation itself
+                               goes on)
+  --failed-grace-seconds <n>   a rotation the ledger records as failed is reported failed once nothing
+                               changed for n seconds (default ${DEFAULT_FAILED_GRACE_SECONDS}: Lambda retries a failed step)
+  -h, --help                   show this help
+
+Exit codes:
+  0  the rotation started (without --wait), or AWSCURRENT moved to the new version (--wait)
+  1  the rotation failed (the failing sites are listed), the wait timed out, or AWS could not be reached
+  2  usage or configuration error (unknown secret, rotation not configured, no credentials)
+
+Example:
+  ${PROGRAM} rotate --secret-id stripe-key-rotator-live/stripe-secret-key --wait \\
+    --ledger-table "$LEDGER_TABLE" --region eu-west-3
+`;
+
+export const rotateCommand: Command = {
+  name: 'rotate',
+  summary: 'start a rotation now; --wait follows it until AWSCURRENT moved (or it failed)',
+  help: HELP,
+  run,
+};
+
+async function run(argv: readonly string[], cli: CliContext): Promise<number> {
+  const values = parseOptions(argv, OPTIONS);
+  const target = awsTarget(values);
+  const timeoutMinutes = wholeNumber(
+    'timeout-minutes',
+    values['timeout-minutes'],
+    DEFAULT_TIMEOUT_MINUTES,
+    1,
+    1440,
+  );
+  const graceSeconds = wholeNumber(
+    'failed-grace-seconds',
+    values['failed-grace-seconds'],
+    DEFAULT_FAILED_GRACE_SECONDS,
+    0,
+    3600,
+  );
+  const ledgerTable = setting(values, cli.env, 'ledger-table');
+  const clients = awsClients(target);
+  try {
+    const { arn, versionId } = await startRotation(clients, target.secretId, cli);
+    cli.stdout.write(`Rotation started: version ${versionId} of ${arn} (labelled AWSPENDING)\n`);
+    if (values.wait !== true) return EXIT_OK;
+    return await waitFor(clients, { secretArn: arn, token: versionId }, ledgerTable, cli, {
+      deadline: Date.now() + timeoutMinutes * 60_000,
+      timeoutMinutes,
+      graceMs: graceSeconds * 1000,
+    });
+  } finally {
+    clients.destroy();
+  }
+}
+
+async function startRotation(
+  clients: AwsClients,
+  secretId: string,
+  cli: CliContext,
+): Promise<{ arn: string; versionId: string }> {
+  const described = await reading(`Describing the secret ${secretId}`, () =>
+    clients.secretsManager.send(new DescribeSecretCommand({ SecretId: secretId })),
+  );
+  const arn = described.ARN ?? secretId;
+  const lambdaArn = described.RotationLambdaARN;
+  if (lambdaArn === undefined || lambdaArn === '') {
+    throw new ConfigurationError(
+      `${arn} has no rotation function configured: deploy the stack (it enables rotation) before rotating`,
+    );
+  }
+  // Our own token is the new version id: known even when the call answers an error after creating it.
+  const versionId = randomUUID();
+  try {
+    await clients.secretsManager.send(
+      new RotateSecretCommand({
+        SecretId: arn,
+        // The configured function, passed explicitly: without it some emulators forget the configuration.
+        RotationLambdaARN: lambdaArn,
+        RotateImmediately: true,
+        ClientRequestToken: versionId,
+      }),
+    );
+  } catch (error) {
+    // moto (AWS_ENDPOINT_URL) has no such function: it creates the AWSPENDING version, then answers
+    // ResourceNotFoundException for the function. Against AWS the same error means the rotation did not start.
+    const emulated = (cli.env.AWS_ENDPOINT_URL ?? '').trim() !== '';
+    if (!(emulated && error instanceof Error && error.name === 'ResourceNotFoundException')) {
+      throw operatorFixable(error, `Starting the rotation of ${arn}`);
+    }
+    cli.stderr.write(
+      `note: AWS_ENDPOINT_URL is set and RotateSecret answered ResourceNotFoundException for ${lambdaArn}: ` +
+        'taken as started (an emulator without the function); the steps must be run by other means\n',
+    );
+  }
+  return { arn, versionId };
+}
+
+interface WaitLimits {
+  readonly deadline: number;
+  readonly timeoutMinutes: number;
+  readonly graceMs: number;
+}
+
+interface Snapshot {
+  readonly stages: readonly string[] | undefined;
+  readonly outcome: string | undefined;
+  readonly sites: readonly SiteRecord[];
+  /** Changes whenever the function records anything for this rotation. */
+  readonly signature: string;
+}
+
+async function snapshot(
+  clients: AwsClients,
+  id: RotationId,
+  ledgerTable: string | undefined,
+): Promise<Snapshot> {
+  const described = await reading(`Describing the secret ${id.secretArn}`, () =>
+    clients.secretsManager.send(new DescribeSecretCommand({ SecretId: id.secretArn })),
+  );
+  const stages = described.VersionIdsToStages?.[id.token];
+  if (ledgerTable === undefined) {
+    return { stages, outcome: undefined, sites: [], signature: JSON.stringify(stages) };
+  }
+  const ledger = clients.ledger(ledgerTable);
+  const record = await reading(`Reading the ledger table ${ledgerTable}`, () => ledger.get(id));
+  // createSecret writes the record: until then there is nothing per site to show.
+  const sites = record === undefined ? [] : await ledger.sites(id);
+  return {
+    stages,
+    outcome: record?.outcome,
+    sites,
+    signature: JSON.stringify([stages, record?.updatedAt, record?.outcome, sites.map((s) => s.status)]),
+  };
+}
+
+async function waitFor(
+  clients: AwsClients,
+  id: RotationId,
+  ledgerTable: string | undefined,
+  cli: CliContext,
+  limits: WaitLimits,
+): Promise<number> {
+  if (ledgerTable === undefined) {
+    cli.stderr.write('note: no --ledger-table (or LEDGER_TABLE): per-site progress is not shown\n');
+  }
+  const progress = liveProgress(cli.stderr);
+  let lastSignature = '';
+  let lastChange = Date.now();
+  for (;;) {
+    const now = Date.now();
+    const state = await snapshot(clients, id, ledgerTable);
+    if (state.signature !== lastSignature) {
+      lastSignature = state.signature;
+      lastChange = now;
+    }
+    progress.show(state);
+    if (state.stages?.includes(AWSCURRENT) === true) {
+      progress.finish();
+      cli.stdout.write(
+        `Rotation finished: AWSCURRENT is now version ${id.token}` +
+          (ledgerTable === undefined ? '' : `; ${confirmedText(state.sites)}`) +
+          '\n',
+      );
+      return EXIT_OK;
+    }
+    const why =
+      state.stages?.includes(AWSPENDING) !== true
+        ? `version ${id.token} no longer carries AWSPENDING (the rotation was cleared or aborted)`
+        : state.outcome === 'failed' && now - lastChange >= limits.graceMs
+          ? `the rotation function recorded a failure and nothing changed for ${Math.round((now - lastChange) / 1000)} s`
+          : now >= limits.deadline
+            ? `still not finished after ${count(limits.timeoutMinutes, 'minute')} (the rotation goes on; ` +
+              `'${PROGRAM} status' shows where it stands)`
+            : undefined;
+    if (why !== undefined) {
+      progress.finish();
+      cli.stdout.write(`Rotation did not finish: ${why}. AWSCURRENT has not moved.\n`);
+      cli.stdout.write(failureText(state.sites));
+      return EXIT_NOT_CONFIRMED;
+    }
+    await sleep(Math.min(POLL_INTERVAL_MS, Math.max(0, limits.deadline - Date.now())));
+  }
+}
+
+function tally(sites: readonly SiteRecord[]) {
+  const confirmed = sites.filter((s) => s.status === 'confirmed').length;
+  const failed = sites.filter((s) => s.status === 'failed').length;
+  return { confirmed, failed, remaining: sites.length - confirmed - failed };
+}
+
+function confirmedText(sites: readonly SiteRecord[]): string {
+  const { confirmed } = tally(sites);
+  return `${confirmed} of ${count(sites.length, 'site')} confirmed`;
+}
+
+function progressText(state: Snapshot): string {
+  const labels = state.stages?.join(',') || 'no label';
+  if (state.outcome === undefined) return `waiting for the rotation function (version ${labels})`;
+  const { confirmed, failed, remaining } = tally(state.sites);
+  return (
+    `${confirmed} confirmed · ${failed} failed · ${remaining} remaining of ${state.sites.length}` +
+    ` (ledger: ${state.outcome})`
+  );
+}
+
+function liveProgress(out: OutputStream): { show(state: Snapshot): void; finish(): void } {
+  let last = '';
+  let drawn = false;
+  return {
+    show(state) {
+      const text = progressText(state);
+      if (out.isTTY) {
+        const columns = out.columns !== undefined && out.columns > 20 ? out.columns : 120;
+        out.write(`\r\x1b[2K${text.slice(0, columns - 1)}`);
+        drawn = true;
+      } else if (text !== last) {
+        // Plain output: one line per change, for logs and CI.
+        out.write(`${text}\n`);
+      }
+      last = text;
+    },
+    finish() {
+      if (drawn) out.write('\n');
+      drawn = false;
+    },
+  };
+}
+
+function failureText(sites: readonly SiteRecord[]): string {
+  const unconfirmed = sites.filter((s) => s.status !== 'confirmed');
+  if (sites.length === 0) return 'The ledger has no per-site results for this rotation.\n';
+  if (unconfirmed.length === 0)
+    return `Every site confirmed (${sites.length}); the final step did not run.\n`;
+  return (
+    `Sites not confirmed (${unconfirmed.length} of ${sites.length}):\n` +
+    table(
+      ['SITE', 'STATUS', 'DETAIL'],
+      unconfirmed.map((s) => [
+        s.site,
+        s.status === 'failed' ? `failed: ${s.outcome ?? 'unknown'}` : s.status,
+        s.detail ?? '',
+      ]),
+    )
+  );
+}

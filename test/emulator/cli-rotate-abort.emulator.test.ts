@@ -1,0 +1,381 @@
+/**
+ * REQUIRES the moto AWS emulator (`moto_server` on PATH): the suite fails, it does not skip, without it.
+ *
+ * `rotate --wait` and `abort` run as child processes against moto while this test process plays Secrets
+ * Manager: moto has no rotation function, so the test drives the four steps through the real handler
+ * (pushing to 25 real HTTPS template sites on loopback), exactly as test/emulator/rotation.emulator.test.ts
+ * does. The children trust the sites' throwaway CA through NODE_EXTRA_CA_CERTS; everything they print goes
+ * through the leak guard.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  CreateSecretCommand,
+  DescribeSecretCommand,
+  GetSecretValueCommand,
+  RotateSecretCommand,
+  SecretsManagerClient,
+  UpdateSecretVersionStageCommand,
+} from '@aws-sdk/client-secrets-manager';
+import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { Agent } from 'undici';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { DynamoDbLedger } from '../../lambda/aws/dynamodb-ledger.js';
+import { fingerprint } from '../../lambda/keys.js';
+import { createRotationHandler, type RotationHandler } from '../../lambda/runtime.js';
+import { type StripeStub, startStripeStub } from '../../sim/stripe-stub.js';
+import { startTemplateFleet, type TemplateFleet } from '../../sim/template-fleet.js';
+import { type CliRun, runCli, scratchDir } from '../integration/cli-harness.js';
+import { createLedgerTable, type MotoServer, startMoto } from '../support/moto.js';
+import { fakeKey, MASTER_API_KEY } from '../support/rotation-fixtures.js';
+import { rejection, secret } from '../support/secret-guard.js';
+
+const CURRENT = fakeKey('test', 'RotAbortCurrent');
+const NEXT = fakeKey('test', 'RotAbortNext');
+const NOT_IN_MOTO = 'arn:aws:lambda:eu-west-1:123456789012:function:stripe-key-rotator-not-in-moto';
+const STEPS = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const;
+const SITES = 25;
+const CLI_TIMEOUT_MS = 60_000;
+
+let moto: MotoServer;
+let fleet: TemplateFleet;
+let stripe: StripeStub;
+let dispatcher: Agent;
+let sm: SecretsManagerClient;
+let ssm: SSMClient;
+let dynamodb: DynamoDBClient;
+let ledgerTable: string;
+let scratch: Awaited<ReturnType<typeof scratchDir>>;
+let caFile: string;
+let deployments = 0;
+
+beforeAll(async () => {
+  moto = await startMoto();
+  const clientConfig = {
+    endpoint: moto.endpoint,
+    region: 'eu-west-1',
+    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+  };
+  sm = new SecretsManagerClient(clientConfig);
+  ssm = new SSMClient(clientConfig);
+  dynamodb = new DynamoDBClient(clientConfig);
+  ledgerTable = await createLedgerTable(dynamodb, 'stripe-key-rotator-rotate-abort-ledger');
+  fleet = await startTemplateFleet({ size: SITES, masterApiKey: MASTER_API_KEY, firstAddress: '127.0.42.2' });
+  stripe = await startStripeStub(await fleet.ca.issue({ ips: ['127.0.0.1'] }));
+  for (const key of [CURRENT, NEXT]) stripe.keys.set(key, { account: 'acct_1RotAbort', livemode: false });
+  dispatcher = new Agent({ connect: { ca: fleet.caPem } });
+  scratch = await scratchDir();
+  caFile = await scratch.write('ca.pem', fleet.caPem);
+});
+
+afterAll(async () => {
+  await dispatcher?.close();
+  await stripe?.close();
+  await fleet?.close();
+  sm?.destroy();
+  ssm?.destroy();
+  dynamodb?.destroy();
+  await moto?.stop();
+  await scratch?.remove();
+});
+
+beforeEach(() => {
+  for (const site of fleet.sites) {
+    site.restore();
+    site.masterApiKey = MASTER_API_KEY;
+    site.storedKey = undefined;
+  }
+  fleet.resetStats();
+});
+
+interface Deployment {
+  readonly arn: string;
+  readonly env: Record<string, string>;
+  readonly handler: RotationHandler;
+}
+
+/**
+ * Fresh secrets and site list, with rotation configured on the secret as the stack does it. In moto,
+ * configuring it (RotateSecret with a function) also starts a rotation: its AWSPENDING label is removed.
+ */
+async function deploy(): Promise<Deployment> {
+  deployments += 1;
+  const prefix = `/stripe/rotate-abort-${deployments}`;
+  const create = async (name: string, value: string) =>
+    (await sm.send(new CreateSecretCommand({ Name: `${prefix}/${name}`, SecretString: value }))).ARN ?? '';
+  const arn = await create('secret-key', CURRENT);
+  const stagedArn = await create('staged-key', NEXT);
+  const masterArn = await create('master-api-key', MASTER_API_KEY);
+  const sitesParameter = `${prefix}/sites`;
+  await ssm.send(
+    new PutParameterCommand({ Name: sitesParameter, Type: 'String', Value: fleet.urls.join('\n') }),
+  );
+  await sm
+    .send(
+      new RotateSecretCommand({
+        SecretId: arn,
+        RotationLambdaARN: NOT_IN_MOTO,
+        RotationRules: { AutomaticallyAfterDays: 30 },
+        RotateImmediately: true,
+      }),
+    )
+    .catch((error: unknown) => expect((error as Error).name).toBe('ResourceNotFoundException'));
+  await removePending(arn, await pendingVersion(arn));
+  const env = {
+    STAGED_SECRET_ARN: stagedArn,
+    MASTER_API_KEY_SECRET_ARN: masterArn,
+    SITES_PARAMETER: sitesParameter,
+    LEDGER_TABLE: ledgerTable,
+    KEY_MODE: 'test',
+  };
+  const handler = createRotationHandler(
+    { ...env, STRIPE_API_BASE: stripe.url, SITE_TIMEOUT_MS: '2000' },
+    {
+      dispatcher,
+      secretsManager: sm,
+      ssm,
+      dynamodb,
+      logger: new Logger({ serviceName: 'rotate-abort-test' }),
+    },
+  );
+  return { arn, env, handler };
+}
+
+async function stages(arn: string): Promise<Record<string, string[]>> {
+  return (await sm.send(new DescribeSecretCommand({ SecretId: arn }))).VersionIdsToStages ?? {};
+}
+
+async function pendingVersion(arn: string): Promise<string | undefined> {
+  return Object.entries(await stages(arn)).find(
+    ([, labels]) => labels.includes('AWSPENDING') && !labels.includes('AWSCURRENT'),
+  )?.[0];
+}
+
+async function removePending(arn: string, versionId: string | undefined): Promise<void> {
+  if (versionId === undefined) throw new Error('no AWSPENDING version');
+  await sm.send(
+    new UpdateSecretVersionStageCommand({
+      SecretId: arn,
+      VersionStage: 'AWSPENDING',
+      RemoveFromVersionId: versionId,
+    }),
+  );
+}
+
+/** Waits (bounded) for the AWSPENDING version the CLI's RotateSecret creates. */
+async function pendingCreatedByCli(arn: string): Promise<string> {
+  for (let tries = 0; tries < 200; tries += 1) {
+    const token = await pendingVersion(arn);
+    if (token !== undefined) return token;
+    await sleep(100);
+  }
+  throw new Error('the CLI did not start a rotation within 20 s');
+}
+
+async function current(arn: string): Promise<string | undefined> {
+  return (await sm.send(new GetSecretValueCommand({ SecretId: arn, VersionStage: 'AWSCURRENT' })))
+    .SecretString;
+}
+
+async function step(d: Deployment, token: string, steps: readonly string[]): Promise<void> {
+  for (const Step of steps) {
+    await d.handler(
+      { Step, SecretId: d.arn, ClientRequestToken: token },
+      { getRemainingTimeInMillis: () => 600_000 },
+    );
+  }
+}
+
+function cli(command: string, d: Deployment, args: readonly string[] = []): Promise<CliRun> {
+  return runCli([command, '--secret-id', d.arn, ...args], {
+    env: {
+      ...moto.env,
+      AWS_EC2_METADATA_DISABLED: 'true',
+      NODE_EXTRA_CA_CERTS: caFile,
+      ...d.env,
+    },
+    timeoutMs: CLI_TIMEOUT_MS,
+  });
+}
+
+const ledger = (): DynamoDbLedger =>
+  new DynamoDbLedger({ client: DynamoDBDocumentClient.from(dynamodb), tableName: ledgerTable });
+
+const output = (run: { stdout: string; stderr: string }): string => `${run.stdout}\n${run.stderr}`;
+
+/** A rotation started by RotateSecret whose setSecret failed on site 12 (401): the other 24 took NEXT. */
+async function rotationFailedOnOneSite(d: Deployment): Promise<{ token: string; wrongUrl: string }> {
+  const started = await cli('rotate', d);
+  expect(started.code, output(started)).toBe(0);
+  const token = await pendingCreatedByCli(d.arn);
+  const wrong = fleet.site(12);
+  wrong.masterApiKey = secret('site-12-master-key-is-another-one');
+  await step(d, token, ['createSecret']);
+  await rejection(step(d, token, ['setSecret']));
+  return { token, wrongUrl: wrong.url };
+}
+
+describe('stripe-key-rotator rotate, against moto', () => {
+  it('starts a rotation and prints the new AWSPENDING version id, without --wait', async () => {
+    const d = await deploy();
+
+    const run = await cli('rotate', d);
+
+    expect(run.code, output(run)).toBe(0);
+    const token = await pendingVersion(d.arn);
+    expect(run.stdout).toContain(`Rotation started: version ${token} of ${d.arn}`);
+    expect(await current(d.arn)).toBe(CURRENT);
+  });
+
+  it('--wait exits 0 once the four steps moved AWSCURRENT to the new version, every site confirmed', async () => {
+    const d = await deploy();
+    const waiting = cli('rotate', d, ['--wait', '--timeout-minutes', '1']);
+    const token = await pendingCreatedByCli(d.arn);
+
+    await step(d, token, STEPS);
+    const run = await waiting;
+
+    expect(run.code, output(run)).toBe(0);
+    expect(run.stdout).toContain(
+      `Rotation finished: AWSCURRENT is now version ${token}; ${SITES} of ${SITES} sites confirmed`,
+    );
+    expect(run.stderr).toMatch(/\d+ confirmed · \d+ failed · \d+ remaining of 25/);
+    expect(await current(d.arn)).toBe(NEXT);
+  });
+
+  it('--wait exits 1 naming the failing site when one answers 401, AWSCURRENT untouched', async () => {
+    const d = await deploy();
+    const waiting = cli('rotate', d, ['--wait', '--timeout-minutes', '1', '--failed-grace-seconds', '3']);
+    const token = await pendingCreatedByCli(d.arn);
+    const wrong = fleet.site(12);
+    wrong.masterApiKey = secret('site-12-master-key-is-another-one');
+
+    await step(d, token, ['createSecret']);
+    await rejection(step(d, token, ['setSecret']));
+    const run = await waiting;
+
+    expect(run.code, output(run)).toBe(1);
+    expect(run.stdout).toContain('Rotation did not finish: the rotation function recorded a failure');
+    expect(run.stdout).toContain('Sites not confirmed (1 of 25)');
+    expect(run.stdout).toMatch(new RegExp(`${wrong.url} +failed: invalid_api_key`));
+    expect(run.stderr).toContain('24 confirmed · 1 failed · 0 remaining of 25 (ledger: failed)');
+    expect(await current(d.arn)).toBe(CURRENT);
+  });
+
+  it('--wait exits 1 when the AWSPENDING label is removed before the rotation finished', async () => {
+    const d = await deploy();
+    const waiting = cli('rotate', d, ['--wait', '--timeout-minutes', '1']);
+    const token = await pendingCreatedByCli(d.arn);
+
+    await step(d, token, ['createSecret']);
+    await removePending(d.arn, token);
+    const run = await waiting;
+
+    expect(run.code, output(run)).toBe(1);
+    expect(run.stdout).toContain(`version ${token} no longer carries AWSPENDING`);
+    expect(run.stdout).toContain('AWSCURRENT has not moved');
+    expect(await current(d.arn)).toBe(CURRENT);
+  });
+
+  it('exits 2 when the secret has no rotation function configured', async () => {
+    const d = await deploy();
+    const bare = (
+      await sm.send(
+        new CreateSecretCommand({ Name: `${d.arn.split(':').pop()}-bare`, SecretString: CURRENT }),
+      )
+    ).ARN;
+
+    const run = await runCli(['rotate', '--secret-id', bare ?? ''], {
+      env: { ...moto.env, AWS_EC2_METADATA_DISABLED: 'true' },
+      timeoutMs: CLI_TIMEOUT_MS,
+    });
+
+    expect(run.code, output(run)).toBe(2);
+    expect(run.stderr).toContain('has no rotation function configured');
+  });
+});
+
+describe('stripe-key-rotator abort, against moto', () => {
+  it('re-pushes the current key to the 24 sites that took the pending one, removes AWSPENDING, and a new rotation is accepted', async () => {
+    const d = await deploy();
+    const { token, wrongUrl } = await rotationFailedOnOneSite(d);
+    fleet.resetStats();
+
+    const run = await cli('abort', d, ['--force']);
+
+    expect(run.code, output(run)).toBe(0);
+    expect(run.stdout).toContain(`Stuck rotation: version ${token} of ${d.arn} is labelled AWSPENDING`);
+    expect(run.stdout).toContain('Sites that took the pending key (24)');
+    expect(run.stdout).toContain('AWSPENDING was removed');
+    for (const site of fleet.sites) {
+      if (site.url === wrongUrl) {
+        expect(site.requestCount).toBe(0);
+      } else {
+        expect(site.requestCount).toBe(1);
+        expect(site.storedKey).toBe(CURRENT);
+      }
+    }
+    expect(await pendingVersion(d.arn)).toBeUndefined();
+    expect(await current(d.arn)).toBe(CURRENT);
+    // The ledger now shows those sites holding the current key, so `status` does not flag them.
+    const holdings = await ledger().fleet(d.arn);
+    const others = fleet.urls.filter((url) => url !== wrongUrl);
+    expect(
+      holdings
+        .filter((h) => h.keyFingerprint === fingerprint(CURRENT))
+        .map((h) => h.site)
+        .sort(),
+    ).toEqual(others.sort());
+    // moto's inverted in-progress check accepts a new rotation only once the label is gone.
+    const again = await cli('rotate', d);
+    expect(again.code, output(again)).toBe(0);
+    expect(await pendingVersion(d.arn)).not.toBe(token);
+  });
+
+  it('keeps AWSPENDING and exits 1 when a site does not confirm the current key', async () => {
+    const d = await deploy();
+    const { token } = await rotationFailedOnOneSite(d);
+    const refusing = fleet.site(3);
+    refusing.masterApiKey = secret('site-3-master-key-changed-since');
+
+    const run = await cli('abort', d, ['--force']);
+
+    expect(run.code, output(run)).toBe(1);
+    expect(run.stdout).toContain(`${refusing.url}: invalid_api_key`);
+    expect(run.stdout).toContain(`AWSPENDING is kept on version ${token}`);
+    expect(await pendingVersion(d.arn)).toBe(token);
+  });
+
+  it('refuses while the ledger shows a step running that started less than 15 minutes ago', async () => {
+    const d = await deploy();
+    const { token } = await rotationFailedOnOneSite(d);
+    await ledger().update(
+      { secretArn: d.arn, token },
+      { step: { name: 'setSecret', mark: { startedAt: new Date().toISOString(), status: 'running' } } },
+    );
+    fleet.resetStats();
+
+    const run = await cli('abort', d, ['--force']);
+
+    expect(run.code, output(run)).toBe(1);
+    expect(run.stderr).toContain('Refusing to abort: the ledger shows setSecret running since');
+    expect(run.stderr).toContain('may still be pushing');
+    expect(fleet.requestCount).toBe(0);
+    expect(await pendingVersion(d.arn)).toBe(token);
+  });
+
+  it('exits 2 without --force when stdin is not a terminal, changing nothing', async () => {
+    const d = await deploy();
+    const { token } = await rotationFailedOnOneSite(d);
+    fleet.resetStats();
+
+    const run = await cli('abort', d);
+
+    expect(run.code, output(run)).toBe(2);
+    expect(run.stderr).toContain('stdin is not a terminal. Pass --force');
+    expect(fleet.requestCount).toBe(0);
+    expect(await pendingVersion(d.arn)).toBe(token);
+  });
+});
