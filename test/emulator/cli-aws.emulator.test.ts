@@ -7,6 +7,9 @@
  * children trust the sites' and the Stripe stand-in's throwaway CA through NODE_EXTRA_CA_CERTS. Everything
  * they print goes through the leak guard.
  */
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import {
@@ -26,10 +29,10 @@ import { maskKey } from '../../lambda/keys.js';
 import { createRotationHandler } from '../../lambda/runtime.js';
 import { type StripeStub, startStripeStub } from '../../sim/stripe-stub.js';
 import { startTemplateFleet, type TemplateFleet } from '../../sim/template-fleet.js';
-import { runCli, scratchDir } from '../integration/cli-harness.js';
+import { ROOT, runCli, scratchDir } from '../integration/cli-harness.js';
 import { createLedgerTable, type MotoServer, startMoto } from '../support/moto.js';
 import { fakeKey, MASTER_API_KEY } from '../support/rotation-fixtures.js';
-import { secret } from '../support/secret-guard.js';
+import { observeText, secret } from '../support/secret-guard.js';
 
 const CURRENT = fakeKey('test', 'CliAwsCurrent');
 const NEXT = fakeKey('test', 'CliAwsNextKey');
@@ -517,6 +520,41 @@ describe('stripe-key-rotator stage, against moto', () => {
     expect(await currentValue(d.stagedArn)).toBe('none');
   });
 
+  it('on a terminal: reads the key with echo off (never shown), asks "yes" for a live key, then stages it', async () => {
+    const d = await deploy('none');
+
+    const run = await onTerminal(
+      ['stage', '--secret-id', d.arn, '--key-mode', 'live', '--no-stripe-check'],
+      cliEnv(d, { KEY_MODE: 'live' }),
+      [
+        { waitFor: 'input hidden', type: `${LIVE}\r` },
+        { waitFor: 'Type "yes"', type: 'yes\r' },
+      ],
+    );
+
+    expect(run.code, run.output).toBe(0);
+    expect(run.output).toContain(maskKey(LIVE));
+    expect(run.output).not.toContain(LIVE);
+    expect(await currentValue(d.stagedArn)).toBe(LIVE);
+  });
+
+  it('on a terminal: stages nothing when the operator does not answer "yes"', async () => {
+    const d = await deploy('none');
+
+    const run = await onTerminal(
+      ['stage', '--secret-id', d.arn, '--key-mode', 'live', '--no-stripe-check'],
+      cliEnv(d, { KEY_MODE: 'live' }),
+      [
+        { waitFor: 'input hidden', type: `${LIVE}\r` },
+        { waitFor: 'Type "yes"', type: 'no\r' },
+      ],
+    );
+
+    expect(run.code, run.output).toBe(1);
+    expect(run.output).not.toContain(LIVE);
+    expect(await currentValue(d.stagedArn)).toBe('none');
+  });
+
   it('stages a live key with --force and --no-stripe-check, warning that Stripe was not asked', async () => {
     const d = await deploy('none');
 
@@ -528,3 +566,54 @@ describe('stripe-key-rotator stage, against moto', () => {
     expect(stripe.requests).toHaveLength(0);
   });
 });
+
+/**
+ * Runs the CLI on a real pseudo-terminal through util-linux `script` (Debian's essential bsdutils, on the CI
+ * machine), typing each answer only once its prompt is on screen, as a person would. Everything the terminal
+ * shows, echoed input included, is returned and scanned by the leak guard.
+ */
+async function onTerminal(
+  args: readonly string[],
+  env: Record<string, string>,
+  answers: readonly { readonly waitFor: string; readonly type: string }[],
+): Promise<{ code: number | null; output: string }> {
+  const quote = (arg: string) => `'${arg.replaceAll("'", "'\\''")}'`;
+  const command = [process.execPath, '--import', 'tsx', join(ROOT, 'bin/cli.ts'), ...args]
+    .map(quote)
+    .join(' ');
+  const inherited = Object.fromEntries(
+    ['PATH', 'HOME', 'TMPDIR'].flatMap((name) => (process.env[name] ? [[name, process.env[name]]] : [])),
+  );
+  const child = spawn('script', ['-qfec', command, '/dev/null'], {
+    cwd: ROOT,
+    env: { ...inherited, ...env, TERM: 'dumb' },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    output += chunk;
+  });
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    output += chunk;
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('close', resolve));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  try {
+    for (const answer of answers) {
+      for (let waited = 0; !output.includes(answer.waitFor); waited += 50) {
+        if (waited > 20_000 || child.exitCode !== null)
+          throw new Error(`no prompt "${answer.waitFor}" in: ${output}`);
+        await sleep(50);
+      }
+      // Let the prompt switch the terminal to raw mode before typing.
+      await sleep(200);
+      child.stdin.write(answer.type);
+    }
+    const code = await exited;
+    return { code, output };
+  } finally {
+    clearTimeout(timer);
+    child.stdin.end();
+    observeText(output);
+  }
+}
