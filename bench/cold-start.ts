@@ -1,11 +1,11 @@
 /**
  * Cold start of the deployed handler: bundles `lambda/handler.ts` exactly as the CDK construct does
  * (lib/stripe-key-rotation.ts: esbuild, everything bundled, minified, CJS, platform node, target node20,
- * external source map without sources, NODE_OPTIONS=--enable-source-maps), then times fresh `node`
- * processes requiring the bundle with the construct's environment (placeholder values, so the module-scope
- * configuration parse succeeds). Two variants show what the construct's options cost: the same bundle
- * without source-map support, and a bundle resolving packages' ES module builds first (esbuild
- * `mainFields: ['module', 'main']`, which lets it drop the AWS SDK commands nobody imports).
+ * packages' ES module builds first — `mainFields: ['module', 'main']`, which lets esbuild drop the AWS SDK
+ * commands nobody imports — external source map without sources, NODE_OPTIONS=--enable-source-maps), then
+ * times fresh `node` processes requiring the bundle with the construct's environment (placeholder values, so
+ * the module-scope configuration parse succeeds). Two variants show what the options cost: the same bundle
+ * without source-map support, and esbuild's default CJS-first resolution.
  * `tsx bench/cold-start.ts` runs it alone.
  */
 import { spawnSync } from 'node:child_process';
@@ -92,8 +92,14 @@ function medians(timing: Timing): ColdStartRuns {
   };
 }
 
-/** Bundles the handler as the CDK construct does (plus `mainFields` when given); returns the bundle's path. */
-export async function bundleHandler(outdir: string, mainFields?: readonly string[]): Promise<string> {
+/** The construct's `bundling.mainFields` (lib/stripe-key-rotation.ts). */
+export const DEPLOYED_MAIN_FIELDS = ['module', 'main'] as const;
+
+/** Bundles the handler as the CDK construct does (other `mainFields` for comparison); returns its path. */
+export async function bundleHandler(
+  outdir: string,
+  mainFields: readonly string[] = DEPLOYED_MAIN_FIELDS,
+): Promise<string> {
   const outfile = join(outdir, 'index.js');
   await build({
     entryPoints: [join(REPO_ROOT, 'lambda', 'handler.ts')],
@@ -106,7 +112,7 @@ export async function bundleHandler(outdir: string, mainFields?: readonly string
     format: 'cjs',
     platform: 'node',
     target: 'node20',
-    ...(mainFields === undefined ? {} : { mainFields: [...mainFields] }),
+    mainFields: [...mainFields],
     logLevel: 'error',
   });
   return outfile;
@@ -122,18 +128,20 @@ function requireScript(bundle: string): string {
 
 export async function measureColdStart(): Promise<ColdStart> {
   const asBuilt = await bundleHandler(scratchDir('bench-handler-'));
-  const moduleFirst = await bundleHandler(scratchDir('bench-handler-esm-'), ['module', 'main']);
+  // esbuild's default for platform node (CJS first): what the construct deployed before it set mainFields.
+  const mainFirst = await bundleHandler(scratchDir('bench-handler-cjs-'), ['main', 'module']);
   const candidates = [
     {
-      label: 'as the construct deploys it (`NODE_OPTIONS=--enable-source-maps`)',
+      label:
+        "as the construct deploys it (`mainFields: ['module', 'main']`, `NODE_OPTIONS=--enable-source-maps`)",
       bundle: asBuilt,
       env: { ...HANDLER_ENV, NODE_OPTIONS: '--enable-source-maps' },
     },
     { label: 'same bundle, without `--enable-source-maps`', bundle: asBuilt, env: HANDLER_ENV },
     {
-      label: "`mainFields: ['module', 'main']`, without `--enable-source-maps`",
-      bundle: moduleFirst,
-      env: HANDLER_ENV,
+      label: "esbuild's default `mainFields` (CJS first), with `--enable-source-maps`",
+      bundle: mainFirst,
+      env: { ...HANDLER_ENV, NODE_OPTIONS: '--enable-source-maps' },
     },
   ];
   const empty: Timing = { sinceStart: [], requireOnly: [], processWall: [] };
