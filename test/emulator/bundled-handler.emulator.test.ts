@@ -8,20 +8,21 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import {
-  CreateSecretCommand,
-  DescribeSecretCommand,
-  GetSecretValueCommand,
-  RotateSecretCommand,
-  SecretsManagerClient,
-} from '@aws-sdk/client-secrets-manager';
-import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { CreateSecretCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { PutParameterCommand } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleHandler } from '../../bench/cold-start.js';
 import { type StripeStub, startStripeStub } from '../../sim/stripe-stub.js';
 import { startTemplateFleet, type TemplateFleet } from '../../sim/template-fleet.js';
-import { createLedgerTable, type MotoServer, startMoto } from '../support/moto.js';
+import {
+  createLedgerTable,
+  currentSecretValue,
+  type MotoClients,
+  type MotoServer,
+  motoClients,
+  startMoto,
+  startMotoRotation,
+} from '../support/moto.js';
 import { fakeKey, MASTER_API_KEY } from '../support/rotation-fixtures.js';
 import { observeText } from '../support/secret-guard.js';
 
@@ -31,6 +32,7 @@ const NEXT = fakeKey('test', 'BundleNext');
 let moto: MotoServer;
 let fleet: TemplateFleet;
 let stripe: StripeStub;
+let clients: MotoClients;
 let sm: SecretsManagerClient;
 let scratch: string;
 let bundle: string;
@@ -39,12 +41,8 @@ beforeAll(async () => {
   scratch = mkdtempSync(join(tmpdir(), 'skr-bundle-'));
   bundle = await bundleHandler(scratch);
   moto = await startMoto();
-  const clientConfig = {
-    endpoint: moto.endpoint,
-    region: 'eu-west-1',
-    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
-  };
-  sm = new SecretsManagerClient(clientConfig);
+  clients = motoClients(moto);
+  sm = clients.sm;
   fleet = await startTemplateFleet({ size: 10, masterApiKey: MASTER_API_KEY, firstAddress: '127.0.40.2' });
   stripe = await startStripeStub(await fleet.ca.issue({ ips: ['127.0.0.1'] }));
   stripe.keys.set(CURRENT, { account: 'acct_1Bundle', livemode: false });
@@ -54,7 +52,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await stripe?.close();
   await fleet?.close();
-  sm?.destroy();
+  clients?.destroy();
   await moto?.stop();
   if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
@@ -98,12 +96,7 @@ describe('the bundled handler (the deployed artifact)', () => {
     const arn = await create('secret-key', CURRENT);
     const staged = await create('staged-key', NEXT);
     const master = await create('master-api-key', MASTER_API_KEY);
-    const ssm = new SSMClient({
-      endpoint: moto.endpoint,
-      region: 'eu-west-1',
-      credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
-    });
-    await ssm.send(
+    await clients.ssm.send(
       new PutParameterCommand({
         Name: '/bundle/sites',
         Type: 'String',
@@ -111,27 +104,10 @@ describe('the bundled handler (the deployed artifact)', () => {
         Overwrite: true,
       }),
     );
-    ssm.destroy();
-    const dynamodb = new DynamoDBClient({
-      endpoint: moto.endpoint,
-      region: 'eu-west-1',
-      credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
-    });
-    const table = await createLedgerTable(dynamodb, 'bundle-ledger');
-    dynamodb.destroy();
+    const table = await createLedgerTable(clients.dynamodb, 'bundle-ledger');
     const caFile = join(scratch, 'ca.pem');
     writeFileSync(caFile, fleet.caPem);
-    await sm
-      .send(
-        new RotateSecretCommand({
-          SecretId: arn,
-          RotationLambdaARN: 'arn:aws:lambda:eu-west-1:123456789012:function:not-in-moto',
-          RotationRules: { AutomaticallyAfterDays: 30 },
-        }),
-      )
-      .catch(() => undefined);
-    const stages = (await sm.send(new DescribeSecretCommand({ SecretId: arn }))).VersionIdsToStages ?? {};
-    const token = Object.entries(stages).find(([, labels]) => labels.includes('AWSPENDING'))?.[0] ?? '';
+    const token = await startMotoRotation(sm, arn);
 
     const run = await runBundle(
       {
@@ -153,9 +129,7 @@ describe('the bundled handler (the deployed artifact)', () => {
     expect(run.code, run.output).toBe(0);
     expect(run.output).toContain('"message":"Rotation finished: AWSCURRENT moved"');
     expect(run.output).toContain('"_aws"');
-    expect(
-      (await sm.send(new GetSecretValueCommand({ SecretId: arn, VersionStage: 'AWSCURRENT' }))).SecretString,
-    ).toBe(NEXT);
+    expect(await currentSecretValue(sm, arn)).toBe(NEXT);
     expect(fleet.sites.every((site) => site.storedKey === NEXT && site.requestCount === 1)).toBe(true);
   });
 });

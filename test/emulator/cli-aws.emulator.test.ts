@@ -11,18 +11,14 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import {
   CreateSecretCommand,
-  DescribeSecretCommand,
-  GetSecretValueCommand,
   ListSecretVersionIdsCommand,
   PutSecretValueCommand,
-  RotateSecretCommand,
-  SecretsManagerClient,
-  UpdateSecretVersionStageCommand,
+  type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { Agent } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { maskKey } from '../../lambda/keys.js';
@@ -30,7 +26,15 @@ import { createRotationHandler } from '../../lambda/runtime.js';
 import { type StripeStub, startStripeStub } from '../../sim/stripe-stub.js';
 import { startTemplateFleet, type TemplateFleet } from '../../sim/template-fleet.js';
 import { ROOT, runCli, scratchDir } from '../integration/cli-harness.js';
-import { createLedgerTable, type MotoServer, startMoto } from '../support/moto.js';
+import {
+  createLedgerTable,
+  currentSecretValue,
+  type MotoServer,
+  motoClients,
+  secretStages,
+  startMoto,
+  startMotoRotation,
+} from '../support/moto.js';
 import { fakeKey, MASTER_API_KEY } from '../support/rotation-fixtures.js';
 import { observeText, secret } from '../support/secret-guard.js';
 
@@ -38,7 +42,6 @@ const CURRENT = fakeKey('test', 'CliAwsCurrent');
 const NEXT = fakeKey('test', 'CliAwsNextKey');
 const LATER = fakeKey('test', 'CliAwsLaterKey');
 const LIVE = fakeKey('live', 'CliAwsLiveKey');
-const NOT_IN_MOTO = 'arn:aws:lambda:eu-west-1:123456789012:function:stripe-key-rotator-not-in-moto';
 const SITES = 4;
 
 let moto: MotoServer;
@@ -55,14 +58,7 @@ let deployments = 0;
 
 beforeAll(async () => {
   moto = await startMoto();
-  const clientConfig = {
-    endpoint: moto.endpoint,
-    region: 'eu-west-1',
-    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
-  };
-  sm = new SecretsManagerClient(clientConfig);
-  ssm = new SSMClient(clientConfig);
-  dynamodb = new DynamoDBClient(clientConfig);
+  ({ sm, ssm, dynamodb } = motoClients(moto));
   ledgerTable = await createLedgerTable(dynamodb, 'stripe-key-rotator-cli-ledger');
   fleet = await startTemplateFleet({ size: SITES, masterApiKey: MASTER_API_KEY, firstAddress: '127.0.31.2' });
   stripe = await startStripeStub(await fleet.ca.issue({ ips: ['127.0.0.1'] }));
@@ -77,9 +73,7 @@ afterAll(async () => {
   await dispatcher?.close();
   await stripe?.close();
   await fleet?.close();
-  sm?.destroy();
-  ssm?.destroy();
-  dynamodb?.destroy();
+  for (const client of [sm, ssm, dynamodb]) client?.destroy();
   await moto?.stop();
   await scratch?.remove();
 });
@@ -127,42 +121,13 @@ async function deploy(
   };
 }
 
-/** RotateSecret as the console's "Rotate secret immediately": moto leaves the empty AWSPENDING version. */
-async function startRotation(arn: string): Promise<string> {
-  for (const [id, labels] of Object.entries(await stages(arn))) {
-    // moto refuses a new rotation while AWSPENDING sits on AWSCURRENT (AWS accepts it): clear it as AWS would.
-    if (labels.includes('AWSPENDING') && labels.includes('AWSCURRENT')) {
-      await sm.send(
-        new UpdateSecretVersionStageCommand({
-          SecretId: arn,
-          VersionStage: 'AWSPENDING',
-          RemoveFromVersionId: id,
-        }),
-      );
-    }
-  }
-  await sm
-    .send(
-      new RotateSecretCommand({
-        SecretId: arn,
-        RotationLambdaARN: NOT_IN_MOTO,
-        RotationRules: { AutomaticallyAfterDays: 30 },
-        RotateImmediately: true,
-      }),
-    )
-    .catch((error: unknown) => expect((error as Error).name).toBe('ResourceNotFoundException'));
-  const entry = Object.entries(await stages(arn)).find(([, labels]) => labels.includes('AWSPENDING'));
-  if (!entry) throw new Error('no AWSPENDING version after RotateSecret');
-  return entry[0];
-}
-
 /** A whole rotation through the real handler, the way Secrets Manager drives it. */
 async function rotateThroughHandler(d: Deployment): Promise<string> {
   const handler = createRotationHandler(
     { ...d.env, STRIPE_API_BASE: stripe.url, SITE_TIMEOUT_MS: '2000' },
     { dispatcher, secretsManager: sm, ssm, dynamodb, logger: new Logger({ serviceName: 'cli-aws-test' }) },
   );
-  const token = await startRotation(d.arn);
+  const token = await startMotoRotation(sm, d.arn);
   for (const Step of ['createSecret', 'setSecret', 'testSecret', 'finishSecret']) {
     await handler(
       { Step, SecretId: d.arn, ClientRequestToken: token },
@@ -174,15 +139,6 @@ async function rotateThroughHandler(d: Deployment): Promise<string> {
   return token;
 }
 
-async function stages(arn: string): Promise<Record<string, string[]>> {
-  return (await sm.send(new DescribeSecretCommand({ SecretId: arn }))).VersionIdsToStages ?? {};
-}
-
-async function currentValue(secretId: string): Promise<string | undefined> {
-  return (await sm.send(new GetSecretValueCommand({ SecretId: secretId, VersionStage: 'AWSCURRENT' })))
-    .SecretString;
-}
-
 async function stageDirectly(d: Deployment, value: string): Promise<void> {
   await sm.send(new PutSecretValueCommand({ SecretId: d.stagedArn, SecretString: value }));
 }
@@ -191,7 +147,7 @@ async function stageDirectly(d: Deployment, value: string): Promise<void> {
 async function worldState(d: Deployment): Promise<string> {
   const secrets = await Promise.all(
     [d.arn, d.stagedArn, d.masterArn].map(async (id) => ({
-      stages: await stages(id),
+      stages: await secretStages(sm, id),
       versions: (
         (await sm.send(new ListSecretVersionIdsCommand({ SecretId: id, IncludeDeprecated: true })))
           .Versions ?? []
@@ -312,7 +268,7 @@ describe('stripe-key-rotator status, against moto after a real rotation', () => 
 
   it('shows a rotation whose AWSPENDING sits on another version as in progress since its creation', async () => {
     const d = await deploy(NEXT);
-    const token = await startRotation(d.arn);
+    const token = await startMotoRotation(sm, d.arn);
 
     const run = await aws('status', d);
 
@@ -438,7 +394,7 @@ describe('stripe-key-rotator plan, against moto: what a rotation would do, writi
   it('exits 1 for a key already in service (AWSPREVIOUS), a rotation in progress and bad site-list lines', async () => {
     const d = await deploy(NEXT, `https://127.0.31.2\nhttp://plain.example.com\n\nnot a url\n`);
     await stageDirectly(d, CURRENT);
-    await startRotation(d.arn);
+    await startMotoRotation(sm, d.arn);
     const before = await worldState(d);
 
     const run = await aws('plan', d);
@@ -469,7 +425,7 @@ describe('stripe-key-rotator stage, against moto', () => {
     const run = await stage(d, `${NEXT}\n`);
 
     expect(run.code, output(run)).toBe(0);
-    expect(await currentValue(d.stagedArn)).toBe(NEXT);
+    expect(await currentSecretValue(sm, d.stagedArn)).toBe(NEXT);
     expect(run.stdout).toMatch(
       new RegExp(`Staged ${maskKey(NEXT)} \\(fp [0-9a-f]{12}\\), a test key, in ${d.stagedArn}`),
     );
@@ -485,7 +441,7 @@ describe('stripe-key-rotator stage, against moto', () => {
 
     expect(run.code, output(run)).toBe(2);
     expect(run.stderr).toContain('is a live key but this deployment rotates test keys');
-    expect(await currentValue(d.stagedArn)).toBe('none');
+    expect(await currentSecretValue(sm, d.stagedArn)).toBe('none');
     expect(stripe.requests).toHaveLength(0);
   });
 
@@ -496,7 +452,7 @@ describe('stripe-key-rotator stage, against moto', () => {
 
     expect(run.code, output(run)).toBe(2);
     expect(run.stderr).toContain('is already in service (AWSCURRENT');
-    expect(await currentValue(d.stagedArn)).toBe('none');
+    expect(await currentSecretValue(sm, d.stagedArn)).toBe('none');
   });
 
   it('refuses a key given on the command line with exit 2, without showing it', async () => {
@@ -506,7 +462,7 @@ describe('stripe-key-rotator stage, against moto', () => {
 
     expect(run.code, output(run)).toBe(2);
     expect(run.stderr).toContain('stage never takes the key on the command line');
-    expect(await currentValue(d.stagedArn)).toBe('none');
+    expect(await currentSecretValue(sm, d.stagedArn)).toBe('none');
   });
 
   it('refuses a live key without a terminal to confirm and without --force (exit 2)', async () => {
@@ -517,7 +473,7 @@ describe('stripe-key-rotator stage, against moto', () => {
     expect(run.code, output(run)).toBe(2);
     expect(run.stderr).toContain(`refusing to stage the live key ${maskKey(LIVE)}`);
     expect(run.stderr).toContain('stdin is not a terminal');
-    expect(await currentValue(d.stagedArn)).toBe('none');
+    expect(await currentSecretValue(sm, d.stagedArn)).toBe('none');
   });
 
   it('on a terminal: reads the key with echo off (never shown), asks "yes" for a live key, then stages it', async () => {
@@ -535,7 +491,7 @@ describe('stripe-key-rotator stage, against moto', () => {
     expect(run.code, run.output).toBe(0);
     expect(run.output).toContain(maskKey(LIVE));
     expect(run.output).not.toContain(LIVE);
-    expect(await currentValue(d.stagedArn)).toBe(LIVE);
+    expect(await currentSecretValue(sm, d.stagedArn)).toBe(LIVE);
   });
 
   it('on a terminal: stages nothing when the operator does not answer "yes"', async () => {
@@ -552,7 +508,7 @@ describe('stripe-key-rotator stage, against moto', () => {
 
     expect(run.code, run.output).toBe(1);
     expect(run.output).not.toContain(LIVE);
-    expect(await currentValue(d.stagedArn)).toBe('none');
+    expect(await currentSecretValue(sm, d.stagedArn)).toBe('none');
   });
 
   it('stages a live key with --force and --no-stripe-check, warning that Stripe was not asked', async () => {
@@ -562,7 +518,7 @@ describe('stripe-key-rotator stage, against moto', () => {
 
     expect(run.code, output(run)).toBe(0);
     expect(run.stderr).toContain('warning: --no-stripe-check');
-    expect(await currentValue(d.stagedArn)).toBe(LIVE);
+    expect(await currentSecretValue(sm, d.stagedArn)).toBe(LIVE);
     expect(stripe.requests).toHaveLength(0);
   });
 });

@@ -9,16 +9,14 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   CreateSecretCommand,
-  DescribeSecretCommand,
-  GetSecretValueCommand,
   RotateSecretCommand,
-  SecretsManagerClient,
+  type SecretsManagerClient,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
-import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Agent } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -28,7 +26,14 @@ import { createRotationHandler, type RotationHandler } from '../../lambda/runtim
 import { type StripeStub, startStripeStub } from '../../sim/stripe-stub.js';
 import { startTemplateFleet, type TemplateFleet } from '../../sim/template-fleet.js';
 import { type CliRun, runCli, scratchDir } from '../integration/cli-harness.js';
-import { createLedgerTable, type MotoServer, startMoto } from '../support/moto.js';
+import {
+  createLedgerTable,
+  currentSecretValue,
+  type MotoServer,
+  motoClients,
+  secretStages,
+  startMoto,
+} from '../support/moto.js';
 import { fakeKey, MASTER_API_KEY } from '../support/rotation-fixtures.js';
 import { rejection, secret } from '../support/secret-guard.js';
 
@@ -53,14 +58,7 @@ let deployments = 0;
 
 beforeAll(async () => {
   moto = await startMoto();
-  const clientConfig = {
-    endpoint: moto.endpoint,
-    region: 'eu-west-1',
-    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
-  };
-  sm = new SecretsManagerClient(clientConfig);
-  ssm = new SSMClient(clientConfig);
-  dynamodb = new DynamoDBClient(clientConfig);
+  ({ sm, ssm, dynamodb } = motoClients(moto));
   ledgerTable = await createLedgerTable(dynamodb, 'stripe-key-rotator-rotate-abort-ledger');
   fleet = await startTemplateFleet({ size: SITES, masterApiKey: MASTER_API_KEY, firstAddress: '127.0.42.2' });
   stripe = await startStripeStub(await fleet.ca.issue({ ips: ['127.0.0.1'] }));
@@ -74,9 +72,7 @@ afterAll(async () => {
   await dispatcher?.close();
   await stripe?.close();
   await fleet?.close();
-  sm?.destroy();
-  ssm?.destroy();
-  dynamodb?.destroy();
+  for (const client of [sm, ssm, dynamodb]) client?.destroy();
   await moto?.stop();
   await scratch?.remove();
 });
@@ -143,12 +139,8 @@ async function deploy(): Promise<Deployment> {
   return { arn, env, handler };
 }
 
-async function stages(arn: string): Promise<Record<string, string[]>> {
-  return (await sm.send(new DescribeSecretCommand({ SecretId: arn }))).VersionIdsToStages ?? {};
-}
-
 async function pendingVersion(arn: string): Promise<string | undefined> {
-  return Object.entries(await stages(arn)).find(
+  return Object.entries(await secretStages(sm, arn)).find(
     ([, labels]) => labels.includes('AWSPENDING') && !labels.includes('AWSCURRENT'),
   )?.[0];
 }
@@ -172,11 +164,6 @@ async function pendingCreatedByCli(arn: string): Promise<string> {
     await sleep(100);
   }
   throw new Error('the CLI did not start a rotation within 20 s');
-}
-
-async function current(arn: string): Promise<string | undefined> {
-  return (await sm.send(new GetSecretValueCommand({ SecretId: arn, VersionStage: 'AWSCURRENT' })))
-    .SecretString;
 }
 
 async function step(d: Deployment, token: string, steps: readonly string[]): Promise<void> {
@@ -226,7 +213,7 @@ describe('stripe-key-rotator rotate, against moto', () => {
     expect(run.code, output(run)).toBe(0);
     const token = await pendingVersion(d.arn);
     expect(run.stdout).toContain(`Rotation started: version ${token} of ${d.arn}`);
-    expect(await current(d.arn)).toBe(CURRENT);
+    expect(await currentSecretValue(sm, d.arn)).toBe(CURRENT);
   });
 
   it('--wait exits 0 once the four steps moved AWSCURRENT to the new version, every site confirmed', async () => {
@@ -242,7 +229,7 @@ describe('stripe-key-rotator rotate, against moto', () => {
       `Rotation finished: AWSCURRENT is now version ${token}; ${SITES} of ${SITES} sites confirmed`,
     );
     expect(run.stderr).toMatch(/\d+ confirmed · \d+ failed · \d+ remaining of 25/);
-    expect(await current(d.arn)).toBe(NEXT);
+    expect(await currentSecretValue(sm, d.arn)).toBe(NEXT);
   });
 
   it('--wait exits 1 naming the failing site when one answers 401, AWSCURRENT untouched', async () => {
@@ -261,7 +248,7 @@ describe('stripe-key-rotator rotate, against moto', () => {
     expect(run.stdout).toContain('Sites not confirmed (1 of 25)');
     expect(run.stdout).toMatch(new RegExp(`${wrong.url} +failed: invalid_api_key`));
     expect(run.stderr).toContain('24 confirmed · 1 failed · 0 remaining of 25 (ledger: failed)');
-    expect(await current(d.arn)).toBe(CURRENT);
+    expect(await currentSecretValue(sm, d.arn)).toBe(CURRENT);
   });
 
   it('--wait exits 1 when the AWSPENDING label is removed before the rotation finished', async () => {
@@ -276,7 +263,7 @@ describe('stripe-key-rotator rotate, against moto', () => {
     expect(run.code, output(run)).toBe(1);
     expect(run.stdout).toContain(`version ${token} no longer carries AWSPENDING`);
     expect(run.stdout).toContain('AWSCURRENT has not moved');
-    expect(await current(d.arn)).toBe(CURRENT);
+    expect(await currentSecretValue(sm, d.arn)).toBe(CURRENT);
   });
 
   it('exits 2 when the secret has no rotation function configured', async () => {
@@ -318,7 +305,7 @@ describe('stripe-key-rotator abort, against moto', () => {
       }
     }
     expect(await pendingVersion(d.arn)).toBeUndefined();
-    expect(await current(d.arn)).toBe(CURRENT);
+    expect(await currentSecretValue(sm, d.arn)).toBe(CURRENT);
     // The ledger now shows those sites holding the current key, so `status` does not flag them.
     const holdings = await ledger().fleet(d.arn);
     const others = fleet.urls.filter((url) => url !== wrongUrl);

@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   DynamoDBDocumentClient,
   GetCommand,
@@ -19,7 +19,12 @@ import { DynamoDbLedger } from '../../lambda/aws/dynamodb-ledger.js';
 import { fingerprint, maskKey } from '../../lambda/keys.js';
 import { LEDGER_TABLE_SCHEMA as SCHEMA } from '../../lambda/ledger-schema.js';
 import { describeLedgerContract, largeFleet } from '../support/ledger-contract.js';
-import { createLedgerTable as createTable, type MotoServer, startMoto } from '../support/moto.js';
+import {
+  createLedgerTable as createTable,
+  type MotoServer,
+  motoClients,
+  startMoto,
+} from '../support/moto.js';
 import { rejection, secret } from '../support/secret-guard.js';
 
 type Item = Record<string, NativeAttributeValue>;
@@ -30,11 +35,7 @@ let documents: DynamoDBDocumentClient;
 
 beforeAll(async () => {
   moto = await startMoto();
-  dynamodb = new DynamoDBClient({
-    endpoint: moto.endpoint,
-    region: 'eu-west-1',
-    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
-  });
+  ({ dynamodb } = motoClients(moto));
   documents = DynamoDBDocumentClient.from(dynamodb);
 });
 

@@ -10,31 +10,35 @@
  */
 import { gunzipSync } from 'node:zlib';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import {
   CreateSecretCommand,
-  DescribeSecretCommand,
   GetSecretValueCommand,
   ListSecretVersionIdsCommand,
   PutSecretValueCommand,
-  RotateSecretCommand,
-  SecretsManagerClient,
-  UpdateSecretVersionStageCommand,
+  type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { Agent } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createRotationHandler, type RotationHandler } from '../../lambda/runtime.js';
 import { type StripeStub, startStripeStub } from '../../sim/stripe-stub.js';
 import { startTemplateFleet, TEMPLATE_ENDPOINT_PATH, type TemplateFleet } from '../../sim/template-fleet.js';
-import { createLedgerTable, type MotoServer, startMoto } from '../support/moto.js';
+import {
+  createLedgerTable,
+  currentSecretValue,
+  type MotoServer,
+  motoClients,
+  secretStages,
+  startMoto,
+  startMotoRotation,
+} from '../support/moto.js';
 import { fakeKey, MASTER_API_KEY } from '../support/rotation-fixtures.js';
 import { observeText, rejection, secret } from '../support/secret-guard.js';
 
 const CURRENT = fakeKey('test', 'MotoCurrent');
 const NEXT = fakeKey('test', 'MotoNext');
 const STEPS = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const;
-const NOT_IN_MOTO = 'arn:aws:lambda:eu-west-1:123456789012:function:stripe-key-rotator-not-in-moto';
 
 let moto: MotoServer;
 let fleet: TemplateFleet;
@@ -48,14 +52,7 @@ let runId = 0;
 
 beforeAll(async () => {
   moto = await startMoto();
-  const clientConfig = {
-    endpoint: moto.endpoint,
-    region: 'eu-west-1',
-    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
-  };
-  sm = new SecretsManagerClient(clientConfig);
-  ssm = new SSMClient(clientConfig);
-  dynamodb = new DynamoDBClient(clientConfig);
+  ({ sm, ssm, dynamodb } = motoClients(moto));
   ledgerTable = await createLedgerTable(dynamodb, 'stripe-key-rotator-emulator-ledger');
   fleet = await startTemplateFleet({ size: 25, masterApiKey: MASTER_API_KEY, firstAddress: '127.0.20.2' });
   stripe = await startStripeStub(await fleet.ca.issue({ ips: ['127.0.0.1'] }));
@@ -68,9 +65,7 @@ afterAll(async () => {
   await dispatcher?.close();
   await stripe?.close();
   await fleet?.close();
-  sm?.destroy();
-  ssm?.destroy();
-  dynamodb?.destroy();
+  for (const client of [sm, ssm, dynamodb]) client?.destroy();
   await moto?.stop();
 });
 
@@ -128,59 +123,6 @@ async function putParameter(name: string, type: 'String' | 'StringList' | 'Secur
   return name;
 }
 
-/** RotateSecret as the console's "Rotate secret immediately" would; returns the pending token. */
-async function startRotation(arn: string): Promise<string> {
-  await clearFinishedPendingLabel(arn);
-  const error = await sm
-    .send(
-      new RotateSecretCommand({
-        SecretId: arn,
-        RotationLambdaARN: NOT_IN_MOTO,
-        RotationRules: { AutomaticallyAfterDays: 30 },
-        RotateImmediately: true,
-      }),
-    )
-    .then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-  expect((error as Error | undefined)?.name).toBe('ResourceNotFoundException');
-  return pendingToken(arn);
-}
-
-async function stages(arn: string): Promise<Record<string, string[]>> {
-  return (await sm.send(new DescribeSecretCommand({ SecretId: arn }))).VersionIdsToStages ?? {};
-}
-
-async function pendingToken(arn: string): Promise<string> {
-  const entry = Object.entries(await stages(arn)).find(([, labels]) => labels.includes('AWSPENDING'));
-  if (!entry) throw new Error('no AWSPENDING version after RotateSecret');
-  return entry[0];
-}
-
-/**
- * AWS accepts a new rotation while AWSPENDING sits on the AWSCURRENT version (what finishSecret leaves);
- * moto's check is inverted and refuses it. Removing the label there is what AWS treats as equivalent.
- */
-async function clearFinishedPendingLabel(arn: string): Promise<void> {
-  for (const [id, labels] of Object.entries(await stages(arn))) {
-    if (labels.includes('AWSPENDING') && labels.includes('AWSCURRENT')) {
-      await sm.send(
-        new UpdateSecretVersionStageCommand({
-          SecretId: arn,
-          VersionStage: 'AWSPENDING',
-          RemoveFromVersionId: id,
-        }),
-      );
-    }
-  }
-}
-
-async function current(arn: string): Promise<string | undefined> {
-  return (await sm.send(new GetSecretValueCommand({ SecretId: arn, VersionStage: 'AWSCURRENT' })))
-    .SecretString;
-}
-
 async function versionCount(arn: string): Promise<number> {
   return (
     (await sm.send(new ListSecretVersionIdsCommand({ SecretId: arn, IncludeDeprecated: true }))).Versions
@@ -204,11 +146,11 @@ async function run(
 describe('a rotation against the moto emulator', () => {
   it('moves AWSCURRENT to the staged key once all 25 sites confirmed, each with exactly one correct PUT', async () => {
     const d = await deploy({ staged: NEXT });
-    const token = await startRotation(d.arn);
+    const token = await startMotoRotation(sm, d.arn);
 
     await run(d, token);
 
-    expect(await current(d.arn)).toBe(NEXT);
+    expect(await currentSecretValue(sm, d.arn)).toBe(NEXT);
     expect(
       (await sm.send(new GetSecretValueCommand({ SecretId: d.arn, VersionStage: 'AWSPREVIOUS' })))
         .SecretString,
@@ -223,46 +165,46 @@ describe('a rotation against the moto emulator', () => {
 
   it('leaves AWSCURRENT untouched when a site answers 401, and finishes on the retry after the fix', async () => {
     const d = await deploy({ staged: NEXT });
-    const token = await startRotation(d.arn);
+    const token = await startMotoRotation(sm, d.arn);
     const wrong = fleet.site(12);
     wrong.masterApiKey = secret('site-12-has-another-master-key');
 
     await run(d, token, ['createSecret']);
     const error = await rejection(run(d, token, ['setSecret']));
     expect(error.message).toContain(`${wrong.url}: invalid_api_key`);
-    expect(await current(d.arn)).toBe(CURRENT);
+    expect(await currentSecretValue(sm, d.arn)).toBe(CURRENT);
 
     wrong.masterApiKey = MASTER_API_KEY;
     await run(d, token);
-    expect(await current(d.arn)).toBe(NEXT);
+    expect(await currentSecretValue(sm, d.arn)).toBe(NEXT);
   });
 
   it('reaches the same end state with every step invoked twice, and creates no extra versions', async () => {
     const d = await deploy({ staged: NEXT });
-    const token = await startRotation(d.arn);
+    const token = await startMotoRotation(sm, d.arn);
     const versionsAfterRotateSecret = await versionCount(d.arn);
 
     for (const step of STEPS) await run(d, token, [step, step]);
 
-    expect(await current(d.arn)).toBe(NEXT);
+    expect(await currentSecretValue(sm, d.arn)).toBe(NEXT);
     expect(await versionCount(d.arn)).toBe(versionsAfterRotateSecret);
-    expect(Object.keys(await stages(d.arn))).toHaveLength(2);
+    expect(Object.keys(await secretStages(sm, d.arn))).toHaveLength(2);
   });
 
   it('re-propagates the current key when nothing is staged, and finishes', async () => {
     const d = await deploy({ staged: 'none' });
-    const token = await startRotation(d.arn);
+    const token = await startMotoRotation(sm, d.arn);
 
     await run(d, token);
 
-    expect(await current(d.arn)).toBe(CURRENT);
-    expect((await stages(d.arn))[token]).toContain('AWSCURRENT');
+    expect(await currentSecretValue(sm, d.arn)).toBe(CURRENT);
+    expect((await secretStages(sm, d.arn))[token]).toContain('AWSCURRENT');
     expect(fleet.sites.every((site) => site.storedKey === CURRENT)).toBe(true);
   });
 
   it('fails createSecret with staging guidance when nothing is staged and WHEN_NOTHING_STAGED=fail', async () => {
     const d = await deploy({ staged: 'none', env: { WHEN_NOTHING_STAGED: 'fail' } });
-    const token = await startRotation(d.arn);
+    const token = await startMotoRotation(sm, d.arn);
 
     const error = await rejection(run(d, token, ['createSecret']));
 
@@ -273,7 +215,7 @@ describe('a rotation against the moto emulator', () => {
 
   it('refuses a malformed staged key before Stripe or any site is contacted', async () => {
     const d = await deploy({ staged: secret('sk_test_not-a-valid-key!') });
-    const token = await startRotation(d.arn);
+    const token = await startMotoRotation(sm, d.arn);
 
     const error = await rejection(run(d, token, ['createSecret']));
 
@@ -284,7 +226,7 @@ describe('a rotation against the moto emulator', () => {
 
   it('passes testSecret when pending equals current (RotateImmediately=false) and writes nothing', async () => {
     const d = await deploy({ staged: 'none' });
-    const token = await startRotation(d.arn);
+    const token = await startMotoRotation(sm, d.arn);
     // What Secrets Manager does itself when it only tests the configuration.
     await sm.send(
       new PutSecretValueCommand({
@@ -294,12 +236,12 @@ describe('a rotation against the moto emulator', () => {
         VersionStages: ['AWSPENDING'],
       }),
     );
-    const before = JSON.stringify(await stages(d.arn));
+    const before = JSON.stringify(await secretStages(sm, d.arn));
 
     await run(d, token, ['testSecret']);
 
-    expect(JSON.stringify(await stages(d.arn))).toBe(before);
-    expect(await current(d.arn)).toBe(CURRENT);
+    expect(JSON.stringify(await secretStages(sm, d.arn))).toBe(before);
+    expect(await currentSecretValue(sm, d.arn)).toBe(CURRENT);
     expect(fleet.requestCount).toBe(0);
   });
 
@@ -318,11 +260,11 @@ describe('a rotation against the moto emulator', () => {
         return path;
       },
     });
-    const token = await startRotation(d.arn);
+    const token = await startMotoRotation(sm, d.arn);
 
     await run(d, token);
 
-    expect(await current(d.arn)).toBe(NEXT);
+    expect(await currentSecretValue(sm, d.arn)).toBe(NEXT);
     expect(fleet.sites.every((site) => site.requestCount === 1)).toBe(true);
   });
 
@@ -332,7 +274,7 @@ describe('a rotation against the moto emulator', () => {
       sites: (prefix) =>
         putParameter(`${prefix}/sites`, 'String', `${fleet.urls[0]}\nhttp://plain.example\n\nnot a url\n`),
     });
-    const token = await startRotation(d.arn);
+    const token = await startMotoRotation(sm, d.arn);
 
     // createSecret takes the snapshot, so a bad list stops the rotation before the pending key is written.
     const error = await rejection(run(d, token, ['createSecret']));
@@ -349,7 +291,7 @@ describe('a rotation against the moto emulator', () => {
 describe('the propagation ledger in DynamoDB (moto)', () => {
   it('resumes a rotation interrupted after half the fleet: the retry contacts only the rest', async () => {
     const d = await deploy({ staged: NEXT, env: { PUSH_CONCURRENCY: '1' } });
-    const token = await startRotation(d.arn);
+    const token = await startMotoRotation(sm, d.arn);
     await run(d, token, ['createSecret']);
     // The invocation "runs out of time" once 12 sites were contacted.
     const shortBudget = { getRemainingTimeInMillis: () => (fleet.requestCount >= 12 ? 1_000 : 600_000) };
@@ -360,13 +302,13 @@ describe('the propagation ledger in DynamoDB (moto)', () => {
 
     await run(d, token);
 
-    expect(await current(d.arn)).toBe(NEXT);
+    expect(await currentSecretValue(sm, d.arn)).toBe(NEXT);
     expect(fleet.sites.map((site) => site.requestCount)).toEqual(fleet.sites.map(() => 1));
   });
 
   it('keeps the createSecret snapshot when the site-list parameter changes before setSecret', async () => {
     const d = await deploy({ staged: NEXT });
-    const token = await startRotation(d.arn);
+    const token = await startMotoRotation(sm, d.arn);
     await run(d, token, ['createSecret']);
     await putParameter(
       d.sitesParameter,
@@ -376,13 +318,13 @@ describe('the propagation ledger in DynamoDB (moto)', () => {
 
     await run(d, token, ['setSecret', 'testSecret', 'finishSecret']);
 
-    expect(await current(d.arn)).toBe(NEXT);
+    expect(await currentSecretValue(sm, d.arn)).toBe(NEXT);
     expect(fleet.sites.every((site) => site.requestCount === 1)).toBe(true);
   });
 
   it('refuses finishSecret while one snapshot site is unconfirmed, leaving AWSCURRENT', async () => {
     const d = await deploy({ staged: NEXT });
-    const token = await startRotation(d.arn);
+    const token = await startMotoRotation(sm, d.arn);
     const wrong = fleet.site(3);
     wrong.masterApiKey = secret('site-3-master-key-differs-here');
     await run(d, token, ['createSecret']);
@@ -393,12 +335,12 @@ describe('the propagation ledger in DynamoDB (moto)', () => {
     expect(error.name).toBe('PropagationError');
     expect(error.message).toContain('Refusing to move AWSCURRENT: the ledger shows 24 of 25 sites confirmed');
     expect(error.message).toContain(`${wrong.url}: invalid_api_key`);
-    expect(await current(d.arn)).toBe(CURRENT);
+    expect(await currentSecretValue(sm, d.arn)).toBe(CURRENT);
   });
 
   it('never stores a key or the master API key: every item of the table, snapshot decoded, is clean', async () => {
     const d = await deploy({ staged: NEXT });
-    const token = await startRotation(d.arn);
+    const token = await startMotoRotation(sm, d.arn);
     fleet.site(9).masterApiKey = secret('site-9-master-key-differs-here');
     await run(d, token, ['createSecret']);
     await rejection(run(d, token, ['setSecret']));

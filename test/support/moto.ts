@@ -7,7 +7,15 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CreateTableCommand, type DynamoDBClient, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DynamoDBClient, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
+import {
+  DescribeSecretCommand,
+  GetSecretValueCommand,
+  RotateSecretCommand,
+  SecretsManagerClient,
+  UpdateSecretVersionStageCommand,
+} from '@aws-sdk/client-secrets-manager';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { LEDGER_TABLE_SCHEMA as SCHEMA } from '../../lambda/ledger-schema.js';
 
 export interface MotoServer {
@@ -115,4 +123,93 @@ export async function createLedgerTable(dynamodb: DynamoDBClient, tableName: str
     }),
   );
   return tableName;
+}
+
+export interface MotoClients {
+  readonly sm: SecretsManagerClient;
+  readonly ssm: SSMClient;
+  readonly dynamodb: DynamoDBClient;
+  destroy(): void;
+}
+
+/** SDK clients bound to the emulator (fake credentials, the emulator's region). */
+export function motoClients(moto: MotoServer): MotoClients {
+  const config = {
+    endpoint: moto.endpoint,
+    region: 'eu-west-1',
+    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+  };
+  const sm = new SecretsManagerClient(config);
+  const ssm = new SSMClient(config);
+  const dynamodb = new DynamoDBClient(config);
+  return {
+    sm,
+    ssm,
+    dynamodb,
+    destroy() {
+      sm.destroy();
+      ssm.destroy();
+      dynamodb.destroy();
+    },
+  };
+}
+
+/** A rotation Lambda ARN moto does not have (see `startMotoRotation`). */
+export const LAMBDA_NOT_IN_MOTO =
+  'arn:aws:lambda:eu-west-1:123456789012:function:stripe-key-rotator-not-in-moto';
+
+export async function secretStages(sm: SecretsManagerClient, arn: string): Promise<Record<string, string[]>> {
+  return (await sm.send(new DescribeSecretCommand({ SecretId: arn }))).VersionIdsToStages ?? {};
+}
+
+export async function currentSecretValue(
+  sm: SecretsManagerClient,
+  secretId: string,
+): Promise<string | undefined> {
+  return (await sm.send(new GetSecretValueCommand({ SecretId: secretId, VersionStage: 'AWSCURRENT' })))
+    .SecretString;
+}
+
+/**
+ * RotateSecret as the console's "Rotate secret immediately" does; returns the pending token. With a rotation
+ * Lambda moto does not have, it answers ResourceNotFoundException but leaves exactly the state AWS sets up
+ * before invoking the function (rotation enabled, an empty AWSPENDING version): the test then drives the steps.
+ * AWS accepts a new rotation while AWSPENDING sits on the AWSCURRENT version (what finishSecret leaves); moto's
+ * check is inverted, so that label is removed first, which AWS treats as equivalent.
+ */
+export async function startMotoRotation(sm: SecretsManagerClient, arn: string): Promise<string> {
+  for (const [id, labels] of Object.entries(await secretStages(sm, arn))) {
+    if (labels.includes('AWSPENDING') && labels.includes('AWSCURRENT')) {
+      await sm.send(
+        new UpdateSecretVersionStageCommand({
+          SecretId: arn,
+          VersionStage: 'AWSPENDING',
+          RemoveFromVersionId: id,
+        }),
+      );
+    }
+  }
+  const error = await sm
+    .send(
+      new RotateSecretCommand({
+        SecretId: arn,
+        RotationLambdaARN: LAMBDA_NOT_IN_MOTO,
+        RotationRules: { AutomaticallyAfterDays: 30 },
+        RotateImmediately: true,
+      }),
+    )
+    .then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+  if ((error as Error | undefined)?.name !== 'ResourceNotFoundException') {
+    throw new Error(
+      `RotateSecret in moto: expected ResourceNotFoundException for the absent Lambda, got ${String(error)}`,
+    );
+  }
+  const entry = Object.entries(await secretStages(sm, arn)).find(([, labels]) =>
+    labels.includes('AWSPENDING'),
+  );
+  if (!entry) throw new Error('no AWSPENDING version after RotateSecret');
+  return entry[0];
 }
