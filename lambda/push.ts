@@ -8,7 +8,7 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createSecureContext } from 'node:tls';
-import { Agent, type Dispatcher, request as undiciRequest } from 'undici';
+import type { Dispatcher } from 'undici';
 import { ConfigurationError } from './errors.js';
 import { MAX_RESPONSE_BYTES, parseRetryAfter, readCappedBody } from './http.js';
 import type { RotationLogger } from './log.js';
@@ -20,6 +20,7 @@ import type {
   SitePusher,
   SiteResult,
 } from './ports.js';
+import { Agent, request } from './undici-parts.js';
 
 /** The template sites' endpoint (seed guide, "Endpoint API Template"). */
 export const SITE_ENDPOINT_PATH = '/api/export/settings/stripe_secret_key';
@@ -503,7 +504,7 @@ class PushRun {
     const timeoutMs = this.settings.siteTimeoutMs;
     let response: Dispatcher.ResponseData;
     try {
-      response = await undiciRequest(url, {
+      response = await request(url, {
         method: 'PUT',
         dispatcher: this.settings.dispatcher,
         headers: this.headers,

@@ -9,7 +9,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { Agent, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { DynamoDbLedger } from './aws/dynamodb-ledger.js';
 import { SecretsManagerStore } from './aws/secrets-manager.js';
 import { SsmSiteListSource } from './aws/ssm-site-list.js';
@@ -19,6 +19,7 @@ import type { RotationLedger } from './ports.js';
 import { createFleetDispatcher, createFleetPusher } from './push.js';
 import { type InvocationClock, type RotationDeps, type RotationMetricName, rotate } from './rotation.js';
 import { StripeKeyChecker } from './stripe-check.js';
+import { Agent } from './undici-parts.js';
 
 export interface RuntimeOverrides {
   readonly dispatcher?: Dispatcher;

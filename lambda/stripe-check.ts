@@ -2,12 +2,13 @@
  * Read-only check of a key with Stripe, once per step (never per site: Stripe rate-limits per account).
  * Decisions rest on the HTTP status, not on the error `type`.
  */
-import { type Dispatcher, request } from 'undici';
+import type { Dispatcher } from 'undici';
 import { KeyRejectedError } from './errors.js';
 import { readCappedBody } from './http.js';
 import { describeKey, type KeyMode, STRIPE_SECRET_KEY_PATTERN } from './keys.js';
 import type { RotationLogger } from './log.js';
 import type { KeyChecker } from './ports.js';
+import { request } from './undici-parts.js';
 
 export interface StripeKeyCheckerOptions {
   readonly apiBase: string;

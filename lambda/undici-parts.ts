@@ -1,0 +1,27 @@
+/**
+ * The two pieces of undici the rotation function uses, loaded from their own modules rather than from
+ * undici's index, which also loads fetch, WebSocket, EventSource, the HTTP caches, the mocks and proxies:
+ * about 230 KB of the bundle and 35 ms of every cold start (bench/results.md, bench/README.md).
+ * Those module paths are undici internals. undici is pinned exactly, and test/unit/undici-parts.test.ts
+ * proves each one is the very object undici's public API exports, so an upgrade that moves them fails there.
+ */
+import type { Dispatcher } from 'undici';
+import dispatcherRequest from 'undici/lib/api/api-request.js';
+import AgentClass from 'undici/lib/dispatcher/agent.js';
+
+/** undici's `Agent`. */
+export const Agent = AgentClass;
+
+export type RequestOptions = Omit<Dispatcher.RequestOptions, 'origin' | 'path'> & {
+  readonly dispatcher: Dispatcher;
+};
+
+/**
+ * `undici.request(url, options)` with an explicit dispatcher (never undici's global one): the same
+ * `Dispatcher.request` underneath, with origin and path taken from the URL.
+ */
+export function request(url: string, options: RequestOptions): Promise<Dispatcher.ResponseData> {
+  const { dispatcher, ...requestOptions } = options;
+  const { origin, pathname, search } = new URL(url);
+  return dispatcherRequest.call(dispatcher, { ...requestOptions, origin, path: `${pathname}${search}` });
+}
