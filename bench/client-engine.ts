@@ -3,7 +3,7 @@
  * canary, retries and per-site timeouts on, a Powertools logger writing every site's line to stdout (the
  * orchestrator counts, then discards them), and every result recorded in a ledger the way rotation.ts does.
  * `job.dispatcher` picks the undici dispatcher: the fleet dispatcher (`createFleetDispatcher`), or the
- * general-purpose Agent runtime.ts builds today, for comparison.
+ * general-purpose keep-alive Agent runtime.ts gave the pusher before (it still serves Stripe), for comparison.
  */
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
@@ -43,7 +43,7 @@ serveClient(async (job) => {
   const logger = new Logger({ serviceName: 'stripe-key-rotator-bench' });
   const dispatcher =
     job.dispatcher === 'agent'
-      ? // runtime.ts today, with the fleet's CA.
+      ? // runtime.ts's Agent before the fleet dispatcher, with the fleet's CA.
         new Agent({ keepAliveTimeout: 4_000, connect: { timeout: 10_000, ca: job.caPem } })
       : createFleetDispatcher({ ca: job.caPem });
   const pusher = createFleetPusher({

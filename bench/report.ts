@@ -142,7 +142,7 @@ const KIND_LABELS: Readonly<Record<ClientKind, string>> = {
   engine: 'engine',
   fetch: 'bare fetch',
   undici: 'bare undici',
-  'engine-agent': "engine, runtime.ts's Agent",
+  'engine-agent': 'engine, general-purpose Agent',
   'undici-fleet': 'bare undici, fleet dispatcher',
   'tls-floor': 'bare TLS floor',
 };
@@ -348,7 +348,7 @@ export function renderResults(input: ResultsInput): string {
   if (before.length > 0) {
     push(
       '',
-      "## The engine's dispatcher: runtime.ts's Agent today → `createFleetDispatcher`",
+      "## The engine's dispatcher: a general-purpose Agent (before) → `createFleetDispatcher`",
       '',
       'Same engine, same cases; only the undici dispatcher differs (keep-alive Agent with `connect: { ca }` vs one' +
         ' shared TLS context, no keep-alive, one connection per origin).',
