@@ -1,19 +1,18 @@
 /**
  * Cold start of the deployed handler: bundles `lambda/handler.ts` exactly as the CDK construct does
  * (lib/stripe-key-rotation.ts: esbuild, everything bundled, minified, CJS, platform node, target node20,
- * packages' ES module builds first, the SDK credential providers Lambda never uses left out — both from
- * lib/handler-bundle.ts — external source map without sources), then times fresh `node` processes
+ * packages' ES module builds first — `mainFields: ['module', 'main']`, which lets esbuild drop the AWS SDK
+ * commands nobody imports — external source map without sources), then times fresh `node` processes
  * requiring the bundle with the construct's environment (placeholder values, so the module-scope
  * configuration parse succeeds): plain `node` as the issue measures it, then as deployed
  * (NODE_OPTIONS=--enable-source-maps), then the bundle as it was with undici's whole index.
  * `tsx bench/cold-start.ts` runs it alone.
  */
 import { spawnSync } from 'node:child_process';
-import { statSync, writeFileSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build, type Plugin } from 'esbuild';
-import { CREDENTIAL_PROVIDERS_LEFT_TO_THE_RUNTIME, HANDLER_MAIN_FIELDS } from '../lib/handler-bundle.js';
 import { REPO_ROOT, scratchDir } from './processes.js';
 import { median } from './report.js';
 
@@ -44,7 +43,7 @@ export interface ColdStart {
 const RUNS = 15;
 
 /** The construct's environment, with placeholder values of the right shape. */
-export const HANDLER_ENV = {
+const HANDLER_ENV = {
   STAGED_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:staged-AbCdEf',
   MASTER_API_KEY_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:master-AbCdEf',
   SITES_PARAMETER: '/stripe-key-rotator/test/sites',
@@ -120,13 +119,10 @@ export interface BundleVariant {
   readonly undiciIndex?: boolean;
 }
 
-/**
- * Bundles the handler as the CDK construct does (or a variant of it, for comparison); returns its path. The
- * esbuild metafile lands beside it (`index.js.meta.json`).
- */
+/** Bundles the handler as the CDK construct does (or a variant of it, for comparison); returns its path. */
 export async function bundleHandler(outdir: string, variant: BundleVariant = {}): Promise<string> {
   const outfile = join(outdir, 'index.js');
-  const { metafile } = await build({
+  await build({
     entryPoints: [join(REPO_ROOT, 'lambda', 'handler.ts')],
     outfile,
     tsconfig: join(REPO_ROOT, 'tsconfig.json'),
@@ -137,13 +133,11 @@ export async function bundleHandler(outdir: string, variant: BundleVariant = {})
     format: 'cjs',
     platform: 'node',
     target: 'node20',
-    mainFields: [...HANDLER_MAIN_FIELDS],
-    external: [...CREDENTIAL_PROVIDERS_LEFT_TO_THE_RUNTIME],
+    // The construct's `bundling.mainFields` (lib/stripe-key-rotation.ts): ES module builds first.
+    mainFields: ['module', 'main'],
     plugins: variant.undiciIndex ? [undiciIndexPlugin] : [],
-    metafile: true,
     logLevel: 'error',
   });
-  writeFileSync(`${outfile}.meta.json`, JSON.stringify(metafile));
   return outfile;
 }
 
