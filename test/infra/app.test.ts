@@ -220,6 +220,10 @@ describe('synthesis with bundling, as `cdk synth` does it', () => {
     expect([...new Set(external)]).toEqual(['@aws-sdk/signature-v4-crt']);
   });
 
+  it('deploys a bundle of at most 1 MB (issue 6; bench/results.md measures its cold start)', () => {
+    expect(Buffer.byteLength(bundle)).toBeLessThanOrEqual(1_000_000);
+  });
+
   it('writes an empty validation report: cdk-nag found nothing', () => {
     const report = JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8'));
     expect(report.pluginReports).toEqual([]);
