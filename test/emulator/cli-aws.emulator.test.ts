@@ -534,7 +534,7 @@ async function onTerminal(
   answers: readonly { readonly waitFor: string; readonly type: string }[],
 ): Promise<{ code: number | null; output: string }> {
   const quote = (arg: string) => `'${arg.replaceAll("'", "'\\''")}'`;
-  const command = [process.execPath, '--import', 'tsx', join(ROOT, 'bin/cli.ts'), ...args]
+  const command = [process.execPath, '--import', 'tsx', join(ROOT, 'cli/main.ts'), ...args]
     .map(quote)
     .join(' ');
   const inherited = Object.fromEntries(

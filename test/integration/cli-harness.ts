@@ -24,7 +24,7 @@ export interface CliOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** Killed after this long. @default 20_000 */
   readonly timeoutMs?: number;
-  /** `cli` runs bin/cli.ts through `--import tsx`; `shim` runs the package's bin, bin/stripe-key-rotator.js. */
+  /** `cli` runs cli/main.ts through `--import tsx`; `shim` runs the package's bin, bin/stripe-key-rotator.js. */
   readonly entry?: 'cli' | 'shim';
   /** Written to the CLI's stdin (not a terminal), then closed. @default '' */
   readonly input?: string;
@@ -34,7 +34,7 @@ export function runCli(args: readonly string[], options: CliOptions = {}): Promi
   const entry =
     options.entry === 'shim'
       ? [join(ROOT, 'bin/stripe-key-rotator.js')]
-      : ['--import', 'tsx', join(ROOT, 'bin/cli.ts')];
+      : ['--import', 'tsx', join(ROOT, 'cli/main.ts')];
   const inherited = Object.fromEntries(
     ['PATH', 'HOME', 'TMPDIR'].flatMap((name) => {
       const value = process.env[name];

@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { askYes, type CliContext } from '../../bin/commands/frame.js';
+import { askYes, type CliContext } from '../../cli/commands/frame.js';
 
 function context(answer: string | undefined): { cli: CliContext; prompts: string[] } {
   const stdin = new PassThrough();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { OutputStream } from '../../bin/commands/frame.js';
-import { pushProgress } from '../../bin/commands/progress.js';
+import type { OutputStream } from '../../cli/commands/frame.js';
+import { pushProgress } from '../../cli/commands/progress.js';
 import type { SiteResult } from '../../lambda/ports.js';
 
 function terminal(isTTY: boolean): OutputStream & { readonly text: () => string } {

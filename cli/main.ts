@@ -1,5 +1,5 @@
 /**
- * The operator CLI's entry point (`npx stripe-key-rotator <command>`, or `node --import tsx bin/cli.ts`).
+ * The operator CLI's entry point (`npx stripe-key-rotator <command>`, or `node --import tsx cli/main.ts`).
  * Commands live in `commands/`; each one parses its own options and returns its exit code.
  */
 import { readFileSync } from 'node:fs';
