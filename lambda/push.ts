@@ -9,6 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createSecureContext } from 'node:tls';
 import type { Dispatcher } from 'undici';
+import { type BackoffPolicy, retryDelayMs } from './backoff.js';
 import { ConfigurationError } from './errors.js';
 import { MAX_RESPONSE_BYTES, parseRetryAfter, readCappedBody } from './http.js';
 import type { RotationLogger } from './log.js';
@@ -25,11 +26,6 @@ import { Agent, request } from './undici-parts.js';
 /** The template sites' endpoint (seed guide, "Endpoint API Template"). */
 export const SITE_ENDPOINT_PATH = '/api/export/settings/stripe_secret_key';
 export const USER_AGENT = 'stripe-key-rotator/1';
-
-export interface BackoffPolicy {
-  readonly baseMs: number;
-  readonly capMs: number;
-}
 
 export interface FleetPusherOptions {
   /** undici dispatcher, created once by the caller (tests: `new Agent({ connect: { ca } })`). */
@@ -96,11 +92,6 @@ export interface AttemptVerdict {
   readonly httpStatus?: number;
   /** Retry-After of a 429/5xx answer, in ms. */
   readonly retryAfterMs?: number;
-}
-
-/** Full jitter: uniformly random in [0, min(cap, base · 2^retry)). `retry` counts from 0. */
-export function backoffDelayMs(retry: number, policy: BackoffPolicy, random: () => number): number {
-  return random() * Math.min(policy.capMs, policy.baseMs * 2 ** retry);
 }
 
 /** The status codes whose body decides the outcome or its explanation. */
@@ -471,17 +462,19 @@ class PushRun {
       if (attempts >= this.settings.attempts) {
         return finish(verdict, attempts, `${verdict.detail} (${attemptsText(attempts)})`);
       }
-      let delayMs = backoffDelayMs(attempts - 1, this.settings.backoff, this.settings.random);
-      if (verdict.retryAfterMs !== undefined) {
-        if (verdict.retryAfterMs > this.settings.maxRetryAfterMs) {
-          return finish(
-            verdict,
-            attempts,
-            `${verdict.detail}; Retry-After of ${verdict.retryAfterMs} ms exceeds the ${this.settings.maxRetryAfterMs} ms limit, gave up after ${attemptsText(attempts)}`,
-          );
-        }
-        delayMs = Math.max(delayMs, verdict.retryAfterMs);
+      if (verdict.retryAfterMs !== undefined && verdict.retryAfterMs > this.settings.maxRetryAfterMs) {
+        return finish(
+          verdict,
+          attempts,
+          `${verdict.detail}; Retry-After of ${verdict.retryAfterMs} ms exceeds the ${this.settings.maxRetryAfterMs} ms limit, gave up after ${attemptsText(attempts)}`,
+        );
       }
+      const delayMs = retryDelayMs(
+        attempts - 1,
+        this.settings.backoff,
+        this.settings.random,
+        verdict.retryAfterMs,
+      );
       if (this.request.remainingTimeMs() - delayMs < this.settings.deadlineMarginMs) {
         return finish(
           verdict,

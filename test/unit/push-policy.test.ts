@@ -2,7 +2,6 @@ import { Agent } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { ConfigurationError } from '../../lambda/errors.js';
 import {
-  backoffDelayMs,
   classifyAnswer,
   classifyFailure,
   createFleetPusher,
@@ -10,21 +9,6 @@ import {
   SITE_ENDPOINT_PATH,
 } from '../../lambda/push.js';
 import { rejection, secret } from '../support/secret-guard.js';
-
-const policy = { baseMs: 250, capMs: 8000 };
-
-describe('backoff with full jitter', () => {
-  it('waits between 0 and base · 2^retry', () => {
-    expect(backoffDelayMs(0, policy, () => 0)).toBe(0);
-    expect(backoffDelayMs(0, policy, () => 0.5)).toBe(125);
-    expect(backoffDelayMs(2, policy, () => 0.5)).toBe(500);
-  });
-
-  it('never exceeds the cap, however many retries', () => {
-    expect(backoffDelayMs(5, policy, () => 0.5)).toBe(4000);
-    expect(backoffDelayMs(60, policy, () => 0.5)).toBe(4000);
-  });
-});
 
 describe('classifying a site answer (architecture.md, "Site answers and what they mean")', () => {
   const body = (value: unknown) => JSON.stringify(value);
