@@ -88,7 +88,7 @@ export async function workerPool(
   return { confirmed, failures };
 }
 
-/** The seed's endpoint. Bare clients define it here rather than import the engine, whose code they must not load. */
+/** The template sites' endpoint. Bare clients define it here rather than import the engine, whose code they must not load. */
 export const ENDPOINT_PATH = '/api/export/settings/stripe_secret_key';
 
 /** The first `code` along an error's cause chain, for a failure count; never the message. */

@@ -190,7 +190,7 @@ export async function startFleetProcess(options: FleetOptions): Promise<FleetHan
 // Client processes
 
 /**
- * The three measured clients of issue 6, then three for explaining them: the engine with the general-purpose
+ * The three measured clients, then three for explaining them: the engine with the general-purpose
  * Agent runtime.ts gave it before (the "before"), bare undici through the engine's dispatcher, and the bare-TLS floor.
  */
 export const CLIENT_KINDS = [

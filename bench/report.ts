@@ -1,5 +1,5 @@
 /**
- * Turns the benchmark's samples into bench/results.md: the machine, its load, the targets of issue 6 with a
+ * Turns the benchmark's samples into bench/results.md: the machine, its load, the fleet-scale targets with a
  * verdict each, one row per case and client (medians over repetitions), the engine/bare ratios, cold start.
  */
 import { readFileSync } from 'node:fs';
@@ -12,7 +12,7 @@ export interface BenchCase {
   readonly n: number;
   readonly latencyMs: number;
   readonly concurrency: number;
-  /** Named by issue 6's targets: repeated and reported as a median. */
+  /** Named by a target: repeated and reported as a median. */
   readonly headline?: boolean;
   /** Also runs the clients that show where the engine's CPU goes. */
   readonly decompose?: boolean;
@@ -268,7 +268,7 @@ export function renderResults(input: ResultsInput): string {
       ` started in ${f1(input.fleetStartMs / 1000)} s. Clients are bundled with esbuild like the Lambda and run` +
       ' one at a time, each in a fresh `node` process.',
     '',
-    '## Targets (issue 6)',
+    '## Targets',
     '',
     '| target | measured | met |',
     '| --- | --- | --- |',

@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: the fleet-scale benchmark of issue 6. One fleet process serves every case (up to 5000
+ * `npm run bench`: the fleet-scale benchmark. One fleet process serves every case (up to 5000
  * HTTPS sites on 127.1.x.y:8443); each measured client runs in its own process, one after the other, so CPU
  * and memory are accounted separately. Prints the markdown report and, for a full run, writes it to
  * bench/results.md.
@@ -76,7 +76,7 @@ function headlineReps(): number {
 }
 
 /**
- * Every case runs the three clients of issue 6. The headline cases add the engine with runtime.ts's current
+ * Every case runs the three measured clients. The headline cases add the engine with runtime.ts's current
  * Agent (the "before"); the CPU-target case also adds bare undici through the engine's dispatcher and the
  * bare-TLS floor, which locate where the engine's CPU goes.
  */

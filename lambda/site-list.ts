@@ -1,5 +1,5 @@
 /**
- * The site list in the seed's `sites.txt` format: one https URL per line, blank lines and `#` comments
+ * The site list in the `sites.txt` format: one https URL per line, blank lines and `#` comments
  * ignored. Pure parsing, validation and normalisation; where the text comes from is the adapters' business.
  */
 import { ConfigurationError } from './errors.js';

@@ -1,6 +1,6 @@
 /**
- * When Secrets Manager starts a rotation. The L2 `RotationSchedule` only knows `rate(...)`; the seed asks
- * for off-peak propagation, so a `cron(...)` expression with a window is offered as well and rendered
+ * When Secrets Manager starts a rotation. The L2 `RotationSchedule` only knows `rate(...)`; a fleet is best
+ * updated off-peak, so a `cron(...)` expression with a window is offered as well and rendered
  * straight into the `AWS::SecretsManager::RotationSchedule` rotation rules.
  */
 import type { Duration } from 'aws-cdk-lib';

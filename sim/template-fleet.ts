@@ -3,7 +3,7 @@
  *
  * Each site is its own TLS origin: its own loopback address (127.0.0.2, 127.0.0.3, ... or from
  * `firstAddress`), its own port (ephemeral unless `port` is given) and a certificate for that IP signed by a
- * throwaway CA. By default a site implements the seed's Flask endpoint exactly (`templateEndpoint`); any site's
+ * throwaway CA. By default a site implements the template sites' endpoint exactly (`templateEndpoint`); any site's
  * behaviour can be replaced at runtime (`site.behave(...)`) with the builders below. Every site records what
  * it received, what it stores, and how many requests were in flight. Free of test-framework imports.
  *
@@ -28,7 +28,7 @@ import {
   type TestCertificateAuthority,
 } from './tls.js';
 
-/** The template's endpoint path (seed guide, "Endpoint API Template"). */
+/** The template sites' endpoint path. */
 export const TEMPLATE_ENDPOINT_PATH = '/api/export/settings/stripe_secret_key';
 
 /** A request as a site received it. */
@@ -91,7 +91,7 @@ export interface TemplateSite extends SiteState {
   latencyMs: number;
   /** Replaces how this site answers from the next request on. */
   behave(behaviour: SiteBehaviour): void;
-  /** Back to the seed's endpoint semantics. */
+  /** Back to the template endpoint's semantics. */
   restore(): void;
   /** Serves another certificate from the next TLS handshake on (e.g. one the client must reject). */
   useCredentials(credentials: ServerCredentials): void;
@@ -174,7 +174,7 @@ function pythonTruthy(value: unknown): boolean {
 }
 
 /**
- * The seed's Flask endpoint, answer for answer: 404 for other paths, 405 for other methods, 401 for a wrong
+ * The template sites' endpoint (a Flask view), answer for answer: 404 for other paths, 405 for other methods, 401 for a wrong
  * X-API-Key, 415/400 when the body is not JSON (Flask 3 `get_json()`), 500 where the Python code would raise,
  * 400 `invalid_secret_format` for a bad value, else store it and answer 200 `secret_saved`.
  */

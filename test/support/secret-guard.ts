@@ -1,5 +1,5 @@
 /**
- * Suite-wide leak guard (issue 2, scenario 13). Every test file runs with this as a setup file:
+ * Suite-wide leak guard. Every test file runs with this as a setup file:
  * whatever the code under test writes to stdout/stderr is captured, tests register the secret values
  * they use and hand every error they observe to `observeError`, and after each file the guard fails
  * if any registered secret appears anywhere in that text.

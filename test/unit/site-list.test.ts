@@ -23,7 +23,7 @@ async function parseError(inputs: readonly SiteListInput[]): Promise<Configurati
   return error as ConfigurationError;
 }
 
-describe('parseSiteList (the seed sites.txt format)', () => {
+describe('parseSiteList (the sites.txt format)', () => {
   it('reads one URL per line, ignoring blank lines, # comments and CRLF line ends', () => {
     const text = [
       '# Liste des sites templates (une URL par ligne)',

@@ -17,7 +17,7 @@ afterAll(async () => {
 });
 
 describe('site lists from a sites.txt file or text', () => {
-  it('reads the seed format from a file: comments and blank lines skipped, URLs normalised, duplicates reported', async () => {
+  it('reads the sites.txt format from a file: comments and blank lines skipped, URLs normalised, duplicates reported', async () => {
     const path = join(dir, 'sites.txt');
     await writeFile(
       path,
