@@ -212,6 +212,12 @@ export interface RotationLedger {
    * batched; `flush` writes whatever is buffered. A failed write is retried, then thrown.
    */
   saveSite(id: RotationId, record: SiteRecord, holds?: FleetSiteRecord): Promise<void>;
+  /**
+   * Records what sites now hold when no push of a rotation confirmed it: `abort` putting the AWSCURRENT key
+   * back on sites that took the pending one. `fleet` then shows it; every rotation's results stay as they
+   * were. Written, with anything buffered, before it resolves.
+   */
+  recordHoldings(secretArn: string, holdings: readonly FleetSiteRecord[]): Promise<void>;
   flush(): Promise<void>;
   update(id: RotationId, patch: RotationPatch): Promise<void>;
   /** Most recent rotations of a secret first. */

@@ -187,6 +187,11 @@ export class DynamoDbLedger implements RotationLedger {
     ]);
   }
 
+  async recordHoldings(secretArn: string, holdings: readonly FleetSiteRecord[]): Promise<void> {
+    await this.#writer.put(holdings.map((holding) => holdingItem(secretArn, holding)));
+    await this.flush();
+  }
+
   flush(): Promise<void> {
     return this.#writer.flush();
   }

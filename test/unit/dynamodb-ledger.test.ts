@@ -290,6 +290,27 @@ describe('DynamoDbLedger writing site results', () => {
   });
 });
 
+describe('DynamoDbLedger.recordHoldings', () => {
+  it('writes what the sites hold before resolving, without a rotation and without TTL', async () => {
+    const ledger = ledgerWith({ maxBufferMs: 60_000 });
+    await ledger.recordHoldings(ARN, fleetOf(30).map(holds));
+    expect(batchSizes()).toEqual([25, 5]);
+    const items = ddb
+      .commandCalls(BatchWriteCommand)
+      .flatMap((call) => call.args[0].input.RequestItems?.[TABLE] ?? [])
+      .map((request) => request.PutRequest?.Item);
+    expect(items.every((item) => item?.pk === `FLEET#${ARN}` && !('expiresAt' in item))).toBe(true);
+    expect(ddb).not.toHaveReceivedCommand(GetCommand);
+  });
+
+  it('throws when the write fails, naming the table', async () => {
+    ddb.on(BatchWriteCommand).rejects(throttled());
+    const error = await rejection(ledgerWith().recordHoldings(ARN, fleetOf(2).map(holds)));
+    expect(error.message).toContain(`DynamoDB table ${TABLE}`);
+    expect(error.cause).toBeInstanceOf(DynamoDBServiceException);
+  });
+});
+
 describe('DynamoDbLedger.update', () => {
   it('writes buffered results first, then one UpdateItem on the META item', async () => {
     const sites = fleetOf(2);
