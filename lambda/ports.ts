@@ -56,7 +56,7 @@ export interface KeyChecker {
   check(key: string, mode: KeyMode, referenceKey?: string): Promise<void>;
 }
 
-/** How a site's answer was classified (architecture.md, "Site answers and what they mean"). */
+/** How a site's answer was classified (docs/architecture.md, "Site answers and what they mean"). */
 export const SITE_OUTCOMES = [
   'confirmed',
   'unexpected_body', // 200 with a body other than secret_saved

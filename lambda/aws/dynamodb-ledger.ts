@@ -1,8 +1,9 @@
 /**
  * The propagation ledger in one DynamoDB table: the RotationLedger port over the item layout of
  * ledger-items.ts. Site results and what sites hold go through the write-behind batch writer
- * (batch-writer.ts); reads (`sites`, `fleet`) and `update` write its buffer first. The calls made here
- * (GetItem, PutItem, UpdateItem, BatchWriteItem, Query) are exactly what the construct's IAM grants.
+ * (batch-writer.ts); reads (`sites`, `fleet`) and `update` write its buffer first. With the writer's
+ * BatchWriteItem, the calls made here (GetItem, PutItem, UpdateItem, Query) are exactly what the
+ * construct's RecordLedger statement grants.
  */
 import {
   type DynamoDBDocumentClient,

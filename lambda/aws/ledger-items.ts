@@ -36,7 +36,7 @@ import {
 
 export type Item = Record<string, NativeAttributeValue>;
 /** The primary key of one item. */
-export type ItemKey = Readonly<Record<string, string>>;
+type ItemKey = Readonly<Record<string, string>>;
 
 const META = 'META';
 /** Sort keys of site items (a rotation's results, what sites hold) start with this. */
