@@ -2,6 +2,7 @@
  * The rotation core talks to the world only through these ports. AWS adapters live in `aws/`, the HTTP
  * adapters (fleet pusher, Stripe checker) beside this file; tests inject real or in-memory implementations.
  */
+import type { RotationStep } from './event.js';
 import type { KeyMode } from './keys.js';
 
 export const AWSCURRENT = 'AWSCURRENT';
@@ -55,22 +56,24 @@ export interface KeyChecker {
   check(key: string, mode: KeyMode, referenceKey?: string): Promise<void>;
 }
 
-/** How a site's answer was classified (architecture.md, "Site answers and what they mean"). */
-export type SiteOutcome =
-  | 'confirmed'
-  | 'unexpected_body' // 200 with a body other than secret_saved
-  | 'invalid_secret_format' // 400: the key itself is unacceptable — stops the whole push
-  | 'invalid_api_key' // 401: the site's master key differs
-  | 'endpoint_missing' // 404 / 405
-  | 'redirect' // 3xx: never followed
-  | 'http_error' // any other non-retryable status
-  | 'throttled' // 429, retries exhausted
-  | 'server_error' // 5xx, retries exhausted
-  | 'timeout' // no complete answer in SITE_TIMEOUT_MS, retries exhausted
-  | 'connection_error' // refused, reset, DNS..., retries exhausted
-  | 'tls_error' // certificate or handshake problem
-  | 'body_too_large' // response exceeded the cap
-  | 'not_attempted'; // never contacted: canary failed, key rejected, or deadline reached
+/** How a site's answer was classified (docs/architecture.md, "Site answers and what they mean"). */
+export const SITE_OUTCOMES = [
+  'confirmed',
+  'unexpected_body', // 200 with a body other than secret_saved
+  'invalid_secret_format', // 400: the key itself is unacceptable — stops the whole push
+  'invalid_api_key', // 401: the site's master key differs
+  'endpoint_missing', // 404 / 405
+  'redirect', // 3xx: never followed
+  'http_error', // any other non-retryable status
+  'throttled', // 429, retries exhausted
+  'server_error', // 5xx, retries exhausted
+  'timeout', // no complete answer in SITE_TIMEOUT_MS, retries exhausted
+  'connection_error', // refused, reset, DNS..., retries exhausted
+  'tls_error', // certificate or handshake problem
+  'body_too_large', // response exceeded the cap
+  'not_attempted', // never contacted: canary failed, key rejected, or deadline reached
+] as const;
+export type SiteOutcome = (typeof SITE_OUTCOMES)[number];
 
 export interface SiteResult {
   readonly site: string;
@@ -108,18 +111,23 @@ export interface SitePusher {
 }
 
 /** Why a rotation was started: a new staged key, or the current key pushed again (drift repair). */
-export type RotationTrigger = 'staged' | 'repropagation';
+export const ROTATION_TRIGGERS = ['staged', 'repropagation'] as const;
+export type RotationTrigger = (typeof ROTATION_TRIGGERS)[number];
 
 /** A site's state within one rotation. `pending` = in the snapshot, no result recorded yet. */
-export type SiteStatus = 'pending' | 'confirmed' | 'failed' | 'not_attempted';
+export const SITE_STATUSES = ['pending', 'confirmed', 'failed', 'not_attempted'] as const;
+export type SiteStatus = (typeof SITE_STATUSES)[number];
 
-export type RotationOutcome = 'in_progress' | 'failed' | 'finished';
+export const ROTATION_OUTCOMES = ['in_progress', 'failed', 'finished'] as const;
+export type RotationOutcome = (typeof ROTATION_OUTCOMES)[number];
+
+export const STEP_STATUSES = ['running', 'completed', 'failed'] as const;
 
 /** What one step did, last time it ran for this rotation. */
 export interface StepMark {
   readonly startedAt: string;
   readonly endedAt?: string;
-  readonly status: 'running' | 'completed' | 'failed';
+  readonly status: (typeof STEP_STATUSES)[number];
   /** The step's error message (already free of secrets), when it failed. */
   readonly error?: string;
 }
@@ -145,9 +153,7 @@ export interface RotationRecord extends RotationStart {
   readonly createdAt: string;
   readonly updatedAt: string;
   readonly outcome: RotationOutcome;
-  readonly steps: Readonly<
-    Partial<Record<'createSecret' | 'setSecret' | 'testSecret' | 'finishSecret', StepMark>>
-  >;
+  readonly steps: Readonly<Partial<Record<RotationStep, StepMark>>>;
   /** Counts over the snapshot as of the last setSecret/finishSecret. */
   readonly counts?: { readonly confirmed: number; readonly failed: number; readonly pending: number };
   readonly finishedAt?: string;
@@ -206,6 +212,12 @@ export interface RotationLedger {
    * batched; `flush` writes whatever is buffered. A failed write is retried, then thrown.
    */
   saveSite(id: RotationId, record: SiteRecord, holds?: FleetSiteRecord): Promise<void>;
+  /**
+   * Records what sites now hold when no push of a rotation confirmed it: `abort` putting the AWSCURRENT key
+   * back on sites that took the pending one. `fleet` then shows it; every rotation's results stay as they
+   * were. Written, with anything buffered, before it resolves.
+   */
+  recordHoldings(secretArn: string, holdings: readonly FleetSiteRecord[]): Promise<void>;
   flush(): Promise<void>;
   update(id: RotationId, patch: RotationPatch): Promise<void>;
   /** Most recent rotations of a secret first. */

@@ -415,7 +415,7 @@ export class StripeKeyRotation extends Construct {
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'RecordLedger',
-        // Exactly the calls of lambda/aws/dynamodb-ledger.ts: no Scan, no DeleteItem.
+        // Exactly the calls of lambda/aws/dynamodb-ledger.ts and its batch-writer.ts: no Scan, no DeleteItem.
         actions: [
           'dynamodb:GetItem',
           'dynamodb:PutItem',

@@ -13,7 +13,6 @@ import {
   type RotationId,
   type RotationLedger,
   type RotationRecord,
-  type SiteRecord,
   type SiteResult,
 } from '../../lambda/ports.js';
 import { createFleetDispatcher, createFleetPusher } from '../../lambda/push.js';
@@ -164,7 +163,7 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
         cli,
       );
       const [currentId] = current;
-      await recordHoldings(ledger, id, took, results, key, currentId, cli);
+      await recordRestored(ledger, arn, results, key, currentId, cli);
       if (results.some((r) => r.outcome !== 'confirmed')) {
         cli.stdout.write(
           `AWSPENDING is kept on version ${pendingId}: sites above still hold the pending key, and the label ` +
@@ -211,29 +210,26 @@ function recentlyRunning(
  * showing them holding the pending one). Their results in the stuck rotation are kept as they were. Best
  * effort: the sites already hold the key, a ledger outage must not keep the rotation stuck.
  */
-async function recordHoldings(
+async function recordRestored(
   ledger: RotationLedger,
-  id: RotationId,
-  took: readonly SiteRecord[],
+  secretArn: string,
   results: readonly SiteResult[],
   key: string,
   currentId: string,
   cli: CliContext,
 ): Promise<void> {
-  const confirmed = new Set(results.filter((r) => r.outcome === 'confirmed').map((r) => r.site));
   const confirmedAt = new Date().toISOString();
+  const holdings = results
+    .filter((result) => result.outcome === 'confirmed')
+    .map((result) => ({
+      site: result.site,
+      maskedKey: maskKey(key),
+      keyFingerprint: fingerprint(key),
+      versionId: currentId,
+      confirmedAt,
+    }));
   try {
-    for (const record of took) {
-      if (!confirmed.has(record.site)) continue;
-      await ledger.saveSite(id, record, {
-        site: record.site,
-        maskedKey: maskKey(key),
-        keyFingerprint: fingerprint(key),
-        versionId: currentId,
-        confirmedAt,
-      });
-    }
-    await ledger.flush();
+    await ledger.recordHoldings(secretArn, holdings);
   } catch (error) {
     const what = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
     cli.stderr.write(

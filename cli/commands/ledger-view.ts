@@ -2,10 +2,9 @@
  * How the ledger is shown to an operator: the per-site table of one rotation and its audit trail. Shared by
  * `demo` and, against DynamoDB, `status`. The ledger holds no secret, so neither does anything here.
  */
+import { ROTATION_STEPS } from '../../lambda/event.js';
 import type { FleetSiteRecord, RotationRecord, SiteRecord, StepMark } from '../../lambda/ports.js';
 import { count, duration, table } from './format.js';
-
-const STEP_ORDER = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const;
 
 /**
  * One row per snapshot site: status, attempts across runs, latency of the last run, and the key the site
@@ -44,8 +43,8 @@ function stepLine(mark: StepMark | undefined): string {
 
 /** The rotation record as an operator reads it: what, why, which key, each step's last run, the outcome. */
 export function auditTrail(record: RotationRecord): string {
-  const width = Math.max(...STEP_ORDER.map((step) => step.length));
-  const steps = STEP_ORDER.map((step) => {
+  const width = Math.max(...ROTATION_STEPS.map((step) => step.length));
+  const steps = ROTATION_STEPS.map((step) => {
     const mark = record.steps[step];
     const text =
       step === 'testSecret' && mark === undefined

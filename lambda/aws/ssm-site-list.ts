@@ -4,9 +4,8 @@
  */
 import {
   GetParameterCommand,
-  GetParametersByPathCommand,
-  type GetParametersByPathCommandOutput,
   type Parameter,
+  paginateGetParametersByPath,
   type SSMClient,
 } from '@aws-sdk/client-ssm';
 import { ConfigurationError } from '../errors.js';
@@ -64,25 +63,24 @@ export class SsmSiteListSource implements SiteListSource {
   async #readPath(): Promise<SiteListInput[]> {
     const path = this.#parameter;
     const found: Parameter[] = [];
-    let nextToken: string | undefined;
-    for (let page = 0; page < MAX_PAGES; page += 1) {
-      let response: GetParametersByPathCommandOutput;
-      try {
-        response = await this.#client.send(
-          new GetParametersByPathCommand({
-            Path: path,
-            Recursive: true,
-            WithDecryption: true,
-            NextToken: nextToken,
-          }),
-        );
-      } catch (error) {
-        throw readFailure(path, error);
+    let pages = 0;
+    let unfinished = false;
+    try {
+      for await (const page of paginateGetParametersByPath(
+        { client: this.#client },
+        { Path: path, Recursive: true, WithDecryption: true },
+      )) {
+        found.push(...(page.Parameters ?? []));
+        pages += 1;
+        if (page.NextToken && pages >= MAX_PAGES) {
+          unfinished = true;
+          break;
+        }
       }
-      found.push(...(response.Parameters ?? []));
-      nextToken = response.NextToken;
-      if (!nextToken) return sortedInputs(path, found);
+    } catch (error) {
+      throw readFailure(path, error);
     }
+    if (!unfinished) return sortedInputs(path, found);
     throw new ConfigurationError(
       `Listing the site list parameters under ${path} did not finish after ${MAX_PAGES} pages; keep the ` +
         `fleet (at most ${MAX_SITES} sites) in fewer parameters under that path.`,

@@ -86,11 +86,11 @@ export class InMemoryLedger implements RotationLedger {
       record.site,
       structuredClone({ ...record, updatedAt: record.updatedAt ?? this.#stamp() }),
     );
-    if (holds) {
-      const fleet = this.#fleet.get(id.secretArn) ?? new Map<string, FleetSiteRecord>();
-      fleet.set(holds.site, structuredClone(holds));
-      this.#fleet.set(id.secretArn, fleet);
-    }
+    if (holds) this.#hold(id.secretArn, holds);
+  }
+
+  async recordHoldings(secretArn: string, holdings: readonly FleetSiteRecord[]): Promise<void> {
+    for (const holding of holdings) this.#hold(secretArn, holding);
   }
 
   /** Writes are immediate: nothing is ever buffered. */
@@ -143,6 +143,12 @@ export class InMemoryLedger implements RotationLedger {
       );
     }
     return stored;
+  }
+
+  #hold(secretArn: string, holding: FleetSiteRecord): void {
+    const fleet = this.#fleet.get(secretArn) ?? new Map<string, FleetSiteRecord>();
+    fleet.set(holding.site, structuredClone(holding));
+    this.#fleet.set(secretArn, fleet);
   }
 
   #stamp(): string {

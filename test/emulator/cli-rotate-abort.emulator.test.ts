@@ -333,6 +333,10 @@ describe('stripe-key-rotator abort, against moto', () => {
     expect(run.stdout).toContain(`${refusing.url}: invalid_api_key`);
     expect(run.stdout).toContain(`AWSPENDING is kept on version ${token}`);
     expect(await pendingVersion(d.arn)).toBe(token);
+    // The sites that confirmed the current key are recorded holding it; the refusing one still the pending key.
+    const held = new Map((await ledger().fleet(d.arn)).map((h) => [h.site, h.keyFingerprint]));
+    expect(held.get(refusing.url)).toBe(fingerprint(NEXT));
+    expect(held.get(fleet.site(4).url)).toBe(fingerprint(CURRENT));
   });
 
   it('refuses while the ledger shows a step running that started less than 15 minutes ago', async () => {

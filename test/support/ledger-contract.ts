@@ -6,8 +6,22 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { RotationStateError } from '../../lambda/errors.js';
 import { describeKey, fingerprint, maskKey } from '../../lambda/keys.js';
-import type { RotationId, RotationLedger, RotationStart, SiteRecord } from '../../lambda/ports.js';
-import { leakedSecrets, rejection, secret } from './secret-guard.js';
+import type { RotationId, RotationLedger, SiteRecord } from '../../lambda/ports.js';
+import {
+  ALPHA,
+  ARN,
+  ISO,
+  KEY,
+  MID,
+  NEXT_KEY,
+  OTHER_ARN,
+  SITES,
+  start,
+  tickingClock,
+  ZETA,
+} from './ledger-fixtures.js';
+import { describeFleetContract } from './ledger-fleet-contract.js';
+import { leakedSecrets, rejection } from './secret-guard.js';
 
 export interface LedgerUnderTest {
   readonly ledger: RotationLedger;
@@ -17,42 +31,6 @@ export interface LedgerUnderTest {
 
 /** Builds an empty ledger whose timestamps come from `now`. */
 export type LedgerFactory = (now: () => Date) => Promise<LedgerUnderTest>;
-
-const ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:stripe/live/secret-key-AbC123';
-const OTHER_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:stripe/test/secret-key-XyZ789';
-const KEY = secret(`sk_live_51LedgerContract${'Qw7'.repeat(28)}Tail`);
-const NEXT_KEY = secret(`sk_live_51LedgerContractNext${'Zp4'.repeat(28)}Tail`);
-/** Not in snapshot order on purpose: order must come from the snapshot, not from URLs. */
-const SITES = [
-  'https://zeta-boutique.example.fr',
-  'https://alpha.example.com/shop',
-  'https://mid.example.net',
-];
-const [ZETA = '', ALPHA = '', MID = ''] = SITES;
-
-function start(token: string, overrides: Partial<RotationStart> = {}): RotationStart {
-  return {
-    secretArn: ARN,
-    token,
-    trigger: 'staged',
-    maskedKey: maskKey(KEY),
-    keyFingerprint: fingerprint(KEY),
-    sites: SITES,
-    sources: ['/stripe/live/sites'],
-    ...overrides,
-  };
-}
-
-/** Ticks one second per reading: every timestamp is distinct and ordered. */
-function tickingClock(): () => Date {
-  let at = Date.parse('2025-06-01T02:00:00.000Z');
-  return () => {
-    at += 1000;
-    return new Date(at);
-  };
-}
-
-const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 /** 10 000 realistic, distinct hostnames (hashed labels compress like real ones, not like a counter). */
 export function largeFleet(count = 10_000): string[] {
@@ -221,92 +199,7 @@ export function describeLedgerContract(name: string, makeLedger: LedgerFactory):
       });
     });
 
-    describe('fleet', () => {
-      it('lists what each site last confirmed, by site URL, the latest confirmation overwriting', async () => {
-        const first: RotationId = { secretArn: ARN, token: 'tok-fleet-1' };
-        const second: RotationId = { secretArn: ARN, token: 'tok-fleet-2' };
-        await ledger.begin(start(first.token));
-        for (const site of [ZETA, ALPHA]) {
-          await ledger.saveSite(
-            first,
-            {
-              site,
-              status: 'confirmed',
-              outcome: 'confirmed',
-              attempts: 1,
-              confirmedAt: '2025-06-01T03:00:00.000Z',
-            },
-            {
-              site,
-              maskedKey: maskKey(KEY),
-              keyFingerprint: fingerprint(KEY),
-              versionId: first.token,
-              confirmedAt: '2025-06-01T03:00:00.000Z',
-            },
-          );
-        }
-        await ledger.flush();
-        await ledger.begin(
-          start(second.token, { maskedKey: maskKey(NEXT_KEY), keyFingerprint: fingerprint(NEXT_KEY) }),
-        );
-        await ledger.saveSite(
-          second,
-          {
-            site: ZETA,
-            status: 'confirmed',
-            outcome: 'confirmed',
-            attempts: 2,
-            confirmedAt: '2025-06-02T03:00:00.000Z',
-          },
-          {
-            site: ZETA,
-            maskedKey: maskKey(NEXT_KEY),
-            keyFingerprint: fingerprint(NEXT_KEY),
-            versionId: second.token,
-            confirmedAt: '2025-06-02T03:00:00.000Z',
-          },
-        );
-        await ledger.flush();
-
-        expect(await ledger.fleet(ARN)).toEqual([
-          {
-            site: ALPHA,
-            maskedKey: maskKey(KEY),
-            keyFingerprint: fingerprint(KEY),
-            versionId: first.token,
-            confirmedAt: '2025-06-01T03:00:00.000Z',
-          },
-          {
-            site: ZETA,
-            maskedKey: maskKey(NEXT_KEY),
-            keyFingerprint: fingerprint(NEXT_KEY),
-            versionId: second.token,
-            confirmedAt: '2025-06-02T03:00:00.000Z',
-          },
-        ]);
-        await expect(ledger.fleet(OTHER_ARN)).resolves.toEqual([]);
-      });
-
-      it('refuses what a site holds when it is given for another site', async () => {
-        const id: RotationId = { secretArn: ARN, token: 'tok-fleet-mix' };
-        await ledger.begin(start(id.token));
-        const error = await rejection(
-          ledger.saveSite(
-            id,
-            { site: ZETA, status: 'confirmed', attempts: 1 },
-            {
-              site: ALPHA,
-              maskedKey: maskKey(KEY),
-              keyFingerprint: fingerprint(KEY),
-              versionId: id.token,
-              confirmedAt: '2025-06-01T03:00:00.000Z',
-            },
-          ),
-        );
-        expect(error.message).toContain(ALPHA);
-        await expect(ledger.fleet(ARN)).resolves.toEqual([]);
-      });
-    });
+    describeFleetContract(() => ledger);
 
     describe('update', () => {
       const id: RotationId = { secretArn: ARN, token: 'tok-update' };
@@ -453,6 +346,7 @@ export function describeLedgerContract(name: string, makeLedger: LedgerFactory):
         outcome: 'failed',
         counts: { confirmed: 1, failed: 1, pending: 1 },
       });
+      await ledger.recordHoldings(ARN, [{ site: ALPHA, ...holds, confirmedAt: at }]);
       await ledger.sites(id);
       await ledger.history(ARN, 5);
       await ledger.fleet(ARN);

@@ -13,16 +13,14 @@ import {
   type NativeAttributeValue,
   PutCommand,
   QueryCommand,
+  type QueryCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import {
-  DynamoDbLedger,
-  type DynamoDbLedgerOptions,
-  MAX_SITE_URL_BYTES,
-} from '../../lambda/aws/dynamodb-ledger.js';
+import { DynamoDbLedger, type DynamoDbLedgerOptions } from '../../lambda/aws/dynamodb-ledger.js';
+import { MAX_SITE_URL_BYTES } from '../../lambda/aws/ledger-items.js';
 import { ConfigurationError, RotationStateError } from '../../lambda/errors.js';
 import { fingerprint, maskKey } from '../../lambda/keys.js';
 import type { RotationId, RotationStart } from '../../lambda/ports.js';
@@ -292,6 +290,27 @@ describe('DynamoDbLedger writing site results', () => {
   });
 });
 
+describe('DynamoDbLedger.recordHoldings', () => {
+  it('writes what the sites hold before resolving, without a rotation and without TTL', async () => {
+    const ledger = ledgerWith({ maxBufferMs: 60_000 });
+    await ledger.recordHoldings(ARN, fleetOf(30).map(holds));
+    expect(batchSizes()).toEqual([25, 5]);
+    const items = ddb
+      .commandCalls(BatchWriteCommand)
+      .flatMap((call) => call.args[0].input.RequestItems?.[TABLE] ?? [])
+      .map((request) => request.PutRequest?.Item);
+    expect(items.every((item) => item?.pk === `FLEET#${ARN}` && !('expiresAt' in item))).toBe(true);
+    expect(ddb).not.toHaveReceivedCommand(GetCommand);
+  });
+
+  it('throws when the write fails, naming the table', async () => {
+    ddb.on(BatchWriteCommand).rejects(throttled());
+    const error = await rejection(ledgerWith().recordHoldings(ARN, fleetOf(2).map(holds)));
+    expect(error.message).toContain(`DynamoDB table ${TABLE}`);
+    expect(error.cause).toBeInstanceOf(DynamoDBServiceException);
+  });
+});
+
 describe('DynamoDbLedger.update', () => {
   it('writes buffered results first, then one UpdateItem on the META item', async () => {
     const sites = fleetOf(2);
@@ -324,20 +343,27 @@ describe('DynamoDbLedger.update', () => {
 });
 
 describe('DynamoDbLedger reads', () => {
-  it('pages through the history index, newest first, until the limit', async () => {
+  it('pages through the history index, newest first, and stops reading once it has the limit', async () => {
     const { meta } = await begun(fleetOf(2));
     const older: Item = { ...meta, token: 'tok-older', gsi1sk: '2025-05-01T00:00:00.000Z#tok-older' };
-    ddb
-      .on(QueryCommand)
-      .resolvesOnce({ Items: [meta ?? {}], LastEvaluatedKey: { pk: 'page-1' } })
-      .resolvesOnce({ Items: [older], LastEvaluatedKey: { pk: 'page-2' } });
+    const pages = [
+      { Items: [meta ?? {}], LastEvaluatedKey: { pk: 'page-1' } },
+      { Items: [older], LastEvaluatedKey: { pk: 'page-2' } },
+    ];
+    // The SDK paginator sends one input object, changed between pages: copy it as each page is asked for.
+    const inputs: QueryCommandInput[] = [];
+    ddb.on(QueryCommand).callsFake((input: QueryCommandInput) => {
+      inputs.push(structuredClone(input));
+      return pages[inputs.length - 1] ?? {};
+    });
     const history = await ledgerWith().history(ARN, 2);
     expect(history.map((record) => record.token)).toEqual(['tok-unit', 'tok-older']);
     expect(history[0]?.sites).toEqual(fleetOf(2));
-    const inputs = ddb.commandCalls(QueryCommand).map((call) => call.args[0].input);
+    // Two records read: page-2's LastEvaluatedKey is not followed.
     expect(inputs).toHaveLength(2);
     expect(inputs[0]).toMatchObject({ IndexName: 'history', ScanIndexForward: false, Limit: 2 });
-    expect(inputs[1]).toMatchObject({ Limit: 1, ExclusiveStartKey: { pk: 'page-1' } });
+    expect(inputs[0]?.ExclusiveStartKey).toBeUndefined();
+    expect(inputs[1]).toMatchObject({ IndexName: 'history', ExclusiveStartKey: { pk: 'page-1' } });
   });
 
   it('pages through a rotation’s site items on LastEvaluatedKey', async () => {

@@ -1,6 +1,8 @@
 import {
   GetParameterCommand,
   GetParametersByPathCommand,
+  type GetParametersByPathCommandInput,
+  type GetParametersByPathCommandOutput,
   ParameterNotFound,
   SSMClient,
   SSMServiceException,
@@ -120,33 +122,52 @@ describe('SsmSiteListSource with one parameter', () => {
 
 describe('SsmSiteListSource with a path ending in /', () => {
   it('follows NextToken through every page, empty ones included, and parses parameters sorted by name', async () => {
-    ssm
-      .on(GetParametersByPathCommand)
-      .resolvesOnce({
+    const pages: GetParametersByPathCommandOutput[] = [
+      {
         Parameters: [
           { Name: '/stripe/sites/b', Type: 'String', Value: 'https://c.example\nhttps://a.example' },
         ],
         NextToken: 'page-2',
-      })
-      .resolvesOnce({ Parameters: [], NextToken: 'page-3' })
-      .resolvesOnce({
+        $metadata: {},
+      },
+      { Parameters: [], NextToken: 'page-3', $metadata: {} },
+      {
         Parameters: [
           { Name: '/stripe/sites/a', Type: 'StringList', Value: 'https://a.example,https://b.example' },
         ],
-      });
+        $metadata: {},
+      },
+    ];
+    // The SDK paginator sends one input object, changed between pages: copy it as each page is asked for.
+    const calls: GetParametersByPathCommandInput[] = [];
+    ssm.on(GetParametersByPathCommand).callsFake((input: GetParametersByPathCommandInput) => {
+      calls.push({ ...input });
+      return pages[calls.length - 1];
+    });
 
     await expect(source('/stripe/sites/').load()).resolves.toEqual({
       sites: ['https://a.example', 'https://b.example', 'https://c.example'],
       sources: ['/stripe/sites/a', '/stripe/sites/b'],
       duplicates: ['/stripe/sites/b line 2 repeats /stripe/sites/a item 1 (https://a.example)'],
     });
-    const calls = ssm.commandCalls(GetParametersByPathCommand).map((call) => call.args[0].input);
     expect(calls).toEqual([
       { Path: '/stripe/sites/', Recursive: true, WithDecryption: true, NextToken: undefined },
       { Path: '/stripe/sites/', Recursive: true, WithDecryption: true, NextToken: 'page-2' },
       { Path: '/stripe/sites/', Recursive: true, WithDecryption: true, NextToken: 'page-3' },
     ]);
     expect(ssm).not.toHaveReceivedCommand(GetParameterCommand);
+  });
+
+  it(`reads a listing that ends on page ${MAX_PAGES}`, async () => {
+    let calls = 0;
+    ssm.on(GetParametersByPathCommand).callsFake(() => {
+      calls += 1;
+      return calls < MAX_PAGES
+        ? { Parameters: [], NextToken: `page-${calls + 1}` }
+        : { Parameters: [{ Name: '/stripe/sites/last', Type: 'String', Value: 'https://last.example' }] };
+    });
+    await expect(source('/stripe/sites/').load()).resolves.toMatchObject({ sites: ['https://last.example'] });
+    expect(ssm).toHaveReceivedCommandTimes(GetParametersByPathCommand, MAX_PAGES);
   });
 
   it('numbers lines per parameter when reporting invalid ones', async () => {
