@@ -8,6 +8,7 @@ import { SecretsManagerStore } from '../../lambda/aws/secrets-manager.js';
 import { SsmSiteListSource } from '../../lambda/aws/ssm-site-list.js';
 import type { RotatorConfig } from '../../lambda/config.js';
 import { ConfigurationError, KeyRejectedError, RotationStateError } from '../../lambda/errors.js';
+import { endpointUrl, SITE_ENDPOINT_PATH } from '../../lambda/fleet-http.js';
 import { fingerprint, type KeyMode, keyModeOf, maskKey, masterApiKeyProblem } from '../../lambda/keys.js';
 import type { RotationLogger } from '../../lambda/log.js';
 import {
@@ -18,7 +19,6 @@ import {
   type SecretDescription,
   type SiteList,
 } from '../../lambda/ports.js';
-import { endpointUrl, SITE_ENDPOINT_PATH } from '../../lambda/push.js';
 import { chooseNextKey } from '../../lambda/rotation.js';
 import { StripeKeyChecker } from '../../lambda/stripe-check.js';
 import { AWS_OPTIONS, awsClients, awsOptionsHelp, awsTarget, deploymentConfig, reading } from './aws.js';

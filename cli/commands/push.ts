@@ -4,6 +4,7 @@
  */
 import { Agent } from 'undici';
 import { ConfigurationError } from '../../lambda/errors.js';
+import { endpointUrl, SITE_ENDPOINT_PATH } from '../../lambda/fleet-http.js';
 import {
   describeKey,
   fingerprint,
@@ -15,7 +16,7 @@ import {
 } from '../../lambda/keys.js';
 import { siteListFromFile } from '../../lambda/local/static-site-list.js';
 import type { PushReport, PushStopReason, SiteList } from '../../lambda/ports.js';
-import { createFleetPusher, endpointUrl, SITE_ENDPOINT_PATH } from '../../lambda/push.js';
+import { createFleetPusher } from '../../lambda/push.js';
 import { cliLogger, count, duration, table } from './format.js';
 import {
   askYes,
