@@ -2,9 +2,8 @@
  * `push`: the seed's dashboard_push_stripe_sk scripts (sequential and async), on the rotation's own push
  * engine — same answer table, retries, redirect refusal, size caps and masking — with no AWS at all.
  */
-import { Agent } from 'undici';
 import { ConfigurationError } from '../../lambda/errors.js';
-import { endpointUrl, SITE_ENDPOINT_PATH } from '../../lambda/fleet-http.js';
+import { createFleetDispatcher, endpointUrl, SITE_ENDPOINT_PATH } from '../../lambda/fleet-http.js';
 import {
   describeKey,
   fingerprint,
@@ -134,8 +133,9 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
     return EXIT_NOT_CONFIRMED;
   }
 
-  // One pool for the whole fleet: every site is its own origin, so keep-alive is short.
-  const dispatcher = new Agent({ keepAliveTimeout: 4_000, connect: { timeout: settings.timeoutMs } });
+  // The rotation's own fleet dispatcher: no keep-alive, one shared TLS context (the sites' CA comes from the
+  // default roots, NODE_EXTRA_CA_CERTS included).
+  const dispatcher = createFleetDispatcher({ connectTimeoutMs: settings.timeoutMs });
   try {
     const pusher = createFleetPusher({
       dispatcher,

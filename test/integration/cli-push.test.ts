@@ -77,6 +77,20 @@ describe.concurrent('stripe-key-rotator push, against real HTTPS template sites'
     }
   });
 
+  it("contacts the sites through the rotation's fleet dispatcher: every request asks for connection: close", async ({
+    expect,
+  }) => {
+    const { fleet, sitesFile } = await fleetWithSitesFile(4);
+
+    const run = await push(['--sites-file', sitesFile, '--force', '--concurrency', '2']);
+
+    expect(run.code, output(run)).toBe(0);
+    // The fleet dispatcher asks for `connection: close`; a keep-alive Agent would leave idle sockets open.
+    expect(fleet.sites.map((site) => site.requests.map((request) => request.headers.connection))).toEqual(
+      fleet.sites.map(() => ['close']),
+    );
+  });
+
   it('exits 1 and names the site whose master key differs, after pushing to every other site', async ({
     expect,
   }) => {
