@@ -2,6 +2,7 @@
  * How the ledger is shown to an operator: the per-site table of one rotation and its audit trail. Shared by
  * `demo` and, against DynamoDB, `status`. The ledger holds no secret, so neither does anything here.
  */
+import { describeMaskedKey } from '../../lambda/keys.js';
 import type { FleetSiteRecord, RotationRecord, SiteRecord, StepMark } from '../../lambda/ports.js';
 import { count, duration, table } from './format.js';
 
@@ -26,7 +27,7 @@ export function siteTable(
         site.status === 'failed' ? `failed: ${site.outcome ?? 'unknown'}` : site.status,
         String(site.attempts),
         site.latencyMs === undefined ? '-' : duration(site.latencyMs),
-        holding === undefined ? '-' : `${holding.maskedKey} (fp ${holding.keyFingerprint})`,
+        holding === undefined ? '-' : describeMaskedKey(holding.maskedKey, holding.keyFingerprint),
         notes.get(site.site) ?? '',
       ];
     }),
@@ -67,7 +68,7 @@ export function auditTrail(record: RotationRecord): string {
     ['secret', record.secretArn],
     ['version', record.token],
     ['trigger', trigger],
-    ['key', `${record.maskedKey} (fp ${record.keyFingerprint})`],
+    ['key', describeMaskedKey(record.maskedKey, record.keyFingerprint)],
     ['sites', `${count(record.sites.length, 'site')} snapshotted from ${record.sources.join(', ')}`],
     ['created', record.createdAt],
     ['steps', ['(the last run of each step)', ...steps]],

@@ -4,6 +4,7 @@
  * tests run concurrently.
  */
 import { afterAll, beforeAll, describe, it } from 'vitest';
+import { PUSH_STOP_EXPLANATIONS } from '../../lambda/ports.js';
 import { startTemplateFleet, type TemplateFleet } from '../../sim/template-fleet.js';
 import { createTestCa, type TestCertificateAuthority } from '../../sim/tls.js';
 import { secret } from '../support/secret-guard.js';
@@ -246,7 +247,9 @@ describe.concurrent('stripe-key-rotator push, against real HTTPS template sites'
 
     expect(run.code, output(run)).toBe(1);
     expect(run.stdout).toContain('0 confirmed, 1 failed, 2 not attempted');
-    expect(run.stdout).toContain('--canary 0 contacts every site regardless');
+    expect(run.stdout).toContain(
+      `${PUSH_STOP_EXPLANATIONS.canary_failed} (--canary 0 contacts every site regardless.)`,
+    );
     expect(fleet.site(1).requestCount + fleet.site(2).requestCount).toBe(0);
   });
 
