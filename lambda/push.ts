@@ -29,7 +29,7 @@ export interface FleetPusherOptions {
   readonly canaryCount: number;
   /** Default `{ baseMs: 250, capMs: 8000 }`. */
   readonly backoff?: BackoffPolicy;
-  /** A longer Retry-After makes the site give up (keeping its transient outcome). Default 30 000. */
+  /** A longer Retry-After makes the site give up, keeping its outcome. Default `DEFAULT_MAX_RETRY_AFTER_MS`. */
   readonly maxRetryAfterMs?: number;
   /** No site or retry is launched with less remaining time than this. Default `siteTimeoutMs + 2000`. */
   readonly deadlineMarginMs?: number;

@@ -134,7 +134,7 @@ const TIMEOUT_CODES = new Set([
 ]);
 
 /** The first `code` (or a timeout/abort name) along an error's cause chain; never its message. */
-export function failureCode(error: unknown): string | undefined {
+function failureCode(error: unknown): string | undefined {
   let current: unknown = error;
   for (let depth = 0; typeof current === 'object' && current !== null && depth < 5; depth += 1) {
     const { code, name, cause } = current as { code?: unknown; name?: unknown; cause?: unknown };
