@@ -8,10 +8,11 @@
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Agent } from 'undici';
+import { createFleetDispatcher } from '../lambda/fleet-http.js';
 import { fingerprint, maskKey } from '../lambda/keys.js';
 import { InMemoryLedger } from '../lambda/local/memory-ledger.js';
 import type { SiteRecord, SiteResult } from '../lambda/ports.js';
-import { createFleetDispatcher, createFleetPusher } from '../lambda/push.js';
+import { createFleetPusher } from '../lambda/push.js';
 import { serveClient } from './client-harness.js';
 
 /** The Lambda's longest timeout: the deadline guard runs before every launch, as in production. */

@@ -5,7 +5,7 @@
  * which separates what the engine adds from what undici costs.
  */
 import { Agent, request } from 'undici';
-import { createFleetDispatcher } from '../lambda/push.js';
+import { createFleetDispatcher } from '../lambda/fleet-http.js';
 import { ENDPOINT_PATH, errorCode, serveClient, workerPool } from './client-harness.js';
 
 serveClient(async (job) => {

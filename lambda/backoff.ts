@@ -4,6 +4,12 @@
  * batch writer all wait through it, so "how long before the next try" has one answer.
  */
 
+/**
+ * The longest Retry-After worth waiting for, in ms: a server asking for more gives up the attempt rather
+ * than hold a worker (or a Lambda invocation) idle.
+ */
+export const DEFAULT_MAX_RETRY_AFTER_MS = 30_000;
+
 export interface BackoffPolicy {
   /** Upper bound of the first retry's delay, in ms; doubles with every retry. */
   readonly baseMs: number;

@@ -26,9 +26,26 @@ export function maskKey(key: string): string {
   return body.length >= MIN_BODY_FOR_TAIL ? `${prefix}…${body.slice(-4)}` : `${prefix}…`;
 }
 
-/** The one way a key is shown anywhere: masked form plus fingerprint. */
+/** The one way a key is shown in text: masked form plus fingerprint. */
 export function describeKey(key: string): string {
-  return `${maskKey(key)} (fp ${fingerprint(key)})`;
+  return describeMaskedKey(maskKey(key), fingerprint(key));
+}
+
+/** The text form of a key known only masked, as the ledger holds it (`maskedKey`, `keyFingerprint`). */
+export function describeMaskedKey(masked: string, keyFingerprint: string): string {
+  return `${masked} (fp ${keyFingerprint})`;
+}
+
+/** A key in JSON output (the CLI's --json): masked form, fingerprint and mode, never the key. */
+export interface KeyJson {
+  readonly masked: string;
+  readonly fingerprint: string;
+  /** null for a value that is not a well-formed secret key. */
+  readonly mode: KeyMode | null;
+}
+
+export function keyJson(key: string): KeyJson {
+  return { masked: maskKey(key), fingerprint: fingerprint(key), mode: keyModeOf(key) ?? null };
 }
 
 /**

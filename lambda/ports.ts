@@ -89,6 +89,13 @@ export interface SiteResult {
 
 export type PushStopReason = 'canary_failed' | 'key_rejected' | 'deadline';
 
+/** Why a push stopped, in words for an operator: the rotation's error and every CLI command say it this way. */
+export const PUSH_STOP_EXPLANATIONS: Readonly<Record<PushStopReason, string>> = {
+  canary_failed: 'A canary site did not confirm, so no other site was contacted.',
+  key_rejected: 'A site rejected the key format (invalid_secret_format), so the push stopped.',
+  deadline: 'The invocation was running out of time, so the push stopped launching requests.',
+};
+
 export interface PushReport {
   /** One result per requested site, in the order of the request. */
   readonly results: readonly SiteResult[];

@@ -13,6 +13,7 @@ import {
   AWSPENDING,
   AWSPREVIOUS,
   type KeyChecker,
+  PUSH_STOP_EXPLANATIONS,
   type PushStopReason,
   type RotatedSecretStore,
   type RotationId,
@@ -528,12 +529,6 @@ function siteRecord(result: SiteResult, earlier: SiteRecord | undefined, deps: R
   };
 }
 
-const STOP_EXPLANATIONS: Record<PushStopReason, string> = {
-  canary_failed: 'A canary site failed, so no other site was contacted.',
-  key_rejected: 'A site rejected the key format (invalid_secret_format), so the push stopped.',
-  deadline: 'The invocation was running out of time, so the push stopped launching requests.',
-};
-
 function propagationFailureMessage(
   headline: string,
   failed: readonly SiteRecord[],
@@ -541,7 +536,7 @@ function propagationFailureMessage(
   stoppedBecause: PushStopReason | undefined,
 ): string {
   const lines = [headline];
-  if (stoppedBecause) lines.push(STOP_EXPLANATIONS[stoppedBecause]);
+  if (stoppedBecause) lines.push(PUSH_STOP_EXPLANATIONS[stoppedBecause]);
   const list = (title: string, sites: readonly SiteRecord[], describe: (site: SiteRecord) => string) => {
     if (sites.length === 0) return;
     lines.push(`${title} (${sites.length}):`);

@@ -1,10 +1,13 @@
 /**
  * Read-only check of a key with Stripe, once per step (never per site: Stripe rate-limits per account).
- * Decisions rest on the HTTP status, not on the error `type`.
+ * Decisions rest on the HTTP status, not on the error `type`. Transient answers (429, 5xx, network) are
+ * retried through the project's one retry policy (`backoff.ts`), Retry-After included.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Dispatcher } from 'undici';
+import { type BackoffPolicy, DEFAULT_MAX_RETRY_AFTER_MS, retryDelayMs } from './backoff.js';
 import { KeyRejectedError } from './errors.js';
-import { readCappedBody } from './http.js';
+import { parseRetryAfter, readCappedBody } from './http.js';
 import { describeKey, type KeyMode, STRIPE_SECRET_KEY_PATTERN } from './keys.js';
 import type { RotationLogger } from './log.js';
 import type { KeyChecker } from './ports.js';
@@ -18,13 +21,22 @@ export interface StripeKeyCheckerOptions {
   readonly timeoutMs?: number;
   /** Tries for a transient answer (429, 5xx, network). @default 3 */
   readonly attempts?: number;
-  /** Pause before a retry. @default 500 */
-  readonly retryDelayMs?: number;
+  /** Delays between tries. @default { baseMs: 500, capMs: 4000 } */
+  readonly backoff?: BackoffPolicy;
+  /** A longer Retry-After ends the check at once instead of waiting. @default DEFAULT_MAX_RETRY_AFTER_MS */
+  readonly maxRetryAfterMs?: number;
+  /** Source of jitter in [0, 1). @default Math.random */
+  readonly random?: () => number;
 }
+
+/** Up to 0.5 s, then 1 s before the third try: the delays the check has always allowed, now jittered. */
+const DEFAULT_BACKOFF: BackoffPolicy = { baseMs: 500, capMs: 4000 };
 
 interface StripeAnswer {
   readonly status: number;
   readonly body: Record<string, unknown> | undefined;
+  /** Retry-After of the answer, in ms. */
+  readonly retryAfterMs: number | undefined;
 }
 
 /** The answer to a key that Stripe refused; `undefined` means the key is usable. */
@@ -33,12 +45,16 @@ type Refusal = string | undefined;
 export class StripeKeyChecker implements KeyChecker {
   private readonly timeoutMs: number;
   private readonly attempts: number;
-  private readonly retryDelayMs: number;
+  private readonly backoff: BackoffPolicy;
+  private readonly maxRetryAfterMs: number;
+  private readonly random: () => number;
 
   constructor(private readonly options: StripeKeyCheckerOptions) {
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.attempts = options.attempts ?? 3;
-    this.retryDelayMs = options.retryDelayMs ?? 500;
+    this.backoff = options.backoff ?? DEFAULT_BACKOFF;
+    this.maxRetryAfterMs = options.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_AFTER_MS;
+    this.random = options.random ?? Math.random;
   }
 
   async check(key: string, mode: KeyMode, referenceKey?: string): Promise<void> {
@@ -92,21 +108,31 @@ export class StripeKeyChecker implements KeyChecker {
   }
 
   private async get(path: string, key: string): Promise<StripeAnswer> {
-    let lastError: unknown;
-    for (let attempt = 1; attempt <= this.attempts; attempt += 1) {
+    for (let attempt = 1; ; attempt += 1) {
+      let failure: unknown;
+      let retryAfterMs: number | undefined;
       try {
         const answer = await this.getOnce(path, key);
         if (answer.status !== 429 && answer.status < 500) return answer;
-        lastError = new Error(`Stripe answered ${answer.status} on ${path}`);
+        failure = new Error(`Stripe answered ${answer.status} on ${path}`);
+        retryAfterMs = answer.retryAfterMs;
       } catch (error) {
-        lastError = error;
+        failure = error;
       }
-      if (attempt < this.attempts)
-        await new Promise((resolve) => setTimeout(resolve, this.retryDelayMs * attempt));
+      if (attempt >= this.attempts) {
+        throw new Error(`Stripe could not be reached for the key check (${attempt} attempts on ${path})`, {
+          cause: failure,
+        });
+      }
+      if (retryAfterMs !== undefined && retryAfterMs > this.maxRetryAfterMs) {
+        throw new Error(
+          `Stripe could not be reached for the key check (${attempt === 1 ? '1 attempt' : `${attempt} attempts`} on ${path}): ` +
+            `it asked to retry after ${retryAfterMs} ms, more than the ${this.maxRetryAfterMs} ms limit`,
+          { cause: failure },
+        );
+      }
+      await sleep(retryDelayMs(attempt - 1, this.backoff, this.random, retryAfterMs));
     }
-    throw new Error(`Stripe could not be reached for the key check (${this.attempts} attempts on ${path})`, {
-      cause: lastError,
-    });
   }
 
   private async getOnce(path: string, key: string): Promise<StripeAnswer> {
@@ -126,7 +152,11 @@ export class StripeKeyChecker implements KeyChecker {
     } catch {
       body = undefined;
     }
-    return { status: response.statusCode, body };
+    return {
+      status: response.statusCode,
+      body,
+      retryAfterMs: parseRetryAfter(response.headers['retry-after']),
+    };
   }
 }
 

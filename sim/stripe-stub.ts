@@ -18,8 +18,11 @@ export interface StripeStub {
   readonly keys: Map<string, StubKey>;
   /** Paths requested, in order (the keys used are not recorded). */
   readonly requests: string[];
-  /** The next N requests answer 503 (a Stripe outage). */
-  failNext(count: number): void;
+  /**
+   * The next N requests answer 503 (a Stripe outage), or `status` (e.g. 429, rate limited), with a
+   * Retry-After header when `retryAfter` is given.
+   */
+  failNext(count: number, how?: { readonly status?: number; readonly retryAfter?: string }): void;
   close(): Promise<void>;
 }
 
@@ -30,17 +33,25 @@ export async function startStripeStub(
   const keys = new Map<string, StubKey>();
   const requests: string[] = [];
   let failures = 0;
+  let failure: { readonly status?: number; readonly retryAfter?: string } = {};
 
   const server: Server = createServer(credentials, (req, res) => {
     const path = req.url ?? '';
     requests.push(path);
-    const answer = (status: number, body: unknown) => {
-      res.writeHead(status, { 'content-type': 'application/json' });
+    const answer = (status: number, body: unknown, headers: Record<string, string> = {}) => {
+      res.writeHead(status, { 'content-type': 'application/json', ...headers });
       res.end(JSON.stringify(body));
     };
     if (failures > 0) {
       failures -= 1;
-      return answer(503, { error: { type: 'api_error', message: 'Service unavailable' } });
+      const status = failure.status ?? 503;
+      return answer(
+        status,
+        status === 429
+          ? { error: { type: 'invalid_request_error', code: 'rate_limit', message: 'Too many requests' } }
+          : { error: { type: 'api_error', message: 'Service unavailable' } },
+        failure.retryAfter === undefined ? {} : { 'retry-after': failure.retryAfter },
+      );
     }
     const key = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? '';
     const known = keys.get(key);
@@ -75,8 +86,9 @@ export async function startStripeStub(
     url: `https://${host}:${port}`,
     keys,
     requests,
-    failNext(count) {
+    failNext(count, how = {}) {
       failures = count;
+      failure = how;
     },
     async close() {
       server.closeAllConnections();

@@ -6,6 +6,7 @@
 import { DescribeSecretCommand, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
 import { SecretsManagerStore } from '../../lambda/aws/secrets-manager.js';
 import { ConfigurationError } from '../../lambda/errors.js';
+import { createFleetDispatcher } from '../../lambda/fleet-http.js';
 import { describeKey, fingerprint, maskKey, masterApiKeyProblem } from '../../lambda/keys.js';
 import {
   AWSCURRENT,
@@ -15,7 +16,7 @@ import {
   type RotationRecord,
   type SiteResult,
 } from '../../lambda/ports.js';
-import { createFleetDispatcher, createFleetPusher } from '../../lambda/push.js';
+import { createFleetPusher } from '../../lambda/push.js';
 import {
   AWS_OPTIONS,
   awsClients,

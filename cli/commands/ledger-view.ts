@@ -3,6 +3,7 @@
  * `demo` and, against DynamoDB, `status`. The ledger holds no secret, so neither does anything here.
  */
 import { ROTATION_STEPS } from '../../lambda/event.js';
+import { describeMaskedKey } from '../../lambda/keys.js';
 import type { FleetSiteRecord, RotationRecord, SiteRecord, StepMark } from '../../lambda/ports.js';
 import { count, duration, table } from './format.js';
 
@@ -25,7 +26,7 @@ export function siteTable(
         site.status === 'failed' ? `failed: ${site.outcome ?? 'unknown'}` : site.status,
         String(site.attempts),
         site.latencyMs === undefined ? '-' : duration(site.latencyMs),
-        holding === undefined ? '-' : `${holding.maskedKey} (fp ${holding.keyFingerprint})`,
+        holding === undefined ? '-' : describeMaskedKey(holding.maskedKey, holding.keyFingerprint),
         notes.get(site.site) ?? '',
       ];
     }),
@@ -66,7 +67,7 @@ export function auditTrail(record: RotationRecord): string {
     ['secret', record.secretArn],
     ['version', record.token],
     ['trigger', trigger],
-    ['key', `${record.maskedKey} (fp ${record.keyFingerprint})`],
+    ['key', describeMaskedKey(record.maskedKey, record.keyFingerprint)],
     ['sites', `${count(record.sites.length, 'site')} snapshotted from ${record.sources.join(', ')}`],
     ['created', record.createdAt],
     ['steps', ['(the last run of each step)', ...steps]],

@@ -8,7 +8,15 @@ import { SecretsManagerStore } from '../../lambda/aws/secrets-manager.js';
 import { SsmSiteListSource } from '../../lambda/aws/ssm-site-list.js';
 import type { RotatorConfig } from '../../lambda/config.js';
 import { ConfigurationError, KeyRejectedError, RotationStateError } from '../../lambda/errors.js';
-import { fingerprint, type KeyMode, keyModeOf, maskKey, masterApiKeyProblem } from '../../lambda/keys.js';
+import { endpointUrl, SITE_ENDPOINT_PATH } from '../../lambda/fleet-http.js';
+import {
+  describeMaskedKey,
+  type KeyJson,
+  type KeyMode,
+  keyJson,
+  keyModeOf,
+  masterApiKeyProblem,
+} from '../../lambda/keys.js';
 import type { RotationLogger } from '../../lambda/log.js';
 import {
   AWSCURRENT,
@@ -18,7 +26,6 @@ import {
   type SecretDescription,
   type SiteList,
 } from '../../lambda/ports.js';
-import { endpointUrl, SITE_ENDPOINT_PATH } from '../../lambda/push.js';
 import { chooseNextKey } from '../../lambda/rotation.js';
 import { StripeKeyChecker } from '../../lambda/stripe-check.js';
 import { AWS_OPTIONS, awsClients, awsOptionsHelp, awsTarget, deploymentConfig, reading } from './aws.js';
@@ -110,18 +117,6 @@ interface Plan {
     readonly attempts: number;
   };
 }
-
-interface KeyJson {
-  readonly masked: string;
-  readonly fingerprint: string;
-  readonly mode: KeyMode | null;
-}
-
-const keyJson = (key: string): KeyJson => ({
-  masked: maskKey(key),
-  fingerprint: fingerprint(key),
-  mode: keyModeOf(key) ?? null,
-});
 
 /** The reasons a core error gives: the error classes an operator must act on; anything else is thrown. */
 function reasonsOf(error: unknown): string[] {
@@ -308,11 +303,11 @@ function render(plan: Plan, config: RotatorConfig, secretId: string): string {
     'In service',
     plan.secret.current === null
       ? 'no AWSCURRENT value'
-      : `${plan.secret.current.masked} (fp ${plan.secret.current.fingerprint})`,
+      : describeMaskedKey(plan.secret.current.masked, plan.secret.current.fingerprint),
   );
   if (plan.key === null) field('Key', 'none would be chosen (see below)');
   else {
-    const shown = `${plan.key.masked} (fp ${plan.key.fingerprint}), ${plan.key.mode ?? 'unknown'} mode`;
+    const shown = `${describeMaskedKey(plan.key.masked, plan.key.fingerprint)}, ${plan.key.mode ?? 'unknown'} mode`;
     field(
       'Key',
       plan.key.trigger === 'staged'

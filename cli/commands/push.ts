@@ -2,20 +2,19 @@
  * `push`: the seed's dashboard_push_stripe_sk scripts (sequential and async), on the rotation's own push
  * engine — same answer table, retries, redirect refusal, size caps and masking — with no AWS at all.
  */
-import { Agent } from 'undici';
 import { ConfigurationError } from '../../lambda/errors.js';
+import { createFleetDispatcher, endpointUrl, SITE_ENDPOINT_PATH } from '../../lambda/fleet-http.js';
 import {
   describeKey,
-  fingerprint,
   type KeyMode,
+  keyJson,
   keyModeOf,
   keyProblem,
-  maskKey,
   masterApiKeyProblem,
 } from '../../lambda/keys.js';
 import { siteListFromFile } from '../../lambda/local/static-site-list.js';
-import type { PushReport, PushStopReason, SiteList } from '../../lambda/ports.js';
-import { createFleetPusher, endpointUrl, SITE_ENDPOINT_PATH } from '../../lambda/push.js';
+import { PUSH_STOP_EXPLANATIONS, type PushReport, type SiteList } from '../../lambda/ports.js';
+import { createFleetPusher } from '../../lambda/push.js';
 import { cliLogger, count, duration, table } from './format.js';
 import {
   askYes,
@@ -133,8 +132,9 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
     return EXIT_NOT_CONFIRMED;
   }
 
-  // One pool for the whole fleet: every site is its own origin, so keep-alive is short.
-  const dispatcher = new Agent({ keepAliveTimeout: 4_000, connect: { timeout: settings.timeoutMs } });
+  // The rotation's own fleet dispatcher: no keep-alive, one shared TLS context (the sites' CA comes from the
+  // default roots, NODE_EXTRA_CA_CERTS included).
+  const dispatcher = createFleetDispatcher({ connectTimeoutMs: settings.timeoutMs });
   try {
     const pusher = createFleetPusher({
       dispatcher,
@@ -230,10 +230,6 @@ function resolveSettings(values: PushValues, cli: CliContext): PushSettings {
   };
 }
 
-function keyJson(settings: PushSettings) {
-  return { masked: maskKey(settings.key), fingerprint: fingerprint(settings.key), mode: settings.keyMode };
-}
-
 function printPlan(settings: PushSettings, list: SiteList, cli: CliContext): void {
   const endpoints = list.sites.map((site) => endpointUrl(site) ?? site);
   if (settings.json) {
@@ -241,7 +237,7 @@ function printPlan(settings: PushSettings, list: SiteList, cli: CliContext): voi
       `${JSON.stringify(
         {
           dryRun: true,
-          key: keyJson(settings),
+          key: keyJson(settings.key),
           sitesFile: settings.sitesFile,
           sites: list.sites.length,
           endpoints,
@@ -290,13 +286,6 @@ async function confirmed(settings: PushSettings, list: SiteList, cli: CliContext
   );
 }
 
-const STOP_EXPLANATIONS: Record<PushStopReason, string> = {
-  canary_failed:
-    'A canary site did not confirm, so no other site was contacted (--canary 0 contacts every site regardless).',
-  key_rejected: 'A site rejected the key itself (invalid_secret_format), so the push stopped.',
-  deadline: 'The push ran out of time and stopped launching requests.',
-};
-
 function printReport(
   settings: PushSettings,
   list: SiteList,
@@ -314,7 +303,7 @@ function printReport(
       `${JSON.stringify(
         {
           ok,
-          key: keyJson(settings),
+          key: keyJson(settings.key),
           sitesFile: settings.sitesFile,
           summary: { sites: list.sites.length, confirmed: confirmedCount, failed, notAttempted },
           ...(report.stoppedBecause === undefined ? {} : { stoppedBecause: report.stoppedBecause }),
@@ -363,7 +352,12 @@ function printReport(
     `\n${describeKey(settings.key)} → ${count(list.sites.length, 'site')} in ${duration(elapsedMs)}: ` +
       `${confirmedCount} confirmed, ${failed} failed, ${notAttempted} not attempted.\n`,
   );
-  if (report.stoppedBecause !== undefined) cli.stdout.write(`${STOP_EXPLANATIONS[report.stoppedBecause]}\n`);
+  if (report.stoppedBecause !== undefined) {
+    // The core's explanation, plus what this command's operator can change about it.
+    const hint =
+      report.stoppedBecause === 'canary_failed' ? ' (--canary 0 contacts every site regardless.)' : '';
+    cli.stdout.write(`${PUSH_STOP_EXPLANATIONS[report.stoppedBecause]}${hint}\n`);
+  }
   cli.stdout.write(
     ok
       ? 'Every site confirmed the key.\n'

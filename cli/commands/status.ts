@@ -9,7 +9,14 @@ import {
   ListSecretVersionIdsCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { SecretsManagerStore } from '../../lambda/aws/secrets-manager.js';
-import { fingerprint, type KeyMode, keyModeOf, keyProblem, maskKey } from '../../lambda/keys.js';
+import {
+  describeMaskedKey,
+  type KeyJson,
+  type KeyMode,
+  keyJson,
+  keyModeOf,
+  keyProblem,
+} from '../../lambda/keys.js';
 import {
   AWSCURRENT,
   AWSPENDING,
@@ -70,28 +77,22 @@ export const statusCommand: Command = {
   run,
 };
 
-interface KeyView {
-  readonly masked: string;
-  readonly fingerprint: string;
-  readonly mode: KeyMode | null;
-}
-
 interface VersionView {
   readonly versionId: string;
   readonly stages: readonly string[];
   readonly createdDate: string | null;
   /** null for a version without a value (the placeholder RotateSecret creates). */
-  readonly key: KeyView | null;
+  readonly key: KeyJson | null;
 }
 
 type StagedView =
   | { readonly state: 'not_shown' }
   | { readonly state: 'nothing_staged'; readonly secretId: string }
-  | { readonly state: 'same_as_current'; readonly secretId: string; readonly key: KeyView }
+  | { readonly state: 'same_as_current'; readonly secretId: string; readonly key: KeyJson }
   | {
       readonly state: 'different';
       readonly secretId: string;
-      readonly key: KeyView;
+      readonly key: KeyJson;
       /** Why a rotation would refuse it, as far as status can tell (format, mode, AWSPREVIOUS). */
       readonly problems: readonly string[];
     };
@@ -122,12 +123,6 @@ interface Status {
   readonly staged: StagedView;
   readonly ledger: LedgerView | null;
 }
-
-const keyView = (key: string): KeyView => ({
-  masked: maskKey(key),
-  fingerprint: fingerprint(key),
-  mode: keyModeOf(key) ?? null,
-});
 
 const iso = (date: Date | undefined): string | null => (date === undefined ? null : date.toISOString());
 
@@ -184,7 +179,7 @@ async function gather(
       versionId,
       stages,
       createdDate: iso(created.get(versionId)),
-      key: value === undefined ? null : keyView(value),
+      key: value === undefined ? null : keyJson(value),
     });
   }
   // Newest first, as an operator reads a history.
@@ -238,13 +233,13 @@ async function stagedView(
   )?.trim();
   cli.hide(staged);
   if (staged === undefined || nothingStaged(staged)) return { state: 'nothing_staged', secretId: stagedId };
-  if (staged === current) return { state: 'same_as_current', secretId: stagedId, key: keyView(staged) };
+  if (staged === current) return { state: 'same_as_current', secretId: stagedId, key: keyJson(staged) };
   const problems: string[] = [];
   const problem = keyProblem(staged, keyMode ?? keyModeOf(staged) ?? 'test');
   if (problem !== undefined) problems.push(`it ${problem}`);
   if (staged === previous)
     problems.push('it is the previous key (AWSPREVIOUS): a rotation must move forward');
-  return { state: 'different', secretId: stagedId, key: keyView(staged), problems };
+  return { state: 'different', secretId: stagedId, key: keyJson(staged), problems };
 }
 
 async function ledgerView(
@@ -260,8 +255,8 @@ async function ledgerView(
   return { table: tableName, lastRotation: lastRotation ?? null, sites, fleet };
 }
 
-function shownKey(key: KeyView | null): string {
-  return key === null ? '(no value yet)' : `${key.masked} (fp ${key.fingerprint})`;
+function shownKey(key: KeyJson | null): string {
+  return key === null ? '(no value yet)' : describeMaskedKey(key.masked, key.fingerprint);
 }
 
 function schedule(status: Status): string {
@@ -324,7 +319,7 @@ function stagedLine(staged: StagedView): string {
   }
 }
 
-function ledgerText(status: Status, current: KeyView | null): string {
+function ledgerText(status: Status, current: KeyJson | null): string {
   const ledger = status.ledger;
   if (ledger === null) return '\nLedger: not shown (pass --ledger-table or set LEDGER_TABLE)\n';
   if (ledger.lastRotation === null) return `\nLedger ${ledger.table}: no rotation recorded for this secret\n`;
@@ -345,7 +340,7 @@ function ledgerText(status: Status, current: KeyView | null): string {
         indent(
           table(
             ['SITE', 'KEY HELD (LEDGER)', 'CONFIRMED'],
-            outside.map((h) => [h.site, `${h.maskedKey} (fp ${h.keyFingerprint})`, h.confirmedAt]),
+            outside.map((h) => [h.site, describeMaskedKey(h.maskedKey, h.keyFingerprint), h.confirmedAt]),
           ),
         );
   return (

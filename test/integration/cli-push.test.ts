@@ -4,6 +4,7 @@
  * tests run concurrently.
  */
 import { afterAll, beforeAll, describe, it } from 'vitest';
+import { PUSH_STOP_EXPLANATIONS } from '../../lambda/ports.js';
 import { startTemplateFleet, type TemplateFleet } from '../../sim/template-fleet.js';
 import { createTestCa, type TestCertificateAuthority } from '../../sim/tls.js';
 import { secret } from '../support/secret-guard.js';
@@ -75,6 +76,20 @@ describe.concurrent('stripe-key-rotator push, against real HTTPS template sites'
       expect(site.requestCount).toBe(1);
       expect(site.storedKey).toBe(TEST_KEY);
     }
+  });
+
+  it("contacts the sites through the rotation's fleet dispatcher: every request asks for connection: close", async ({
+    expect,
+  }) => {
+    const { fleet, sitesFile } = await fleetWithSitesFile(4);
+
+    const run = await push(['--sites-file', sitesFile, '--force', '--concurrency', '2']);
+
+    expect(run.code, output(run)).toBe(0);
+    // The fleet dispatcher asks for `connection: close`; a keep-alive Agent would leave idle sockets open.
+    expect(fleet.sites.map((site) => site.requests.map((request) => request.headers.connection))).toEqual(
+      fleet.sites.map(() => ['close']),
+    );
   });
 
   it('exits 1 and names the site whose master key differs, after pushing to every other site', async ({
@@ -232,7 +247,9 @@ describe.concurrent('stripe-key-rotator push, against real HTTPS template sites'
 
     expect(run.code, output(run)).toBe(1);
     expect(run.stdout).toContain('0 confirmed, 1 failed, 2 not attempted');
-    expect(run.stdout).toContain('--canary 0 contacts every site regardless');
+    expect(run.stdout).toContain(
+      `${PUSH_STOP_EXPLANATIONS.canary_failed} (--canary 0 contacts every site regardless.)`,
+    );
     expect(fleet.site(1).requestCount + fleet.site(2).requestCount).toBe(0);
   });
 

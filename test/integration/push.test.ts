@@ -4,14 +4,10 @@
  */
 import { Agent, type Dispatcher } from 'undici';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createFleetDispatcher, SITE_ENDPOINT_PATH } from '../../lambda/fleet-http.js';
 import type { RotationLogger } from '../../lambda/log.js';
 import type { PushRequest, SiteResult } from '../../lambda/ports.js';
-import {
-  createFleetDispatcher,
-  createFleetPusher,
-  type FleetPusherOptions,
-  SITE_ENDPOINT_PATH,
-} from '../../lambda/push.js';
+import { createFleetPusher, type FleetPusherOptions } from '../../lambda/push.js';
 import {
   always,
   hang,

@@ -32,7 +32,7 @@ beforeAll(async () => {
     apiBase: stub.url,
     dispatcher,
     logger: new Logger({ serviceName: 'stripe-check-test' }),
-    retryDelayMs: 10,
+    backoff: { baseMs: 10, capMs: 40 },
   });
 });
 
@@ -79,6 +79,32 @@ describe('the read-only Stripe key check', () => {
   it('retries a Stripe outage and succeeds when it clears', async () => {
     stub.failNext(2);
     await checker.check(NEXT, 'live', CURRENT);
+  });
+
+  it('waits as long as a throttling Stripe asks in Retry-After before trying again', async () => {
+    stub.requests.length = 0;
+    stub.failNext(1, { status: 429, retryAfter: '1' });
+    const started = performance.now();
+
+    await checker.check(NEXT, 'live', CURRENT);
+
+    // The policy alone would have waited at most 10 ms.
+    expect(performance.now() - started).toBeGreaterThanOrEqual(990);
+    expect(stub.requests.filter((path) => path === '/v1/balance')).toHaveLength(2);
+  });
+
+  it('gives up at once, saying why, when Stripe asks to wait longer than the limit', async () => {
+    stub.requests.length = 0;
+    stub.failNext(1, { status: 503, retryAfter: '120' });
+
+    const error = await rejection(checker.check(NEXT, 'live', CURRENT));
+
+    expect(error).not.toBeInstanceOf(KeyRejectedError);
+    expect(error.message).toContain(
+      'Stripe could not be reached for the key check (1 attempt on /v1/balance): it asked to retry after ' +
+        '120000 ms, more than the 30000 ms limit',
+    );
+    expect(stub.requests).toEqual(['/v1/balance']);
   });
 
   it('fails with a plain error, not a key refusal, when Stripe stays unreachable', async () => {

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import {
   describeKey,
+  describeMaskedKey,
   fingerprint,
+  keyJson,
   keyModeOf,
   keyProblem,
   maskKey,
@@ -30,6 +32,25 @@ describe('key masking', () => {
     expect(fingerprint(LIVE)).toBe(fingerprint(`${LIVE}`));
     expect(fingerprint(LIVE)).not.toBe(fingerprint(`${LIVE}x`));
     expect(describeKey(LIVE)).toBe(`sk_live_…abcd (fp ${fingerprint(LIVE)})`);
+  });
+});
+
+describe('a key in JSON output and in the ledger view', () => {
+  it('is its masked form, fingerprint and mode, never the key', () => {
+    expect(keyJson(LIVE)).toEqual({ masked: 'sk_live_…abcd', fingerprint: fingerprint(LIVE), mode: 'live' });
+    expect(JSON.stringify(keyJson(LIVE))).not.toContain(LIVE.slice(8, -4));
+  });
+
+  it('has no mode for a value that is not a secret key', () => {
+    expect(keyJson(secret('master-key-value'))).toEqual({
+      masked: '<malformed value, 16 chars>',
+      fingerprint: fingerprint('master-key-value'),
+      mode: null,
+    });
+  });
+
+  it('reads, known only masked as the ledger holds it, exactly as a key described in full', () => {
+    expect(describeMaskedKey(maskKey(LIVE), fingerprint(LIVE))).toBe(describeKey(LIVE));
   });
 });
 

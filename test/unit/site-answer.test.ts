@@ -1,16 +1,9 @@
-import { Agent } from 'undici';
 import { describe, expect, it } from 'vitest';
-import { ConfigurationError } from '../../lambda/errors.js';
-import {
-  classifyAnswer,
-  classifyFailure,
-  createFleetPusher,
-  endpointUrl,
-  SITE_ENDPOINT_PATH,
-} from '../../lambda/push.js';
-import { rejection, secret } from '../support/secret-guard.js';
+import { MAX_RESPONSE_BYTES } from '../../lambda/http.js';
+import { bodyTooLarge, classifyAnswer, classifyFailure } from '../../lambda/site-answer.js';
+import { secret } from '../support/secret-guard.js';
 
-describe('classifying a site answer (architecture.md, "Site answers and what they mean")', () => {
+describe('classifying a site answer (docs/architecture.md, "Site answers and what they mean")', () => {
   const body = (value: unknown) => JSON.stringify(value);
 
   it('confirms only a 200 saying success and secret_saved', () => {
@@ -159,64 +152,16 @@ describe('classifying a request that got no answer', () => {
   });
 });
 
-describe('the endpoint URL of a site', () => {
-  it('appends the template path to an origin or a site path', () => {
-    expect(endpointUrl('https://shop.example.fr')).toBe(`https://shop.example.fr${SITE_ENDPOINT_PATH}`);
-    expect(endpointUrl('https://shop.example.fr/')).toBe(`https://shop.example.fr${SITE_ENDPOINT_PATH}`);
-    expect(endpointUrl('https://example.fr/shop/')).toBe(`https://example.fr/shop${SITE_ENDPOINT_PATH}`);
-  });
-
-  it('refuses anything but a plain https URL', () => {
-    for (const site of ['http://shop.example.fr', 'ftp://x', 'not a url', 'https://x.example/?a=1', '']) {
-      expect(endpointUrl(site)).toBeUndefined();
-    }
-  });
-});
-
-describe('fleet pusher options', () => {
-  it('reports an empty fleet as done, not as stopped', async () => {
-    const dispatcher = new Agent();
-    const noop = (): void => undefined;
-    const pusher = createFleetPusher({
-      dispatcher,
-      logger: { debug: noop, info: noop, warn: noop, error: noop },
-      concurrency: 2,
-      siteTimeoutMs: 1000,
-      attempts: 1,
-      canaryCount: 1,
+describe('an answer over the response cap', () => {
+  it('is final, and says whether the body was announced or sent', () => {
+    expect(bodyTooLarge(200, 'announced')).toEqual({
+      outcome: 'body_too_large',
+      retryable: false,
+      httpStatus: 200,
+      detail: `answered 200 but announced a body over the ${MAX_RESPONSE_BYTES}-byte cap`,
     });
-    const report = await pusher.push({
-      sites: [],
-      key: 'sk_test_x',
-      masterApiKey: 'm',
-      remainingTimeMs: () => 0,
-    });
-    await dispatcher.close();
-    expect(report).toEqual({ results: [] });
-  });
-
-  it('refuses nonsensical limits, naming each option', async () => {
-    const dispatcher = new Agent();
-    const noop = (): void => undefined;
-    const error = await rejection(
-      Promise.resolve().then(() =>
-        createFleetPusher({
-          dispatcher,
-          logger: { debug: noop, info: noop, warn: noop, error: noop },
-          concurrency: 0,
-          siteTimeoutMs: 1.5,
-          attempts: 3,
-          canaryCount: -1,
-        }),
-      ),
+    expect(bodyTooLarge(400, 'sent').detail).toBe(
+      `answered 400 but sent a body over the ${MAX_RESPONSE_BYTES}-byte cap`,
     );
-    await dispatcher.close();
-    expect(error).toBeInstanceOf(ConfigurationError);
-    expect((error as ConfigurationError).problems).toEqual([
-      'concurrency=0 must be a whole number ≥ 1',
-      'siteTimeoutMs=1.5 must be a whole number ≥ 1',
-      'canaryCount=-1 must be a whole number ≥ 0',
-      'deadlineMarginMs=2001.5 must be a whole number ≥ 0',
-    ]);
   });
 });

@@ -1,0 +1,53 @@
+import { Agent } from 'undici';
+import { describe, expect, it } from 'vitest';
+import { ConfigurationError } from '../../lambda/errors.js';
+import { createFleetPusher } from '../../lambda/push.js';
+import { rejection } from '../support/secret-guard.js';
+
+describe('fleet pusher options', () => {
+  it('reports an empty fleet as done, not as stopped', async () => {
+    const dispatcher = new Agent();
+    const noop = (): void => undefined;
+    const pusher = createFleetPusher({
+      dispatcher,
+      logger: { debug: noop, info: noop, warn: noop, error: noop },
+      concurrency: 2,
+      siteTimeoutMs: 1000,
+      attempts: 1,
+      canaryCount: 1,
+    });
+    const report = await pusher.push({
+      sites: [],
+      key: 'sk_test_x',
+      masterApiKey: 'm',
+      remainingTimeMs: () => 0,
+    });
+    await dispatcher.close();
+    expect(report).toEqual({ results: [] });
+  });
+
+  it('refuses nonsensical limits, naming each option', async () => {
+    const dispatcher = new Agent();
+    const noop = (): void => undefined;
+    const error = await rejection(
+      Promise.resolve().then(() =>
+        createFleetPusher({
+          dispatcher,
+          logger: { debug: noop, info: noop, warn: noop, error: noop },
+          concurrency: 0,
+          siteTimeoutMs: 1.5,
+          attempts: 3,
+          canaryCount: -1,
+        }),
+      ),
+    );
+    await dispatcher.close();
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect((error as ConfigurationError).problems).toEqual([
+      'concurrency=0 must be a whole number ≥ 1',
+      'siteTimeoutMs=1.5 must be a whole number ≥ 1',
+      'canaryCount=-1 must be a whole number ≥ 0',
+      'deadlineMarginMs=2001.5 must be a whole number ≥ 0',
+    ]);
+  });
+});
