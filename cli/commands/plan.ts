@@ -13,6 +13,7 @@ import type { RotationLogger } from '../../lambda/log.js';
 import {
   AWSCURRENT,
   AWSPENDING,
+  type KeyChecker,
   type RotationLedger,
   type RotationStart,
   type SecretDescription,
@@ -211,7 +212,7 @@ async function makePlan(inputs: PlanInputs): Promise<Plan> {
     reasons.push(...reasonsOf(error));
   }
 
-  const choice = await chooseKey(inputs, description);
+  const { choice, stripeCheck } = await chooseKey(inputs, description);
   if ('reasons' in choice) reasons.push(...choice.reasons);
   const key = 'key' in choice ? choice : undefined;
 
@@ -224,18 +225,6 @@ async function makePlan(inputs: PlanInputs): Promise<Plan> {
     else reasons.push(`The master API key in ${config.masterApiKeySecretId} ${problem}.`);
   } catch (error) {
     reasons.push(...reasonsOf(error));
-  }
-
-  let stripeCheck: Plan['stripeCheck'] = 'not_requested';
-  if (key !== undefined && key.trigger === 'repropagation') stripeCheck = 'not_needed';
-  else if (key !== undefined && inputs.stripe !== undefined) {
-    try {
-      await inputs.stripe.check(key.key, key.mode, current);
-      stripeCheck = 'passed';
-    } catch (error) {
-      stripeCheck = 'failed';
-      reasons.push(error instanceof Error ? maskKeys(error.message) : String(error));
-    }
   }
 
   const canaries = list?.sites.slice(0, config.canarySites) ?? [];
@@ -276,28 +265,70 @@ async function makePlan(inputs: PlanInputs): Promise<Plan> {
   };
 }
 
-/** The rotation core's own key choice (read-only): plan and rotation cannot disagree on the key or a refusal. */
+/**
+ * The rotation core's own key choice (read-only), with the Stripe check when asked: plan and rotation cannot
+ * disagree on the key or a refusal.
+ */
 async function chooseKey(
   inputs: PlanInputs,
   description: SecretDescription,
-): Promise<KeyChoice | { reasons: string[] }> {
+): Promise<{ choice: KeyChoice | { reasons: string[] }; stripeCheck: Plan['stripeCheck'] }> {
   const { store, ledger, config } = inputs;
   try {
     const current = await store.getValue(description.arn, { stage: AWSCURRENT });
-    if (current === undefined)
-      return { reasons: [`Secret ${description.arn} has no AWSCURRENT value to rotate from`] };
-    const { key, trigger } = await chooseNextKey(
+    if (current === undefined) {
+      return {
+        choice: { reasons: [`Secret ${description.arn} has no AWSCURRENT value to rotate from`] },
+        stripeCheck: 'not_requested',
+      };
+    }
+    const next = await chooseNextKey(
       description.arn,
       { config, secrets: store, secretReader: store, ledger },
       current,
+      inputs.stripe === undefined ? undefined : unreachableAsRefused(inputs.stripe),
     );
+    if (!next.accepted) {
+      return {
+        choice: { reasons: reasonsOf(next.error) },
+        stripeCheck: next.reason === 'stripe_refused' ? 'failed' : 'not_requested',
+      };
+    }
+    const { key, trigger } = next;
     inputs.cli.hide(key);
     const mode = keyModeOf(key);
-    if (mode === undefined) return { reasons: ['the chosen key is not a Stripe secret key'] };
-    return { trigger, key, mode };
+    if (mode === undefined) {
+      return {
+        choice: { reasons: ['the chosen key is not a Stripe secret key'] },
+        stripeCheck: 'not_requested',
+      };
+    }
+    return {
+      choice: { trigger, key, mode },
+      stripeCheck:
+        trigger === 'repropagation' ? 'not_needed' : inputs.stripe === undefined ? 'not_requested' : 'passed',
+    };
   } catch (error) {
-    return { reasons: reasonsOf(error) };
+    return { choice: { reasons: reasonsOf(error) }, stripeCheck: 'not_requested' };
   }
+}
+
+/**
+ * Plan lists an unreachable Stripe like a refusal (a failed check, the reason shown): either way the key
+ * could not be verified now. The rotation's verdict treats only KeyRejectedError as a refusal.
+ */
+function unreachableAsRefused(checker: KeyChecker): KeyChecker {
+  return {
+    async check(key, mode, referenceKey) {
+      try {
+        await checker.check(key, mode, referenceKey);
+      } catch (error) {
+        if (error instanceof KeyRejectedError) throw error;
+        const message = error instanceof Error ? maskKeys(error.message) : String(error);
+        throw new KeyRejectedError(message, { cause: error });
+      }
+    },
+  };
 }
 
 function render(plan: Plan, config: RotatorConfig, secretId: string): string {
