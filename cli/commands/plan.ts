@@ -273,43 +273,33 @@ async function chooseKey(
   inputs: PlanInputs,
   description: SecretDescription,
 ): Promise<{ choice: KeyChoice | { reasons: string[] }; stripeCheck: Plan['stripeCheck'] }> {
-  const { store, ledger, config } = inputs;
+  const { store, ledger, config, stripe } = inputs;
+  const refused = (reasons: string[], stripeCheck: Plan['stripeCheck'] = 'not_requested') => ({
+    choice: { reasons },
+    stripeCheck,
+  });
   try {
     const current = await store.getValue(description.arn, { stage: AWSCURRENT });
-    if (current === undefined) {
-      return {
-        choice: { reasons: [`Secret ${description.arn} has no AWSCURRENT value to rotate from`] },
-        stripeCheck: 'not_requested',
-      };
-    }
+    if (current === undefined)
+      return refused([`Secret ${description.arn} has no AWSCURRENT value to rotate from`]);
     const next = await chooseNextKey(
       description.arn,
       { config, secrets: store, secretReader: store, ledger },
       current,
-      inputs.stripe === undefined ? undefined : unreachableAsRefused(inputs.stripe),
+      stripe === undefined ? undefined : unreachableAsRefused(stripe),
     );
     if (!next.accepted) {
-      return {
-        choice: { reasons: reasonsOf(next.error) },
-        stripeCheck: next.reason === 'stripe_refused' ? 'failed' : 'not_requested',
-      };
+      return refused(reasonsOf(next.error), next.reason === 'stripe_refused' ? 'failed' : 'not_requested');
     }
     const { key, trigger } = next;
     inputs.cli.hide(key);
     const mode = keyModeOf(key);
-    if (mode === undefined) {
-      return {
-        choice: { reasons: ['the chosen key is not a Stripe secret key'] },
-        stripeCheck: 'not_requested',
-      };
-    }
-    return {
-      choice: { trigger, key, mode },
-      stripeCheck:
-        trigger === 'repropagation' ? 'not_needed' : inputs.stripe === undefined ? 'not_requested' : 'passed',
-    };
+    if (mode === undefined) return refused(['the chosen key is not a Stripe secret key']);
+    const stripeCheck =
+      trigger === 'repropagation' ? 'not_needed' : stripe === undefined ? 'not_requested' : 'passed';
+    return { choice: { trigger, key, mode }, stripeCheck };
   } catch (error) {
-    return { choice: { reasons: reasonsOf(error) }, stripeCheck: 'not_requested' };
+    return refused(reasonsOf(error));
   }
 }
 

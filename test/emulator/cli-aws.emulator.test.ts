@@ -411,6 +411,17 @@ describe('stripe-key-rotator plan, against moto: what a rotation would do, writi
     expect(run.stdout).toContain(`${d.sitesParameter} line 4: contains whitespace`);
   });
 
+  it("exits 1 with Stripe's reason when --stripe-check and Stripe refuses the staged key", async () => {
+    const d = await deploy(fakeKey('test', 'CliAwsUnknownToStripe'));
+
+    const run = await aws('plan', d, ['--stripe-check', '--json']);
+
+    expect(run.code, output(run)).toBe(1);
+    const plan = JSON.parse(run.stdout) as { stripeCheck: string; reasons: string[] };
+    expect(plan.stripeCheck).toBe('failed');
+    expect(plan.reasons).toContainEqual(expect.stringMatching(/^Stripe refused the new key sk_test_…/));
+  });
+
   it('exits 2 naming the missing deployment settings', async () => {
     const d = await deploy(NEXT);
     const run = await runCli(['plan', '--secret-id', d.arn], { env: { ...moto.env }, timeoutMs: 30_000 });
