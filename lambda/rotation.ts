@@ -19,6 +19,7 @@ import {
   type RotationId,
   type RotationLedger,
   type RotationRecord,
+  type RotationTrigger,
   type SecretDescription,
   type SecretReader,
   type SiteListSource,
@@ -26,6 +27,7 @@ import {
   type SiteRecord,
   type SiteResult,
 } from './ports.js';
+import { type StagedKeyRefusal, stagedKeyVerdict } from './staged-key.js';
 
 export type RotationMetricName =
   | 'RotationSucceeded'
@@ -66,12 +68,6 @@ interface StepInput {
   readonly log: RotationLogger;
   readonly clock: InvocationClock;
 }
-
-/** Values that mean "nothing is staged" in the staged key secret (the CDK placeholder is `none`). */
-export const NOTHING_STAGED = /^(none)?$/i;
-
-/** How many past rotations are searched for a staged key that was already in service. */
-const HISTORY_CHECKED = 100;
 
 /** At most this many sites are listed per category in an error message; the logs carry every one. */
 const MAX_SITES_IN_MESSAGE = 50;
@@ -228,7 +224,9 @@ async function createSecret({ event, id, deps, log }: StepInput): Promise<void> 
     });
     return;
   }
-  const { key, trigger } = await chooseNextKey(id.secretArn, deps, current);
+  const next = await chooseNextKey(id.secretArn, deps, current);
+  if (!next.accepted) throw next.error;
+  const { key, trigger } = next;
   // Snapshot first: once AWSPENDING holds the key, every later step works on exactly this set of sites.
   const record = await ledger.begin(await rotationStart(id, key, trigger, deps));
   if (record.keyFingerprint !== fingerprint(key)) {
@@ -258,9 +256,19 @@ async function rotationStart(
   };
 }
 
+/** The key a rotation would move to, or why it would be refused (the error the rotation would fail with). */
+type NextKey =
+  | { readonly accepted: true; readonly key: string; readonly trigger: RotationTrigger }
+  | {
+      readonly accepted: false;
+      readonly reason: StagedKeyRefusal;
+      readonly error: ConfigurationError | KeyRejectedError;
+    };
+
 /**
- * The key a rotation of `secretArn` would move to, from the staged key secret or (nothing staged) the current
- * key, with every refusal rule applied. Read-only: the CLI's `plan` calls it too, so both always agree.
+ * The key a rotation of `secretArn` would move to: the staged key secret's value, or (nothing new staged)
+ * the current key, as the staged key verdict decides. Read-only: the CLI's `plan` calls it too (with a
+ * Stripe checker when asked), so both always agree.
  */
 export async function chooseNextKey(
   secretArn: string,
@@ -271,51 +279,36 @@ export async function chooseNextKey(
     ledger,
   }: Pick<RotationDeps, 'config' | 'secrets' | 'secretReader' | 'ledger'>,
   current: string,
-): Promise<{ key: string; trigger: 'staged' | 'repropagation' }> {
+  keyChecker?: KeyChecker,
+): Promise<NextKey> {
   const stagedId = config.stagedSecretId;
   const staged = (await secretReader.readCurrent(stagedId))?.trim() ?? '';
-  const howToStage =
-    `Stage the next key: Secrets Manager console → secret ${stagedId} → "Retrieve secret value" → "Edit", ` +
+  const verdict = await stagedKeyVerdict(staged, {
+    secretArn,
+    stagedSecretId: stagedId,
+    keyMode: config.keyMode,
+    whenNothingStaged: config.whenNothingStaged,
+    current,
+    previous: await secrets.getValue(secretArn, { stage: AWSPREVIOUS }),
+    ledger,
+    keyChecker,
+  });
+  if (verdict.accepted)
+    return { accepted: true, key: verdict.trigger === 'staged' ? staged : current, trigger: verdict.trigger };
+  if (verdict.reason === 'stripe_refused') {
+    // Stripe's own sentence says what is wrong with the key (only `plan` asks for this check here).
+    return { accepted: false, reason: verdict.reason, error: new KeyRejectedError(verdict.message) };
+  }
+  const message =
+    `${verdict.message} Stage the next key: Secrets Manager console → secret ${stagedId} → "Retrieve secret value" → "Edit", ` +
     '(or `stripe-key-rotator stage`), then start the rotation again.';
-
-  if (NOTHING_STAGED.test(staged) || staged === current) {
-    const why = NOTHING_STAGED.test(staged) ? 'it is empty' : 'it holds the current key';
-    if (config.whenNothingStaged === 'fail') {
-      throw new ConfigurationError(
-        `Nothing new is staged in ${stagedId} (${why}) and WHEN_NOTHING_STAGED=fail. ${howToStage}`,
-      );
-    }
-    const problem = keyProblem(current, config.keyMode);
-    if (problem) {
-      throw new ConfigurationError(
-        `Nothing new is staged in ${stagedId} (${why}), and the current value cannot be re-propagated: it ${problem}. ${howToStage}`,
-      );
-    }
-    return { key: current, trigger: 'repropagation' };
-  }
-
-  const problem = keyProblem(staged, config.keyMode);
-  if (problem) throw new KeyRejectedError(`The staged key in ${stagedId} ${problem}. ${howToStage}`);
-  const previous = await secrets.getValue(secretArn, { stage: AWSPREVIOUS });
-  if (previous === staged) {
-    throw new KeyRejectedError(
-      `The staged key ${describeKey(staged)} is the previous key (AWSPREVIOUS) of ${secretArn}: ` +
-        `a rotation must move forward. Roll a new key in the Stripe Dashboard. ${howToStage}`,
-    );
-  }
-  // AWSPREVIOUS alone is not enough: a re-propagation moves it onto the current key. A key that was
-  // already in service (a finished rotation) must not come back, even while Stripe still accepts it.
-  const stagedFingerprint = fingerprint(staged);
-  const earlier = (await ledger.history(secretArn, HISTORY_CHECKED)).find(
-    (record) => record.outcome === 'finished' && record.keyFingerprint === stagedFingerprint,
-  );
-  if (earlier) {
-    throw new KeyRejectedError(
-      `The staged key ${describeKey(staged)} was already in service (rotation ${earlier.token}, finished ` +
-        `${earlier.finishedAt ?? earlier.updatedAt}): a rotation must move forward. Roll a new key in the Stripe Dashboard. ${howToStage}`,
-    );
-  }
-  return { key: staged, trigger: 'staged' };
+  // Nothing new staged is the deployment's state; anything else is the key itself.
+  const nothingNew = verdict.reason === 'nothing_staged' || verdict.reason === 'current_unusable';
+  return {
+    accepted: false,
+    reason: verdict.reason,
+    error: nothingNew ? new ConfigurationError(message) : new KeyRejectedError(message),
+  };
 }
 
 async function setSecret({ event, id, deps, log, clock }: StepInput): Promise<void> {

@@ -12,7 +12,6 @@ import { DynamoDbLedger } from '../../lambda/aws/dynamodb-ledger.js';
 import { CONFIG_DEFAULTS, loadConfig, type RotatorConfig } from '../../lambda/config.js';
 import { ConfigurationError } from '../../lambda/errors.js';
 import type { KeyMode } from '../../lambda/keys.js';
-import { NOTHING_STAGED } from '../../lambda/rotation.js';
 import { UsageError } from './frame.js';
 
 export const AWS_OPTIONS = {
@@ -214,11 +213,6 @@ export async function reading<T>(doing: string, read: () => Promise<T>): Promise
   } catch (error) {
     throw operatorFixable(error, doing);
   }
-}
-
-/** The staged key secret's "nothing staged" values: the rotation core's own rule. */
-export function nothingStaged(value: string): boolean {
-  return NOTHING_STAGED.test(value.trim());
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

@@ -21,6 +21,7 @@ import type { RotationLogger } from '../../lambda/log.js';
 import {
   AWSCURRENT,
   AWSPENDING,
+  type KeyChecker,
   type RotationLedger,
   type RotationStart,
   type SecretDescription,
@@ -206,7 +207,7 @@ async function makePlan(inputs: PlanInputs): Promise<Plan> {
     reasons.push(...reasonsOf(error));
   }
 
-  const choice = await chooseKey(inputs, description);
+  const { choice, stripeCheck } = await chooseKey(inputs, description);
   if ('reasons' in choice) reasons.push(...choice.reasons);
   const key = 'key' in choice ? choice : undefined;
 
@@ -219,18 +220,6 @@ async function makePlan(inputs: PlanInputs): Promise<Plan> {
     else reasons.push(`The master API key in ${config.masterApiKeySecretId} ${problem}.`);
   } catch (error) {
     reasons.push(...reasonsOf(error));
-  }
-
-  let stripeCheck: Plan['stripeCheck'] = 'not_requested';
-  if (key !== undefined && key.trigger === 'repropagation') stripeCheck = 'not_needed';
-  else if (key !== undefined && inputs.stripe !== undefined) {
-    try {
-      await inputs.stripe.check(key.key, key.mode, current);
-      stripeCheck = 'passed';
-    } catch (error) {
-      stripeCheck = 'failed';
-      reasons.push(error instanceof Error ? maskKeys(error.message) : String(error));
-    }
   }
 
   const canaries = list?.sites.slice(0, config.canarySites) ?? [];
@@ -271,28 +260,60 @@ async function makePlan(inputs: PlanInputs): Promise<Plan> {
   };
 }
 
-/** The rotation core's own key choice (read-only): plan and rotation cannot disagree on the key or a refusal. */
+/**
+ * The rotation core's own key choice (read-only), with the Stripe check when asked: plan and rotation cannot
+ * disagree on the key or a refusal.
+ */
 async function chooseKey(
   inputs: PlanInputs,
   description: SecretDescription,
-): Promise<KeyChoice | { reasons: string[] }> {
-  const { store, ledger, config } = inputs;
+): Promise<{ choice: KeyChoice | { reasons: string[] }; stripeCheck: Plan['stripeCheck'] }> {
+  const { store, ledger, config, stripe } = inputs;
+  const refused = (reasons: string[], stripeCheck: Plan['stripeCheck'] = 'not_requested') => ({
+    choice: { reasons },
+    stripeCheck,
+  });
   try {
     const current = await store.getValue(description.arn, { stage: AWSCURRENT });
     if (current === undefined)
-      return { reasons: [`Secret ${description.arn} has no AWSCURRENT value to rotate from`] };
-    const { key, trigger } = await chooseNextKey(
+      return refused([`Secret ${description.arn} has no AWSCURRENT value to rotate from`]);
+    const next = await chooseNextKey(
       description.arn,
       { config, secrets: store, secretReader: store, ledger },
       current,
+      stripe === undefined ? undefined : unreachableAsRefused(stripe),
     );
+    if (!next.accepted) {
+      return refused(reasonsOf(next.error), next.reason === 'stripe_refused' ? 'failed' : 'not_requested');
+    }
+    const { key, trigger } = next;
     inputs.cli.hide(key);
     const mode = keyModeOf(key);
-    if (mode === undefined) return { reasons: ['the chosen key is not a Stripe secret key'] };
-    return { trigger, key, mode };
+    if (mode === undefined) return refused(['the chosen key is not a Stripe secret key']);
+    const stripeCheck =
+      trigger === 'repropagation' ? 'not_needed' : stripe === undefined ? 'not_requested' : 'passed';
+    return { choice: { trigger, key, mode }, stripeCheck };
   } catch (error) {
-    return { reasons: reasonsOf(error) };
+    return refused(reasonsOf(error));
   }
+}
+
+/**
+ * Plan lists an unreachable Stripe like a refusal (a failed check, the reason shown): either way the key
+ * could not be verified now. The rotation's verdict treats only KeyRejectedError as a refusal.
+ */
+function unreachableAsRefused(checker: KeyChecker): KeyChecker {
+  return {
+    async check(key, mode, referenceKey) {
+      try {
+        await checker.check(key, mode, referenceKey);
+      } catch (error) {
+        if (error instanceof KeyRejectedError) throw error;
+        const message = error instanceof Error ? maskKeys(error.message) : String(error);
+        throw new KeyRejectedError(message, { cause: error });
+      }
+    },
+  };
 }
 
 function render(plan: Plan, config: RotatorConfig, secretId: string): string {

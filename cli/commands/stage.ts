@@ -1,14 +1,15 @@
 /**
- * `stage`: writes the next Stripe key into the staged key secret, after every check a rotation would make
- * of it that can be made now: format, mode, not the key in service nor the previous one, accepted by Stripe
- * (read-only). The key never comes from argv (visible in `ps` and shell history): a hidden prompt or stdin.
+ * `stage`: writes the next Stripe key into the staged key secret, only if the rotation core's staged key
+ * verdict accepts it (the very rules a rotation applies, plus Stripe, read-only): what `stage` stores, a
+ * rotation takes. The key never comes from argv (visible in `ps` and shell history): a hidden prompt or stdin.
  */
 import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { Agent } from 'undici';
 import { SecretsManagerStore } from '../../lambda/aws/secrets-manager.js';
 import { KeyRejectedError } from '../../lambda/errors.js';
-import { describeKey, keyProblem } from '../../lambda/keys.js';
+import { describeKey, keyModeOf } from '../../lambda/keys.js';
 import { AWSCURRENT, AWSPREVIOUS } from '../../lambda/ports.js';
+import { stagedKeyVerdict } from '../../lambda/staged-key.js';
 import { StripeKeyChecker } from '../../lambda/stripe-check.js';
 import {
   AWS_OPTIONS,
@@ -54,12 +55,14 @@ next rotation takes it. Roll the key in the Stripe Dashboard first. The key is r
 on a terminal, or from stdin (one line); never from the command line, where other users of this machine
 (ps, /proc) and your shell history would see it: --key is refused.
 
-Checks, in order: the format (sk_test_/sk_live_ followed by letters and digits) and the deployment's mode;
-not the key in service (AWSCURRENT) nor the previous one (AWSPREVIOUS) of --secret-id; accepted by Stripe
-with a read-only call (GET /v1/balance and /v1/account at STRIPE_API_BASE, default https://api.stripe.com:
-right mode, same Stripe account as the key in service). A live key then needs a confirmation.
+Checks, in order, exactly as a rotation will: not the key in service (AWSCURRENT) of --secret-id; the
+format (sk_test_/sk_live_ followed by letters and digits); the deployment's mode and the mode of the key
+in service; not the previous key (AWSPREVIOUS); never in service before (a finished rotation in the
+ledger); accepted by Stripe with a read-only call (GET /v1/balance and /v1/account at STRIPE_API_BASE,
+default https://api.stripe.com: right mode, same Stripe account as the key in service). A live key then
+needs a confirmation.
 
-${awsOptionsHelp(['staged-secret-id', 'key-mode'])}
+${awsOptionsHelp(['staged-secret-id', 'ledger-table', 'key-mode'])}
 Options:
   --no-stripe-check   skip the Stripe check (a warning is printed; the rotation still checks)
   --force             no confirmation for a live key (required when stdin is not a terminal)
@@ -69,8 +72,9 @@ Options:
 Exit codes:
   0  the key is staged (or was already)
   1  the confirmation was declined, or AWS or Stripe could not be reached; nothing was staged
-  2  usage or configuration error, or the key was refused (malformed, wrong mode, AWSCURRENT, AWSPREVIOUS,
-     refused by Stripe, a live key without a terminal to confirm and no --force); nothing was staged
+  2  usage or configuration error, or the key was refused (AWSCURRENT, malformed, wrong mode, AWSPREVIOUS,
+     already in service before, refused by Stripe, a live key without a terminal to confirm and no
+     --force); nothing was staged
 
 Example:
   ${PROGRAM} stage --secret-id stripe-key-rotator-live/stripe-secret-key \\
@@ -96,6 +100,7 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
   }
   const target = awsTarget(values);
   const stagedId = requiredSetting(values, cli.env, 'staged-secret-id');
+  const ledgerTable = requiredSetting(values, cli.env, 'ledger-table');
   const keyMode = requiredKeyMode(values, cli.env);
   const force = values.force === true;
   const stripeCheck = values['no-stripe-check'] !== true;
@@ -103,11 +108,10 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
 
   const key = await readKey(cli);
   cli.hide(key);
-  const problem = keyProblem(key, keyMode);
-  if (problem !== undefined) throw new KeyRejectedError(`The key ${problem}. Nothing was staged.`);
   const shown = describeKey(key);
-  // Checked before Stripe is called: without a terminal nobody could answer the question at the end.
-  if (keyMode === 'live' && !force && cli.stdin.isTTY !== true) {
+  // Checked before AWS and Stripe are called: without a terminal nobody could answer the question at the
+  // end. Any other key is judged first (a key of the wrong mode is refused, whatever the terminal).
+  if (keyMode === 'live' && keyModeOf(key) === 'live' && !force && cli.stdin.isTTY !== true) {
     throw new UsageError(
       `refusing to stage the live key ${shown} without confirmation: stdin is not a terminal. Pass --force ` +
         'to stage non-interactively.',
@@ -127,33 +131,41 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
       reading(`Reading the staged key secret ${stagedId}`, () => store.readCurrent(stagedId)),
     ]);
     cli.hide(current, previous, staged);
-    if (key === current) {
+    const verdict = await reading(`Checking the key against the ledger table ${ledgerTable}`, () =>
+      stagedKeyVerdict(key, {
+        secretArn: arn,
+        stagedSecretId: stagedId,
+        origin: 'input',
+        keyMode,
+        current,
+        previous,
+        ledger: clients.ledger(ledgerTable),
+        keyChecker:
+          apiBase === undefined
+            ? undefined
+            : new StripeKeyChecker({
+                apiBase,
+                dispatcher,
+                logger: cliLogger(cli.stderr, values.verbose === true),
+              }),
+      }),
+    );
+    if (verdict.staged === 'current') {
       throw new KeyRejectedError(
         `The key ${shown} is already in service (AWSCURRENT of ${arn}): nothing to stage. To push it to every ` +
           'site again, leave the staged key secret at "none" and rotate (a re-propagation).',
       );
     }
-    if (key === previous) {
-      throw new KeyRejectedError(
-        `The key ${shown} is the previous key (AWSPREVIOUS of ${arn}): a rotation must move forward. ` +
-          'Roll a new key in the Stripe Dashboard.',
-      );
+    if (verdict.staged === 'nothing') {
+      throw new UsageError('"none" means "nothing staged" in the staged key secret: give the new Stripe key');
     }
-
-    if (apiBase === undefined) {
-      cli.stderr.write(
-        `warning: --no-stripe-check: ${shown} was not checked with Stripe; the rotation will check it before ` +
-          'touching any site (unless the deployment turned its check off).\n',
-      );
-    } else {
-      const checker = new StripeKeyChecker({
-        apiBase,
-        dispatcher,
-        logger: cliLogger(cli.stderr, values.verbose === true),
-      });
-      await checker.check(key, keyMode, current);
-      cli.stderr.write(`Stripe accepted ${shown} (${keyMode} mode, read-only check).\n`);
-    }
+    if (!verdict.accepted) throw new KeyRejectedError(`${verdict.message} Nothing was staged.`);
+    cli.stderr.write(
+      apiBase === undefined
+        ? `warning: --no-stripe-check: ${shown} was not checked with Stripe; the rotation will check it ` +
+            'before touching any site (unless the deployment turned its check off).\n'
+        : `Stripe accepted ${shown} (${keyMode} mode, read-only check).\n`,
+    );
 
     if (staged?.trim() === key) {
       cli.stdout.write(

@@ -9,14 +9,7 @@ import {
   ListSecretVersionIdsCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { SecretsManagerStore } from '../../lambda/aws/secrets-manager.js';
-import {
-  describeMaskedKey,
-  type KeyJson,
-  type KeyMode,
-  keyJson,
-  keyModeOf,
-  keyProblem,
-} from '../../lambda/keys.js';
+import { describeMaskedKey, type KeyJson, type KeyMode, keyJson } from '../../lambda/keys.js';
 import {
   AWSCURRENT,
   AWSPENDING,
@@ -25,15 +18,8 @@ import {
   type RotationRecord,
   type SiteRecord,
 } from '../../lambda/ports.js';
-import {
-  AWS_OPTIONS,
-  awsClients,
-  awsOptionsHelp,
-  awsTarget,
-  nothingStaged,
-  reading,
-  setting,
-} from './aws.js';
+import { type StagedKeyVerdict, stagedKeyVerdict } from '../../lambda/staged-key.js';
+import { AWS_OPTIONS, awsClients, awsOptionsHelp, awsTarget, reading, setting } from './aws.js';
 import { count, table } from './format.js';
 import { type CliContext, type Command, EXIT_OK, PROGRAM, parseOptions, UsageError } from './frame.js';
 import { auditTrail, siteTable } from './ledger-view.js';
@@ -53,7 +39,8 @@ each site's result in it and the key each site holds.
 
 ${awsOptionsHelp(['staged-secret-id', 'ledger-table', 'key-mode'])}
 Without --staged-secret-id the staged key is not shown; without --ledger-table the ledger part is not
-shown; --key-mode adds a warning for a staged key of the wrong mode.
+shown. A staged key is judged by the rotation's own rules (format, the mode of the key in service, not
+the previous key, never in service before according to the ledger); --key-mode adds the deployment's mode.
 
 Options:
   --json       print everything as JSON on stdout
@@ -85,16 +72,23 @@ interface VersionView {
   readonly key: KeyJson | null;
 }
 
+/** What is staged, and whether a rotation would take it: the rotation core's own verdict. */
 type StagedView =
   | { readonly state: 'not_shown' }
-  | { readonly state: 'nothing_staged'; readonly secretId: string }
-  | { readonly state: 'same_as_current'; readonly secretId: string; readonly key: KeyJson }
+  | { readonly state: 'nothing_staged'; readonly secretId: string; readonly verdict: StagedKeyVerdict }
+  | {
+      readonly state: 'same_as_current';
+      readonly secretId: string;
+      readonly key: KeyJson;
+      readonly verdict: StagedKeyVerdict;
+    }
   | {
       readonly state: 'different';
       readonly secretId: string;
       readonly key: KeyJson;
-      /** Why a rotation would refuse it, as far as status can tell (format, mode, AWSPREVIOUS). */
-      readonly problems: readonly string[];
+      readonly verdict: StagedKeyVerdict;
+      /** False without --ledger-table: the "never in service before" rule could not be applied. */
+      readonly ledgerChecked: boolean;
     };
 
 interface LedgerView {
@@ -187,6 +181,8 @@ async function gather(
 
   const pending = versions.find((v) => v.stages.includes(AWSPENDING) && !v.stages.includes(AWSCURRENT));
   const rules = described.RotationRules;
+  const ledger =
+    ledgerTable === undefined ? undefined : { table: ledgerTable, store: clients.ledger(ledgerTable) };
   return {
     secret: {
       arn,
@@ -210,12 +206,24 @@ async function gather(
     staged:
       stagedId === undefined
         ? { state: 'not_shown' }
-        : await stagedView(store, stagedId, values.get(AWSCURRENT), values.get(AWSPREVIOUS), keyMode, cli),
+        : await stagedView(
+            store,
+            stagedId,
+            {
+              secretArn: arn,
+              stagedSecretId: stagedId,
+              keyMode,
+              current: values.get(AWSCURRENT),
+              previous: values.get(AWSPREVIOUS),
+              ledger: ledger?.store,
+            },
+            cli,
+          ),
     ledger:
-      ledgerTable === undefined
+      ledger === undefined
         ? null
-        : await reading(`Reading the ledger table ${ledgerTable}`, () =>
-            ledgerView(clients.ledger(ledgerTable), ledgerTable, arn),
+        : await reading(`Reading the ledger table ${ledger.table}`, () =>
+            ledgerView(ledger.store, ledger.table, arn),
           ),
   };
 }
@@ -223,23 +231,30 @@ async function gather(
 async function stagedView(
   store: SecretsManagerStore,
   stagedId: string,
-  current: string | undefined,
-  previous: string | undefined,
-  keyMode: KeyMode | undefined,
+  context: Parameters<typeof stagedKeyVerdict>[1],
   cli: CliContext,
 ): Promise<StagedView> {
-  const staged = (
-    await reading(`Reading the staged key secret ${stagedId}`, () => store.readCurrent(stagedId))
-  )?.trim();
+  const staged =
+    (await reading(`Reading the staged key secret ${stagedId}`, () => store.readCurrent(stagedId)))?.trim() ??
+    '';
   cli.hide(staged);
-  if (staged === undefined || nothingStaged(staged)) return { state: 'nothing_staged', secretId: stagedId };
-  if (staged === current) return { state: 'same_as_current', secretId: stagedId, key: keyJson(staged) };
-  const problems: string[] = [];
-  const problem = keyProblem(staged, keyMode ?? keyModeOf(staged) ?? 'test');
-  if (problem !== undefined) problems.push(`it ${problem}`);
-  if (staged === previous)
-    problems.push('it is the previous key (AWSPREVIOUS): a rotation must move forward');
-  return { state: 'different', secretId: stagedId, key: keyJson(staged), problems };
+  const verdict = await reading('Checking the staged key against the ledger', () =>
+    stagedKeyVerdict(staged, context),
+  );
+  switch (verdict.staged) {
+    case 'nothing':
+      return { state: 'nothing_staged', secretId: stagedId, verdict };
+    case 'current':
+      return { state: 'same_as_current', secretId: stagedId, key: keyJson(staged), verdict };
+    case 'new':
+      return {
+        state: 'different',
+        secretId: stagedId,
+        key: keyJson(staged),
+        verdict,
+        ledgerChecked: context.ledger !== undefined,
+      };
+  }
 }
 
 async function ledgerView(
@@ -301,22 +316,22 @@ function render(status: Status): string {
   return `${lines.join('\n')}\n\nVersions:\n${indent(versions)}${ledgerText(status, current?.key ?? null)}`;
 }
 
+/** What is staged, then one verdict: a rotation would take it, or would refuse it and why. */
 function stagedLine(staged: StagedView): string {
-  switch (staged.state) {
-    case 'not_shown':
-      return 'not shown (pass --staged-secret-id or set STAGED_SECRET_ARN)';
-    case 'nothing_staged':
-      return `nothing staged in ${staged.secretId} (a rotation would re-propagate the current key)`;
-    case 'same_as_current':
-      return `${shownKey(staged.key)} in ${staged.secretId}: same as current (nothing new staged)`;
-    case 'different':
-      return (
-        `${shownKey(staged.key)} in ${staged.secretId}: a different key, the next rotation would rotate to it` +
-        staged.problems
-          .map((problem) => `\n              warning: a rotation would refuse it: ${problem}`)
-          .join('')
-      );
-  }
+  if (staged.state === 'not_shown') return 'not shown (pass --staged-secret-id or set STAGED_SECRET_ARN)';
+  const { verdict } = staged;
+  const what =
+    staged.state === 'nothing_staged'
+      ? `nothing staged in ${staged.secretId}`
+      : `${shownKey(staged.key)} in ${staged.secretId}: ` +
+        (staged.state === 'same_as_current' ? 'same as current (nothing new staged)' : 'a different key');
+  if (!verdict.accepted) return `${what}, but a rotation would refuse it:\n              ${verdict.message}`;
+  if (staged.state === 'nothing_staged') return `${what} (a rotation would re-propagate the current key)`;
+  if (staged.state === 'same_as_current') return what;
+  return (
+    `${what}, the next rotation would rotate to it` +
+    (staged.ledgerChecked ? '' : ' (not checked against the ledger: pass --ledger-table)')
+  );
 }
 
 function ledgerText(status: Status, current: KeyJson | null): string {

@@ -36,12 +36,13 @@ import {
   startMotoRotation,
 } from '../support/moto.js';
 import { fakeKey, MASTER_API_KEY } from '../support/rotation-fixtures.js';
-import { observeText, secret } from '../support/secret-guard.js';
+import { observeText, rejection, secret } from '../support/secret-guard.js';
 
 const CURRENT = fakeKey('test', 'CliAwsCurrent');
 const NEXT = fakeKey('test', 'CliAwsNextKey');
 const LATER = fakeKey('test', 'CliAwsLaterKey');
 const LIVE = fakeKey('live', 'CliAwsLiveKey');
+const LIVE_CURRENT = fakeKey('live', 'CliAwsLiveCurrent');
 const SITES = 4;
 
 let moto: MotoServer;
@@ -92,16 +93,16 @@ interface Deployment {
   readonly env: Record<string, string>;
 }
 
-/** Fresh secrets and site-list parameter in moto, as the stack creates them. */
+/** Fresh secrets and site-list parameter in moto, as the stack creates them; the key in service is CURRENT. */
 async function deploy(
   staged: string,
-  sitesText = `# cli fleet\n${fleet.urls.join('\n')}\n`,
+  { sitesText = `# cli fleet\n${fleet.urls.join('\n')}\n`, current = CURRENT } = {},
 ): Promise<Deployment> {
   deployments += 1;
   const prefix = `/stripe/cli-${deployments}`;
   const create = async (name: string, value: string) =>
     (await sm.send(new CreateSecretCommand({ Name: `${prefix}/${name}`, SecretString: value }))).ARN ?? '';
-  const arn = await create('secret-key', CURRENT);
+  const arn = await create('secret-key', current);
   const stagedArn = await create('staged-key', staged);
   const masterArn = await create('master-api-key', MASTER_API_KEY);
   const sitesParameter = `${prefix}/sites`;
@@ -392,7 +393,9 @@ describe('stripe-key-rotator plan, against moto: what a rotation would do, writi
   });
 
   it('exits 1 for a key already in service (AWSPREVIOUS), a rotation in progress and bad site-list lines', async () => {
-    const d = await deploy(NEXT, `https://127.0.31.2\nhttp://plain.example.com\n\nnot a url\n`);
+    const d = await deploy(NEXT, {
+      sitesText: `https://127.0.31.2\nhttp://plain.example.com\n\nnot a url\n`,
+    });
     await stageDirectly(d, CURRENT);
     await startMotoRotation(sm, d.arn);
     const before = await worldState(d);
@@ -406,6 +409,17 @@ describe('stripe-key-rotator plan, against moto: what a rotation would do, writi
     );
     expect(run.stdout).toContain(`${d.sitesParameter} line 2: http URL refused, https required`);
     expect(run.stdout).toContain(`${d.sitesParameter} line 4: contains whitespace`);
+  });
+
+  it("exits 1 with Stripe's reason when --stripe-check and Stripe refuses the staged key", async () => {
+    const d = await deploy(fakeKey('test', 'CliAwsUnknownToStripe'));
+
+    const run = await aws('plan', d, ['--stripe-check', '--json']);
+
+    expect(run.code, output(run)).toBe(1);
+    const plan = JSON.parse(run.stdout) as { stripeCheck: string; reasons: string[] };
+    expect(plan.stripeCheck).toBe('failed');
+    expect(plan.reasons).toContainEqual(expect.stringMatching(/^Stripe refused the new key sk_test_…/));
   });
 
   it('exits 2 naming the missing deployment settings', async () => {
@@ -455,6 +469,18 @@ describe('stripe-key-rotator stage, against moto', () => {
     expect(await currentSecretValue(sm, d.stagedArn)).toBe('none');
   });
 
+  it('refuses a key of the other mode than the key in service with exit 2, whatever KEY_MODE says', async () => {
+    const d = await deploy('none');
+
+    const run = await stage(d, LIVE, ['--force', '--no-stripe-check'], { KEY_MODE: 'live' });
+
+    expect(run.code, output(run)).toBe(2);
+    expect(run.stderr).toContain(
+      `is a live key but the key in service (AWSCURRENT of ${d.arn}) is a test key`,
+    );
+    expect(await currentSecretValue(sm, d.stagedArn)).toBe('none');
+  });
+
   it('refuses a key given on the command line with exit 2, without showing it', async () => {
     const d = await deploy('none');
 
@@ -466,7 +492,7 @@ describe('stripe-key-rotator stage, against moto', () => {
   });
 
   it('refuses a live key without a terminal to confirm and without --force (exit 2)', async () => {
-    const d = await deploy('none');
+    const d = await deploy('none', { current: LIVE_CURRENT });
 
     const run = await stage(d, LIVE, [], { KEY_MODE: 'live' });
 
@@ -477,7 +503,7 @@ describe('stripe-key-rotator stage, against moto', () => {
   });
 
   it('on a terminal: reads the key with echo off (never shown), asks "yes" for a live key, then stages it', async () => {
-    const d = await deploy('none');
+    const d = await deploy('none', { current: LIVE_CURRENT });
 
     const run = await onTerminal(
       ['stage', '--secret-id', d.arn, '--key-mode', 'live', '--no-stripe-check'],
@@ -495,7 +521,7 @@ describe('stripe-key-rotator stage, against moto', () => {
   });
 
   it('on a terminal: stages nothing when the operator does not answer "yes"', async () => {
-    const d = await deploy('none');
+    const d = await deploy('none', { current: LIVE_CURRENT });
 
     const run = await onTerminal(
       ['stage', '--secret-id', d.arn, '--key-mode', 'live', '--no-stripe-check'],
@@ -512,7 +538,7 @@ describe('stripe-key-rotator stage, against moto', () => {
   });
 
   it('stages a live key with --force and --no-stripe-check, warning that Stripe was not asked', async () => {
-    const d = await deploy('none');
+    const d = await deploy('none', { current: LIVE_CURRENT });
 
     const run = await stage(d, LIVE, ['--force', '--no-stripe-check', '--key-mode', 'live']);
 
@@ -520,6 +546,66 @@ describe('stripe-key-rotator stage, against moto', () => {
     expect(run.stderr).toContain('warning: --no-stripe-check');
     expect(await currentSecretValue(sm, d.stagedArn)).toBe(LIVE);
     expect(stripe.requests).toHaveLength(0);
+  });
+});
+
+describe('a key that was already in service: stage, status, plan and the rotation refuse it alike', () => {
+  let d: Deployment;
+
+  beforeAll(async () => {
+    // NEXT is rotated in, then LATER, then LATER is pushed again: NEXT is neither AWSCURRENT nor
+    // AWSPREVIOUS any more, only the ledger remembers it was in service.
+    d = await deploy(NEXT);
+    await rotateThroughHandler(d);
+    await stageDirectly(d, LATER);
+    await rotateThroughHandler(d);
+    await stageDirectly(d, 'none');
+    await rotateThroughHandler(d);
+    expect(await currentSecretValue(sm, d.arn)).toBe(LATER);
+  }, 60_000);
+
+  it('stage refuses it with exit 2, before asking Stripe, and stages nothing', async () => {
+    const run = await stage(d, NEXT);
+
+    expect(run.code, output(run)).toBe(2);
+    expect(run.stderr).toMatch(
+      new RegExp(
+        `The key ${maskKey(NEXT)} \\(fp [0-9a-f]{12}\\) was already in service \\(rotation [0-9a-f-]+, finished `,
+      ),
+    );
+    expect(run.stderr).toContain('Nothing was staged.');
+    expect(await currentSecretValue(sm, d.stagedArn)).toBe('none');
+    expect(stripe.requests).toHaveLength(0);
+  });
+
+  it('status shows it staged and refused, in one verdict', async () => {
+    await stageDirectly(d, NEXT);
+
+    const text = await aws('status', d);
+    const json = await aws('status', d, ['--json']);
+
+    expect(text.code, output(text)).toBe(0);
+    expect(text.stdout).toContain(`${maskKey(NEXT)} (fp `);
+    expect(text.stdout).toContain('a different key, but a rotation would refuse it:');
+    expect(text.stdout).toContain('was already in service');
+    expect(text.stdout).not.toContain('would rotate to it');
+    expect(JSON.parse(json.stdout).staged).toMatchObject({
+      state: 'different',
+      verdict: { accepted: false, reason: 'already_in_service' },
+    });
+  });
+
+  it('plan refuses it with the same reason, and so does the rotation', async () => {
+    await stageDirectly(d, NEXT);
+
+    const run = await aws('plan', d);
+
+    expect(run.code, output(run)).toBe(1);
+    expect(run.stdout).toContain('A rotation would be REFUSED:');
+    expect(run.stdout).toContain('was already in service');
+    const error = await rejection(rotateThroughHandler(d));
+    expect(error.name).toBe('KeyRejectedError');
+    expect(error.message).toContain('was already in service');
   });
 });
 

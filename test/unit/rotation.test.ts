@@ -251,6 +251,24 @@ describe('a staged key that must be refused before any Stripe call or site push'
     });
   }
 
+  it('refuses a key of the other mode than the key in service, even when KEY_MODE names its mode', async () => {
+    const world = rotationWorld({
+      current: CURRENT,
+      staged: fakeKey('live', 'LiveOverTest'),
+      env: { KEY_MODE: 'live' },
+    });
+    const token = world.sm.startRotation(world.rotatedArn);
+
+    const error = await rejection(step(world, 'createSecret', token));
+
+    expect(error).toBeInstanceOf(KeyRejectedError);
+    expect(error.message).toContain(
+      `is a live key but the key in service (AWSCURRENT of ${world.rotatedArn}) is a test key`,
+    );
+    expect(world.sm.writeCalls()).toBe(0);
+    expect(world.pusher.requests).toHaveLength(0);
+  });
+
   it('refuses the previous key (AWSPREVIOUS): a rotation must move forward', async () => {
     const world = rotationWorld({ current: PREVIOUS, staged: PREVIOUS });
     world.sm.putCurrent(world.rotatedArn, CURRENT);
