@@ -16,7 +16,7 @@ import {
 } from './site-answer.js';
 import { Agent, request } from './undici-parts.js';
 
-/** The template sites' endpoint (seed guide, "Endpoint API Template"). */
+/** The template sites' endpoint (docs/architecture.md, "Site answers and what they mean"). */
 export const SITE_ENDPOINT_PATH = '/api/export/settings/stripe_secret_key';
 const USER_AGENT = 'stripe-key-rotator/1';
 

@@ -163,7 +163,7 @@ function werkzeugError(status: number, title: string, text: string, headers: Rec
 }
 
 /** Python's `re.match(r'^sk_(test|live)_[A-Za-z0-9]+$', value)`: `$` also matches before a final newline. */
-const SEED_KEY_PATTERN = /^sk_(test|live)_[A-Za-z0-9]+\n?$/;
+const TEMPLATE_KEY_PATTERN = /^sk_(test|live)_[A-Za-z0-9]+\n?$/;
 
 /** Python truthiness of a JSON value (`data or {}`, `if not value`). */
 function pythonTruthy(value: unknown): boolean {
@@ -220,7 +220,7 @@ export const templateEndpoint: SiteBehaviour = (request, site) => {
   if (typeof value !== 'string') {
     return werkzeugError(500, 'Internal Server Error', 'The server encountered an internal error.');
   }
-  if (!SEED_KEY_PATTERN.test(value)) return json(400, { success: false, error: 'invalid_secret_format' });
+  if (!TEMPLATE_KEY_PATTERN.test(value)) return json(400, { success: false, error: 'invalid_secret_format' });
   site.storedKey = value;
   return json(200, { success: true, message: 'secret_saved' });
 };

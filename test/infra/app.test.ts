@@ -220,7 +220,7 @@ describe('synthesis with bundling, as `cdk synth` does it', () => {
     expect([...new Set(external)]).toEqual(['@aws-sdk/signature-v4-crt']);
   });
 
-  it('deploys a bundle of at most 1 MB (issue 6; bench/results.md measures its cold start)', () => {
+  it('deploys a bundle of at most 1 MB (bench/results.md measures its cold start)', () => {
     expect(Buffer.byteLength(bundle)).toBeLessThanOrEqual(1_000_000);
   });
 

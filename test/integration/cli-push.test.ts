@@ -33,7 +33,7 @@ afterAll(async () => {
 
 let files = 0;
 
-/** A fleet of `size` sites and a sites file listing them (with a comment and a blank line, as the seed shows). */
+/** A fleet of `size` sites and a sites file listing them (with a comment and a blank line, as sites.txt allows). */
 async function fleetWithSitesFile(size: number): Promise<{ fleet: TemplateFleet; sitesFile: string }> {
   const fleet = await startTemplateFleet({ size, masterApiKey: MASTER_API_KEY, ca });
   fleets.push(fleet);
@@ -178,7 +178,7 @@ describe.concurrent('stripe-key-rotator push, against real HTTPS template sites'
     expect(fleet.requestCount).toBe(0);
   });
 
-  it('accepts --secret-key and --master-key as the seed does, warning that argv is visible to other users', async ({
+  it('accepts --secret-key and --master-key as one-off push scripts do, warning that argv is visible to other users', async ({
     expect,
   }) => {
     const { fleet, sitesFile } = await fleetWithSitesFile(2);
