@@ -4,6 +4,7 @@
  * leaves AWSCURRENT (and the previous key) untouched, and every step is safe to replay with the same token.
  */
 import type { RotatorConfig } from './config.js';
+import { type MetricName, NOTHING_STAGED } from './contract.js';
 import { ConfigurationError, KeyRejectedError, PropagationError, RotationStateError } from './errors.js';
 import type { RotationEvent, RotationStep } from './event.js';
 import { describeKey, fingerprint, keyProblem, maskKey, masterApiKeyProblem } from './keys.js';
@@ -26,14 +27,10 @@ import {
   type SiteResult,
 } from './ports.js';
 
-export type RotationMetricName =
-  | 'RotationSucceeded'
-  | 'SitesConfirmed'
-  | 'SitesFailed'
-  | 'SitesNotAttempted'
-  | 'PushDuration';
+/** The metrics the core records; the runtime adds `RotationStepFailed` around it. */
+export type RotationMetricName = Exclude<MetricName, 'RotationStepFailed'>;
 
-/** Metrics sink (Powertools Metrics in the Lambda); `PushDuration` is in milliseconds, the rest are counts. */
+/** Metrics sink (Powertools Metrics in the Lambda); units in `METRICS` (contract.ts). */
 export interface RotationMetrics {
   record(name: RotationMetricName, value: number): void;
 }
@@ -65,9 +62,6 @@ interface StepInput {
   readonly log: RotationLogger;
   readonly clock: InvocationClock;
 }
-
-/** Values that mean "nothing is staged" in the staged key secret (the CDK placeholder is `none`). */
-export const NOTHING_STAGED = /^(none)?$/i;
 
 /** How many past rotations are searched for a staged key that was already in service. */
 const HISTORY_CHECKED = 100;

@@ -9,6 +9,7 @@ import {
   ListSecretVersionIdsCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { SecretsManagerStore } from '../../lambda/aws/secrets-manager.js';
+import { NOTHING_STAGED, SETTINGS } from '../../lambda/contract.js';
 import { fingerprint, type KeyMode, keyModeOf, keyProblem, maskKey } from '../../lambda/keys.js';
 import {
   AWSCURRENT,
@@ -18,15 +19,7 @@ import {
   type RotationRecord,
   type SiteRecord,
 } from '../../lambda/ports.js';
-import {
-  AWS_OPTIONS,
-  awsClients,
-  awsOptionsHelp,
-  awsTarget,
-  nothingStaged,
-  reading,
-  setting,
-} from './aws.js';
+import { AWS_OPTIONS, awsClients, awsOptionsHelp, awsTarget, reading, setting } from './aws.js';
 import { count, table } from './format.js';
 import { type CliContext, type Command, EXIT_OK, PROGRAM, parseOptions, UsageError } from './frame.js';
 import { auditTrail, siteTable } from './ledger-view.js';
@@ -237,7 +230,8 @@ async function stagedView(
     await reading(`Reading the staged key secret ${stagedId}`, () => store.readCurrent(stagedId))
   )?.trim();
   cli.hide(staged);
-  if (staged === undefined || nothingStaged(staged)) return { state: 'nothing_staged', secretId: stagedId };
+  if (staged === undefined || NOTHING_STAGED.test(staged))
+    return { state: 'nothing_staged', secretId: stagedId };
   if (staged === current) return { state: 'same_as_current', secretId: stagedId, key: keyView(staged) };
   const problems: string[] = [];
   const problem = keyProblem(staged, keyMode ?? keyModeOf(staged) ?? 'test');
@@ -309,7 +303,7 @@ function render(status: Status): string {
 function stagedLine(staged: StagedView): string {
   switch (staged.state) {
     case 'not_shown':
-      return 'not shown (pass --staged-secret-id or set STAGED_SECRET_ARN)';
+      return `not shown (pass --staged-secret-id or set ${SETTINGS.stagedSecretId.variable})`;
     case 'nothing_staged':
       return `nothing staged in ${staged.secretId} (a rotation would re-propagate the current key)`;
     case 'same_as_current':
@@ -326,7 +320,8 @@ function stagedLine(staged: StagedView): string {
 
 function ledgerText(status: Status, current: KeyView | null): string {
   const ledger = status.ledger;
-  if (ledger === null) return '\nLedger: not shown (pass --ledger-table or set LEDGER_TABLE)\n';
+  if (ledger === null)
+    return `\nLedger: not shown (pass --ledger-table or set ${SETTINGS.ledgerTable.variable})\n`;
   if (ledger.lastRotation === null) return `\nLedger ${ledger.table}: no rotation recorded for this secret\n`;
   const record = ledger.lastRotation;
   const notes = new Map<string, string>();
