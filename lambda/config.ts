@@ -1,11 +1,18 @@
 /**
- * The handler's configuration contract: environment variables only (the master API key is read from its
- * own secret, never from the environment). Every problem is reported at once, naming the variable.
+ * The handler's configuration: environment variables only (the master API key is read from its own secret,
+ * never from the environment), read and checked against the contract (contract.ts). Every problem is
+ * reported at once, naming the variable.
  */
+import {
+  type IntegerSetting,
+  range,
+  readStripeApiBase,
+  SETTINGS,
+  sitesParameterProblem,
+  type WhenNothingStaged,
+} from './contract.js';
 import { ConfigurationError } from './errors.js';
 import type { KeyMode } from './keys.js';
-
-export type WhenNothingStaged = 'repropagate' | 'fail';
 
 export interface RotatorConfig {
   readonly stagedSecretId: string;
@@ -24,14 +31,15 @@ export interface RotatorConfig {
   readonly stripeApiBase: string;
 }
 
+/** The configuration's optional part when its variables are not set. */
 export const CONFIG_DEFAULTS = {
-  whenNothingStaged: 'repropagate',
-  pushConcurrency: 10,
-  siteTimeoutMs: 10_000,
-  siteAttempts: 3,
-  canarySites: 1,
-  stripeCheck: true,
-  stripeApiBase: 'https://api.stripe.com',
+  whenNothingStaged: SETTINGS.whenNothingStaged.default,
+  pushConcurrency: SETTINGS.pushConcurrency.default,
+  siteTimeoutMs: SETTINGS.siteTimeoutMs.default,
+  siteAttempts: SETTINGS.siteAttempts.default,
+  canarySites: SETTINGS.canarySites.default,
+  stripeCheck: SETTINGS.stripeCheck.default === 'on',
+  stripeApiBase: SETTINGS.stripeApiBase.default,
 } as const;
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -39,69 +47,67 @@ type Env = Readonly<Record<string, string | undefined>>;
 export function loadConfig(env: Env): RotatorConfig {
   const problems: string[] = [];
 
-  const required = (name: string, describe: string): string => {
-    const value = env[name]?.trim();
-    if (!value) problems.push(`${name} is not set: it must name ${describe}`);
+  const required = ({ variable, meaning }: { variable: string; meaning: string }): string => {
+    const value = env[variable]?.trim();
+    if (!value) problems.push(`${variable} is not set: it must name ${meaning}`);
     return value ?? '';
   };
 
-  const oneOf = <T extends string>(name: string, allowed: readonly T[], fallback?: T): T => {
-    const raw = env[name]?.trim();
+  const oneOf = <T extends string>(setting: {
+    variable: string;
+    allowed: readonly T[];
+    default?: NoInfer<T>;
+  }): T => {
+    const { variable, allowed } = setting;
+    const raw = env[variable]?.trim();
     if (!raw) {
-      if (fallback !== undefined) return fallback;
-      problems.push(`${name} is not set: expected one of ${allowed.join(', ')}`);
+      if (setting.default !== undefined) return setting.default;
+      problems.push(`${variable} is not set: expected one of ${allowed.join(', ')}`);
       return allowed[0] as T;
     }
     if (!(allowed as readonly string[]).includes(raw)) {
-      problems.push(`${name}="${raw}" is not one of ${allowed.join(', ')}`);
+      problems.push(`${variable}="${raw}" is not one of ${allowed.join(', ')}`);
       return allowed[0] as T;
     }
     return raw as T;
   };
 
-  const integer = (name: string, fallback: number, min: number, max: number): number => {
-    const raw = env[name]?.trim();
-    if (!raw) return fallback;
+  const integer = (setting: IntegerSetting): number => {
+    const { variable, min, max } = setting;
+    const raw = env[variable]?.trim();
+    if (!raw) return setting.default;
     if (!/^\d+$/.test(raw)) {
-      problems.push(`${name}="${raw}" is not a whole number (expected ${min}–${max})`);
-      return fallback;
+      problems.push(`${variable}="${raw}" is not a whole number (expected ${range(setting)})`);
+      return setting.default;
     }
     const value = Number(raw);
     if (value < min || value > max)
-      problems.push(`${name}=${value} is out of range (expected ${min}–${max})`);
+      problems.push(`${variable}=${value} is out of range (expected ${range(setting)})`);
     return value;
   };
 
-  const stagedSecretId = required('STAGED_SECRET_ARN', 'the secret holding the next Stripe key');
-  const masterApiKeySecretId = required(
-    'MASTER_API_KEY_SECRET_ARN',
-    "the secret holding the sites' master API key (X-API-Key)",
-  );
-  const sitesParameter = required(
-    'SITES_PARAMETER',
-    'the SSM parameter (or path ending in /) listing the sites',
-  );
-  const ledgerTable = required('LEDGER_TABLE', 'the DynamoDB table of the propagation ledger');
-  if (ledgerTable && !/^[A-Za-z0-9_.-]{3,255}$/.test(ledgerTable)) {
-    problems.push(`LEDGER_TABLE="${ledgerTable}" is not a DynamoDB table name (3–255 of A-Z a-z 0-9 _ . -)`);
-  }
-  if (sitesParameter && /\s/.test(sitesParameter)) {
+  const stagedSecretId = required(SETTINGS.stagedSecretId);
+  const masterApiKeySecretId = required(SETTINGS.masterApiKeySecretId);
+  const sitesParameter = required(SETTINGS.sitesParameter);
+  const ledgerTable = required(SETTINGS.ledgerTable);
+  if (ledgerTable && !SETTINGS.ledgerTable.pattern.test(ledgerTable)) {
     problems.push(
-      `SITES_PARAMETER="${sitesParameter}" contains whitespace; it must be a parameter name or path`,
+      `${SETTINGS.ledgerTable.variable}="${ledgerTable}" is not ${SETTINGS.ledgerTable.patternText}`,
     );
   }
-  const keyMode = oneOf<KeyMode>('KEY_MODE', ['live', 'test']);
-  const whenNothingStaged = oneOf<WhenNothingStaged>(
-    'WHEN_NOTHING_STAGED',
-    ['repropagate', 'fail'],
-    CONFIG_DEFAULTS.whenNothingStaged,
-  );
-  const pushConcurrency = integer('PUSH_CONCURRENCY', CONFIG_DEFAULTS.pushConcurrency, 1, 256);
-  const siteTimeoutMs = integer('SITE_TIMEOUT_MS', CONFIG_DEFAULTS.siteTimeoutMs, 100, 120_000);
-  const siteAttempts = integer('SITE_ATTEMPTS', CONFIG_DEFAULTS.siteAttempts, 1, 10);
-  const canarySites = integer('CANARY_SITES', CONFIG_DEFAULTS.canarySites, 0, 100);
-  const stripeCheck = oneOf('STRIPE_CHECK', ['on', 'off'], 'on') === 'on';
-  const stripeApiBase = stripeBase(env.STRIPE_API_BASE?.trim() || CONFIG_DEFAULTS.stripeApiBase, problems);
+  const sitesProblem = sitesParameter ? sitesParameterProblem(sitesParameter) : undefined;
+  if (sitesProblem !== undefined) {
+    problems.push(`${SETTINGS.sitesParameter.variable}="${sitesParameter}" ${sitesProblem}`);
+  }
+  const keyMode = oneOf(SETTINGS.keyMode);
+  const whenNothingStaged = oneOf(SETTINGS.whenNothingStaged);
+  const pushConcurrency = integer(SETTINGS.pushConcurrency);
+  const siteTimeoutMs = integer(SETTINGS.siteTimeoutMs);
+  const siteAttempts = integer(SETTINGS.siteAttempts);
+  const canarySites = integer(SETTINGS.canarySites);
+  const stripeCheck = oneOf(SETTINGS.stripeCheck) === 'on';
+  const stripeApiBase = readStripeApiBase(env[SETTINGS.stripeApiBase.variable]);
+  problems.push(...stripeApiBase.problems);
 
   if (problems.length > 0) {
     throw new ConfigurationError('The rotation function is misconfigured; fix its environment variables:', {
@@ -120,21 +126,33 @@ export function loadConfig(env: Env): RotatorConfig {
     siteAttempts,
     canarySites,
     stripeCheck,
-    stripeApiBase,
+    stripeApiBase: stripeApiBase.value,
   };
 }
 
-function stripeBase(raw: string, problems: string[]): string {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    problems.push(`STRIPE_API_BASE="${raw}" is not a URL`);
-    return raw;
-  }
-  if (url.protocol !== 'https:') problems.push(`STRIPE_API_BASE="${raw}" must use https`);
-  if (url.username || url.password || url.search || url.hash) {
-    problems.push('STRIPE_API_BASE must not carry credentials, a query or a fragment');
-  }
-  return url.origin + url.pathname.replace(/\/+$/, '');
+/** What a deployment decides; the rest of `RotatorConfig` (STRIPE_API_BASE) keeps its default. */
+export type DeployedConfig = Omit<RotatorConfig, 'stripeApiBase'>;
+
+/**
+ * The environment variables that make `loadConfig` return `config`: what the construct deploys. Values may
+ * be CDK tokens (strings standing for ARNs and names until deployment).
+ */
+export function configEnvironment(config: DeployedConfig): Record<string, string> {
+  return {
+    [SETTINGS.stagedSecretId.variable]: config.stagedSecretId,
+    [SETTINGS.masterApiKeySecretId.variable]: config.masterApiKeySecretId,
+    [SETTINGS.sitesParameter.variable]: config.sitesParameter,
+    [SETTINGS.ledgerTable.variable]: config.ledgerTable,
+    [SETTINGS.keyMode.variable]: config.keyMode,
+    [SETTINGS.whenNothingStaged.variable]: config.whenNothingStaged,
+    [SETTINGS.pushConcurrency.variable]: String(config.pushConcurrency),
+    [SETTINGS.siteTimeoutMs.variable]: String(config.siteTimeoutMs),
+    [SETTINGS.siteAttempts.variable]: String(config.siteAttempts),
+    [SETTINGS.canarySites.variable]: String(config.canarySites),
+    [SETTINGS.stripeCheck.variable]: onOff(config.stripeCheck),
+  };
+}
+
+function onOff(value: boolean): (typeof SETTINGS.stripeCheck.allowed)[number] {
+  return value ? 'on' : 'off';
 }

@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
+import { SETTINGS } from './contract.js';
 
 /** The template sites' own acceptance rule (seed: `^sk_(test|live)_[A-Za-z0-9]+$`). */
 export const STRIPE_SECRET_KEY_PATTERN = /^sk_(test|live)_[A-Za-z0-9]+$/;
 
-export type KeyMode = 'live' | 'test';
+export type KeyMode = (typeof SETTINGS.keyMode.allowed)[number];
 
 /** Fewer characters after the prefix than this and the tail is not shown: it would reveal too much. */
 const MIN_BODY_FOR_TAIL = 16;
@@ -62,7 +63,7 @@ export function keyProblem(key: string, expectedMode: KeyMode): string | undefin
   }
   const mode = keyModeOf(key);
   if (mode !== expectedMode) {
-    return `is a ${mode} key but this deployment rotates ${expectedMode} keys (KEY_MODE=${expectedMode})`;
+    return `is a ${mode} key but this deployment rotates ${expectedMode} keys (${SETTINGS.keyMode.variable}=${expectedMode})`;
   }
   return undefined;
 }

@@ -4,6 +4,7 @@
  * leaves AWSCURRENT (and the previous key) untouched, and every step is safe to replay with the same token.
  */
 import type { RotatorConfig } from './config.js';
+import type { MetricName } from './contract.js';
 import { ConfigurationError, KeyRejectedError, PropagationError, RotationStateError } from './errors.js';
 import type { RotationEvent, RotationStep } from './event.js';
 import { describeKey, fingerprint, keyProblem, maskKey, masterApiKeyProblem } from './keys.js';
@@ -29,14 +30,10 @@ import {
 } from './ports.js';
 import { type StagedKeyRefusal, stagedKeyVerdict } from './staged-key.js';
 
-export type RotationMetricName =
-  | 'RotationSucceeded'
-  | 'SitesConfirmed'
-  | 'SitesFailed'
-  | 'SitesNotAttempted'
-  | 'PushDuration';
+/** The metrics the core records; the runtime adds `RotationStepFailed` around it. */
+export type RotationMetricName = Exclude<MetricName, 'RotationStepFailed'>;
 
-/** Metrics sink (Powertools Metrics in the Lambda); `PushDuration` is in milliseconds, the rest are counts. */
+/** Metrics sink (Powertools Metrics in the Lambda); units in `METRICS` (contract.ts). */
 export interface RotationMetrics {
   record(name: RotationMetricName, value: number): void;
 }

@@ -4,7 +4,7 @@
  * clients, without mocking modules.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
@@ -14,13 +14,13 @@ import { DynamoDbLedger } from './aws/dynamodb-ledger.js';
 import { SecretsManagerStore } from './aws/secrets-manager.js';
 import { SsmSiteListSource } from './aws/ssm-site-list.js';
 import { loadConfig } from './config.js';
+import { AWS_CLIENT_CONFIG, METRICS, type MetricName, POWERTOOLS_SETTINGS } from './contract.js';
 import { parseRotationEvent } from './event.js';
 import { createFleetDispatcher } from './fleet-http.js';
 import type { RotationLedger } from './ports.js';
 import { createFleetPusher } from './push.js';
-import { type InvocationClock, type RotationDeps, type RotationMetricName, rotate } from './rotation.js';
-import { StripeKeyChecker } from './stripe-check.js';
-import { Agent } from './undici-parts.js';
+import { type InvocationClock, type RotationDeps, rotate } from './rotation.js';
+import { createStripeDispatcher, StripeKeyChecker } from './stripe-check.js';
 
 export interface RuntimeOverrides {
   readonly dispatcher?: Dispatcher;
@@ -34,26 +34,20 @@ export interface RuntimeOverrides {
 
 export type RotationHandler = (event: unknown, context: InvocationClock) => Promise<void>;
 
-const SERVICE_NAME = 'stripe-key-rotator';
-/** Bounds on every AWS call (the SDK retries on top): a hung connection must not eat the whole invocation. */
-const AWS_CLIENT_CONFIG = { requestHandler: { connectionTimeout: 3_000, requestTimeout: 15_000 } } as const;
-const METRICS_NAMESPACE = 'StripeKeyRotator';
-
 export function createRotationHandler(
   env: Readonly<Record<string, string | undefined>>,
   overrides: RuntimeOverrides = {},
 ): RotationHandler {
   const config = loadConfig(env);
-  const serviceName = env.POWERTOOLS_SERVICE_NAME || SERVICE_NAME;
+  const { serviceName: service, metricsNamespace: namespace } = POWERTOOLS_SETTINGS;
+  const serviceName = env[service.variable] || service.default;
   const logger = overrides.logger ?? new Logger({ serviceName });
-  const metrics = new Metrics({
-    namespace: env.POWERTOOLS_METRICS_NAMESPACE || METRICS_NAMESPACE,
-    serviceName,
-  });
-  // Stripe is called a few times per step: a plain keep-alive Agent. The fleet gets a dispatcher built for
-  // thousands of distinct origins contacted once (no keep-alive, one shared TLS context; bench/results.md).
-  const dispatcher =
-    overrides.dispatcher ?? new Agent({ keepAliveTimeout: 4_000, connect: { timeout: 10_000 } });
+  const metrics = new Metrics({ namespace: env[namespace.variable] || namespace.default, serviceName });
+  const record = (name: MetricName, value: number) =>
+    metrics.addMetric(name, METRICS.names[name].unit, value);
+  const dispatcher = overrides.dispatcher ?? createStripeDispatcher();
+  // The fleet gets a dispatcher built for thousands of distinct origins contacted once (no keep-alive, one
+  // shared TLS context; bench/results.md).
   const fleetDispatcher = overrides.dispatcher ?? createFleetDispatcher({ connectTimeoutMs: 10_000 });
   const store = new SecretsManagerStore(
     overrides.secretsManager ?? new SecretsManagerClient(AWS_CLIENT_CONFIG),
@@ -83,10 +77,7 @@ export function createRotationHandler(
         tableName: config.ledgerTable,
       }),
     logger,
-    metrics: {
-      record: (name: RotationMetricName, value: number) =>
-        metrics.addMetric(name, name === 'PushDuration' ? MetricUnit.Milliseconds : MetricUnit.Count, value),
-    },
+    metrics: { record },
   };
 
   return async (input, context) => {
@@ -100,7 +91,7 @@ export function createRotationHandler(
     try {
       await rotate(parseRotationEvent(input), deps, context);
     } catch (error) {
-      metrics.addMetric('RotationStepFailed', MetricUnit.Count, 1);
+      record('RotationStepFailed', 1);
       logger.error('Rotation step failed', { error });
       throw error;
     } finally {

@@ -3,13 +3,10 @@
  * `plan`, `stage` (before storing a key) and `status` (when showing the staged key) all ask this function,
  * so none of them can accept a key another refuses.
  */
-import { CONFIG_DEFAULTS, type WhenNothingStaged } from './config.js';
+import { NOTHING_STAGED, SETTINGS, type WhenNothingStaged } from './contract.js';
 import { KeyRejectedError } from './errors.js';
 import { describeKey, fingerprint, type KeyMode, keyModeOf, keyProblem } from './keys.js';
 import type { KeyChecker, RotationLedger, RotationTrigger } from './ports.js';
-
-/** Values that mean "nothing is staged" in the staged key secret (the CDK placeholder is `none`). */
-const NOTHING_STAGED = /^(none)?$/i;
 
 /** How many past rotations are searched for a staged key that was already in service. */
 const HISTORY_CHECKED = 100;
@@ -97,12 +94,12 @@ export async function stagedKeyVerdict(
   if (NOTHING_STAGED.test(candidate) || candidate === current) {
     const staged = NOTHING_STAGED.test(candidate) ? 'nothing' : 'current';
     const why = staged === 'nothing' ? 'it is empty' : 'it holds the current key';
-    const policy = context.whenNothingStaged ?? CONFIG_DEFAULTS.whenNothingStaged;
+    const policy = context.whenNothingStaged ?? SETTINGS.whenNothingStaged.default;
     if (policy === 'fail') {
       return refused(
         staged,
         'nothing_staged',
-        `Nothing new is staged in ${stagedSecretId} (${why}) and WHEN_NOTHING_STAGED=fail.`,
+        `Nothing new is staged in ${stagedSecretId} (${why}) and ${SETTINGS.whenNothingStaged.variable}=fail.`,
       );
     }
     const problem = current === undefined ? 'is missing' : problemOf(current, keyMode);

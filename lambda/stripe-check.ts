@@ -11,13 +11,21 @@ import { parseRetryAfter, readCappedBody } from './http.js';
 import { describeKey, type KeyMode, STRIPE_SECRET_KEY_PATTERN } from './keys.js';
 import type { RotationLogger } from './log.js';
 import type { KeyChecker } from './ports.js';
-import { request } from './undici-parts.js';
+import { Agent, request } from './undici-parts.js';
+
+/** Bound on each Stripe request, and on connecting to Stripe. */
+const STRIPE_TIMEOUT_MS = 10_000;
+
+/** Stripe is called a few times per step: a plain keep-alive Agent (the function and the CLI alike). */
+export function createStripeDispatcher(): Dispatcher {
+  return new Agent({ keepAliveTimeout: 4_000, connect: { timeout: STRIPE_TIMEOUT_MS } });
+}
 
 export interface StripeKeyCheckerOptions {
   readonly apiBase: string;
   readonly dispatcher: Dispatcher;
   readonly logger: RotationLogger;
-  /** Bound on each Stripe request. @default 10_000 */
+  /** Bound on each Stripe request. @default STRIPE_TIMEOUT_MS (10 s) */
   readonly timeoutMs?: number;
   /** Tries for a transient answer (429, 5xx, network). @default 3 */
   readonly attempts?: number;
@@ -50,7 +58,7 @@ export class StripeKeyChecker implements KeyChecker {
   private readonly random: () => number;
 
   constructor(private readonly options: StripeKeyCheckerOptions) {
-    this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.timeoutMs = options.timeoutMs ?? STRIPE_TIMEOUT_MS;
     this.attempts = options.attempts ?? 3;
     this.backoff = options.backoff ?? DEFAULT_BACKOFF;
     this.maxRetryAfterMs = options.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_AFTER_MS;

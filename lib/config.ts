@@ -2,6 +2,7 @@
  * Per-environment settings of the CDK app, read from the `environments` context (cdk.json) and checked
  * before anything is built: each problem names its context path and the offending value.
  */
+import { SETTINGS, type WhenNothingStaged } from '../lambda/contract.js';
 import { ConfigurationError } from '../lambda/errors.js';
 import type { KeyMode } from '../lambda/keys.js';
 
@@ -27,7 +28,7 @@ export interface EnvironmentSettings {
   /** `cron(...)` (with `scheduleWindowHours`) or `rate(N hours|days)`. */
   readonly schedule?: string;
   readonly scheduleWindowHours?: number;
-  readonly whenNothingStaged?: 'repropagate' | 'fail';
+  readonly whenNothingStaged?: WhenNothingStaged;
   readonly pushConcurrency?: number;
   readonly siteTimeoutMs?: number;
   readonly siteAttempts?: number;
@@ -86,7 +87,7 @@ function readEnvironment(name: string, value: unknown, problems: string[]): Envi
     return { name, keyMode: 'test' };
   }
   const read = new Reader(at, value, problems);
-  const keyMode = read.oneOf('keyMode', ['live', 'test'] as const, true) ?? 'test';
+  const keyMode = read.oneOf('keyMode', SETTINGS.keyMode.allowed, true) ?? 'test';
   const settings: EnvironmentSettings = {
     name,
     keyMode,
@@ -96,7 +97,7 @@ function readEnvironment(name: string, value: unknown, problems: string[]): Envi
     notificationEmails: read.stringList('notificationEmails'),
     schedule: read.string('schedule', /^(cron|rate)\(.*\)$/, 'cron(...) or rate(N hours|days)'),
     scheduleWindowHours: read.number('scheduleWindowHours'),
-    whenNothingStaged: read.oneOf('whenNothingStaged', ['repropagate', 'fail'] as const),
+    whenNothingStaged: read.oneOf('whenNothingStaged', SETTINGS.whenNothingStaged.allowed),
     pushConcurrency: read.number('pushConcurrency'),
     siteTimeoutMs: read.number('siteTimeoutMs'),
     siteAttempts: read.number('siteAttempts'),

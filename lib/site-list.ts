@@ -3,6 +3,7 @@
  * by name, or every parameter under an existing path (for fleets beyond one parameter's 4 KB).
  */
 import type { IKey } from 'aws-cdk-lib/aws-kms';
+import { sitesParameterProblem } from '../lambda/contract.js';
 import { ConfigurationError } from '../lambda/errors.js';
 
 export interface ExistingSiteListOptions {
@@ -37,7 +38,7 @@ export class SiteListParameter {
     if (options.parameterName !== undefined) {
       assertValid(
         `SiteListParameter.create({ parameterName: ${JSON.stringify(options.parameterName)} })`,
-        () => parameterNameProblem(options.parameterName ?? '', 'name'),
+        () => sitesParameterProblem(options.parameterName ?? '', 'name'),
       );
     }
     return new SiteListParameter({ kind: 'new', parameterName: options.parameterName });
@@ -46,7 +47,7 @@ export class SiteListParameter {
   /** An existing parameter (String, StringList or SecureString), e.g. `/stripe/live/sites`. */
   static fromName(name: string, options: ExistingSiteListOptions = {}): SiteListParameter {
     assertValid(`SiteListParameter.fromName(${JSON.stringify(name)})`, () =>
-      parameterNameProblem(name, 'name'),
+      sitesParameterProblem(name, 'name'),
     );
     return new SiteListParameter({ kind: 'name', parameter: name, decryptionKey: options.decryptionKey });
   }
@@ -54,7 +55,7 @@ export class SiteListParameter {
   /** Every parameter under an existing path ending in `/`, e.g. `/stripe/live/sites/`, read recursively. */
   static fromPath(path: string, options: ExistingSiteListOptions = {}): SiteListParameter {
     assertValid(`SiteListParameter.fromPath(${JSON.stringify(path)})`, () =>
-      parameterNameProblem(path, 'path'),
+      sitesParameterProblem(path, 'path'),
     );
     return new SiteListParameter({ kind: 'path', parameter: path, decryptionKey: options.decryptionKey });
   }
@@ -62,25 +63,8 @@ export class SiteListParameter {
   private constructor(readonly choice: SiteListChoice) {}
 }
 
+/** The function's own SITES_PARAMETER rule (lambda/contract.ts), applied at synth instead of at rotation time. */
 function assertValid(call: string, check: () => string | undefined): void {
   const problem = check();
   if (problem !== undefined) throw new ConfigurationError(`siteList: ${call} ${problem}`);
-}
-
-/** The same rules the function applies to SITES_PARAMETER, caught at synth instead of at rotation time. */
-export function parameterNameProblem(value: string, kind: 'name' | 'path'): string | undefined {
-  if (value === '') return 'is empty';
-  if (!/^[A-Za-z0-9_./-]+$/.test(value)) return 'may hold only letters, digits, _ . - and /';
-  if (value.length > 1011) return 'is longer than the 1011 characters SSM allows';
-  if (/^\/?(aws|ssm)/i.test(value)) return 'must not start with "aws" or "ssm" (reserved by SSM)';
-  if (value.includes('//')) return 'has an empty path segment';
-  if (kind === 'path') {
-    if (!value.startsWith('/') || !value.endsWith('/') || value === '/') {
-      return 'must start and end with / and name at least one level, e.g. /stripe/live/sites/';
-    }
-    return undefined;
-  }
-  if (value.endsWith('/')) return 'ends with /: use SiteListParameter.fromPath for a path';
-  if (value.includes('/') && !value.startsWith('/')) return 'must start with / when it contains /';
-  return undefined;
 }

@@ -7,8 +7,10 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
+import { NOTHING_STAGED } from '../lambda/contract.js';
 import { ConfigurationError } from '../lambda/errors.js';
 import type { EnvironmentSettings, ExistingSecretSettings } from './config.js';
+import { defaultServiceName } from './props.js';
 import { KeyRotationSchedule } from './schedule.js';
 import { SiteListParameter } from './site-list.js';
 import { StripeKeyRotation } from './stripe-key-rotation.js';
@@ -29,7 +31,7 @@ export class StripeKeyRotatorStack extends Stack {
       terminationProtection: settings.terminationProtection ?? settings.keyMode === 'live',
       ...props,
     });
-    const serviceName = settings.serviceName ?? `stripe-key-rotator-${settings.name}`;
+    const serviceName = settings.serviceName ?? defaultServiceName(settings.name);
 
     if (settings.encryptionKey === 'create') {
       this.encryptionKey = new kms.Key(this, 'SecretsKey', {
@@ -72,7 +74,7 @@ export class StripeKeyRotatorStack extends Stack {
     output(
       'StagedKeySecretArn',
       rotation.stagedKeySecret.secretArn,
-      'Write the next Stripe key here before a rotation ("none" = nothing staged).',
+      `Write the next Stripe key here before a rotation ("${NOTHING_STAGED.placeholder}" = nothing staged).`,
     );
     output(
       'MasterApiKeySecretArn',

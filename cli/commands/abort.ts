@@ -5,6 +5,7 @@
  */
 import { DescribeSecretCommand, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
 import { SecretsManagerStore } from '../../lambda/aws/secrets-manager.js';
+import { FUNCTION_TIMEOUT_MAX_MS, range, SETTINGS } from '../../lambda/contract.js';
 import { ConfigurationError } from '../../lambda/errors.js';
 import { createFleetDispatcher } from '../../lambda/fleet-http.js';
 import { describeKey, fingerprint, maskKey, masterApiKeyProblem } from '../../lambda/keys.js';
@@ -35,8 +36,8 @@ import {
   EXIT_OK,
   PROGRAM,
   parseOptions,
+  settingNumber,
   UsageError,
-  wholeNumber,
 } from './frame.js';
 import { pushProgress } from './progress.js';
 
@@ -48,11 +49,12 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-/** A step marked running more recently than this may still be pushing (the Lambda timeout is 15 minutes). */
-const RUNNING_STEP_WINDOW_MS = 15 * 60_000;
-const DEFAULT_CONCURRENCY = 10;
-const SITE_TIMEOUT_MS = 10_000;
-const SITE_ATTEMPTS = 3;
+/** A step marked running more recently than this may still be pushing: no invocation runs longer. */
+const RUNNING_STEP_WINDOW_MS = FUNCTION_TIMEOUT_MAX_MS;
+/** The function's own defaults and bounds: the re-push behaves like the rotation's push. */
+const { pushConcurrency: CONCURRENCY } = SETTINGS;
+const SITE_TIMEOUT_MS = SETTINGS.siteTimeoutMs.default;
+const SITE_ATTEMPTS = SETTINGS.siteAttempts.default;
 
 const HELP = `Usage: ${PROGRAM} abort --secret-id <id> [--force] [options]
 
@@ -68,7 +70,7 @@ rotation function may still be pushing.
 ${awsOptionsHelp(['ledger-table', 'master-key-secret-id'])}
 Options:
   --force              no confirmation question (required when stdin is not a terminal)
-  --concurrency <n>    sites pushed at once (default ${DEFAULT_CONCURRENCY})
+  --concurrency <n>    sites pushed at once, ${range(CONCURRENCY)} (default ${CONCURRENCY.default})
   --verbose            the push engine's structured log on stderr
   -h, --help           show this help
 
@@ -96,7 +98,7 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
   const target = awsTarget(values);
   const ledgerTable = requiredSetting(values, cli.env, 'ledger-table');
   const masterSecretId = requiredSetting(values, cli.env, 'master-key-secret-id');
-  const concurrency = wholeNumber('concurrency', values.concurrency, DEFAULT_CONCURRENCY, 1, 500);
+  const concurrency = settingNumber('concurrency', values.concurrency, CONCURRENCY);
   const force = values.force === true;
   if (!force && cli.stdin.isTTY !== true) {
     throw new UsageError(

@@ -9,7 +9,14 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbLedger } from '../../lambda/aws/dynamodb-ledger.js';
-import { CONFIG_DEFAULTS, loadConfig, type RotatorConfig } from '../../lambda/config.js';
+import { loadConfig, type RotatorConfig } from '../../lambda/config.js';
+import {
+  AWS_CLIENT_CONFIG,
+  SETTINGS as FUNCTION_SETTINGS,
+  readStripeApiBase,
+  type SettingName,
+  settingSummary,
+} from '../../lambda/contract.js';
 import { ConfigurationError } from '../../lambda/errors.js';
 import type { KeyMode } from '../../lambda/keys.js';
 import { UsageError } from './frame.js';
@@ -25,13 +32,13 @@ export const AWS_OPTIONS = {
   'key-mode': { type: 'string' },
 } as const;
 
-/** Each deployment flag and the rotation function's environment variable it falls back to. */
+/** Each deployment flag and the rotation function's setting (environment variable) it falls back to. */
 const SETTINGS = {
-  'staged-secret-id': 'STAGED_SECRET_ARN',
-  'sites-parameter': 'SITES_PARAMETER',
-  'ledger-table': 'LEDGER_TABLE',
-  'master-key-secret-id': 'MASTER_API_KEY_SECRET_ARN',
-  'key-mode': 'KEY_MODE',
+  'staged-secret-id': FUNCTION_SETTINGS.stagedSecretId,
+  'sites-parameter': FUNCTION_SETTINGS.sitesParameter,
+  'ledger-table': FUNCTION_SETTINGS.ledgerTable,
+  'master-key-secret-id': FUNCTION_SETTINGS.masterApiKeySecretId,
+  'key-mode': FUNCTION_SETTINGS.keyMode,
 } as const;
 
 type SettingFlag = keyof typeof SETTINGS;
@@ -45,11 +52,11 @@ export function awsOptionsHelp(used: readonly SettingFlag[]): string {
     'sites-parameter': 'the site list parameter or path (stack output SitesParameterName)',
     'ledger-table': 'the propagation ledger table (stack output LedgerTableName)',
     'master-key-secret-id': 'the master API key secret (stack output MasterApiKeySecretArn)',
-    'key-mode': 'live or test: the mode of the deployment',
+    'key-mode': `${FUNCTION_SETTINGS.keyMode.allowed.join(' or ')}: the mode of the deployment`,
   };
   const settings = used.map(
     (flag) =>
-      `  --${`${flag} <v>`.padEnd(26)}${described[flag]}\n${''.padEnd(30)}(default: $${SETTINGS[flag]})`,
+      `  --${`${flag} <v>`.padEnd(26)}${described[flag]}\n${''.padEnd(30)}(default: $${SETTINGS[flag].variable})`,
   );
   return (
     'AWS options (as the AWS CLI; AWS_ENDPOINT_URL, AWS_REGION, AWS_PROFILE and the usual credential\n' +
@@ -76,21 +83,36 @@ export function awsTarget(values: AwsValues): AwsTarget {
 
 /** A deployment setting from its flag, else its environment variable; undefined when neither is set. */
 export function setting(values: AwsValues, env: Env, flag: SettingFlag): string | undefined {
-  return nonEmpty(values[flag]) ?? nonEmpty(env[SETTINGS[flag]]);
+  return nonEmpty(values[flag]) ?? nonEmpty(env[SETTINGS[flag].variable]);
+}
+
+/** The function's other settings (variable, bounds, default, then the meaning), for a command's help. */
+export function functionSettingsHelp(names: readonly SettingName[]): string {
+  return names
+    .map((name) => {
+      const setting = FUNCTION_SETTINGS[name];
+      return `  ${setting.variable} (${settingSummary(setting)})\n      ${setting.meaning}\n`;
+    })
+    .join('');
 }
 
 /** The deployment's key mode, required: a key of the other mode must never be staged or rotated in. */
 export function requiredKeyMode(values: AwsValues, env: Env): KeyMode {
+  const { variable, allowed } = SETTINGS['key-mode'];
   const raw = setting(values, env, 'key-mode');
-  if (raw === undefined) throw new UsageError('--key-mode (or KEY_MODE) is required: live or test');
-  if (raw !== 'live' && raw !== 'test') throw new UsageError(`--key-mode must be live or test, not "${raw}"`);
-  return raw;
+  if (raw === undefined)
+    throw new UsageError(`--key-mode (or ${variable}) is required: ${allowed.join(' or ')}`);
+  const mode = allowed.find((candidate) => candidate === raw);
+  if (mode === undefined) throw new UsageError(`--key-mode must be ${allowed.join(' or ')}, not "${raw}"`);
+  return mode;
 }
 
 export function requiredSetting(values: AwsValues, env: Env, flag: SettingFlag): string {
   const value = setting(values, env, flag);
   if (value === undefined) {
-    throw new UsageError(`--${flag} (or ${SETTINGS[flag]}) is required; its value is a stack output`);
+    throw new UsageError(
+      `--${flag} (or ${SETTINGS[flag].variable}) is required; its value is a stack output`,
+    );
   }
   return value;
 }
@@ -101,7 +123,7 @@ export function requiredSetting(values: AwsValues, env: Env, flag: SettingFlag):
  */
 export function deploymentConfig(values: AwsValues, env: Env, overrides: Env = {}): RotatorConfig {
   const merged: Record<string, string | undefined> = { ...env, ...overrides };
-  for (const [flag, variable] of Object.entries(SETTINGS)) {
+  for (const [flag, { variable }] of Object.entries(SETTINGS)) {
     const value = nonEmpty(values[flag as SettingFlag]);
     if (value !== undefined) merged[variable] = value;
   }
@@ -110,7 +132,7 @@ export function deploymentConfig(values: AwsValues, env: Env, overrides: Env = {
   } catch (error) {
     if (!(error instanceof ConfigurationError)) throw error;
     const flagOf = new Map<string, string>(
-      Object.entries(SETTINGS).map(([flag, variable]) => [variable, flag]),
+      Object.entries(SETTINGS).map(([flag, { variable }]) => [variable, flag]),
     );
     throw new ConfigurationError(
       'The deployment settings are incomplete or invalid (flags or environment):',
@@ -125,17 +147,11 @@ export function deploymentConfig(values: AwsValues, env: Env, overrides: Env = {
   }
 }
 
-/** STRIPE_API_BASE as the function reads it (https only), for the commands that do not load it all. */
+/** STRIPE_API_BASE as the function reads it, for the commands that do not load the whole configuration. */
 export function stripeApiBase(env: Env): string {
-  const raw = nonEmpty(env.STRIPE_API_BASE) ?? CONFIG_DEFAULTS.stripeApiBase;
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new ConfigurationError(`STRIPE_API_BASE="${raw}" is not a URL`);
-  }
-  if (url.protocol !== 'https:') throw new ConfigurationError(`STRIPE_API_BASE="${raw}" must use https`);
-  return url.origin + url.pathname.replace(/\/+$/, '');
+  const { value, problems } = readStripeApiBase(env[FUNCTION_SETTINGS.stripeApiBase.variable]);
+  if (problems.length === 0) return value;
+  throw new ConfigurationError('The Stripe API base is invalid:', { problems });
 }
 
 export interface AwsClients {
@@ -146,13 +162,11 @@ export interface AwsClients {
   destroy(): void;
 }
 
-/** Bounded AWS calls: an unreachable endpoint must not hang the command (the SDK retries on top). */
-const CLIENT_TIMEOUTS = { requestHandler: { connectionTimeout: 3_000, requestTimeout: 15_000 } } as const;
-
 /** SDK clients for the target; `profile` is the SDK's own client option, equivalent to AWS_PROFILE. */
 export function awsClients(target: AwsTarget): AwsClients {
   const config = {
-    ...CLIENT_TIMEOUTS,
+    // The function's bounds: an unreachable endpoint must not hang the command either.
+    ...AWS_CLIENT_CONFIG,
     ...(target.region === undefined ? {} : { region: target.region }),
     ...(target.profile === undefined ? {} : { profile: target.profile }),
   };

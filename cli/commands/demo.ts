@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { Agent } from 'undici';
 import { CONFIG_DEFAULTS, type RotatorConfig } from '../../lambda/config.js';
+import { METRICS } from '../../lambda/contract.js';
 import { ConfigurationError } from '../../lambda/errors.js';
 import type { RotationStep } from '../../lambda/event.js';
 import { describeKey, fingerprint } from '../../lambda/keys.js';
@@ -444,7 +445,9 @@ async function printRecords(
   out("Audit trail: the ledger's record of this rotation (identifiers and masked keys only)");
   out(auditTrail(record).trimEnd());
   const metrics = [...world.metrics]
-    .map(([name, value]) => `${name}=${name === 'PushDuration' ? duration(value) : value}`)
+    .map(
+      ([name, value]) => `${name}=${METRICS.names[name].unit === 'Milliseconds' ? duration(value) : value}`,
+    )
     .join(' ');
   out(`  ${'metrics'.padEnd(9)} ${metrics}`);
   out();

@@ -4,6 +4,7 @@
  */
 import { createInterface } from 'node:readline';
 import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
+import type { IntegerSetting } from '../../lambda/contract.js';
 import { ConfigurationError, KeyRejectedError } from '../../lambda/errors.js';
 import { maskKey } from '../../lambda/keys.js';
 
@@ -121,6 +122,11 @@ export function wholeNumber(
   const value = Number(raw.trim());
   if (value < min || value > max) throw new UsageError(`--${name}=${value} is out of range (${min}–${max})`);
   return value;
+}
+
+/** A flag standing for one of the function's whole-number settings: its default and bounds (lambda/contract.ts). */
+export function settingNumber(name: string, raw: string | undefined, setting: IntegerSetting): number {
+  return wholeNumber(name, raw, setting.default, setting.min, setting.max);
 }
 
 /** Key-shaped substrings shown masked. */

@@ -3,10 +3,10 @@
  * The key choice is the rotation core's own `chooseNextKey` (read-only), so plan and rotation can never
  * disagree on which key is chosen or why it is refused.
  */
-import { Agent } from 'undici';
 import { SecretsManagerStore } from '../../lambda/aws/secrets-manager.js';
 import { SsmSiteListSource } from '../../lambda/aws/ssm-site-list.js';
 import type { RotatorConfig } from '../../lambda/config.js';
+import { range, SETTINGS } from '../../lambda/contract.js';
 import { ConfigurationError, KeyRejectedError, RotationStateError } from '../../lambda/errors.js';
 import { endpointUrl, SITE_ENDPOINT_PATH } from '../../lambda/fleet-http.js';
 import {
@@ -28,8 +28,16 @@ import {
   type SiteList,
 } from '../../lambda/ports.js';
 import { chooseNextKey } from '../../lambda/rotation.js';
-import { StripeKeyChecker } from '../../lambda/stripe-check.js';
-import { AWS_OPTIONS, awsClients, awsOptionsHelp, awsTarget, deploymentConfig, reading } from './aws.js';
+import { createStripeDispatcher, StripeKeyChecker } from '../../lambda/stripe-check.js';
+import {
+  AWS_OPTIONS,
+  awsClients,
+  awsOptionsHelp,
+  awsTarget,
+  deploymentConfig,
+  functionSettingsHelp,
+  reading,
+} from './aws.js';
 import { cliLogger, count } from './format.js';
 import {
   type CliContext,
@@ -39,7 +47,7 @@ import {
   maskKeys,
   PROGRAM,
   parseOptions,
-  wholeNumber,
+  settingNumber,
 } from './frame.js';
 
 const OPTIONS = {
@@ -63,13 +71,12 @@ and every check it must pass (format, mode, not the previous key, never in servi
 the ledger), the master API key, and optionally a read-only check of the key with Stripe.
 
 ${awsOptionsHelp(['staged-secret-id', 'sites-parameter', 'ledger-table', 'master-key-secret-id', 'key-mode'])}
-The function's other variables are read the same way: WHEN_NOTHING_STAGED, PUSH_CONCURRENCY,
-SITE_TIMEOUT_MS, SITE_ATTEMPTS, CANARY_SITES, STRIPE_API_BASE.
-
+The function's other variables are read the same way:
+${functionSettingsHelp(['whenNothingStaged', 'pushConcurrency', 'siteTimeoutMs', 'siteAttempts', 'canarySites', 'stripeApiBase'])}
 Options:
-  --canary-sites <n>   canary sites pushed first, 0-100 (default: CANARY_SITES, else 1)
+  --canary-sites <n>   canary sites pushed first, ${range(SETTINGS.canarySites)} (default: ${SETTINGS.canarySites.variable}, else ${SETTINGS.canarySites.default})
   --stripe-check       also check a new key with Stripe, read-only (GET /v1/balance and /v1/account at
-                       STRIPE_API_BASE, default https://api.stripe.com)
+                       ${SETTINGS.stripeApiBase.variable}, default ${SETTINGS.stripeApiBase.default})
   --json               print the plan as JSON on stdout
   --verbose            print the rotation core's structured log on stderr
   -h, --help           show this help
@@ -136,11 +143,17 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
   const config = deploymentConfig(
     values,
     cli.env,
-    canary === undefined ? {} : { CANARY_SITES: String(wholeNumber('canary-sites', canary, 1, 0, 100)) },
+    canary === undefined
+      ? {}
+      : {
+          [SETTINGS.canarySites.variable]: String(
+            settingNumber('canary-sites', canary, SETTINGS.canarySites),
+          ),
+        },
   );
   const logger = cliLogger(cli.stderr, values.verbose === true);
   const clients = awsClients(target);
-  const dispatcher = new Agent({ keepAliveTimeout: 4_000, connect: { timeout: 10_000 } });
+  const dispatcher = createStripeDispatcher();
   try {
     const plan = await makePlan({
       config,
@@ -334,7 +347,7 @@ function render(plan: Plan, config: RotatorConfig, secretId: string): string {
       plan.key.trigger === 'staged'
         ? `the staged key ${shown}, from ${plan.key.from}`
         : `the current key ${shown} pushed again (nothing new is staged in ${config.stagedSecretId}; ` +
-            `WHEN_NOTHING_STAGED=${config.whenNothingStaged})`,
+            `${SETTINGS.whenNothingStaged.variable}=${config.whenNothingStaged})`,
     );
   }
   const stripe: Record<Plan['stripeCheck'], string> = {
@@ -360,7 +373,7 @@ function render(plan: Plan, config: RotatorConfig, secretId: string): string {
     field(
       'Canaries',
       sites.canaries.length === 0
-        ? 'none (CANARY_SITES=0: every site at once)'
+        ? `none (${SETTINGS.canarySites.variable}=0: every site at once)`
         : `${sites.canaries.join(', ')} first, one at a time; the first failure stops the push`,
     );
     field(

@@ -2,6 +2,7 @@
  * `push`: the seed's dashboard_push_stripe_sk scripts (sequential and async), on the rotation's own push
  * engine — same answer table, retries, redirect refusal, size caps and masking — with no AWS at all.
  */
+import { range, SETTINGS } from '../../lambda/contract.js';
 import { ConfigurationError } from '../../lambda/errors.js';
 import { createFleetDispatcher, endpointUrl, SITE_ENDPOINT_PATH } from '../../lambda/fleet-http.js';
 import {
@@ -24,8 +25,8 @@ import {
   EXIT_OK,
   PROGRAM,
   parseOptions,
+  settingNumber,
   UsageError,
-  wholeNumber,
 } from './frame.js';
 import { pushProgress } from './progress.js';
 
@@ -43,11 +44,10 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-const DEFAULT_CONCURRENCY = 5;
-const DEFAULT_TIMEOUT_MS = 10_000;
-const DEFAULT_CANARY = 1;
+/** The function's own defaults and bounds: a push from here behaves like the rotation's push. */
+const { pushConcurrency: CONCURRENCY, siteTimeoutMs: TIMEOUT_MS, canarySites: CANARY } = SETTINGS;
 /** Tries per site for transient failures (429, 5xx, timeouts, connection errors), as the Lambda's default. */
-const ATTEMPTS = 3;
+const ATTEMPTS = SETTINGS.siteAttempts.default;
 /** Larger fleets list only the sites that did not confirm (the JSON output has them all). */
 const MAX_TABLE_ROWS = 50;
 const MAX_SITES_IN_PROMPT = 10;
@@ -68,11 +68,11 @@ history: prefer the environment variables.
 
 Options:
   --sites-file <path>   required: one https URL per line, blank lines and # comments ignored
-  --concurrency <n>     requests in flight at most, 1-256 (default ${DEFAULT_CONCURRENCY}; 1 = one site after the
+  --concurrency <n>     requests in flight at most, ${range(CONCURRENCY)} (default ${CONCURRENCY.default}; 1 = one site after the
                         other, like the sequential script)
-  --timeout <ms>        limit for one attempt at one site, 100-120000 (default ${DEFAULT_TIMEOUT_MS})
+  --timeout <ms>        limit for one attempt at one site, ${range(TIMEOUT_MS)} (default ${TIMEOUT_MS.default})
   --canary <n>          push to the first n sites one at a time first and stop everything if one of them
-                        fails, 0-100 (default ${DEFAULT_CANARY}; 0 = contact every site whatever happens)
+                        fails, ${range(CANARY)} (default ${CANARY.default}; 0 = contact every site whatever happens)
   --dry-run             check the key, the master key and the sites file, show what would be sent,
                         contact nothing
   --force               no confirmation question (required when stdin is not a terminal, e.g. in CI)
@@ -172,9 +172,9 @@ function resolveSettings(values: PushValues, cli: CliContext): PushSettings {
 
   const sitesFile = values['sites-file'];
   if (sitesFile === undefined || sitesFile.trim() === '') throw new UsageError('--sites-file is required');
-  const concurrency = wholeNumber('concurrency', values.concurrency, DEFAULT_CONCURRENCY, 1, 256);
-  const timeoutMs = wholeNumber('timeout', values.timeout, DEFAULT_TIMEOUT_MS, 100, 120_000);
-  const canary = wholeNumber('canary', values.canary, DEFAULT_CANARY, 0, 100);
+  const concurrency = settingNumber('concurrency', values.concurrency, CONCURRENCY);
+  const timeoutMs = settingNumber('timeout', values.timeout, TIMEOUT_MS);
+  const canary = settingNumber('canary', values.canary, CANARY);
 
   const argvWarning = (flag: string, variable: string): void => {
     cli.stderr.write(

@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DescribeSecretCommand, RotateSecretCommand } from '@aws-sdk/client-secrets-manager';
+import { SETTINGS } from '../../lambda/contract.js';
 import { ConfigurationError } from '../../lambda/errors.js';
 import { AWSCURRENT, AWSPENDING, type RotationId, type SiteRecord } from '../../lambda/ports.js';
 import {
@@ -204,7 +205,9 @@ async function waitFor(
   limits: WaitLimits,
 ): Promise<number> {
   if (ledgerTable === undefined) {
-    cli.stderr.write('note: no --ledger-table (or LEDGER_TABLE): per-site progress is not shown\n');
+    cli.stderr.write(
+      `note: no --ledger-table (or ${SETTINGS.ledgerTable.variable}): per-site progress is not shown\n`,
+    );
   }
   const progress = liveProgress(cli.stderr);
   let lastSignature = '';

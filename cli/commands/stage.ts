@@ -4,13 +4,13 @@
  * rotation takes. The key never comes from argv (visible in `ps` and shell history): a hidden prompt or stdin.
  */
 import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
-import { Agent } from 'undici';
 import { SecretsManagerStore } from '../../lambda/aws/secrets-manager.js';
+import { NOTHING_STAGED, SETTINGS } from '../../lambda/contract.js';
 import { KeyRejectedError } from '../../lambda/errors.js';
 import { describeKey, keyModeOf } from '../../lambda/keys.js';
 import { AWSCURRENT, AWSPREVIOUS } from '../../lambda/ports.js';
 import { stagedKeyVerdict } from '../../lambda/staged-key.js';
-import { StripeKeyChecker } from '../../lambda/stripe-check.js';
+import { createStripeDispatcher, StripeKeyChecker } from '../../lambda/stripe-check.js';
 import {
   AWS_OPTIONS,
   awsClients,
@@ -58,8 +58,8 @@ on a terminal, or from stdin (one line); never from the command line, where othe
 Checks, in order, exactly as a rotation will: not the key in service (AWSCURRENT) of --secret-id; the
 format (sk_test_/sk_live_ followed by letters and digits); the deployment's mode and the mode of the key
 in service; not the previous key (AWSPREVIOUS); never in service before (a finished rotation in the
-ledger); accepted by Stripe with a read-only call (GET /v1/balance and /v1/account at STRIPE_API_BASE,
-default https://api.stripe.com: right mode, same Stripe account as the key in service). A live key then
+ledger); accepted by Stripe with a read-only call (GET /v1/balance and /v1/account at ${SETTINGS.stripeApiBase.variable},
+default ${SETTINGS.stripeApiBase.default}: right mode, same Stripe account as the key in service). A live key then
 needs a confirmation.
 
 ${awsOptionsHelp(['staged-secret-id', 'ledger-table', 'key-mode'])}
@@ -119,7 +119,7 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
   }
 
   const clients = awsClients(target);
-  const dispatcher = new Agent({ keepAliveTimeout: 4_000, connect: { timeout: 10_000 } });
+  const dispatcher = createStripeDispatcher();
   try {
     const store = new SecretsManagerStore(clients.secretsManager);
     const { arn } = await reading(`Describing the secret ${target.secretId}`, () =>
@@ -153,7 +153,7 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
     if (verdict.staged === 'current') {
       throw new KeyRejectedError(
         `The key ${shown} is already in service (AWSCURRENT of ${arn}): nothing to stage. To push it to every ` +
-          'site again, leave the staged key secret at "none" and rotate (a re-propagation).',
+          `site again, leave the staged key secret at "${NOTHING_STAGED.placeholder}" and rotate (a re-propagation).`,
       );
     }
     if (verdict.staged === 'nothing') {

@@ -9,6 +9,7 @@ import {
   ListSecretVersionIdsCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { SecretsManagerStore } from '../../lambda/aws/secrets-manager.js';
+import { SETTINGS } from '../../lambda/contract.js';
 import { describeMaskedKey, type KeyJson, type KeyMode, keyJson } from '../../lambda/keys.js';
 import {
   AWSCURRENT,
@@ -318,7 +319,8 @@ function render(status: Status): string {
 
 /** What is staged, then one verdict: a rotation would take it, or would refuse it and why. */
 function stagedLine(staged: StagedView): string {
-  if (staged.state === 'not_shown') return 'not shown (pass --staged-secret-id or set STAGED_SECRET_ARN)';
+  if (staged.state === 'not_shown')
+    return `not shown (pass --staged-secret-id or set ${SETTINGS.stagedSecretId.variable})`;
   const { verdict } = staged;
   const what =
     staged.state === 'nothing_staged'
@@ -336,7 +338,8 @@ function stagedLine(staged: StagedView): string {
 
 function ledgerText(status: Status, current: KeyJson | null): string {
   const ledger = status.ledger;
-  if (ledger === null) return '\nLedger: not shown (pass --ledger-table or set LEDGER_TABLE)\n';
+  if (ledger === null)
+    return `\nLedger: not shown (pass --ledger-table or set ${SETTINGS.ledgerTable.variable})\n`;
   if (ledger.lastRotation === null) return `\nLedger ${ledger.table}: no rotation recorded for this secret\n`;
   const record = ledger.lastRotation;
   const notes = new Map<string, string>();

@@ -8,6 +8,7 @@ import {
   paginateGetParametersByPath,
   type SSMClient,
 } from '@aws-sdk/client-ssm';
+import { sitesParameterProblem } from '../contract.js';
 import { ConfigurationError } from '../errors.js';
 import type { SiteList, SiteListSource } from '../ports.js';
 import { MAX_SITES, parseSiteList, type SiteListInput } from '../site-list.js';
@@ -26,7 +27,7 @@ export class SsmSiteListSource implements SiteListSource {
   readonly #parameter: string;
 
   constructor(options: SsmSiteListSourceOptions) {
-    const problem = parameterNameProblem(options.parameter);
+    const problem = sitesParameterProblem(options.parameter);
     if (problem !== undefined) {
       throw new ConfigurationError(
         `The site list parameter name ${JSON.stringify(options.parameter)} ${problem}`,
@@ -112,16 +113,4 @@ function toInput(name: string, parameter: Parameter | undefined): SiteListInput 
 function readFailure(name: string, error: unknown): Error {
   const what = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
   return new Error(`Reading the site list from SSM parameter ${name} failed: ${what}`, { cause: error });
-}
-
-/** SSM names: `/a/b` (a path when it ends in `/`) or a plain name without `/`; letters, digits, `_.-`. */
-function parameterNameProblem(name: string): string | undefined {
-  if (name === '')
-    return 'is empty; give a parameter name (/stripe/sites) or a path ending in / (/stripe/sites/)';
-  if (!/^[A-Za-z0-9_./-]+$/.test(name)) {
-    return 'contains characters an SSM parameter name cannot hold (letters, digits, _ . - and / only)';
-  }
-  if (name.includes('/') && !name.startsWith('/')) return 'must start with / when it contains /';
-  if (name === '/' || name.includes('//')) return 'has an empty path segment';
-  return undefined;
 }

@@ -113,7 +113,7 @@ describe('the site list choices', () => {
 
   it('refuses names SSM would refuse, or a path where a name belongs and the reverse', () => {
     expect(refusal(() => SiteListParameter.fromName('/stripe/sites/'))).toBe(
-      'siteList: SiteListParameter.fromName("/stripe/sites/") ends with /: use SiteListParameter.fromPath for a path',
+      'siteList: SiteListParameter.fromName("/stripe/sites/") ends with /: that names a path, not a parameter',
     );
     expect(refusal(() => SiteListParameter.fromPath('/stripe/sites'))).toMatch(
       /fromPath\("\/stripe\/sites"\) must start and end with \//,

@@ -4,10 +4,12 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { SETTINGS } from '../../lambda/contract.js';
 import { ConfigurationError } from '../../lambda/errors.js';
+import type { StripeKeyRotationProps } from '../../lib/props.js';
 import { KeyRotationSchedule } from '../../lib/schedule.js';
 import { SiteListParameter } from '../../lib/site-list.js';
-import { StripeKeyRotation, type StripeKeyRotationProps } from '../../lib/stripe-key-rotation.js';
+import { StripeKeyRotation } from '../../lib/stripe-key-rotation.js';
 import {
   arnOf,
   identityStatements,
@@ -701,6 +703,30 @@ describe('the props validation of a StripeKeyRotation', () => {
       '  - canarySites=2.5 must be a whole number from 0 to 100',
       '  - memorySize=64 must be a whole number from 128 to 10240',
     ]);
+  });
+
+  it('bounds the function settings exactly as the function does (lambda/contract.ts)', () => {
+    const { pushConcurrency, siteAttempts, canarySites, siteTimeoutMs } = SETTINGS;
+    expect(
+      refusal({
+        pushConcurrency: pushConcurrency.max + 1,
+        siteAttempts: siteAttempts.min - 1,
+        canarySites: canarySites.max + 1,
+      }).split('\n'),
+    ).toEqual([
+      'StripeKeyRotation Test/Rotation: invalid props',
+      `  - pushConcurrency=${pushConcurrency.max + 1} must be a whole number from ${pushConcurrency.min} to ${pushConcurrency.max}`,
+      `  - siteAttempts=${siteAttempts.min - 1} must be a whole number from ${siteAttempts.min} to ${siteAttempts.max}`,
+      `  - canarySites=${canarySites.max + 1} must be a whole number from ${canarySites.min} to ${canarySites.max}`,
+    ]);
+    expect(() =>
+      build({
+        pushConcurrency: pushConcurrency.max,
+        siteAttempts: siteAttempts.max,
+        canarySites: canarySites.min,
+        siteTimeout: Duration.millis(siteTimeoutMs.max),
+      }),
+    ).not.toThrow();
   });
 
   it('bounds the site timeout to 100 ms – 120 s', () => {

@@ -90,7 +90,9 @@ describe('the handler configuration', () => {
     ['STRIPE_CHECK', 'yes', 'STRIPE_CHECK="yes" is not one of on, off'],
     ['STRIPE_API_BASE', 'http://api.stripe.com', 'STRIPE_API_BASE="http://api.stripe.com" must use https'],
     ['STRIPE_API_BASE', 'not a url', 'STRIPE_API_BASE="not a url" is not a URL'],
-    ['SITES_PARAMETER', '/a b', 'SITES_PARAMETER="/a b" contains whitespace'],
+    ['SITES_PARAMETER', '/a b', 'SITES_PARAMETER="/a b" may hold only letters, digits, _ . - and /'],
+    ['SITES_PARAMETER', '/aws/sites', 'SITES_PARAMETER="/aws/sites" must not start with "aws" or "ssm"'],
+    ['SITES_PARAMETER', 'stripe/sites/', 'SITES_PARAMETER="stripe/sites/" must start and end with /'],
     ['LEDGER_TABLE', 'a b', 'LEDGER_TABLE="a b" is not a DynamoDB table name'],
   ])('rejects %s=%s with a message naming the variable', (name, value, message) => {
     expect(configError({ ...REQUIRED, [name]: value }).message).toContain(message);

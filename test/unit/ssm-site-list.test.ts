@@ -214,15 +214,22 @@ describe('SsmSiteListSource with a path ending in /', () => {
 describe('SsmSiteListSource configuration', () => {
   it.each([
     ['', 'is empty'],
-    ['/stripe sites', 'contains characters'],
+    ['/stripe sites', 'may hold only letters, digits, _ . - and /'],
     ['stripe/sites', 'must start with /'],
     ['/', 'empty path segment'],
     ['/stripe//sites', 'empty path segment'],
+    // SSM's own limits, which the construct always applied and the function now applies too.
+    ['/aws/sites', 'reserved by SSM'],
+    ['SSM-sites', 'reserved by SSM'],
   ])('refuses the parameter name %j', async (parameter, problem) => {
     const error = await rejection(Promise.resolve().then(() => source(parameter)));
     expect(error).toBeInstanceOf(ConfigurationError);
     expect(error.message).toContain(problem);
     expect(ssm.calls()).toHaveLength(0);
+  });
+
+  it('refuses a name longer than the 1011 characters SSM allows', () => {
+    expect(() => source(`/${'s'.repeat(1011)}`)).toThrow(/longer than the 1011 characters SSM allows/);
   });
 
   it('accepts a plain name, a hierarchical name and a path', () => {

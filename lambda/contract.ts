@@ -1,0 +1,229 @@
+/**
+ * The deployment contract of the rotation function, written once: its environment variables (name, default,
+ * bounds, meaning), the metrics it publishes, the staged key secret's "nothing staged" values, the site-list
+ * parameter name rule, the STRIPE_API_BASE rule and its AWS client timeouts. Dependency-free data and pure
+ * rules: the function's loader (config.ts), the CDK construct (lib/) and the CLI all read this module, so
+ * none of them can drift from the others.
+ */
+
+/** One environment variable of the function. */
+export interface SettingSpec {
+  readonly variable: string;
+  /** One line for messages, help text and docs: what the value names or decides. */
+  readonly meaning: string;
+  /** Absent: the variable is required. */
+  readonly default?: string | number;
+  readonly allowed?: readonly string[];
+  readonly min?: number;
+  readonly max?: number;
+  readonly unit?: string;
+  /** What a required value must match, and how messages describe it. */
+  readonly pattern?: RegExp;
+  readonly patternText?: string;
+}
+
+/** The function's settings, keyed by their `RotatorConfig` field. A setting without `default` is required. */
+export const SETTINGS = {
+  stagedSecretId: {
+    variable: 'STAGED_SECRET_ARN',
+    meaning: 'the secret holding the next Stripe key',
+  },
+  masterApiKeySecretId: {
+    variable: 'MASTER_API_KEY_SECRET_ARN',
+    meaning: "the secret holding the sites' master API key (X-API-Key)",
+  },
+  sitesParameter: {
+    variable: 'SITES_PARAMETER',
+    meaning: 'the SSM parameter (or path ending in /) listing the sites',
+  },
+  ledgerTable: {
+    variable: 'LEDGER_TABLE',
+    meaning: 'the DynamoDB table of the propagation ledger',
+    pattern: /^[A-Za-z0-9_.-]{3,255}$/,
+    patternText: 'a DynamoDB table name (3–255 of A-Z a-z 0-9 _ . -)',
+  },
+  keyMode: {
+    variable: 'KEY_MODE',
+    meaning: 'the mode of the Stripe keys this deployment rotates (sk_live_ or sk_test_)',
+    allowed: ['live', 'test'],
+  },
+  whenNothingStaged: {
+    variable: 'WHEN_NOTHING_STAGED',
+    meaning: 'what a rotation does when nothing new is staged: push the current key again, or refuse',
+    allowed: ['repropagate', 'fail'],
+    default: 'repropagate',
+  },
+  pushConcurrency: {
+    variable: 'PUSH_CONCURRENCY',
+    meaning: 'sites pushed to at the same time',
+    default: 10,
+    min: 1,
+    max: 256,
+    unit: 'sites',
+  },
+  siteTimeoutMs: {
+    variable: 'SITE_TIMEOUT_MS',
+    meaning: 'the limit on one attempt at one site (connect, TLS, answer)',
+    default: 10_000,
+    min: 100,
+    max: 120_000,
+    unit: 'ms',
+  },
+  siteAttempts: {
+    variable: 'SITE_ATTEMPTS',
+    meaning: 'attempts per site for transient failures (429, 5xx, timeouts, connection errors)',
+    default: 3,
+    min: 1,
+    max: 10,
+    unit: 'attempts',
+  },
+  canarySites: {
+    variable: 'CANARY_SITES',
+    meaning: 'sites pushed to first, alone; the push stops at the first canary failure',
+    default: 1,
+    min: 0,
+    max: 100,
+    unit: 'sites',
+  },
+  stripeCheck: {
+    variable: 'STRIPE_CHECK',
+    meaning: 'whether a new key is checked read-only against Stripe before any site',
+    allowed: ['on', 'off'],
+    default: 'on',
+  },
+  stripeApiBase: {
+    variable: 'STRIPE_API_BASE',
+    meaning: 'the Stripe API the key check calls (https, no credentials, query or fragment)',
+    default: 'https://api.stripe.com',
+  },
+} as const satisfies Record<string, SettingSpec>;
+
+export type SettingName = keyof typeof SETTINGS;
+/** The whole-number settings: those with bounds. */
+type IntegerSettingName = {
+  [K in SettingName]: (typeof SETTINGS)[K] extends { readonly min: number } ? K : never;
+}[SettingName];
+export type IntegerSetting = (typeof SETTINGS)[IntegerSettingName];
+export type WhenNothingStaged = (typeof SETTINGS.whenNothingStaged.allowed)[number];
+
+/** `1–256`: the bounds of a whole-number setting, as messages and help text show them. */
+export function range(setting: { readonly min: number; readonly max: number }): string {
+  return `${setting.min}–${setting.max}`;
+}
+
+/** `1–256 sites, default 10`: a setting's values and default, for help text and docs. */
+export function settingSummary(setting: SettingSpec): string {
+  const { allowed, min, max, unit } = setting;
+  const values =
+    allowed?.join(' | ') ??
+    (min === undefined || max === undefined ? undefined : `${range({ min, max })} ${unit ?? ''}`.trim());
+  const fallback = setting.default === undefined ? 'required' : `default ${setting.default}`;
+  return values === undefined ? fallback : `${values}, ${fallback}`;
+}
+
+/** Powertools' own variables, which the deployment sets too (Powertools reads them, or the runtime passes them). */
+export const POWERTOOLS_SETTINGS = {
+  serviceName: {
+    variable: 'POWERTOOLS_SERVICE_NAME',
+    meaning: 'the `service` of every log line and the dimension of every metric',
+    default: 'stripe-key-rotator',
+  },
+  metricsNamespace: {
+    variable: 'POWERTOOLS_METRICS_NAMESPACE',
+    meaning: 'the CloudWatch namespace of the metrics',
+    default: 'StripeKeyRotator',
+  },
+  logLevel: {
+    variable: 'POWERTOOLS_LOG_LEVEL',
+    meaning: 'the lowest level logged',
+    default: 'INFO',
+  },
+} as const satisfies Record<string, SettingSpec>;
+
+/** The function's EMF metrics, published under `POWERTOOLS_SETTINGS.metricsNamespace` with one dimension. */
+export const METRICS = {
+  /** Powertools' default dimension, holding the service name. */
+  dimension: 'service',
+  names: {
+    RotationSucceeded: { unit: 'Count', meaning: 'a rotation finished: AWSCURRENT moved (finishSecret)' },
+    RotationStepFailed: { unit: 'Count', meaning: 'a rotation step failed (any step, any reason)' },
+    SitesConfirmed: { unit: 'Count', meaning: 'sites holding the new key, at the end of setSecret' },
+    SitesFailed: { unit: 'Count', meaning: 'sites that did not confirm, at the end of setSecret' },
+    SitesNotAttempted: { unit: 'Count', meaning: 'sites not contacted (canary failure, deadline)' },
+    PushDuration: { unit: 'Milliseconds', meaning: 'how long the push of setSecret took' },
+  },
+} as const;
+
+export type MetricName = keyof typeof METRICS.names;
+
+/** What a new staged key secret holds: not a secret, it means "nothing staged". */
+const STAGED_PLACEHOLDER = 'none';
+
+/** The staged key secret's "nothing staged" values: blank or `none`, case-insensitive, whitespace ignored. */
+export const NOTHING_STAGED = {
+  placeholder: STAGED_PLACEHOLDER,
+  test(value: string): boolean {
+    const trimmed = value.trim();
+    return trimmed === '' || trimmed.toLowerCase() === STAGED_PLACEHOLDER;
+  },
+} as const;
+
+/** Whether SITES_PARAMETER names one parameter, or a path (ending in `/`) whose parameters are all read. */
+type SitesParameterKind = 'name' | 'path';
+
+function sitesParameterKind(value: string): SitesParameterKind {
+  return value.endsWith('/') ? 'path' : 'name';
+}
+
+/**
+ * What SSM would refuse in a site-list parameter name (or path), as the end of a sentence naming it;
+ * undefined when acceptable. `kind` is what the caller expects; by default what the value looks like.
+ */
+export function sitesParameterProblem(
+  value: string,
+  kind: SitesParameterKind = sitesParameterKind(value),
+): string | undefined {
+  if (value === '')
+    return 'is empty; give a parameter name (/stripe/sites) or a path ending in / (/stripe/sites/)';
+  if (!/^[A-Za-z0-9_./-]+$/.test(value)) return 'may hold only letters, digits, _ . - and / (SSM names)';
+  if (value.length > 1011) return 'is longer than the 1011 characters SSM allows';
+  if (/^\/?(aws|ssm)/i.test(value)) return 'must not start with "aws" or "ssm" (reserved by SSM)';
+  if (value === '/' || value.includes('//')) return 'has an empty path segment';
+  if (kind === 'path') {
+    if (!value.startsWith('/') || !value.endsWith('/')) {
+      return 'must start and end with / to name a path, e.g. /stripe/live/sites/';
+    }
+    return undefined;
+  }
+  if (value.endsWith('/')) return 'ends with /: that names a path, not a parameter';
+  if (value.includes('/') && !value.startsWith('/')) return 'must start with / when it contains /';
+  return undefined;
+}
+
+/** STRIPE_API_BASE (blank: the default) normalized to origin + path without trailing `/`, and its problems. */
+export function readStripeApiBase(raw: string | undefined): { value: string; problems: string[] } {
+  const { variable, default: fallback } = SETTINGS.stripeApiBase;
+  const text = raw?.trim() || fallback;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return { value: text, problems: [`${variable}="${text}" is not a URL`] };
+  }
+  const problems: string[] = [];
+  // Whatever credentials the URL carries stay out of the messages.
+  const shown = url.username || url.password ? `${url.protocol}//***@${url.host}${url.pathname}` : text;
+  if (url.protocol !== 'https:') problems.push(`${variable}="${shown}" must use https`);
+  if (url.username || url.password || url.search || url.hash) {
+    problems.push(`${variable} must not carry credentials, a query or a fragment`);
+  }
+  return { value: url.origin + url.pathname.replace(/\/+$/, ''), problems };
+}
+
+/** Bounds on every AWS call (the SDK retries on top): a hung connection must not eat a whole invocation. */
+export const AWS_CLIENT_CONFIG = {
+  requestHandler: { connectionTimeout: 3_000, requestTimeout: 15_000 },
+} as const;
+
+/** The longest a Lambda invocation, hence one rotation step, may run. */
+export const FUNCTION_TIMEOUT_MAX_MS = 15 * 60_000;

@@ -1,0 +1,233 @@
+/**
+ * What tells people about a rotation: the notifications topic (failed, abandoned and failed-test rotations,
+ * function errors) and the dashboard of the function's EMF metrics. Separate from the resources it watches,
+ * as cdk-monitoring-constructs separates monitoring from the monitored resource.
+ *
+ * Not a construct of its own: it builds into the scope it is given, so that `StripeKeyRotation` keeps the
+ * construct paths, and hence the logical IDs, of stacks already deployed.
+ */
+import { Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import type { Construct } from 'constructs';
+import { METRICS, type MetricName, POWERTOOLS_SETTINGS } from '../lambda/contract.js';
+
+export interface RotationMonitoringProps {
+  /** The deployment's name: the metrics' `service` dimension, the dashboard's name. */
+  readonly serviceName: string;
+  readonly rotatedSecret: secretsmanager.ISecret;
+  readonly rotationFunction: lambda.IFunction;
+  /** The function's timeout, drawn on the push duration graph. */
+  readonly timeout: Duration;
+  /** Named in the notifications: where the failing step and the per-site results are. */
+  readonly logGroup: logs.ILogGroup;
+  readonly notificationEmails: readonly string[];
+  /** Of the topic's key. */
+  readonly removalPolicy: RemovalPolicy;
+}
+
+export class RotationMonitoring {
+  /** Failed, abandoned and failed-test rotations, and the errors alarm. */
+  readonly topic: sns.Topic;
+  readonly failureRule: events.Rule;
+  readonly errorsAlarm: cloudwatch.Alarm;
+  readonly dashboard: cloudwatch.Dashboard;
+
+  /** Creates the resources in `scope` (ids NotificationsKey, NotificationsTopic, RotationFailureRule, ErrorsAlarm, Dashboard). */
+  constructor(
+    private readonly scope: Construct,
+    private readonly props: RotationMonitoringProps,
+  ) {
+    this.topic = this.buildTopic();
+    this.failureRule = this.buildFailureRule();
+    this.errorsAlarm = this.buildErrorsAlarm();
+    this.allowPublishing();
+    this.dashboard = this.buildDashboard();
+  }
+
+  private buildTopic(): sns.Topic {
+    const { serviceName, removalPolicy } = this.props;
+    // SNS's AWS managed key cannot be used by EventBridge or CloudWatch alarms: the topic needs its own key.
+    const topicKey = new kms.Key(this.scope, 'NotificationsKey', {
+      description: `Encrypts the rotation notifications topic of ${serviceName}.`,
+      enableKeyRotation: true,
+      removalPolicy,
+    });
+    topicKey.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'LetEventBridgeAndAlarmsPublish',
+        principals: [
+          new iam.ServicePrincipal('events.amazonaws.com'),
+          new iam.ServicePrincipal('cloudwatch.amazonaws.com'),
+        ],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        resources: ['*'],
+      }),
+    );
+    const topic = new sns.Topic(this.scope, 'NotificationsTopic', {
+      displayName: `Stripe key rotation (${serviceName})`,
+      masterKey: topicKey,
+      enforceSSL: true,
+    });
+    for (const email of this.props.notificationEmails) topic.addSubscription(new EmailSubscription(email));
+    return topic;
+  }
+
+  private buildFailureRule(): events.Rule {
+    const { serviceName, rotatedSecret, logGroup } = this.props;
+    const rule = new events.Rule(this.scope, 'RotationFailureRule', {
+      description: `Failed, abandoned or failed-test rotations of the Stripe key secret of ${serviceName}.`,
+      eventPattern: {
+        source: ['aws.secretsmanager'],
+        detailType: ['AWS Service Event via CloudTrail'],
+        detail: {
+          eventName: ['RotationFailed', 'RotationAbandoned', 'TestRotationFailed'],
+          additionalEventData: {
+            // An imported secret known by name only: match its full ARN by prefix.
+            SecretId:
+              rotatedSecret.secretFullArn === undefined
+                ? [{ prefix: rotatedSecret.secretArn }]
+                : [rotatedSecret.secretArn],
+          },
+        },
+      },
+    });
+    const message = events.RuleTargetInput.fromText(
+      `Stripe key rotation ${events.EventField.fromPath('$.detail.eventName')} for ` +
+        `${events.EventField.fromPath('$.detail.additionalEventData.SecretId')} at ${events.EventField.time}. ` +
+        'AWSCURRENT moves only after every site confirmed: unless the ledger shows this rotation finished, the ' +
+        'key in service is unchanged. Read the failing step and the per-site results in log ' +
+        `group ${logGroup.logGroupName} and on dashboard ${serviceName}.`,
+    );
+    rule.addTarget({
+      bind: () => ({ arn: this.topic.topicArn, input: message, targetResource: this.topic }),
+    });
+    return rule;
+  }
+
+  private buildErrorsAlarm(): cloudwatch.Alarm {
+    const alarm = this.props.rotationFunction
+      .metricErrors({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM })
+      .createAlarm(this.scope, 'ErrorsAlarm', {
+        alarmDescription:
+          `A rotation step of ${this.props.serviceName} failed (Lambda Errors). AWSCURRENT is unchanged; ` +
+          'Secrets Manager retries the rotation. See the function log group for the step and the sites.',
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+    alarm.addAlarmAction(new SnsAction(this.topic));
+    return alarm;
+  }
+
+  /** Written out rather than `grantPublish`, so each publisher is pinned to its source. */
+  private allowPublishing(): void {
+    const topic = this.topic;
+    topic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'FailureRulePublishes',
+        principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [topic.topicArn],
+        conditions: { ArnEquals: { 'aws:SourceArn': this.failureRule.ruleArn } },
+      }),
+    );
+    topic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'ErrorsAlarmPublishes',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [topic.topicArn],
+        conditions: {
+          ArnEquals: { 'aws:SourceArn': this.errorsAlarm.alarmArn },
+          StringEquals: { 'aws:SourceAccount': Stack.of(this.scope).account },
+        },
+      }),
+    );
+  }
+
+  private buildDashboard(): cloudwatch.Dashboard {
+    const { serviceName, rotationFunction } = this.props;
+    const metric = (metricName: MetricName, statistic: string, label: string, period = Duration.hours(1)) =>
+      new cloudwatch.Metric({
+        namespace: POWERTOOLS_SETTINGS.metricsNamespace.default,
+        metricName,
+        dimensionsMap: { [METRICS.dimension]: serviceName },
+        statistic,
+        label,
+        period,
+      });
+    const fiveMinutes = Duration.minutes(5);
+    const siteCounts = () => [
+      metric('SitesConfirmed', cloudwatch.Stats.MAXIMUM, 'Confirmed', fiveMinutes),
+      metric('SitesFailed', cloudwatch.Stats.MAXIMUM, 'Failed', fiveMinutes),
+      metric('SitesNotAttempted', cloudwatch.Stats.MAXIMUM, 'Not attempted', fiveMinutes),
+    ];
+    const dashboard = new cloudwatch.Dashboard(this.scope, 'Dashboard', {
+      dashboardName: serviceName,
+      defaultInterval: Duration.days(14),
+    });
+    dashboard.addWidgets(
+      new cloudwatch.TextWidget({
+        markdown:
+          `# Stripe key rotation — ${serviceName}\n` +
+          'A rotation succeeds only when every site confirmed the key. Site counts are emitted at the end ' +
+          'of each setSecret step; a failed step lists the failing sites in the function log.',
+        width: 24,
+        height: 2,
+      }),
+    );
+    dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Rotation outcomes',
+        left: [
+          metric('RotationSucceeded', cloudwatch.Stats.SUM, 'Rotations succeeded'),
+          metric('RotationStepFailed', cloudwatch.Stats.SUM, 'Steps failed'),
+          rotationFunction.metricErrors({ statistic: cloudwatch.Stats.SUM, period: Duration.hours(1) }),
+        ],
+        view: cloudwatch.GraphWidgetView.BAR,
+        width: 12,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Sites per rotation (end of setSecret)',
+        left: siteCounts(),
+        view: cloudwatch.GraphWidgetView.BAR,
+        width: 12,
+      }),
+    );
+    dashboard.addWidgets(
+      new cloudwatch.SingleValueWidget({
+        title: 'Last push (sites)',
+        metrics: siteCounts(),
+        setPeriodToTimeRange: false,
+        width: 8,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Push duration vs. function timeout',
+        left: [
+          metric('PushDuration', cloudwatch.Stats.MAXIMUM, 'Push duration (max)', fiveMinutes),
+          rotationFunction.metricDuration({ statistic: cloudwatch.Stats.MAXIMUM, period: fiveMinutes }),
+        ],
+        leftAnnotations: [
+          {
+            value: this.props.timeout.toMilliseconds(),
+            label: 'Function timeout',
+            color: cloudwatch.Color.RED,
+          },
+        ],
+        width: 10,
+      }),
+      new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: [this.errorsAlarm], width: 6 }),
+    );
+    return dashboard;
+  }
+}

@@ -1,0 +1,177 @@
+/**
+ * Everything the rotation function may do, written out statement by statement (no managed policy, no
+ * `grant*` helper that would widen a resource or drop a condition): its own secret versions, read on the
+ * staged and master keys, its log group, the ledger, the site list, and each key only via its service.
+ */
+import { Stack } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { LEDGER_TABLE_SCHEMA } from '../lambda/ledger-schema.js';
+import type { SiteListParameter } from './site-list.js';
+
+/** What the function works on. */
+export interface RotationResources {
+  readonly rotatedSecret: secretsmanager.ISecret;
+  readonly stagedKeySecret: secretsmanager.ISecret;
+  readonly masterApiKeySecret: secretsmanager.ISecret;
+  readonly logGroup: logs.ILogGroup;
+  readonly ledgerTable: dynamodb.ITable;
+  /** The `SITES_PARAMETER` value. */
+  readonly sitesParameterName: string;
+  readonly siteList: SiteListParameter['choice'];
+}
+
+export function grantRotationPermissions(role: iam.Role, deployed: RotationResources): void {
+  const stack = Stack.of(role);
+  const rotatedArn = fullSecretArn(deployed.rotatedSecret);
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      sid: 'RotateOwnSecretVersions',
+      actions: [
+        'secretsmanager:DescribeSecret',
+        'secretsmanager:GetSecretValue',
+        'secretsmanager:PutSecretValue',
+        'secretsmanager:UpdateSecretVersionStage',
+      ],
+      resources: [rotatedArn],
+    }),
+  );
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      sid: 'ReadStagedAndMasterKeys',
+      // DescribeSecret tells "exists but holds no value" from "does not exist" in the error message.
+      actions: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
+      resources: [fullSecretArn(deployed.stagedKeySecret), fullSecretArn(deployed.masterApiKeySecret)],
+    }),
+  );
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      sid: 'WriteOwnLogs',
+      actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      resources: [deployed.logGroup.logGroupArn],
+    }),
+  );
+
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      sid: 'RecordLedger',
+      // Exactly the calls of lambda/aws/dynamodb-ledger.ts and its batch-writer.ts: no Scan, no DeleteItem.
+      actions: [
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+        'dynamodb:BatchWriteItem',
+        'dynamodb:Query',
+      ],
+      resources: [deployed.ledgerTable.tableArn],
+    }),
+  );
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      sid: 'ReadLedgerHistory',
+      actions: ['dynamodb:Query'],
+      resources: [`${deployed.ledgerTable.tableArn}/index/${LEDGER_TABLE_SCHEMA.historyIndex.name}`],
+    }),
+  );
+  if (deployed.ledgerTable.encryptionKey !== undefined) {
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'UseLedgerKey',
+        actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'],
+        resources: [deployed.ledgerTable.encryptionKey.keyArn],
+        conditions: { StringEquals: { 'kms:ViaService': `dynamodb.${stack.region}.amazonaws.com` } },
+      }),
+    );
+  }
+
+  const parameterArn = (name: string) =>
+    stack.formatArn({
+      service: 'ssm',
+      resource: 'parameter',
+      resourceName: name.replace(/^\//, ''),
+    });
+  if (deployed.siteList.kind === 'path') {
+    // GetParametersByPath is authorized against the requested path only; both spellings of it.
+    const path = deployed.siteList.parameter;
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadSiteListPath',
+        actions: ['ssm:GetParametersByPath'],
+        resources: [parameterArn(path.replace(/\/$/, '')), parameterArn(path)],
+      }),
+    );
+  } else {
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadSiteList',
+        actions: ['ssm:GetParameter'],
+        resources: [parameterArn(deployed.sitesParameterName)],
+      }),
+    );
+  }
+  if (deployed.siteList.kind !== 'new' && deployed.siteList.decryptionKey !== undefined) {
+    const via = { 'kms:ViaService': `ssm.${stack.region}.amazonaws.com` };
+    const parameter = parameterArn(deployed.siteList.parameter);
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'DecryptSiteList',
+        actions: ['kms:Decrypt'],
+        resources: [deployed.siteList.decryptionKey.keyArn],
+        conditions:
+          deployed.siteList.kind === 'path'
+            ? { StringEquals: via, StringLike: { 'kms:EncryptionContext:PARAMETER_ARN': `${parameter}*` } }
+            : { StringEquals: { ...via, 'kms:EncryptionContext:PARAMETER_ARN': parameter } },
+      }),
+    );
+  }
+
+  // Customer managed keys of the secrets: Decrypt to read, GenerateDataKey to write the pending version,
+  // each only via Secrets Manager and only for the secret it protects.
+  const byKey = new Map<kms.IKey, { read: string[]; write: string[] }>();
+  const use = (secret: secretsmanager.ISecret, write: boolean) => {
+    if (secret.encryptionKey === undefined) return;
+    const entry = byKey.get(secret.encryptionKey) ?? { read: [], write: [] };
+    entry.read.push(fullSecretArn(secret));
+    if (write) entry.write.push(fullSecretArn(secret));
+    byKey.set(secret.encryptionKey, entry);
+  };
+  use(deployed.rotatedSecret, true);
+  use(deployed.stagedKeySecret, false);
+  use(deployed.masterApiKeySecret, false);
+  [...byKey.entries()].forEach(([key, { read, write }], index) => {
+    const suffix = byKey.size > 1 ? String(index + 1) : '';
+    const via = { 'kms:ViaService': `secretsmanager.${stack.region}.amazonaws.com` };
+    const forSecrets = (arns: string[]) => {
+      const secretArn = { 'kms:EncryptionContext:SecretARN': arns.length === 1 ? arns[0] : arns };
+      return arns.some((arn) => arn.endsWith('-??????'))
+        ? { StringEquals: via, StringLike: secretArn }
+        : { StringEquals: { ...via, ...secretArn } };
+    };
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: `DecryptSecrets${suffix}`,
+        actions: ['kms:Decrypt'],
+        resources: [key.keyArn],
+        conditions: forSecrets(read),
+      }),
+    );
+    if (write.length > 0) {
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: `EncryptRotatedSecret${suffix}`,
+          actions: ['kms:GenerateDataKey'],
+          resources: [key.keyArn],
+          conditions: forSecrets(write),
+        }),
+      );
+    }
+  });
+}
+
+/** The ARN a policy may name: the complete ARN, or the partial one plus the 6-character suffix. */
+function fullSecretArn(secret: secretsmanager.ISecret): string {
+  return secret.secretFullArn ?? `${secret.secretArn}-??????`;
+}
