@@ -99,6 +99,8 @@ describe.concurrent("the CLI's push settings are the rotation function's", () =>
         'stripe/test/key',
         '--staged-secret-id',
         'stripe/test/staged',
+        '--ledger-table',
+        'stripe-test-ledger',
         '--key-mode',
         'test',
       ],
