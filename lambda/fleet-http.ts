@@ -6,6 +6,7 @@
  */
 import { createSecureContext } from 'node:tls';
 import type { Dispatcher } from 'undici';
+import { SETTINGS } from './contract.js';
 import { MAX_RESPONSE_BYTES, parseRetryAfter, readCappedBody } from './http.js';
 import {
   type AttemptVerdict,
@@ -23,7 +24,7 @@ const USER_AGENT = 'stripe-key-rotator/1';
 export interface FleetDispatcherOptions {
   /** PEM of the CA to trust instead of the default roots (tests, the simulated fleet). */
   readonly ca?: string;
-  /** Bound on TCP connect + TLS handshake. Default 10 000. */
+  /** Bound on TCP connect + TLS handshake: a site's timeout. @default SITE_TIMEOUT_MS's default */
   readonly connectTimeoutMs?: number;
 }
 
@@ -43,7 +44,11 @@ export function createFleetDispatcher(options: FleetDispatcherOptions = {}): Dis
   return new Agent({
     connections: 1,
     pipelining: 0,
-    connect: { secureContext, maxCachedSessions: 0, timeout: options.connectTimeoutMs ?? 10_000 },
+    connect: {
+      secureContext,
+      maxCachedSessions: 0,
+      timeout: options.connectTimeoutMs ?? SETTINGS.siteTimeoutMs.default,
+    },
   });
 }
 

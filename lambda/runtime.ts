@@ -47,8 +47,9 @@ export function createRotationHandler(
     metrics.addMetric(name, METRICS.names[name].unit, value);
   const dispatcher = overrides.dispatcher ?? createStripeDispatcher();
   // The fleet gets a dispatcher built for thousands of distinct origins contacted once (no keep-alive, one
-  // shared TLS context; bench/results.md).
-  const fleetDispatcher = overrides.dispatcher ?? createFleetDispatcher({ connectTimeoutMs: 10_000 });
+  // shared TLS context; bench/results.md). Connecting to a site is part of its attempt: SITE_TIMEOUT_MS bounds it.
+  const fleetDispatcher =
+    overrides.dispatcher ?? createFleetDispatcher({ connectTimeoutMs: config.siteTimeoutMs });
   const store = new SecretsManagerStore(
     overrides.secretsManager ?? new SecretsManagerClient(AWS_CLIENT_CONFIG),
   );
