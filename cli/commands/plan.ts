@@ -1,5 +1,5 @@
 /**
- * `plan`: everything a rotation would do, with zero writes anywhere (the seed's dry-run, for the AWS side).
+ * `plan`: everything a rotation would do, with zero writes anywhere (a dry run of the AWS side).
  * The key choice is the rotation core's own `chooseNextKey` (read-only), so plan and rotation can never
  * disagree on which key is chosen or why it is refused.
  */

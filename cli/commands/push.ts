@@ -1,5 +1,5 @@
 /**
- * `push`: the seed's dashboard_push_stripe_sk scripts (sequential and async), on the rotation's own push
+ * `push`: a one-off push script (sequential or concurrent), on the rotation's own push
  * engine — same answer table, retries, redirect refusal, size caps and masking — with no AWS at all.
  */
 import { range, SETTINGS } from '../../lambda/contract.js';
@@ -55,7 +55,7 @@ const MAX_SITES_IN_PROMPT = 10;
 const HELP = `Usage: ${PROGRAM} push --sites-file <path> [options]
 
 Pushes a Stripe secret key to every site of a sites file (PUT <site>${SITE_ENDPOINT_PATH}
-with the X-API-Key header), like the seed's dashboard_push_stripe_sk scripts, on the rotation's own push
+with the X-API-Key header), like a one-off push script, on the rotation's own push
 engine. No AWS: nothing is stored but what this command prints. Keys are only ever shown masked.
 
 The key and the master key come from the environment:
@@ -113,7 +113,7 @@ interface PushSettings {
 
 export const pushCommand: Command = {
   name: 'push',
-  summary: "push a Stripe key to every site of a sites file (the seed's script; no AWS)",
+  summary: "push a Stripe key to every site of a sites file (no AWS)",
   help: HELP,
   run,
 };
