@@ -113,7 +113,7 @@ interface PushSettings {
 
 export const pushCommand: Command = {
   name: 'push',
-  summary: "push a Stripe key to every site of a sites file (no AWS)",
+  summary: 'push a Stripe key to every site of a sites file (no AWS)',
   help: HELP,
   run,
 };
