@@ -37,6 +37,11 @@ export function describeMaskedKey(masked: string, keyFingerprint: string): strin
   return `${masked} (fp ${keyFingerprint})`;
 }
 
+/** How the ledger identifies a key without holding it: masked form and fingerprint. */
+export function keyIdentity(key: string): { readonly maskedKey: string; readonly keyFingerprint: string } {
+  return { maskedKey: maskKey(key), keyFingerprint: fingerprint(key) };
+}
+
 /** A key in JSON output (the CLI's --json): masked form, fingerprint and mode, never the key. */
 export interface KeyJson {
   readonly masked: string;

@@ -8,3 +8,13 @@ export interface RotationLogger {
   warn(message: string, ...attributes: Record<string, unknown>[]): void;
   error(message: string, ...attributes: Record<string, unknown>[]): void;
 }
+
+/** A logger that adds `fields` (e.g. step, secret ARN, version id) to every line. */
+export function withFields(logger: RotationLogger, fields: Record<string, unknown>): RotationLogger {
+  return {
+    debug: (message, ...attributes) => logger.debug(message, Object.assign({}, fields, ...attributes)),
+    info: (message, ...attributes) => logger.info(message, Object.assign({}, fields, ...attributes)),
+    warn: (message, ...attributes) => logger.warn(message, Object.assign({}, fields, ...attributes)),
+    error: (message, ...attributes) => logger.error(message, Object.assign({}, fields, ...attributes)),
+  };
+}

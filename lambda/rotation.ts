@@ -3,59 +3,15 @@
  * only after every site of the rotation's snapshot confirmed it (the ledger is the proof); any failure
  * leaves AWSCURRENT (and the previous key) untouched, and every step is safe to replay with the same token.
  */
-import type { RotatorConfig } from './config.js';
-import type { MetricName } from './contract.js';
 import { ConfigurationError, KeyRejectedError, PropagationError, RotationStateError } from './errors.js';
 import type { RotationEvent, RotationStep } from './event.js';
-import { describeKey, fingerprint, keyProblem, maskKey, masterApiKeyProblem } from './keys.js';
-import type { RotationLogger } from './log.js';
-import {
-  AWSCURRENT,
-  AWSPENDING,
-  AWSPREVIOUS,
-  type KeyChecker,
-  PUSH_STOP_EXPLANATIONS,
-  type PushStopReason,
-  type RotatedSecretStore,
-  type RotationId,
-  type RotationLedger,
-  type RotationRecord,
-  type RotationTrigger,
-  type SecretDescription,
-  type SecretReader,
-  type SiteListSource,
-  type SitePusher,
-  type SiteRecord,
-  type SiteResult,
-} from './ports.js';
-import { type StagedKeyRefusal, stagedKeyVerdict } from './staged-key.js';
-
-/** The metrics the core records; the runtime adds `RotationStepFailed` around it. */
-export type RotationMetricName = Exclude<MetricName, 'RotationStepFailed'>;
-
-/** Metrics sink (Powertools Metrics in the Lambda); units in `METRICS` (contract.ts). */
-export interface RotationMetrics {
-  record(name: RotationMetricName, value: number): void;
-}
-
-export interface RotationDeps {
-  readonly config: RotatorConfig;
-  readonly secrets: RotatedSecretStore;
-  readonly secretReader: SecretReader;
-  readonly siteList: SiteListSource;
-  readonly keyChecker: KeyChecker;
-  readonly pusher: SitePusher;
-  readonly ledger: RotationLedger;
-  readonly logger: RotationLogger;
-  readonly metrics: RotationMetrics;
-  /** Wall clock for ledger timestamps. @default () => new Date() */
-  readonly now?: () => Date;
-}
-
-/** The part of the Lambda context the core uses. */
-export interface InvocationClock {
-  getRemainingTimeInMillis(): number;
-}
+import { describeKey, fingerprint, keyProblem, masterApiKeyProblem } from './keys.js';
+import { type RotationLogger, withFields } from './log.js';
+import { chooseNextKey } from './next-key.js';
+import { AWSCURRENT, AWSPENDING, type RotationId, type SecretDescription, type SiteResult } from './ports.js';
+import { type InvocationClock, type RotationDeps, wallClock } from './rotation-deps.js';
+import { bestEffort, recordFailure, requireRecord, rotationStart, siteRecord } from './rotation-ledger.js';
+import { propagationFailureMessage } from './rotation-messages.js';
 
 interface StepInput {
   readonly event: RotationEvent;
@@ -65,9 +21,6 @@ interface StepInput {
   readonly log: RotationLogger;
   readonly clock: InvocationClock;
 }
-
-/** At most this many sites are listed per category in an error message; the logs carry every one. */
-const MAX_SITES_IN_MESSAGE = 50;
 
 const steps: Record<RotationStep, (input: StepInput) => Promise<void>> = {
   createSecret,
@@ -88,7 +41,7 @@ export async function rotate(
   });
   const { description, alreadyCurrent } = await preDispatch(event, deps);
   const id: RotationId = { secretArn: description.arn, token: event.ClientRequestToken };
-  const now = deps.now ?? (() => new Date());
+  const now = wallClock(deps);
   if (alreadyCurrent) {
     log.info('Version is already AWSCURRENT: nothing to do');
     // A finishSecret that moved AWSCURRENT but failed to record it is completed here, on the retry.
@@ -130,47 +83,6 @@ export async function rotate(
     );
   }
   log.info('Step completed', { durationMs: Date.now() - started });
-}
-
-async function bestEffort(
-  log: RotationLogger,
-  message: string,
-  write: () => Promise<unknown>,
-): Promise<void> {
-  try {
-    await write();
-  } catch (error) {
-    log.error(message, { error });
-  }
-}
-
-/** Best effort: the step's own error is what Secrets Manager and the operator must see. */
-async function recordFailure(
-  id: RotationId,
-  step: RotationStep,
-  startedAt: string,
-  error: unknown,
-  deps: RotationDeps,
-  log: RotationLogger,
-): Promise<void> {
-  try {
-    if ((await deps.ledger.get(id)) === undefined) return;
-    const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    await deps.ledger.update(id, {
-      step: {
-        name: step,
-        mark: {
-          startedAt,
-          endedAt: (deps.now ?? (() => new Date()))().toISOString(),
-          status: 'failed',
-          error: message,
-        },
-      },
-      outcome: 'failed',
-    });
-  } catch (ledgerError) {
-    log.error('Could not record the step failure in the ledger', { error: ledgerError });
-  }
 }
 
 /** The AWS rotation template's checks, run before every step. */
@@ -234,78 +146,6 @@ async function createSecret({ event, id, deps, log }: StepInput): Promise<void> 
   }
   await secrets.putPending(event.SecretId, event.ClientRequestToken, key, event.RotationToken);
   log.info('Pending version created', { trigger, key: describeKey(key), sites: record.sites.length });
-}
-
-async function rotationStart(
-  id: RotationId,
-  key: string,
-  trigger: RotationRecord['trigger'],
-  { siteList }: RotationDeps,
-): Promise<Parameters<RotationLedger['begin']>[0]> {
-  const list = await siteList.load();
-  return {
-    ...id,
-    trigger,
-    maskedKey: maskKey(key),
-    keyFingerprint: fingerprint(key),
-    sites: list.sites,
-    sources: list.sources,
-  };
-}
-
-/** The key a rotation would move to, or why it would be refused (the error the rotation would fail with). */
-type NextKey =
-  | { readonly accepted: true; readonly key: string; readonly trigger: RotationTrigger }
-  | {
-      readonly accepted: false;
-      readonly reason: StagedKeyRefusal;
-      readonly error: ConfigurationError | KeyRejectedError;
-    };
-
-/**
- * The key a rotation of `secretArn` would move to: the staged key secret's value, or (nothing new staged)
- * the current key, as the staged key verdict decides. Read-only: the CLI's `plan` calls it too (with a
- * Stripe checker when asked), so both always agree.
- */
-export async function chooseNextKey(
-  secretArn: string,
-  {
-    config,
-    secrets,
-    secretReader,
-    ledger,
-  }: Pick<RotationDeps, 'config' | 'secrets' | 'secretReader' | 'ledger'>,
-  current: string,
-  keyChecker?: KeyChecker,
-): Promise<NextKey> {
-  const stagedId = config.stagedSecretId;
-  const staged = (await secretReader.readCurrent(stagedId))?.trim() ?? '';
-  const verdict = await stagedKeyVerdict(staged, {
-    secretArn,
-    stagedSecretId: stagedId,
-    keyMode: config.keyMode,
-    whenNothingStaged: config.whenNothingStaged,
-    current,
-    previous: await secrets.getValue(secretArn, { stage: AWSPREVIOUS }),
-    ledger,
-    keyChecker,
-  });
-  if (verdict.accepted)
-    return { accepted: true, key: verdict.trigger === 'staged' ? staged : current, trigger: verdict.trigger };
-  if (verdict.reason === 'stripe_refused') {
-    // Stripe's own sentence says what is wrong with the key (only `plan` asks for this check here).
-    return { accepted: false, reason: verdict.reason, error: new KeyRejectedError(verdict.message) };
-  }
-  const message =
-    `${verdict.message} Stage the next key: Secrets Manager console → secret ${stagedId} → "Retrieve secret value" → "Edit", ` +
-    '(or `stripe-key-rotator stage`), then start the rotation again.';
-  // Nothing new staged is the deployment's state; anything else is the key itself.
-  const nothingNew = verdict.reason === 'nothing_staged' || verdict.reason === 'current_unusable';
-  return {
-    accepted: false,
-    reason: verdict.reason,
-    error: nothingNew ? new ConfigurationError(message) : new KeyRejectedError(message),
-  };
 }
 
 async function setSecret({ event, id, deps, log, clock }: StepInput): Promise<void> {
@@ -441,7 +281,7 @@ async function finishSecret({ event, id, description, deps, log }: StepInput): P
   await deps.secrets.promote(event.SecretId, event.ClientRequestToken, currentVersion);
   deps.metrics.record('RotationSucceeded', 1);
   // AWSCURRENT has moved: from here on nothing may fail the step (a retry would find the token current).
-  const finishedAt = (deps.now ?? (() => new Date()))().toISOString();
+  const finishedAt = wallClock(deps)().toISOString();
   await bestEffort(log, 'Could not record the finished rotation in the ledger', () =>
     ledger.update(id, {
       outcome: 'finished',
@@ -473,26 +313,6 @@ async function requirePendingKey(event: RotationEvent, { config, secrets }: Rota
   return pending;
 }
 
-/** The ledger record of this rotation, which must describe the pending key. */
-async function requireRecord(
-  id: RotationId,
-  pending: string,
-  { ledger }: RotationDeps,
-): Promise<RotationRecord> {
-  const record = await ledger.get(id);
-  if (!record) {
-    throw new RotationStateError(
-      `The ledger has no record of rotation ${id.token} of ${id.secretArn}: createSecret has not run for it`,
-    );
-  }
-  if (record.keyFingerprint !== fingerprint(pending)) {
-    throw new RotationStateError(
-      `The pending version of ${id.secretArn} (${describeKey(pending)}) is not the key this rotation started with (fp ${record.keyFingerprint})`,
-    );
-  }
-  return record;
-}
-
 async function readMasterApiKey({ config, secretReader }: RotationDeps): Promise<string> {
   const id = config.masterApiKeySecretId;
   const value = (await secretReader.readCurrent(id))?.trim() ?? '';
@@ -501,53 +321,4 @@ async function readMasterApiKey({ config, secretReader }: RotationDeps): Promise
     throw new ConfigurationError(`The master API key in ${id} ${problem}: put the sites' X-API-Key in it`);
   }
   return value;
-}
-
-function siteRecord(result: SiteResult, earlier: SiteRecord | undefined, deps: RotationDeps): SiteRecord {
-  const at = (deps.now ?? (() => new Date()))().toISOString();
-  const confirmed = result.outcome === 'confirmed';
-  return {
-    site: result.site,
-    status: confirmed ? 'confirmed' : result.outcome === 'not_attempted' ? 'not_attempted' : 'failed',
-    outcome: result.outcome,
-    ...(result.httpStatus === undefined ? {} : { httpStatus: result.httpStatus }),
-    ...(result.detail === undefined ? {} : { detail: result.detail }),
-    attempts: (earlier?.attempts ?? 0) + result.attempts,
-    latencyMs: result.durationMs,
-    ...(confirmed ? { confirmedAt: at } : {}),
-    updatedAt: at,
-  };
-}
-
-function propagationFailureMessage(
-  headline: string,
-  failed: readonly SiteRecord[],
-  unattempted: readonly SiteRecord[],
-  stoppedBecause: PushStopReason | undefined,
-): string {
-  const lines = [headline];
-  if (stoppedBecause) lines.push(PUSH_STOP_EXPLANATIONS[stoppedBecause]);
-  const list = (title: string, sites: readonly SiteRecord[], describe: (site: SiteRecord) => string) => {
-    if (sites.length === 0) return;
-    lines.push(`${title} (${sites.length}):`);
-    for (const site of sites.slice(0, MAX_SITES_IN_MESSAGE)) lines.push(`  - ${describe(site)}`);
-    if (sites.length > MAX_SITES_IN_MESSAGE) {
-      lines.push(`  … and ${sites.length - MAX_SITES_IN_MESSAGE} more (see the logs and the ledger)`);
-    }
-  };
-  list('Failed', failed, (s) => `${s.site}: ${s.outcome ?? 'failed'}${s.detail ? ` (${s.detail})` : ''}`);
-  list('Not attempted', unattempted, (s) => s.site);
-  lines.push(
-    'Fix the sites above; Secrets Manager retries the rotation (only unconfirmed sites are contacted again).',
-  );
-  return lines.join('\n');
-}
-
-function withFields(logger: RotationLogger, fields: Record<string, unknown>): RotationLogger {
-  return {
-    debug: (message, ...attributes) => logger.debug(message, Object.assign({}, fields, ...attributes)),
-    info: (message, ...attributes) => logger.info(message, Object.assign({}, fields, ...attributes)),
-    warn: (message, ...attributes) => logger.warn(message, Object.assign({}, fields, ...attributes)),
-    error: (message, ...attributes) => logger.error(message, Object.assign({}, fields, ...attributes)),
-  };
 }

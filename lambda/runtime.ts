@@ -19,7 +19,8 @@ import { parseRotationEvent } from './event.js';
 import { createFleetDispatcher } from './fleet-http.js';
 import type { RotationLedger } from './ports.js';
 import { createFleetPusher } from './push.js';
-import { type InvocationClock, type RotationDeps, rotate } from './rotation.js';
+import { rotate } from './rotation.js';
+import type { InvocationClock, RotationDeps } from './rotation-deps.js';
 import { createStripeDispatcher, StripeKeyChecker } from './stripe-check.js';
 
 export interface RuntimeOverrides {

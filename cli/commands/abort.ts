@@ -8,7 +8,7 @@ import { SecretsManagerStore } from '../../lambda/aws/secrets-manager.js';
 import { FUNCTION_TIMEOUT_MAX_MS, range, SETTINGS } from '../../lambda/contract.js';
 import { ConfigurationError } from '../../lambda/errors.js';
 import { createFleetDispatcher } from '../../lambda/fleet-http.js';
-import { describeKey, fingerprint, maskKey, masterApiKeyProblem } from '../../lambda/keys.js';
+import { describeKey, keyIdentity, masterApiKeyProblem } from '../../lambda/keys.js';
 import {
   AWSCURRENT,
   AWSPENDING,
@@ -226,8 +226,7 @@ async function recordRestored(
     .filter((result) => result.outcome === 'confirmed')
     .map((result) => ({
       site: result.site,
-      maskedKey: maskKey(key),
-      keyFingerprint: fingerprint(key),
+      ...keyIdentity(key),
       versionId: currentId,
       confirmedAt,
     }));

@@ -24,12 +24,8 @@ import {
   type SitePusher,
 } from '../../lambda/ports.js';
 import { createFleetPusher } from '../../lambda/push.js';
-import {
-  type InvocationClock,
-  type RotationDeps,
-  type RotationMetricName,
-  rotate,
-} from '../../lambda/rotation.js';
+import { rotate } from '../../lambda/rotation.js';
+import type { InvocationClock, RotationDeps, RotationMetricName } from '../../lambda/rotation-deps.js';
 import { StripeKeyChecker } from '../../lambda/stripe-check.js';
 import { type StripeStub, startStripeStub } from '../../sim/stripe-stub.js';
 import { startTemplateFleet, type TemplateFleet, type TemplateSite } from '../../sim/template-fleet.js';

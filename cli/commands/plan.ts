@@ -18,6 +18,7 @@ import {
   masterApiKeyProblem,
 } from '../../lambda/keys.js';
 import type { RotationLogger } from '../../lambda/log.js';
+import { chooseNextKey } from '../../lambda/next-key.js';
 import {
   AWSCURRENT,
   AWSPENDING,
@@ -27,7 +28,6 @@ import {
   type SecretDescription,
   type SiteList,
 } from '../../lambda/ports.js';
-import { chooseNextKey } from '../../lambda/rotation.js';
 import { createStripeDispatcher, StripeKeyChecker } from '../../lambda/stripe-check.js';
 import {
   AWS_OPTIONS,

@@ -17,7 +17,7 @@ import type {
   SitePusher,
   SiteResult,
 } from '../../lambda/ports.js';
-import type { RotationDeps, RotationMetricName } from '../../lambda/rotation.js';
+import type { RotationDeps, RotationMetricName } from '../../lambda/rotation-deps.js';
 import { FakeSecretsManager } from './fake-secrets-manager.js';
 import { secret } from './secret-guard.js';
 
