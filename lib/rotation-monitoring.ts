@@ -18,7 +18,8 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
-import { METRICS, type MetricName, POWERTOOLS_SETTINGS } from '../lambda/contract.js';
+import type { MetricName } from '../lambda/contract.js';
+import { rotationMetric } from './rotation-metrics.js';
 
 export interface RotationMonitoringProps {
   /** The deployment's name: the metrics' `service` dimension, the dashboard's name. */
@@ -158,14 +159,7 @@ export class RotationMonitoring {
   private buildDashboard(): cloudwatch.Dashboard {
     const { serviceName, rotationFunction } = this.props;
     const metric = (metricName: MetricName, statistic: string, label: string, period = Duration.hours(1)) =>
-      new cloudwatch.Metric({
-        namespace: POWERTOOLS_SETTINGS.metricsNamespace.default,
-        metricName,
-        dimensionsMap: { [METRICS.dimension]: serviceName },
-        statistic,
-        label,
-        period,
-      });
+      rotationMetric(serviceName, metricName, { statistic, label, period });
     const fiveMinutes = Duration.minutes(5);
     const siteCounts = () => [
       metric('SitesConfirmed', cloudwatch.Stats.MAXIMUM, 'Confirmed', fiveMinutes),

@@ -11,6 +11,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { LEDGER_TABLE_SCHEMA } from '../lambda/ledger-schema.js';
 import type { SiteListParameter } from './site-list.js';
+import { siteListReadStatements } from './site-list-access.js';
 
 /** What the function works on. */
 export interface RotationResources {
@@ -87,45 +88,8 @@ export function grantRotationPermissions(role: iam.Role, deployed: RotationResou
     );
   }
 
-  const parameterArn = (name: string) =>
-    stack.formatArn({
-      service: 'ssm',
-      resource: 'parameter',
-      resourceName: name.replace(/^\//, ''),
-    });
-  if (deployed.siteList.kind === 'path') {
-    // GetParametersByPath is authorized against the requested path only; both spellings of it.
-    const path = deployed.siteList.parameter;
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'ReadSiteListPath',
-        actions: ['ssm:GetParametersByPath'],
-        resources: [parameterArn(path.replace(/\/$/, '')), parameterArn(path)],
-      }),
-    );
-  } else {
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'ReadSiteList',
-        actions: ['ssm:GetParameter'],
-        resources: [parameterArn(deployed.sitesParameterName)],
-      }),
-    );
-  }
-  if (deployed.siteList.kind !== 'new' && deployed.siteList.decryptionKey !== undefined) {
-    const via = { 'kms:ViaService': `ssm.${stack.region}.amazonaws.com` };
-    const parameter = parameterArn(deployed.siteList.parameter);
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'DecryptSiteList',
-        actions: ['kms:Decrypt'],
-        resources: [deployed.siteList.decryptionKey.keyArn],
-        conditions:
-          deployed.siteList.kind === 'path'
-            ? { StringEquals: via, StringLike: { 'kms:EncryptionContext:PARAMETER_ARN': `${parameter}*` } }
-            : { StringEquals: { ...via, 'kms:EncryptionContext:PARAMETER_ARN': parameter } },
-      }),
-    );
+  for (const statement of siteListReadStatements(role, deployed.siteList, deployed.sitesParameterName)) {
+    role.addToPrincipalPolicy(statement);
   }
 
   // Customer managed keys of the secrets: Decrypt to read, GenerateDataKey to write the pending version,
@@ -172,6 +136,6 @@ export function grantRotationPermissions(role: iam.Role, deployed: RotationResou
 }
 
 /** The ARN a policy may name: the complete ARN, or the partial one plus the 6-character suffix. */
-function fullSecretArn(secret: secretsmanager.ISecret): string {
+export function fullSecretArn(secret: secretsmanager.ISecret): string {
   return secret.secretFullArn ?? `${secret.secretArn}-??????`;
 }

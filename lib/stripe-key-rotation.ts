@@ -21,6 +21,8 @@ import { configEnvironment } from '../lambda/config.js';
 import { NOTHING_STAGED, POWERTOOLS_SETTINGS } from '../lambda/contract.js';
 import { LEDGER_TABLE_SCHEMA } from '../lambda/ledger-schema.js';
 import { resolveProps, type StripeKeyRotationProps } from './props.js';
+import { RotationGrants } from './rotation-grants.js';
+import { rotationMetric } from './rotation-metrics.js';
 import { RotationMonitoring } from './rotation-monitoring.js';
 import { grantRotationPermissions } from './rotation-permissions.js';
 import { SiteListParameter } from './site-list.js';
@@ -48,6 +50,12 @@ export class StripeKeyRotation extends Construct {
   readonly failureRule: events.Rule;
   readonly errorsAlarm: cloudwatch.Alarm;
   readonly dashboard: cloudwatch.Dashboard;
+  /**
+   * A managed policy holding exactly what the operator CLI's `status`, `plan`, `rotate` and `abort` need
+   * (the statements of `grantOperate`): attach it to the operators' role or group.
+   */
+  readonly operatorPolicy: iam.ManagedPolicy;
+  readonly #grants: RotationGrants;
 
   constructor(scope: Construct, id: string, props: StripeKeyRotationProps) {
     super(scope, id);
@@ -256,5 +264,79 @@ export class StripeKeyRotation extends Construct {
     this.failureRule = monitoring.failureRule;
     this.errorsAlarm = monitoring.errorsAlarm;
     this.dashboard = monitoring.dashboard;
+
+    this.#grants = new RotationGrants(this, {
+      rotatedSecret: this.rotatedSecret,
+      stagedKeySecret: this.stagedKeySecret,
+      masterApiKeySecret: this.masterApiKeySecret,
+      ledgerTable: this.ledgerTable,
+      rotationFunction: this.rotationFunction,
+      siteList,
+      sitesParameterName: this.sitesParameterName,
+    });
+    this.operatorPolicy = new iam.ManagedPolicy(this, 'OperatorPolicy', {
+      description: `Operates the Stripe key rotation of ${settings.serviceName} with the stripe-key-rotator CLI.`,
+      statements: this.#grants.operate(),
+    });
+  }
+
+  /** Lets `grantee` read the Stripe key in service (AWSCURRENT of the rotated secret), e.g. a payment workload. */
+  grantReadKey(grantee: iam.IGrantable): iam.Grant {
+    return RotationGrants.grant(grantee, this.#grants.readKey());
+  }
+
+  /** Lets `grantee` stage the next key (the CLI's `stage`: write the staged secret, compare with the keys in service). */
+  grantStageKey(grantee: iam.IGrantable): iam.Grant {
+    return RotationGrants.grant(grantee, this.#grants.stageKey());
+  }
+
+  /** Lets `grantee` start a rotation (`RotateSecret`, and the invoke right on the function it requires). */
+  grantStartRotation(grantee: iam.IGrantable): iam.Grant {
+    return RotationGrants.grant(grantee, this.#grants.startRotation());
+  }
+
+  /** Lets `grantee` run the CLI's `status`, `plan`, `rotate` and `abort` (the `operatorPolicy` statements). */
+  grantOperate(grantee: iam.IGrantable): iam.Grant {
+    return RotationGrants.grant(grantee, this.#grants.operate());
+  }
+
+  /**
+   * Rotations that finished (AWSCURRENT moved).
+   * @default - sum over 5 minutes
+   */
+  metricRotationSucceeded(options?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return rotationMetric(this.serviceName, 'RotationSucceeded', options);
+  }
+
+  /**
+   * Rotation steps that failed (any step, any reason).
+   * @default - sum over 5 minutes
+   */
+  metricStepFailed(options?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return rotationMetric(this.serviceName, 'RotationStepFailed', options);
+  }
+
+  /**
+   * Sites holding the new key at the end of a push.
+   * @default - maximum over 5 minutes
+   */
+  metricSitesConfirmed(options?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return rotationMetric(this.serviceName, 'SitesConfirmed', options);
+  }
+
+  /**
+   * Sites that did not confirm at the end of a push.
+   * @default - maximum over 5 minutes
+   */
+  metricSitesFailed(options?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return rotationMetric(this.serviceName, 'SitesFailed', options);
+  }
+
+  /**
+   * How long the push of a setSecret step took, in milliseconds.
+   * @default - maximum over 5 minutes
+   */
+  metricPushDuration(options?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return rotationMetric(this.serviceName, 'PushDuration', options);
   }
 }

@@ -109,6 +109,11 @@ export class StripeKeyRotatorStack extends Stack {
       `https://console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards:name=${rotation.serviceName}`,
       'Link to the dashboard.',
     );
+    output(
+      'OperatorPolicyArn',
+      rotation.operatorPolicy.managedPolicyArn,
+      "Managed policy with exactly what the CLI's status, plan, rotate and abort need: attach it to operators.",
+    );
     if (this.encryptionKey !== undefined) {
       output('EncryptionKeyArn', this.encryptionKey.keyArn, 'Customer managed key of the secrets.');
     }

@@ -79,6 +79,7 @@ describe('the CDK app built from cdk.json', () => {
       'ErrorsAlarmName',
       'DashboardName',
       'DashboardUrl',
+      'OperatorPolicyArn',
     ]);
     expect(outputs.DashboardUrl).toEqual({
       Description: 'Link to the dashboard.',

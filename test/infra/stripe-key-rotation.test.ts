@@ -59,6 +59,7 @@ describe('a StripeKeyRotation with default props', () => {
       'AWS::Logs::LogGroup': 1,
       'AWS::IAM::Role': 1,
       'AWS::IAM::Policy': 1,
+      'AWS::IAM::ManagedPolicy': 1,
       'AWS::Lambda::Function': 1,
       'AWS::Lambda::Permission': 1,
       'AWS::SecretsManager::RotationSchedule': 1,

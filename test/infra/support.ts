@@ -79,12 +79,15 @@ export function propertiesOf(template: Template, type: string): Record<string, u
   return only(template, type).Properties ?? {};
 }
 
-/** Every statement of every identity policy in the template (inline role policies and AWS::IAM::Policy). */
+/**
+ * Every statement of the roles' own policies (inline role policies and AWS::IAM::Policy); the managed
+ * policies the construct offers for others to attach are read with `managedPolicyStatements`.
+ */
 export function identityStatements(template: Template): unknown[] {
   const statements: unknown[] = [];
   for (const resource of Object.values(resources(template))) {
     const props = resource.Properties ?? {};
-    if (resource.Type === 'AWS::IAM::Policy' || resource.Type === 'AWS::IAM::ManagedPolicy') {
+    if (resource.Type === 'AWS::IAM::Policy') {
       statements.push(...(props.PolicyDocument as { Statement: unknown[] }).Statement);
     }
     if (resource.Type === 'AWS::IAM::Role') {
@@ -94,6 +97,12 @@ export function identityStatements(template: Template): unknown[] {
     }
   }
   return statements;
+}
+
+/** The statements of the one AWS::IAM::ManagedPolicy in the template. */
+export function managedPolicyStatements(template: Template): unknown[] {
+  return (propertiesOf(template, 'AWS::IAM::ManagedPolicy').PolicyDocument as { Statement: unknown[] })
+    .Statement;
 }
 
 /** Replaces asset hashes (content-dependent) so a snapshot only changes when the template does. */

@@ -1,0 +1,195 @@
+/**
+ * What people and other workloads may do with a deployed rotation, as aws-cdk-lib style grants. Each set
+ * is exactly what one job needs (reading the key in service, staging the next key, starting a rotation,
+ * operating with the CLI), written as statements so the same set can go to a grantee or a managed policy.
+ */
+import { Stack } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type { Construct } from 'constructs';
+import { LEDGER_TABLE_SCHEMA } from '../lambda/ledger-schema.js';
+import { fullSecretArn } from './rotation-permissions.js';
+import type { SiteListParameter } from './site-list.js';
+import { siteListReadStatements } from './site-list-access.js';
+
+/** The deployed resources the grants refer to. */
+export interface GrantedResources {
+  readonly rotatedSecret: secretsmanager.ISecret;
+  readonly stagedKeySecret: secretsmanager.ISecret;
+  readonly masterApiKeySecret: secretsmanager.ISecret;
+  readonly ledgerTable: dynamodb.ITable;
+  readonly rotationFunction: lambda.IFunction;
+  readonly siteList: SiteListParameter['choice'];
+  readonly sitesParameterName: string;
+}
+
+/** Secrets Manager actions per use, and what each needs from a customer managed key. */
+const SECRET_READ = ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'];
+
+export class RotationGrants {
+  constructor(
+    private readonly scope: Construct,
+    private readonly resources: GrantedResources,
+  ) {}
+
+  /** Read the Stripe key in service (the rotated secret): what a workload that charges with it needs. */
+  readKey(): iam.PolicyStatement[] {
+    const { rotatedSecret } = this.resources;
+    return this.secretStatements('ReadKeyInService', rotatedSecret, SECRET_READ);
+  }
+
+  /**
+   * Write the next key into the staged key secret. The CLI's `stage` also compares the new key with the
+   * keys in service (AWSCURRENT, AWSPREVIOUS) and with the ledger's history, so it reads them too.
+   */
+  stageKey(): iam.PolicyStatement[] {
+    const { rotatedSecret, stagedKeySecret } = this.resources;
+    return [
+      ...this.secretStatements(
+        'StageNextKey',
+        stagedKeySecret,
+        [...SECRET_READ, 'secretsmanager:PutSecretValue'],
+        true,
+      ),
+      ...this.secretStatements('CompareWithKeysInService', rotatedSecret, SECRET_READ),
+      ...this.ledgerStatements('ReadLedger', false),
+    ];
+  }
+
+  /** Start a rotation: `RotateSecret` needs the caller to be allowed to invoke the rotation function. */
+  startRotation(): iam.PolicyStatement[] {
+    const { rotatedSecret, rotationFunction } = this.resources;
+    return [
+      new iam.PolicyStatement({
+        sid: 'StartRotation',
+        actions: ['secretsmanager:DescribeSecret', 'secretsmanager:RotateSecret'],
+        resources: [fullSecretArn(rotatedSecret)],
+      }),
+      new iam.PolicyStatement({
+        sid: 'InvokeRotationFunction',
+        actions: ['lambda:InvokeFunction'],
+        resources: [rotationFunction.functionArn],
+      }),
+    ];
+  }
+
+  /**
+   * Everything the CLI's `status`, `plan`, `rotate` and `abort` call, and nothing more: read the three
+   * secrets and the site list, start a rotation, move the AWSPENDING label away (abort), read the ledger
+   * and record in it what each site holds after an abort.
+   */
+  operate(): iam.PolicyStatement[] {
+    const { rotatedSecret, stagedKeySecret, masterApiKeySecret, siteList, sitesParameterName } =
+      this.resources;
+    return [
+      ...this.secretStatements('OperateRotatedSecret', rotatedSecret, [
+        ...SECRET_READ,
+        'secretsmanager:ListSecretVersionIds',
+        'secretsmanager:UpdateSecretVersionStage',
+      ]),
+      ...this.startRotation(),
+      ...this.secretStatements('ReadStagedAndMasterKeys', [stagedKeySecret, masterApiKeySecret], SECRET_READ),
+      ...this.ledgerStatements('OperateLedger', true),
+      ...siteListReadStatements(this.scope, siteList, sitesParameterName, 'Operator'),
+    ];
+  }
+
+  /** Adds `statements` to the grantee's principal policy, as one `Grant`. */
+  static grant(grantee: iam.IGrantable, statements: readonly iam.PolicyStatement[]): iam.Grant {
+    return statements
+      .map((statement) =>
+        iam.Grant.addToPrincipal({
+          grantee,
+          actions: statement.actions,
+          resourceArns: statement.resources,
+          conditions: statement.conditions,
+        }),
+      )
+      .reduce((all, grant) => all.combine(grant));
+  }
+
+  /**
+   * Actions on secrets, and their customer managed keys only through Secrets Manager and only for these
+   * secrets: Decrypt to read, GenerateDataKey too when the statement writes a version.
+   */
+  private secretStatements(
+    sid: string,
+    secrets: secretsmanager.ISecret | readonly secretsmanager.ISecret[],
+    actions: readonly string[],
+    writes = false,
+  ): iam.PolicyStatement[] {
+    const list: readonly secretsmanager.ISecret[] = Array.isArray(secrets) ? secrets : [secrets];
+    const statements = [
+      new iam.PolicyStatement({ sid, actions: [...actions], resources: list.map(fullSecretArn) }),
+    ];
+    const region = Stack.of(this.scope).region;
+    const keys = new Map<string, { keyArn: string; secretArns: string[] }>();
+    for (const secret of list) {
+      if (secret.encryptionKey === undefined) continue;
+      const entry: { keyArn: string; secretArns: string[] } = keys.get(secret.encryptionKey.node.path) ?? {
+        keyArn: secret.encryptionKey.keyArn,
+        secretArns: [],
+      };
+      entry.secretArns.push(fullSecretArn(secret));
+      keys.set(secret.encryptionKey.node.path, entry);
+    }
+    [...keys.values()].forEach(({ keyArn, secretArns }, index) => {
+      const context = {
+        'kms:EncryptionContext:SecretARN': secretArns.length === 1 ? secretArns[0] : secretArns,
+      };
+      const via = { 'kms:ViaService': `secretsmanager.${region}.amazonaws.com` };
+      statements.push(
+        new iam.PolicyStatement({
+          sid: `${sid}Key${keys.size > 1 ? index + 1 : ''}`,
+          actions: writes ? ['kms:Decrypt', 'kms:GenerateDataKey'] : ['kms:Decrypt'],
+          resources: [keyArn],
+          conditions: secretArns.some((arn) => arn.endsWith('-??????'))
+            ? { StringEquals: via, StringLike: context }
+            : { StringEquals: { ...via, ...context } },
+        }),
+      );
+    });
+    return statements;
+  }
+
+  /** Ledger reads (item, rotation queries, history index) and, for `abort`, the writes of what sites hold. */
+  private ledgerStatements(sid: string, writes: boolean): iam.PolicyStatement[] {
+    const table = this.resources.ledgerTable;
+    const statements = [
+      new iam.PolicyStatement({
+        sid,
+        actions: ['dynamodb:GetItem', 'dynamodb:Query'],
+        resources: [table.tableArn],
+      }),
+      new iam.PolicyStatement({
+        sid: `${sid}History`,
+        actions: ['dynamodb:Query'],
+        resources: [`${table.tableArn}/index/${LEDGER_TABLE_SCHEMA.historyIndex.name}`],
+      }),
+    ];
+    if (writes) {
+      statements.push(
+        new iam.PolicyStatement({
+          sid: `${sid}Holdings`,
+          actions: ['dynamodb:BatchWriteItem', 'dynamodb:UpdateItem'],
+          resources: [table.tableArn],
+        }),
+      );
+    }
+    if (table.encryptionKey !== undefined) {
+      statements.push(
+        new iam.PolicyStatement({
+          sid: `${sid}Key`,
+          actions: writes ? ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'] : ['kms:Decrypt'],
+          resources: [table.encryptionKey.keyArn],
+          conditions: {
+            StringEquals: { 'kms:ViaService': `dynamodb.${Stack.of(this.scope).region}.amazonaws.com` },
+          },
+        }),
+      );
+    }
+    return statements;
+  }
+}
