@@ -20,7 +20,7 @@ function roleStatements(template: Template, stack: Stack, role: iam.Role): unkno
       JSON.stringify(resource.Properties?.Roles) === JSON.stringify([roleRef]),
   );
   return policies.flatMap(
-    (policy) => (policy.Properties?.PolicyDocument as { Statement: unknown[] }).Statement,
+    (policy) => (policy.Properties?.PolicyDocument as { Statement: unknown[] } | undefined)?.Statement ?? [],
   );
 }
 
