@@ -9,6 +9,7 @@ export default defineConfig({
           name: 'unit',
           include: ['test/unit/**/*.test.ts', 'test/infra/**/*.test.ts'],
           environment: 'node',
+          globalSetup: ['test/support/build-handler-asset.ts'],
           setupFiles: ['test/support/secret-guard.ts'],
         },
       },

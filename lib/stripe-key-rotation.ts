@@ -3,15 +3,12 @@
  * The rotation function is the one in `lambda/` (see docs/rotation-protocol.md); this file only deploys it:
  * props in props.ts, notifications and dashboard in rotation-monitoring.ts.
  */
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { SecretValue, Stack, Validations } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
@@ -20,14 +17,13 @@ import { Construct } from 'constructs';
 import { configEnvironment } from '../lambda/config.js';
 import { NOTHING_STAGED, POWERTOOLS_SETTINGS } from '../lambda/contract.js';
 import { LEDGER_TABLE_SCHEMA } from '../lambda/ledger-schema.js';
+import { rotationHandlerAsset } from './handler-asset.js';
 import { resolveProps, type StripeKeyRotationProps } from './props.js';
 import { RotationGrants } from './rotation-grants.js';
 import { rotationMetric } from './rotation-metrics.js';
 import { RotationMonitoring } from './rotation-monitoring.js';
 import { grantRotationPermissions } from './rotation-permissions.js';
 import { SiteListParameter } from './site-list.js';
-
-const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Deploys the rotation of one Stripe secret key across a fleet of sites. */
 export class StripeKeyRotation extends Construct {
@@ -43,7 +39,7 @@ export class StripeKeyRotation extends Construct {
   readonly sitesParameter?: ssm.StringParameter;
   /** The propagation ledger: per-rotation site-list snapshot, per-site results, what each site holds. */
   readonly ledgerTable: dynamodb.Table;
-  readonly rotationFunction: NodejsFunction;
+  readonly rotationFunction: lambda.Function;
   readonly logGroup: logs.LogGroup;
   readonly rotationSchedule: secretsmanager.CfnRotationSchedule;
   readonly notificationsTopic: sns.Topic;
@@ -170,12 +166,11 @@ export class StripeKeyRotation extends Construct {
       description: `Rotation function of ${settings.serviceName}: its own secret versions, read-only elsewhere.`,
     });
 
-    this.rotationFunction = new NodejsFunction(this, 'Function', {
+    this.rotationFunction = new lambda.Function(this, 'Function', {
       description: `Rotates the Stripe ${props.keyMode} key of ${settings.serviceName} and pushes it to every site.`,
-      entry: join(PROJECT_ROOT, 'lambda', 'handler.ts'),
-      handler: 'handler',
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
+      // Bundled ahead of synthesis (scripts/build.ts), so the package ships it and no consumer bundles.
+      code: lambda.Code.fromAsset(rotationHandlerAsset()),
+      handler: 'index.handler',
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: settings.memorySize,
@@ -202,20 +197,6 @@ export class StripeKeyRotation extends Construct {
         [POWERTOOLS_SETTINGS.logLevel.variable]: POWERTOOLS_SETTINGS.logLevel.default,
         // Minified bundle: without this, stack traces in the logs point into one long line.
         NODE_OPTIONS: '--enable-source-maps',
-      },
-      bundling: {
-        // Bundle everything, SDK included: our pinned SDK versions, not whatever the runtime ships.
-        externalModules: [],
-        minify: true,
-        sourceMap: true,
-        sourcesContent: false,
-        format: OutputFormat.CJS,
-        // ESM builds first: esbuild can tree-shake them (the SDK's CJS builds it cannot). 1.41 -> 1.06 MB and a
-        // faster cold start (bench/results.md); bench/cold-start.ts and the bundled-handler test use the same.
-        mainFields: ['module', 'main'],
-        // Node 20 so the same bundle runs on the development machine for benchmarks.
-        target: 'node20',
-        forceDockerBundling: false,
       },
     });
 

@@ -1,6 +1,6 @@
 /**
  * REQUIRES `moto_server` (see rotation.emulator.test.ts). The deployed artifact, not the sources: the handler
- * bundled exactly as the CDK construct bundles it (esbuild, CJS, node20, minified, everything included) runs a
+ * bundled by scripts/build.ts (the very build the CDK construct deploys) runs a
  * whole rotation in a separate `node` process, trusting the sites' CA the way a deployment would trust a
  * public one — through Node's default store (here extended by NODE_EXTRA_CA_CERTS), with no test dispatcher.
  */
@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { CreateSecretCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { PutParameterCommand } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bundleHandler } from '../../bench/cold-start.js';
+import { bundleHandler } from '../../scripts/build.js';
 import { type StripeStub, startStripeStub } from '../../sim/stripe-stub.js';
 import { startTemplateFleet, type TemplateFleet } from '../../sim/template-fleet.js';
 import {

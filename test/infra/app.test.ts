@@ -182,14 +182,14 @@ describe('the CDK app with -c environment=<name>', () => {
   );
 });
 
-describe('synthesis with bundling, as `cdk synth` does it', () => {
+describe('synthesis of the pre-built handler bundle, as `cdk synth` does it', () => {
   const dockerBefore = process.env.CDK_DOCKER;
   let outdir = '';
   let bundle = '';
   let assetDir = '';
   beforeAll(() => {
     outdir = mkdtempSync(join(tmpdir(), 'synth-'));
-    // Any attempt to fall back to Docker bundling would run this and fail.
+    // Nothing may need Docker: any attempt to bundle in a container would run this and fail.
     process.env.CDK_DOCKER = '/nonexistent/docker';
     const app = testApp({ outdir, context: { environment: 'test' } });
     buildApp(app, { region: REGION });
@@ -205,12 +205,13 @@ describe('synthesis with bundling, as `cdk synth` does it', () => {
     if (outdir !== '') rmSync(outdir, { recursive: true, force: true });
   });
 
-  it('bundles the handler with the local esbuild into one minified CommonJS file with a source map', () => {
+  it('deploys the handler as one minified CommonJS file with its source map, marked CommonJS', () => {
     expect(bundle.startsWith('"use strict";')).toBe(true);
     expect(bundle.includes('module.exports')).toBe(true);
     // Minified: the handler's own function names are gone.
     expect(bundle.includes('createRotationHandler')).toBe(false);
     expect(existsSync(join(assetDir, 'index.js.map'))).toBe(true);
+    expect(JSON.parse(readFileSync(join(assetDir, 'package.json'), 'utf8'))).toEqual({ type: 'commonjs' });
   });
 
   it('bundles every dependency, the AWS SDK included: only Node built-ins stay external', () => {

@@ -21,12 +21,12 @@ export function cdkContext(overrides: Record<string, unknown> = {}): Record<stri
   return { ...cdkJson.context, ...overrides };
 }
 
-// The apps of a test file share one output directory, removed when the file is done: the bundling cache
-// is keyed by it, so the handler is bundled once per file rather than once per app.
+// The apps of a test file share one output directory, removed when the file is done: the asset is staged
+// (copied) once per file rather than once per app.
 const sharedOutdir = mkdtempSync(join(tmpdir(), 'infra-test-'));
 afterAll(() => rmSync(sharedOutdir, { recursive: true, force: true }));
 
-/** An app with cdk.json's context, bundling with the local esbuild like `cdk synth`. */
+/** An app with cdk.json's context, deploying the pre-built handler bundle like `cdk synth`. */
 export function testApp(options: { outdir?: string; context?: Record<string, unknown> } = {}): App {
   return new App({ outdir: options.outdir ?? sharedOutdir, context: cdkContext(options.context) });
 }

@@ -1,0 +1,55 @@
+/**
+ * Builds what the construct deploys and the package ships: the rotation function's bundle, bundled once
+ * here with these options — the construct deploys this directory as is, the benchmark and the bundled-handler
+ * suite load the same build. `npm ci` runs it (the `prepare` script), so do `cdk synth` (cdk.json) and the
+ * infrastructure tests, which therefore always deploy the sources as they are.
+ *
+ * `tsx scripts/build.ts` builds the asset into dist/assets/rotation-handler.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { type BuildOptions, build } from 'esbuild';
+
+export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Where the rotation function's asset is built; lib/handler-asset.ts finds it there (or in the package). */
+export const HANDLER_ASSET_DIR = join(REPO_ROOT, 'dist', 'assets', 'rotation-handler');
+
+/** How the rotation function is bundled: everything included, minified, CommonJS for the Lambda runtime. */
+export const HANDLER_BUILD_OPTIONS = {
+  entryPoints: [join(REPO_ROOT, 'lambda', 'handler.ts')],
+  tsconfig: join(REPO_ROOT, 'tsconfig.json'),
+  bundle: true,
+  // Everything, the AWS SDK included: our pinned versions, not whatever the runtime ships.
+  external: [],
+  minify: true,
+  // Stack traces in the logs must point into the sources, not into one long line.
+  sourcemap: true,
+  sourcesContent: false,
+  format: 'cjs',
+  platform: 'node',
+  // Node 20 so the same bundle runs on the development machine for tests and benchmarks.
+  target: 'node20',
+  // ES module builds first: esbuild can tree-shake them (the SDK's CJS builds it cannot): a smaller bundle
+  // and a faster cold start (bench/results.md).
+  mainFields: ['module', 'main'],
+  logLevel: 'error',
+} as const satisfies BuildOptions;
+
+/**
+ * Bundles the handler into `outdir` (index.js, its source map, and a package.json marking it CommonJS, as
+ * this repository's own package.json says ES modules). `overrides` serve the benchmark's variants only.
+ * Returns the bundle's path.
+ */
+export async function bundleHandler(outdir: string, overrides: BuildOptions = {}): Promise<string> {
+  mkdirSync(outdir, { recursive: true });
+  const outfile = join(outdir, 'index.js');
+  await build({ ...HANDLER_BUILD_OPTIONS, outfile, ...overrides });
+  writeFileSync(join(outdir, 'package.json'), '{ "type": "commonjs" }\n');
+  return outfile;
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  await bundleHandler(HANDLER_ASSET_DIR);
+}
