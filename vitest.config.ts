@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 // Three suites: `unit` and `integration` need nothing but Node; `emulator` needs `moto_server` on PATH.
@@ -5,11 +6,15 @@ export default defineConfig({
   test: {
     projects: [
       {
+        resolve: {
+          // The example consumer app imports the package by name: here, its own compiled entry (npm run build).
+          alias: { 'stripe-key-rotator': fileURLToPath(new URL('./dist/lib/index.js', import.meta.url)) },
+        },
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts', 'test/infra/**/*.test.ts'],
           environment: 'node',
-          globalSetup: ['test/support/build-handler-asset.ts'],
+          globalSetup: ['test/support/build-package.ts'],
           setupFiles: ['test/support/secret-guard.ts'],
         },
       },

@@ -1,0 +1,43 @@
+/**
+ * A team's own stack adopting the rotation: its fleet listed under an SSM path, its payment service
+ * reading the key in service, its on-call role operating rotations, and an alarm of its own on the
+ * rotation's metrics. Everything comes from the installed package, as any consumer would import it.
+ */
+import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type { Construct } from 'constructs';
+import { KeyMode, KeyRotationSchedule, SiteListParameter, StripeKeyRotation } from 'stripe-key-rotator';
+
+export class PaymentsStack extends Stack {
+  readonly rotation: StripeKeyRotation;
+
+  constructor(scope: Construct, id: string, props?: StackProps) {
+    super(scope, id, props);
+
+    this.rotation = new StripeKeyRotation(this, 'StripeKey', {
+      keyMode: KeyMode.LIVE,
+      serviceName: 'payments-stripe',
+      siteList: SiteListParameter.fromPath('/payments/sites/'),
+      schedule: KeyRotationSchedule.every(Duration.days(30)),
+      notificationEmails: ['payments-oncall@example.com'],
+    });
+
+    const paymentService = new iam.Role(this, 'PaymentService', {
+      assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'),
+    });
+    this.rotation.grantReadKey(paymentService);
+
+    const onCall = new iam.Role(this, 'OnCall', { assumedBy: new iam.AccountPrincipal(this.account) });
+    this.rotation.grantOperate(onCall);
+    this.rotation.grantStageKey(onCall);
+
+    new cloudwatch.Alarm(this, 'SitesFailedAlarm', {
+      metric: this.rotation.metricSitesFailed(),
+      threshold: 1,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      alarmDescription: 'A Stripe key push left at least one payments site without the new key.',
+    });
+  }
+}
