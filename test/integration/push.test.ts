@@ -8,6 +8,7 @@ import { createFleetDispatcher, SITE_ENDPOINT_PATH } from '../../lambda/fleet-ht
 import type { RotationLogger } from '../../lambda/log.js';
 import type { PushRequest, SiteResult } from '../../lambda/ports.js';
 import { createFleetPusher, type FleetPusherOptions } from '../../lambda/push.js';
+import { unusedLoopbackUrl } from '../../sim/loopback.js';
 import {
   always,
   hang,
@@ -16,12 +17,10 @@ import {
   redirect,
   reset,
   sequence,
-  startTemplateFleet,
   TEMPLATE_ENDPOINT_PATH,
-  type TemplateFleet,
   templateEndpoint,
-  unusedLoopbackUrl,
-} from '../../sim/template-fleet.js';
+} from '../../sim/site-behaviours.js';
+import { startTemplateFleet, type TemplateFleet } from '../../sim/template-fleet.js';
 import { createTestCa, type TestCertificateAuthority } from '../../sim/tls.js';
 import { observeText, rejection, secret } from '../support/secret-guard.js';
 
