@@ -38,6 +38,8 @@ export type SiteReply =
       readonly bytes: number;
       readonly declareLength: boolean;
       readonly headers?: Readonly<Record<string, string>>;
+      /** Sends the body `chunkBytes` at a time, `intervalMs` apart; default as fast as the client reads. */
+      readonly pace?: { readonly chunkBytes: number; readonly intervalMs: number };
     }
   /** Never answers; the connection stays open until the client gives up or the fleet closes. */
   | { readonly kind: 'hang' }
@@ -190,6 +192,26 @@ export function hugeBody(
     declareLength: options.declareLength ?? true,
     headers: { 'content-type': 'application/json' },
   });
+}
+
+/**
+ * Answers 200 with a JSON content type and a `bytes`-byte body sent `chunkBytes` every `intervalMs`: each
+ * chunk arrives well inside a per-read timeout, the whole body does not arrive inside a per-attempt one.
+ */
+export function slowBody(bytes: number, chunkBytes: number, intervalMs: number): SiteBehaviour {
+  return () => ({
+    kind: 'stream',
+    status: 200,
+    bytes,
+    declareLength: true,
+    headers: { 'content-type': 'application/json' },
+    pace: { chunkBytes, intervalMs },
+  });
+}
+
+/** Sends a 200 status line and headers announcing a body, then nothing more. */
+export function hangAfterHeaders(): SiteBehaviour {
+  return slowBody(1024, 1, 3_600_000);
 }
 
 /** Waits `ms` before behaving like `behaviour`. */

@@ -18,7 +18,7 @@
 import { setMaxListeners } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
-import type { Socket } from 'node:net';
+import { createServer as createTcpServer, type Socket, type Server as TcpServer } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { listen, loopbackAddresses } from './loopback.js';
@@ -54,7 +54,17 @@ export interface TemplateSite extends SiteState {
   restore(): void;
   /** Serves another certificate from the next TLS handshake on (e.g. one the client must reject). */
   useCredentials(credentials: ServerCredentials): void;
+  /** What the site does with new TCP connections from now on (open ones are left alone). */
+  readonly connectionMode: ConnectionMode;
+  /** Changes `connectionMode`; resolves once the listening socket is closed or bound again. */
+  setConnectionMode(mode: ConnectionMode): Promise<void>;
 }
+
+/**
+ * Faults below HTTP: `serve` (TLS then HTTP, the default); `silent` accepts TCP and never answers the
+ * ClientHello; `reset` accepts and sends a TCP reset; `refuse` stops listening, so connecting is refused.
+ */
+export type ConnectionMode = 'serve' | 'silent' | 'reset' | 'refuse';
 
 export interface TemplateFleetOptions {
   readonly size: number;
@@ -111,8 +121,11 @@ class Site implements TemplateSite {
   inFlight = 0;
   maxInFlight = 0;
   storedKey: string | undefined = undefined;
+  connectionMode: ConnectionMode = 'serve';
   private behaviour: SiteBehaviour = templateEndpoint;
   readonly sockets = new Set<Socket>();
+  /** Accepts TCP connections and hands them to `server` (TLS + HTTP), unless a connection fault says otherwise. */
+  readonly front: TcpServer = createTcpServer((socket) => this.accept(socket));
 
   constructor(
     readonly index: number,
@@ -140,6 +153,29 @@ class Site implements TemplateSite {
 
   useCredentials(credentials: ServerCredentials): void {
     this.server.setSecureContext({ cert: credentials.cert, key: credentials.key });
+  }
+
+  async setConnectionMode(mode: ConnectionMode): Promise<void> {
+    const wasRefusing = this.connectionMode === 'refuse';
+    this.connectionMode = mode;
+    if (mode === 'refuse' && !wasRefusing) {
+      await new Promise<void>((resolve) => this.front.close(() => resolve()));
+    } else if (mode !== 'refuse' && wasRefusing) {
+      await listen(this.front, this.port, this.host);
+    }
+  }
+
+  private accept(socket: Socket): void {
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
+    // A client giving up on a silent site resets the connection: expected, not a crash.
+    socket.on('error', () => undefined);
+    if (this.connectionMode === 'silent') return;
+    if (this.connectionMode === 'reset') {
+      socket.resetAndDestroy();
+      return;
+    }
+    this.server.emit('connection', socket);
   }
 
   handle(req: IncomingMessage, res: ServerResponse): void {
@@ -196,7 +232,7 @@ class Site implements TemplateSite {
         res.writeHead(reply.status, reply.headers).end(reply.body ?? '');
         return;
       case 'stream':
-        await streamBody(res, reply);
+        await streamBody(res, reply, this.closing);
         return;
       case 'hang':
         return;
@@ -207,14 +243,24 @@ class Site implements TemplateSite {
   }
 }
 
-async function streamBody(res: ServerResponse, reply: Extract<SiteReply, { kind: 'stream' }>): Promise<void> {
+async function streamBody(
+  res: ServerResponse,
+  reply: Extract<SiteReply, { kind: 'stream' }>,
+  closing: AbortSignal,
+): Promise<void> {
   res.writeHead(reply.status, {
     ...reply.headers,
     ...(reply.declareLength ? { 'content-length': String(reply.bytes) } : {}),
   });
   let left = reply.bytes;
-  while (left > 0 && !res.destroyed) {
-    const chunk = left >= STREAM_CHUNK.length ? STREAM_CHUNK : STREAM_CHUNK.subarray(0, left);
+  const chunkBytes = Math.min(reply.pace?.chunkBytes ?? STREAM_CHUNK.length, STREAM_CHUNK.length);
+  while (left > 0 && !res.destroyed && !closing.aborted) {
+    if (reply.pace !== undefined && left < reply.bytes) {
+      // Unreferenced and cut by the fleet's close: a paced body must not keep a finished run alive.
+      await sleep(reply.pace.intervalMs, undefined, { ref: false, signal: closing }).catch(() => undefined);
+      if (res.destroyed || closing.aborted) break;
+    }
+    const chunk = STREAM_CHUNK.subarray(0, Math.min(left, chunkBytes));
     left -= chunk.length;
     if (!res.write(chunk)) {
       // Waits for the client to read; a client that stops reading destroys the connection, ending the wait.
@@ -229,7 +275,7 @@ async function streamBody(res: ServerResponse, reply: Extract<SiteReply, { kind:
       });
     }
   }
-  if (!res.destroyed) res.end();
+  if (!res.destroyed && left === 0) res.end();
 }
 
 export async function startTemplateFleet(options: TemplateFleetOptions): Promise<TemplateFleet> {
@@ -256,14 +302,10 @@ export async function startTemplateFleet(options: TemplateFleetOptions): Promise
       options.recordRequests ?? true,
       closing.signal,
     );
-    server.on('connection', (socket: Socket) => {
-      site.sockets.add(socket);
-      socket.once('close', () => site.sockets.delete(socket));
-    });
     // Handshake failures (the client rejecting a certificate) are expected in tests, not crashes.
     server.on('tlsClientError', () => undefined);
     server.on('request', (req: IncomingMessage, res: ServerResponse) => site.handle(req, res));
-    site.port = await listen(server, options.port ?? 0, host);
+    site.port = await listen(site.front, options.port ?? 0, host);
     return site;
   };
 
@@ -320,11 +362,11 @@ async function closeSites(sites: readonly Site[], closing: AbortController): Pro
       (site) =>
         new Promise<void>((resolve) => {
           for (const socket of site.sockets) socket.destroy();
-          if (!site.server.listening) {
+          if (!site.front.listening) {
             resolve();
             return;
           }
-          site.server.close(() => resolve());
+          site.front.close(() => resolve());
         }),
     ),
   );

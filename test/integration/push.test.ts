@@ -306,7 +306,7 @@ describe('the fleet pusher, against real HTTPS template sites', { timeout: 5000 
       expect(report.results[0]).toMatchObject({
         outcome: 'timeout',
         attempts: 2,
-        detail: 'timed out after 300 ms (2 attempts)',
+        detail: 'timed out after 300 ms waiting for an answer (2 attempts)',
       });
       expect(report.results[0]?.httpStatus).toBeUndefined();
       expect(fleet.site(0).requestCount).toBe(2);
