@@ -479,7 +479,7 @@ describe('the fleet pusher, against real HTTPS template sites', { timeout: 5000 
 
       const report = await push(request([fleet.urls[0]?.replace('https:', 'http:') ?? '']).pushRequest);
 
-      expect(report.results[0]).toMatchObject({ outcome: 'tls_error', attempts: 0 });
+      expect(report.results[0]).toMatchObject({ outcome: 'not_https', attempts: 0 });
       expect(report.results[0]?.detail).toContain('not an https URL');
       expect(fleet.site(0).requestCount).toBe(0);
     });
