@@ -9,11 +9,13 @@ import type { Dispatcher } from 'undici';
 import { SETTINGS } from './contract.js';
 import { MAX_RESPONSE_BYTES, parseRetryAfter, readCappedBody } from './http.js';
 import {
+  type AttemptPhase,
   type AttemptVerdict,
   answerNeedsBody,
   bodyTooLarge,
   classifyAnswer,
   classifyFailure,
+  timedOut,
 } from './site-answer.js';
 import { Agent, request } from './undici-parts.js';
 
@@ -95,8 +97,33 @@ function headerValue(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-/** One attempt at one endpoint: its verdict, whatever happened (this never throws). */
+/**
+ * One attempt at one endpoint: its verdict, whatever happened (this never throws), within `timeoutMs` for
+ * every phase together (DNS, connect, TLS, headers, body). The signal aborts the request, but undici does not
+ * abandon a connection still being set up (a site that accepts TCP and never completes TLS held an attempt for
+ * the dispatcher's connect timeout, 10 s), so the attempt's verdict does not wait for the request to notice.
+ */
 export async function attemptPut(url: string, put: SitePut): Promise<AttemptVerdict> {
+  const signal = AbortSignal.timeout(put.timeoutMs);
+  const state: { phase: AttemptPhase } = { phase: 'answer' };
+  let onAbort = (): void => undefined;
+  const expired = new Promise<AttemptVerdict>((resolve) => {
+    onAbort = () => resolve(timedOut(put.timeoutMs, state.phase));
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([attemptWithin(url, put, signal, state), expired]);
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
+}
+
+async function attemptWithin(
+  url: string,
+  put: SitePut,
+  signal: AbortSignal,
+  state: { phase: AttemptPhase },
+): Promise<AttemptVerdict> {
   const { timeoutMs } = put;
   let response: Dispatcher.ResponseData;
   try {
@@ -105,13 +132,14 @@ export async function attemptPut(url: string, put: SitePut): Promise<AttemptVerd
       dispatcher: put.dispatcher,
       headers: put.headers,
       body: put.payload,
-      signal: AbortSignal.timeout(timeoutMs),
+      signal,
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
     });
   } catch (error) {
     return classifyFailure(error, timeoutMs);
   }
+  state.phase = 'body';
   const { statusCode: status, headers, body } = response;
   try {
     const answer = {
@@ -134,6 +162,6 @@ export async function attemptPut(url: string, put: SitePut): Promise<AttemptVerd
     return classifyAnswer({ ...answer, body: text });
   } catch (error) {
     body.destroy();
-    return classifyFailure(error, timeoutMs);
+    return classifyFailure(error, timeoutMs, 'body');
   }
 }

@@ -70,6 +70,7 @@ export const SITE_OUTCOMES = [
   'timeout', // no complete answer in SITE_TIMEOUT_MS, retries exhausted
   'connection_error', // refused, reset, DNS..., retries exhausted
   'tls_error', // certificate or handshake problem
+  'not_https', // the site is not a plain https URL: nothing is ever sent to it
   'body_too_large', // response exceeded the cap
   'not_attempted', // never contacted: canary failed, key rejected, or deadline reached
 ] as const;
@@ -91,7 +92,8 @@ export type PushStopReason = 'canary_failed' | 'key_rejected' | 'deadline';
 
 /** Why a push stopped, in words for an operator: the rotation's error and every CLI command say it this way. */
 export const PUSH_STOP_EXPLANATIONS: Readonly<Record<PushStopReason, string>> = {
-  canary_failed: 'A canary site did not confirm, so no other site was contacted.',
+  canary_failed:
+    'A canary site did not confirm, so the push stopped before contacting any other unconfirmed site.',
   key_rejected: 'A site rejected the key format (invalid_secret_format), so the push stopped.',
   deadline: 'The invocation was running out of time, so the push stopped launching requests.',
 };

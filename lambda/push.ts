@@ -201,7 +201,7 @@ class PushRun {
     if (url === undefined) {
       return {
         site,
-        outcome: 'tls_error',
+        outcome: 'not_https',
         detail: 'refused: not an https URL, nothing sent',
         attempts: 0,
         durationMs: 0,

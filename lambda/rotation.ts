@@ -206,9 +206,12 @@ async function setSecret({ event, id, deps, log, clock }: StepInput): Promise<vo
   metrics.record('SitesNotAttempted', unattempted.length);
   metrics.record('PushDuration', durationMs);
   if (failed.length > 0 || unattempted.length > 0) {
+    const earlierRuns = before.length - targets.length;
+    const byEarlierRuns =
+      earlierRuns > 0 ? ` (${earlierRuns} of them in an earlier run of this rotation)` : '';
     throw new PropagationError(
       propagationFailureMessage(
-        `The key ${describeKey(pending)} was confirmed by ${confirmed} of ${after.length} sites; AWSCURRENT was not moved.`,
+        `The key ${describeKey(pending)} was confirmed by ${confirmed} of ${after.length} sites${byEarlierRuns}; AWSCURRENT was not moved.`,
         failed,
         unattempted,
         report.stoppedBecause,

@@ -145,8 +145,21 @@ function failureCode(error: unknown): string | undefined {
   return undefined;
 }
 
+/** Where an attempt was when it failed: before the status line and headers, or reading the body. */
+export type AttemptPhase = 'answer' | 'body';
+
+/** The verdict for an attempt cut by the per-attempt timeout (or an undici timeout within it). */
+export function timedOut(siteTimeoutMs: number, phase: AttemptPhase): AttemptVerdict {
+  const waiting = phase === 'answer' ? 'waiting for an answer' : "reading the answer's body";
+  return { outcome: 'timeout', retryable: true, detail: `timed out after ${siteTimeoutMs} ms ${waiting}` };
+}
+
 /** Classifies a request that produced no complete answer. */
-export function classifyFailure(error: unknown, siteTimeoutMs: number): AttemptVerdict {
+export function classifyFailure(
+  error: unknown,
+  siteTimeoutMs: number,
+  phase: AttemptPhase = 'answer',
+): AttemptVerdict {
   const code = failureCode(error);
   if (code === undefined) {
     const name = error instanceof Error ? error.name : typeof error;
@@ -154,7 +167,7 @@ export function classifyFailure(error: unknown, siteTimeoutMs: number): AttemptV
   }
   // Only our own whole-attempt signal aborts a request.
   if (code === 'TimeoutError' || code === 'AbortError' || TIMEOUT_CODES.has(code)) {
-    return { outcome: 'timeout', retryable: true, detail: `timed out after ${siteTimeoutMs} ms` };
+    return timedOut(siteTimeoutMs, phase);
   }
   if (CERTIFICATE_ERROR_CODES.has(code) || code.startsWith('ERR_TLS_') || code.startsWith('ERR_SSL_')) {
     return { outcome: 'tls_error', retryable: false, detail: `certificate rejected: ${code}` };

@@ -22,8 +22,9 @@ import { PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { Agent } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createRotationHandler, type RotationHandler } from '../../lambda/runtime.js';
+import { TEMPLATE_ENDPOINT_PATH } from '../../sim/site-behaviours.js';
 import { type StripeStub, startStripeStub } from '../../sim/stripe-stub.js';
-import { startTemplateFleet, TEMPLATE_ENDPOINT_PATH, type TemplateFleet } from '../../sim/template-fleet.js';
+import { startTemplateFleet, type TemplateFleet } from '../../sim/template-fleet.js';
 import {
   createLedgerTable,
   currentSecretValue,

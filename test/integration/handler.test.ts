@@ -10,13 +10,9 @@ import { Agent } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { InMemoryLedger } from '../../lambda/local/memory-ledger.js';
 import { createRotationHandler, type RotationHandler } from '../../lambda/runtime.js';
+import { json, TEMPLATE_ENDPOINT_PATH } from '../../sim/site-behaviours.js';
 import { type StripeStub, startStripeStub } from '../../sim/stripe-stub.js';
-import {
-  json,
-  startTemplateFleet,
-  TEMPLATE_ENDPOINT_PATH,
-  type TemplateFleet,
-} from '../../sim/template-fleet.js';
+import { startTemplateFleet, type TemplateFleet } from '../../sim/template-fleet.js';
 import { FakeSecretsManager } from '../support/fake-secrets-manager.js';
 import { fakeKey, MASTER_API_KEY } from '../support/rotation-fixtures.js';
 import { capturedText, rejection, secret } from '../support/secret-guard.js';

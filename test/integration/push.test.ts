@@ -8,6 +8,7 @@ import { createFleetDispatcher, SITE_ENDPOINT_PATH } from '../../lambda/fleet-ht
 import type { RotationLogger } from '../../lambda/log.js';
 import type { PushRequest, SiteResult } from '../../lambda/ports.js';
 import { createFleetPusher, type FleetPusherOptions } from '../../lambda/push.js';
+import { unusedLoopbackUrl } from '../../sim/loopback.js';
 import {
   always,
   hang,
@@ -16,12 +17,10 @@ import {
   redirect,
   reset,
   sequence,
-  startTemplateFleet,
   TEMPLATE_ENDPOINT_PATH,
-  type TemplateFleet,
   templateEndpoint,
-  unusedLoopbackUrl,
-} from '../../sim/template-fleet.js';
+} from '../../sim/site-behaviours.js';
+import { startTemplateFleet, type TemplateFleet } from '../../sim/template-fleet.js';
 import { createTestCa, type TestCertificateAuthority } from '../../sim/tls.js';
 import { observeText, rejection, secret } from '../support/secret-guard.js';
 
@@ -307,7 +306,7 @@ describe('the fleet pusher, against real HTTPS template sites', { timeout: 5000 
       expect(report.results[0]).toMatchObject({
         outcome: 'timeout',
         attempts: 2,
-        detail: 'timed out after 300 ms (2 attempts)',
+        detail: 'timed out after 300 ms waiting for an answer (2 attempts)',
       });
       expect(report.results[0]?.httpStatus).toBeUndefined();
       expect(fleet.site(0).requestCount).toBe(2);
@@ -480,7 +479,7 @@ describe('the fleet pusher, against real HTTPS template sites', { timeout: 5000 
 
       const report = await push(request([fleet.urls[0]?.replace('https:', 'http:') ?? '']).pushRequest);
 
-      expect(report.results[0]).toMatchObject({ outcome: 'tls_error', attempts: 0 });
+      expect(report.results[0]).toMatchObject({ outcome: 'not_https', attempts: 0 });
       expect(report.results[0]?.detail).toContain('not an https URL');
       expect(fleet.site(0).requestCount).toBe(0);
     });

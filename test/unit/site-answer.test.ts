@@ -97,9 +97,19 @@ describe('classifying a request that got no answer', () => {
       expect(classifyFailure(error, 300)).toEqual({
         outcome: 'timeout',
         retryable: true,
-        detail: 'timed out after 300 ms',
+        detail: 'timed out after 300 ms waiting for an answer',
       });
     }
+  });
+
+  it('says which phase ran out of time: the answer, or its body', () => {
+    expect(
+      classifyFailure(Object.assign(new Error('x'), { code: 'UND_ERR_BODY_TIMEOUT' }), 300, 'body'),
+    ).toEqual({
+      outcome: 'timeout',
+      retryable: true,
+      detail: "timed out after 300 ms reading the answer's body",
+    });
   });
 
   it('treats refused and dropped connections as transient', () => {
