@@ -36,10 +36,11 @@ export interface ColdStart {
   readonly runs: number;
   /** `node -e` without the handler: what any Node process costs before our code. */
   readonly emptyNode: ColdStartRuns;
-  /** The first is the construct as it is: the target applies to it. */
+  /** The first is the handler as deployed (the construct's bundle and environment): the target applies to it. */
   readonly variants: readonly [ColdStartVariant, ...ColdStartVariant[]];
 }
 
+/** Runs per variant by default; `npm run bench -- --quick` asks for fewer. */
 const RUNS = 15;
 
 /** The construct's environment, with placeholder values of the right shape. */
@@ -149,7 +150,7 @@ function requireScript(bundle: string): string {
   );
 }
 
-export async function measureColdStart(): Promise<ColdStart> {
+export async function measureColdStart(runs = RUNS): Promise<ColdStart> {
   const asBuilt = await bundleHandler(scratchDir('bench-handler-'));
   const withUndiciIndex = await bundleHandler(scratchDir('bench-handler-undici-index-'), {
     undiciIndex: true,
@@ -157,15 +158,15 @@ export async function measureColdStart(): Promise<ColdStart> {
   const sourceMapsOn = { ...HANDLER_ENV, NODE_OPTIONS: '--enable-source-maps' };
   const candidates: { label: string; bundle: string; env: Record<string, string>; node: string }[] = [
     {
-      label: `Node ${process.version}: plain \`node\` on the bundle the construct builds (the issue's measurement)`,
+      label: `Node ${process.version}, as deployed: the bundle the construct builds, its \`NODE_OPTIONS=--enable-source-maps\``,
       bundle: asBuilt,
-      env: HANDLER_ENV,
+      env: sourceMapsOn,
       node: process.execPath,
     },
     {
-      label: `Node ${process.version}, as deployed: the same with the construct's \`NODE_OPTIONS=--enable-source-maps\``,
+      label: `Node ${process.version}: plain \`node\` on the same bundle`,
       bundle: asBuilt,
-      env: sourceMapsOn,
+      env: HANDLER_ENV,
       node: process.execPath,
     },
     {
@@ -200,7 +201,7 @@ export async function measureColdStart(): Promise<ColdStart> {
   const empty: Timing = { sinceStart: [], requireOnly: [], processWall: [] };
   const timings = candidates.map((): Timing => ({ sinceStart: [], requireOnly: [], processWall: [] }));
   // Interleaved, so a burst of load on the machine hits every variant alike.
-  for (let run = 0; run < RUNS; run += 1) {
+  for (let run = 0; run < runs; run += 1) {
     timeOnce(process.execPath, 'process.stdout.write(performance.now() + " 0");', {}, empty);
     candidates.forEach((candidate, index) => {
       timeOnce(candidate.node, requireScript(candidate.bundle), candidate.env, timings[index] as Timing);
@@ -215,7 +216,7 @@ export async function measureColdStart(): Promise<ColdStart> {
     }),
   );
   if (first === undefined) throw new Error('no cold-start variant');
-  return { runs: RUNS, emptyNode: medians(empty), variants: [first, ...rest] };
+  return { runs, emptyNode: medians(empty), variants: [first, ...rest] };
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
