@@ -4,8 +4,9 @@
  * packages' ES module builds first — `mainFields: ['module', 'main']`, which lets esbuild drop the AWS SDK
  * commands nobody imports — external source map without sources), then times fresh `node` processes
  * requiring the bundle with the construct's environment (placeholder values, so the module-scope
- * configuration parse succeeds): plain `node` as the issue measures it, then as deployed
- * (NODE_OPTIONS=--enable-source-maps), then the bundle as it was with undici's whole index.
+ * configuration parse succeeds): as deployed, then as deployed before (NODE_OPTIONS=--enable-source-maps,
+ * which the construct no longer sets: lambda/stack-map.ts maps logged stacks lazily), then the bundle as it
+ * was with undici's whole index.
  * `tsx bench/cold-start.ts` runs it alone.
  */
 import { spawnSync } from 'node:child_process';
@@ -13,6 +14,8 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build, type Plugin } from 'esbuild';
+import { CONFIG_DEFAULTS, configEnvironment } from '../lambda/config.js';
+import { POWERTOOLS_SETTINGS } from '../lambda/contract.js';
 import { REPO_ROOT, scratchDir } from './processes.js';
 import { median } from './report.js';
 
@@ -36,28 +39,30 @@ export interface ColdStart {
   readonly runs: number;
   /** `node -e` without the handler: what any Node process costs before our code. */
   readonly emptyNode: ColdStartRuns;
-  /** The first is the construct as it is: the target applies to it. */
+  /** The first is the handler as deployed (the construct's bundle and environment): the target applies to it. */
   readonly variants: readonly [ColdStartVariant, ...ColdStartVariant[]];
 }
 
+/** Runs per variant by default; `npm run bench -- --quick` asks for fewer. */
 const RUNS = 15;
 
-/** The construct's environment, with placeholder values of the right shape. */
-const HANDLER_ENV = {
-  STAGED_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:staged-AbCdEf',
-  MASTER_API_KEY_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:master-AbCdEf',
-  SITES_PARAMETER: '/stripe-key-rotator/test/sites',
-  LEDGER_TABLE: 'stripe-key-rotator-ledger',
-  KEY_MODE: 'test',
-  WHEN_NOTHING_STAGED: 'repropagate',
-  PUSH_CONCURRENCY: '100',
-  SITE_TIMEOUT_MS: '10000',
-  SITE_ATTEMPTS: '3',
-  CANARY_SITES: '1',
-  STRIPE_CHECK: 'on',
-  POWERTOOLS_SERVICE_NAME: 'stripe-key-rotator',
-  POWERTOOLS_METRICS_NAMESPACE: 'StripeKeyRotator',
-  POWERTOOLS_LOG_LEVEL: 'INFO',
+/**
+ * The construct's environment (lib/stripe-key-rotation.ts builds it the same way), with placeholder
+ * values of the right shape so the module-scope configuration parse succeeds.
+ */
+const { stripeApiBase: _notDeployed, ...deployedDefaults } = CONFIG_DEFAULTS;
+const HANDLER_ENV: Record<string, string> = {
+  ...configEnvironment({
+    ...deployedDefaults,
+    stagedSecretId: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:staged-AbCdEf',
+    masterApiKeySecretId: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:master-AbCdEf',
+    sitesParameter: '/stripe-key-rotator/test/sites',
+    ledgerTable: 'stripe-key-rotator-ledger',
+    keyMode: 'test',
+  }),
+  ...Object.fromEntries(
+    Object.values(POWERTOOLS_SETTINGS).map((setting) => [setting.variable, setting.default]),
+  ),
   AWS_REGION: 'us-east-1',
 };
 
@@ -149,7 +154,7 @@ function requireScript(bundle: string): string {
   );
 }
 
-export async function measureColdStart(): Promise<ColdStart> {
+export async function measureColdStart(runs = RUNS): Promise<ColdStart> {
   const asBuilt = await bundleHandler(scratchDir('bench-handler-'));
   const withUndiciIndex = await bundleHandler(scratchDir('bench-handler-undici-index-'), {
     undiciIndex: true,
@@ -157,19 +162,19 @@ export async function measureColdStart(): Promise<ColdStart> {
   const sourceMapsOn = { ...HANDLER_ENV, NODE_OPTIONS: '--enable-source-maps' };
   const candidates: { label: string; bundle: string; env: Record<string, string>; node: string }[] = [
     {
-      label: `Node ${process.version}: plain \`node\` on the bundle the construct builds (the issue's measurement)`,
+      label: `Node ${process.version}, as deployed: the bundle and environment the construct builds`,
       bundle: asBuilt,
       env: HANDLER_ENV,
       node: process.execPath,
     },
     {
-      label: `Node ${process.version}, as deployed: the same with the construct's \`NODE_OPTIONS=--enable-source-maps\``,
+      label: `Node ${process.version}, before: the same with \`NODE_OPTIONS=--enable-source-maps\` (the map parsed at load)`,
       bundle: asBuilt,
       env: sourceMapsOn,
       node: process.execPath,
     },
     {
-      label: `Node ${process.version}, before: undici's whole index instead of lambda/undici-parts.ts, source maps on`,
+      label: `Node ${process.version}, earlier: undici's whole index instead of lambda/undici-parts.ts, source maps on`,
       bundle: withUndiciIndex,
       env: sourceMapsOn,
       node: process.execPath,
@@ -184,13 +189,13 @@ export async function measureColdStart(): Promise<ColdStart> {
     if (!version) throw new Error(`BENCH_LAMBDA_NODE=${lambdaNode} is not a node binary that runs here`);
     candidates.push(
       {
-        label: `Node ${version} (the Lambda's runtime major): plain \`node\``,
+        label: `Node ${version} (the Lambda's runtime major), as deployed`,
         bundle: asBuilt,
         env: HANDLER_ENV,
         node: lambdaNode,
       },
       {
-        label: `Node ${version}, as deployed (source maps on)`,
+        label: `Node ${version}, before (source maps on)`,
         bundle: asBuilt,
         env: sourceMapsOn,
         node: lambdaNode,
@@ -200,7 +205,7 @@ export async function measureColdStart(): Promise<ColdStart> {
   const empty: Timing = { sinceStart: [], requireOnly: [], processWall: [] };
   const timings = candidates.map((): Timing => ({ sinceStart: [], requireOnly: [], processWall: [] }));
   // Interleaved, so a burst of load on the machine hits every variant alike.
-  for (let run = 0; run < RUNS; run += 1) {
+  for (let run = 0; run < runs; run += 1) {
     timeOnce(process.execPath, 'process.stdout.write(performance.now() + " 0");', {}, empty);
     candidates.forEach((candidate, index) => {
       timeOnce(candidate.node, requireScript(candidate.bundle), candidate.env, timings[index] as Timing);
@@ -215,7 +220,7 @@ export async function measureColdStart(): Promise<ColdStart> {
     }),
   );
   if (first === undefined) throw new Error('no cold-start variant');
-  return { runs: RUNS, emptyNode: medians(empty), variants: [first, ...rest] };
+  return { runs, emptyNode: medians(empty), variants: [first, ...rest] };
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

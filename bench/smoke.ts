@@ -1,16 +1,18 @@
 /**
- * `npm run bench:smoke`: the benchmark's machinery end to end at N=50 (fleet process, bundled clients, IPC),
- * asserting only that every site confirmed, for every client: as the client reported it and as the sites
- * store it. No timing is judged. Exits non-zero on any failure; bounded to 60 s whatever happens.
+ * `npm run bench:smoke`: the benchmark's machinery end to end at N=50 (fleet process, bundled clients, IPC,
+ * the CLI's `push` as a process), asserting only that every site confirmed, for every client: as the client
+ * reported it and as the sites store it. No timing is judged. The aiohttp peer is left to `npm run bench`
+ * (it needs Python and its wheels). Exits non-zero on any failure; bounded to 60 s whatever happens.
  */
 import { fingerprint } from '../lambda/keys.js';
-import { benchSecrets, bundleClients, type ClientKind, runClient, startFleetProcess } from './processes.js';
+import { runCliPush } from './process-clients.js';
+import { type BundledKind, benchSecrets, bundleClients, runClient, startFleetProcess } from './processes.js';
 
 const SITES = 50;
 const CONCURRENCY = 10;
 /** Not the full bench's 127.1.x.y: the two can run side by side. */
 const FIRST_ADDRESS = '127.2.0.1';
-const CLIENTS: readonly ClientKind[] = ['engine', 'fetch', 'undici'];
+const CLIENTS: readonly (BundledKind | 'cli')[] = ['engine', 'cli', 'fetch', 'undici'];
 const OVERALL_LIMIT_MS = 60_000;
 
 async function main(): Promise<number> {
@@ -25,18 +27,17 @@ async function main(): Promise<number> {
   const problems: string[] = [];
   for (const kind of CLIENTS) {
     await fleet.reset();
-    const { report } = await runClient(
-      bundles,
-      kind,
-      {
-        urls: fleet.urls,
-        concurrency: CONCURRENCY,
-        key: secrets.key,
-        masterApiKey: secrets.masterApiKey,
-        caPem: fleet.caPem,
-      },
-      30_000,
-    );
+    const job = {
+      urls: fleet.urls,
+      concurrency: CONCURRENCY,
+      key: secrets.key,
+      masterApiKey: secrets.masterApiKey,
+      caPem: fleet.caPem,
+    };
+    const { report } =
+      kind === 'cli'
+        ? await runCliPush({ ...job, caFile: bundles.caFile }, 30_000)
+        : await runClient(bundles, kind, job, 30_000);
     const { holding } = await fleet.holding(SITES, fingerprint(secrets.key));
     const line =
       `${kind}: ${report.confirmed}/${SITES} confirmed, ${holding}/${SITES} sites store the key, ` +

@@ -81,6 +81,8 @@ export function createFleetPusher(options: FleetPusherOptions): SitePusher {
 class PushRun {
   private readonly results: (SiteResult | undefined)[];
   private readonly put: SitePut;
+  /** What `scrub` removes from a site's detail: both secrets, raw and URL-encoded, computed once per push. */
+  private readonly secrets: readonly string[];
   private cursor = 0;
   private stoppedBecause: PushStopReason | undefined;
   private stopDetail = '';
@@ -98,6 +100,12 @@ class PushRun {
       masterApiKey: request.masterApiKey,
       timeoutMs: settings.siteTimeoutMs,
     });
+    this.secrets = [request.key, request.masterApiKey]
+      .filter((value) => value.length > 0)
+      .flatMap((value) => {
+        const encoded = encodeURIComponent(value);
+        return encoded === value ? [value] : [value, encoded];
+      });
   }
 
   async run(): Promise<PushReport> {
@@ -177,15 +185,19 @@ class PushRun {
 
   private async record(index: number, result: SiteResult): Promise<void> {
     this.results[index] = result;
-    const attributes = {
-      site: result.site,
-      outcome: result.outcome,
-      httpStatus: result.httpStatus,
-      attempts: result.attempts,
-      durationMs: result.durationMs,
-    };
-    if (result.outcome === 'confirmed') this.settings.logger.info('site confirmed', attributes);
-    else this.settings.logger.warn('site not confirmed', { ...attributes, detail: result.detail });
+    const { site, outcome, httpStatus, attempts, durationMs } = result;
+    if (outcome === 'confirmed') {
+      this.settings.logger.info('site confirmed', { site, outcome, httpStatus, attempts, durationMs });
+    } else {
+      this.settings.logger.warn('site not confirmed', {
+        site,
+        outcome,
+        httpStatus,
+        attempts,
+        durationMs,
+        detail: result.detail,
+      });
+    }
     try {
       await this.request.onResult?.(result);
     } catch (error) {
@@ -262,12 +274,7 @@ class PushRun {
   /** A site controls Location and error codes: make sure it cannot make us log what we sent it. */
   private scrub(text: string): string {
     let clean = text;
-    for (const value of [this.request.key, this.request.masterApiKey]) {
-      if (value.length === 0) continue;
-      clean = clean.replaceAll(value, '[redacted]');
-      const encoded = encodeURIComponent(value);
-      if (encoded !== value) clean = clean.replaceAll(encoded, '[redacted]');
-    }
+    for (const value of this.secrets) clean = clean.replaceAll(value, '[redacted]');
     return clean;
   }
 }

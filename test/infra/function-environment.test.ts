@@ -70,11 +70,10 @@ function createdSecretArn(secret: IConstruct): string {
   return `arn:aws:secretsmanager:${ENV.region}:${ENV.account}:secret:${logicalId(secret)}-AbCdEf`;
 }
 
-/** Every variable the function (or Node, or Powertools) reads; anything else is a misspelling. */
+/** Every variable the function (or Powertools) reads; anything else is a misspelling. */
 const KNOWN_VARIABLES = new Set<string>([
   ...Object.values(SETTINGS).map((setting) => setting.variable),
   ...Object.values(POWERTOOLS_SETTINGS).map((setting) => setting.variable),
-  'NODE_OPTIONS',
 ]);
 
 function expectLoads(rotation: StripeKeyRotation, template: Template, expected: RotatorConfig): void {

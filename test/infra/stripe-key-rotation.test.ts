@@ -141,7 +141,6 @@ describe('a StripeKeyRotation with default props', () => {
       POWERTOOLS_SERVICE_NAME: 'stripe-key-rotator-live',
       POWERTOOLS_METRICS_NAMESPACE: 'StripeKeyRotator',
       POWERTOOLS_LOG_LEVEL: 'INFO',
-      NODE_OPTIONS: '--enable-source-maps',
     });
   });
 
