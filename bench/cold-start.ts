@@ -1,8 +1,8 @@
 /**
- * Cold start of the deployed handler: bundles `lambda/handler.ts` exactly as the CDK construct does
- * (lib/stripe-key-rotation.ts: esbuild, everything bundled, minified, CJS, platform node, target node20,
- * packages' ES module builds first — `mainFields: ['module', 'main']`, which lets esbuild drop the AWS SDK
- * commands nobody imports — external source map without sources), then times fresh `node` processes
+ * Cold start of the deployed handler: bundles `lambda/handler.ts` with the construct's own build
+ * (scripts/build.ts: esbuild, everything bundled, minified, CJS, platform node, target node20, packages'
+ * ES module builds first, which lets esbuild drop the AWS SDK commands nobody imports — external source map
+ * without sources), then times fresh `node` processes
  * requiring the bundle with the construct's environment (placeholder values, so the module-scope
  * configuration parse succeeds): as deployed, then as deployed before (NODE_OPTIONS=--enable-source-maps,
  * which the construct no longer sets: lambda/stack-map.ts maps logged stacks lazily), then the bundle as it
@@ -11,11 +11,11 @@
  */
 import { spawnSync } from 'node:child_process';
 import { statSync } from 'node:fs';
-import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { build, type Plugin } from 'esbuild';
+import type { Plugin } from 'esbuild';
 import { CONFIG_DEFAULTS, configEnvironment } from '../lambda/config.js';
 import { POWERTOOLS_SETTINGS } from '../lambda/contract.js';
+import { bundleHandler } from '../scripts/build.js';
 import { REPO_ROOT, scratchDir } from './processes.js';
 import { median } from './report.js';
 
@@ -124,26 +124,9 @@ export interface BundleVariant {
   readonly undiciIndex?: boolean;
 }
 
-/** Bundles the handler as the CDK construct does (or a variant of it, for comparison); returns its path. */
-export async function bundleHandler(outdir: string, variant: BundleVariant = {}): Promise<string> {
-  const outfile = join(outdir, 'index.js');
-  await build({
-    entryPoints: [join(REPO_ROOT, 'lambda', 'handler.ts')],
-    outfile,
-    tsconfig: join(REPO_ROOT, 'tsconfig.json'),
-    bundle: true,
-    minify: true,
-    sourcemap: true,
-    sourcesContent: false,
-    format: 'cjs',
-    platform: 'node',
-    target: 'node20',
-    // The construct's `bundling.mainFields` (lib/stripe-key-rotation.ts): ES module builds first.
-    mainFields: ['module', 'main'],
-    plugins: variant.undiciIndex ? [undiciIndexPlugin] : [],
-    logLevel: 'error',
-  });
-  return outfile;
+/** Bundles the handler with the construct's own build (scripts/build.ts), or a variant of it for comparison. */
+function bundleVariant(outdir: string, variant: BundleVariant = {}): Promise<string> {
+  return bundleHandler(outdir, variant.undiciIndex ? { plugins: [undiciIndexPlugin] } : {});
 }
 
 function requireScript(bundle: string): string {
@@ -155,8 +138,8 @@ function requireScript(bundle: string): string {
 }
 
 export async function measureColdStart(runs = RUNS): Promise<ColdStart> {
-  const asBuilt = await bundleHandler(scratchDir('bench-handler-'));
-  const withUndiciIndex = await bundleHandler(scratchDir('bench-handler-undici-index-'), {
+  const asBuilt = await bundleVariant(scratchDir('bench-handler-'));
+  const withUndiciIndex = await bundleVariant(scratchDir('bench-handler-undici-index-'), {
     undiciIndex: true,
   });
   const sourceMapsOn = { ...HANDLER_ENV, NODE_OPTIONS: '--enable-source-maps' };
