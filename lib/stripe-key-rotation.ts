@@ -27,11 +27,13 @@ import { SiteListParameter } from './site-list.js';
 
 /** Deploys the rotation of one Stripe secret key across a fleet of sites. */
 export class StripeKeyRotation extends Construct {
+  /** The deployment's name: the metrics' `service` dimension, the prefix of the secret names, the dashboard. */
   readonly serviceName: string;
   /** The secret being rotated; its AWSCURRENT version is the key in service. */
   readonly rotatedSecret: secretsmanager.ISecret;
   /** Where an operator stages the next key before starting a rotation. */
   readonly stagedKeySecret: secretsmanager.ISecret;
+  /** The sites' master API key, sent as `X-API-Key` with every push. */
   readonly masterApiKeySecret: secretsmanager.ISecret;
   /** The `SITES_PARAMETER` value: a parameter name, or a path ending in `/`. */
   readonly sitesParameterName: string;
@@ -39,12 +41,23 @@ export class StripeKeyRotation extends Construct {
   readonly sitesParameter?: ssm.StringParameter;
   /** The propagation ledger: per-rotation site-list snapshot, per-site results, what each site holds. */
   readonly ledgerTable: dynamodb.Table;
+  /** The rotation function Secrets Manager invokes for each of the four steps. */
   readonly rotationFunction: lambda.Function;
+  /** The function's logs: one structured line per step and per site result, never a secret. */
   readonly logGroup: logs.LogGroup;
+  /**
+   * The rotation schedule of the rotated secret. The L1 resource, not aws-cdk-lib's `RotationSchedule`: that
+   * L2 offers no schedule window and would grant the function `GetRandomPassword` on `*` and KMS use not
+   * tied to the secret (every permission of the function is in rotation-permissions.ts).
+   */
   readonly rotationSchedule: secretsmanager.CfnRotationSchedule;
+  /** Where failed, abandoned and failed-test rotations and the errors alarm are announced. */
   readonly notificationsTopic: sns.Topic;
+  /** The EventBridge rule that turns Secrets Manager's rotation failure events into notifications. */
   readonly failureRule: events.Rule;
+  /** Alarm on the function's errors (any failed step). */
   readonly errorsAlarm: cloudwatch.Alarm;
+  /** Rotation outcomes, site counts and push duration against the timeout. */
   readonly dashboard: cloudwatch.Dashboard;
   /**
    * A managed policy holding exactly what the operator CLI's `status`, `plan`, `rotate` and `abort` need
