@@ -4,14 +4,6 @@
  * Logged errors carry source-mapped stacks (stack-map.ts) without `--enable-source-maps`, which would parse
  * the bundle's source map at every cold start.
  */
-import { POWERTOOLS_SETTINGS } from './contract.js';
 import { createRotationHandler } from './runtime.js';
-import { SourceMappedLogger } from './stack-map.js';
 
-const { serviceName } = POWERTOOLS_SETTINGS;
-
-export const handler = createRotationHandler(process.env, {
-  logger: new SourceMappedLogger({
-    serviceName: process.env[serviceName.variable] || serviceName.default,
-  }),
-});
+export const handler = createRotationHandler(process.env);

@@ -3,7 +3,7 @@
  * Overrides exist so tests and local tools can inject a dispatcher trusting a test CA, or endpoint-bound
  * clients, without mocking modules.
  */
-import { Logger } from '@aws-lambda-powertools/logger';
+import type { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -21,6 +21,7 @@ import type { RotationLedger } from './ports.js';
 import { createFleetPusher } from './push.js';
 import { rotate } from './rotation.js';
 import type { InvocationClock, RotationDeps } from './rotation-deps.js';
+import { SourceMappedLogger } from './stack-map.js';
 import { createStripeDispatcher, StripeKeyChecker } from './stripe-check.js';
 
 export interface RuntimeOverrides {
@@ -42,7 +43,8 @@ export function createRotationHandler(
   const config = loadConfig(env);
   const { serviceName: service, metricsNamespace: namespace } = POWERTOOLS_SETTINGS;
   const serviceName = env[service.variable] || service.default;
-  const logger = overrides.logger ?? new Logger({ serviceName });
+  // Logged errors carry source-mapped stacks, read from the bundle's map only when one is logged.
+  const logger = overrides.logger ?? new SourceMappedLogger({ serviceName });
   const metrics = new Metrics({ namespace: env[namespace.variable] || namespace.default, serviceName });
   const record = (name: MetricName, value: number) =>
     metrics.addMetric(name, METRICS.names[name].unit, value);
