@@ -17,8 +17,11 @@ import { Agent, request } from './undici-parts.js';
 const STRIPE_TIMEOUT_MS = 10_000;
 
 /** Stripe is called a few times per step: a plain keep-alive Agent (the function and the CLI alike). */
-export function createStripeDispatcher(): Dispatcher {
-  return new Agent({ keepAliveTimeout: 4_000, connect: { timeout: STRIPE_TIMEOUT_MS } });
+export function createStripeDispatcher(options: { readonly ca?: string } = {}): Dispatcher {
+  return new Agent({
+    keepAliveTimeout: 4_000,
+    connect: { timeout: STRIPE_TIMEOUT_MS, ...(options.ca === undefined ? {} : { ca: options.ca }) },
+  });
 }
 
 export interface StripeKeyCheckerOptions {

@@ -23,7 +23,8 @@ import { InMemorySecrets } from '../../lambda/local/memory-secrets.js';
 import type { RotationLogger } from '../../lambda/log.js';
 import { AWSCURRENT, type KeyChecker } from '../../lambda/ports.js';
 import { createFleetPusher } from '../../lambda/push.js';
-import { type RotationDeps, rotate } from '../../lambda/rotation.js';
+import { rotate } from '../../lambda/rotation.js';
+import type { RotationDeps } from '../../lambda/rotation-deps.js';
 import { startTemplateFleet, type TemplateFleet } from '../../sim/template-fleet.js';
 import { createTestCa, generateKeyPair } from '../../sim/tls.js';
 import {
