@@ -32,6 +32,17 @@ const LOOKS_LIKE_ADDRESS =
 
 const FORMAT_HINT = 'one https://host[/path] URL per line, # starts a comment';
 
+/**
+ * What a list entry may be shown as: it starts like an address (optional scheme, optional userinfo, then a
+ * host of DNS labels ending the word or followed by a port, path, query or fragment). Keys, tokens and
+ * `NAME=value` lines do not; their userinfo, query and fragment are hidden before showing anyway.
+ */
+const ADDRESS_START =
+  /^(?:(?:[a-z][a-z0-9+.-]*:[/\\]*)?(?:[^\s@/\\?#]*@)?[a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63})+(?=[:/\\?#]|$)|[a-z]+:[/\\]*$)/i;
+
+/** C0/C1 controls (ESC, BEL, …), format characters (bidi overrides) and line separators: never shown. */
+const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
+
 export type SiteCheck = { readonly site: string } | { readonly problem: string };
 
 /**
@@ -82,8 +93,8 @@ export function parseSiteList(inputs: readonly SiteListInput[]): SiteList {
     const unit = input.itemSeparator === 'comma' ? 'item' : 'line';
     const items = input.text.split(input.itemSeparator === 'comma' ? ',' : /\r\n|\r|\n/);
     for (const [index, raw] of items.entries()) {
-      const item = raw.trim();
-      if (item === '' || item.startsWith('#')) continue;
+      const item = withoutComment(raw).trim();
+      if (item === '') continue;
       const where = `${input.source} ${unit} ${index + 1}`;
       const check = checkSite(item);
       if ('problem' in check) {
@@ -128,13 +139,35 @@ export function parseSiteList(inputs: readonly SiteListInput[]): SiteList {
   return { sites, sources, duplicates };
 }
 
-/** An item as shown in messages: userinfo, query and fragment hidden, Stripe keys masked, length capped. */
+/**
+ * A line without its comment: `#` at the start, or after whitespace (`https://shop.example.com  # main`).
+ * A `#` inside a URL is a fragment, refused with its own message.
+ */
+function withoutComment(line: string): string {
+  const start = line.search(/(^|\s)#/);
+  return start === -1 ? line : line.slice(0, start);
+}
+
+/**
+ * An item as shown in messages. Only what reads as an address is shown (a line may be anything pasted into
+ * the list: `export TEMPLATE_MASTER_API_KEY=…`, a key, a token), word by word, with userinfo, query and
+ * fragment hidden, Stripe keys masked, unprintable characters replaced and the length capped.
+ */
 function displayItem(item: string): string {
-  const shown = hideUserinfo(item)
+  const readable = (word: string) => ADDRESS_START.test(word) && !UNPRINTABLE.test(word);
+  const words = item.split(/\s+/);
+  if (!words.some(readable)) return `${item.length} chars, not shown`;
+  const shown = words
+    .map((word) => (readable(word) ? showAddress(word) : `<${word.length} chars>`))
+    .join(' ');
+  return shown.length > MAX_SHOWN_CHARS ? `${shown.slice(0, MAX_SHOWN_CHARS)}…` : shown;
+}
+
+function showAddress(word: string): string {
+  return hideUserinfo(word)
     .replace(/\?[^#]+/, '?***')
     .replace(/#.+$/, '#***')
     .replace(/[sr]k_(?:test|live)_[A-Za-z0-9]+/g, (key) => maskKey(key));
-  return shown.length > MAX_SHOWN_CHARS ? `${shown.slice(0, MAX_SHOWN_CHARS)}…` : shown;
 }
 
 /**

@@ -53,8 +53,16 @@ export interface Command {
 /** Shorter values are not redacted: replacing them would garble ordinary text. */
 const MIN_REDACTED_LENGTH = 8;
 
+/** The process's streams and environment (the process itself, or stand-ins in tests). */
+export interface ProcessIo {
+  readonly stdout: NodeJS.WriteStream;
+  readonly stderr: NodeJS.WriteStream;
+  readonly stdin: CliContext['stdin'];
+  readonly env: CliContext['env'];
+}
+
 /** The CLI context over a real process, redacting registered secrets from everything written. */
-export function processContext(): CliContext {
+export function processContext(io: ProcessIo = process): CliContext {
   const hidden = new Set<string>();
   const redact = (text: string): string => {
     let clean = text;
@@ -73,13 +81,14 @@ export function processContext(): CliContext {
     },
   });
   return {
-    stdout: stream(process.stdout),
-    stderr: stream(process.stderr),
-    stdin: process.stdin,
-    env: process.env,
+    stdout: stream(io.stdout),
+    stderr: stream(io.stderr),
+    stdin: io.stdin,
+    env: io.env,
     hide: (...values) => {
-      for (const value of values)
-        if (value !== undefined && value.length >= MIN_REDACTED_LENGTH) hidden.add(value);
+      // A value read from a file or a variable often ends with a newline the text it leaks into lacks.
+      for (const value of values.flatMap((v) => (v === undefined ? [] : [v, v.trim()])))
+        if (value.length >= MIN_REDACTED_LENGTH) hidden.add(value);
     },
   };
 }

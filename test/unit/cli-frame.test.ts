@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { askYes, type CliContext } from '../../cli/commands/frame.js';
+import { askYes, type CliContext, processContext } from '../../cli/commands/frame.js';
 
 function context(answer: string | undefined): { cli: CliContext; prompts: string[] } {
   const stdin = new PassThrough();
@@ -29,5 +29,36 @@ describe('the CLI confirmation prompt', () => {
   it('treats a closed stdin as no', async () => {
     const { cli } = context(undefined);
     expect(await askYes(cli, 'Type "yes": ')).toBe(false);
+  });
+});
+
+describe('the CLI output redactor', () => {
+  function captured() {
+    const written: string[] = [];
+    const stream = {
+      write: (text: string) => written.push(text),
+      isTTY: false,
+    } as unknown as NodeJS.WriteStream;
+    const cli = processContext({
+      stdout: stream,
+      stderr: stream,
+      stdin: new PassThrough() as never,
+      env: {},
+    });
+    return { cli, written };
+  }
+
+  it('redacts a registered value read with its trailing newline wherever its trimmed form appears', () => {
+    const { cli, written } = captured();
+    cli.hide('master-key-from-a-file-0123\n');
+    cli.stderr.write('error: site answered for master-key-from-a-file-0123.\n');
+    expect(written).toEqual(['error: site answered for [redacted].\n']);
+  });
+
+  it('leaves values too short to redact safely, and unset ones, alone', () => {
+    const { cli, written } = captured();
+    cli.hide('short', undefined);
+    cli.stdout.write('a short answer\n');
+    expect(written).toEqual(['a short answer\n']);
   });
 });

@@ -76,7 +76,7 @@ describe('parseSiteList (the sites.txt format)', () => {
   it('reports an invalid line with its parameter and line number', async () => {
     const error = await parseError([lines('https://a.example\n\nnot a url')]);
     expect(error.problems).toEqual([
-      '/stripe/sites line 3: contains whitespace; put one URL per line (not a url)',
+      '/stripe/sites line 3: contains whitespace; put one URL per line (9 chars, not shown)',
     ]);
     expect(error.message).toContain('/stripe/sites line 3');
   });
@@ -175,6 +175,46 @@ describe('parseSiteList (the sites.txt format)', () => {
       '/stripe/sites line 3: query string refused; a site is an origin plus an optional path (https://a.example/sk_live_…6789?***)',
       '/stripe/sites line 4: not a valid URL; expected https://host[/path] (34 chars, not shown)',
     ]);
+  });
+
+  it('never echoes an assignment pasted into the list (export NAME=value), whitespace or not', async () => {
+    const masterKey = secret('template-master-key-2025-pasted');
+    const error = await parseError([
+      lines(`export TEMPLATE_MASTER_API_KEY=${masterKey}\nTEMPLATE_MASTER_API_KEY=${masterKey}\n`),
+    ]);
+    const exported = `export TEMPLATE_MASTER_API_KEY=${masterKey}`;
+    expect(error.problems).toEqual([
+      `/stripe/sites line 1: contains whitespace; put one URL per line (${exported.length} chars, not shown)`,
+      `/stripe/sites line 2: not a valid URL; expected https://host[/path] (${exported.length - 7} chars, not shown)`,
+    ]);
+    expect(JSON.stringify(error)).not.toContain('master-key');
+  });
+
+  it('shows two URLs on one line word by word, and only the words that read as addresses', async () => {
+    const token = secret('Bearer-0123456789abcdef0123456789');
+    const error = await parseError([lines(`https://a.example https://b.example/shop ${token}`)]);
+    expect(error.problems).toEqual([
+      `/stripe/sites line 1: contains whitespace; put one URL per line (https://a.example https://b.example/shop <${token.length} chars>)`,
+    ]);
+  });
+
+  it('never passes a control, format or line-separator character to a message', async () => {
+    const error = await parseError([
+      lines('https://a.example/\u001b[31mred\u0007 x\nhttps://b\u202eexample.com/?q\n\u001b]0;title\u0007'),
+    ]);
+    expect(error.problems).toHaveLength(3);
+    // The message's own line breaks aside, nothing of the kind reaches it.
+    for (const text of [error.message.replaceAll('\n', ' '), ...error.problems]) {
+      expect(text).not.toMatch(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u);
+    }
+  });
+
+  it('takes # after whitespace as the start of a comment, as the format hint says', () => {
+    expect(
+      parseSiteList([
+        lines('https://a.example  # main shop\nhttps://b.example/shop\t#moved 2026\n  # note\n'),
+      ]).sites,
+    ).toEqual(['https://a.example', 'https://b.example/shop']);
   });
 
   it('refuses a URL longer than the ledger can key, naming its line', async () => {
