@@ -207,7 +207,7 @@ function verdicts(summaries: readonly Summary[], input: ResultsInput): Verdict[]
     if (mine === undefined || peer === undefined) {
       list.push({
         target,
-        measured: peer === undefined && !input.peer.available ? 'aiohttp peer not run' : 'case not run',
+        measured: mine !== undefined && !input.peer.available ? 'aiohttp peer not run' : 'case not run',
         met: undefined,
       });
       return;

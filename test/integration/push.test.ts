@@ -473,6 +473,24 @@ describe('the fleet pusher, against real HTTPS template sites', { timeout: 5000 
       await vi.waitFor(() => expect(fleet.inFlight).toBe(0), { timeout: 1000 });
     });
 
+    it.each([
+      [401, 'invalid_api_key'],
+      [404, 'endpoint_missing'],
+    ] as const)(
+      'classifies a %i with a 10 MB body by its status, reading no further than the cap',
+      async (status, outcome) => {
+        const fleet = await fleetOf(1);
+        fleet.site(0).behave(hugeBody(10 * 1024 * 1024, { status, declareLength: status === 401 }));
+        const { push } = pusher();
+
+        const report = await push(request(fleet.urls).pushRequest);
+
+        expect(report.results[0]).toMatchObject({ outcome, httpStatus: status, attempts: 1 });
+        expect(report.results[0]?.durationMs).toBeLessThan(1000);
+        await vi.waitFor(() => expect(fleet.inFlight).toBe(0), { timeout: 1000 });
+      },
+    );
+
     it('refuses a non-https site without sending anything', async () => {
       const fleet = await fleetOf(1);
       const { push } = pusher();
