@@ -145,15 +145,22 @@ async function startRotation(
       }),
     );
   } catch (error) {
-    // moto (AWS_ENDPOINT_URL) has no such function: it creates the AWSPENDING version, then answers
-    // ResourceNotFoundException for the function. Against AWS the same error means the rotation did not start.
-    const emulated = (cli.env.AWS_ENDPOINT_URL ?? '').trim() !== '';
-    if (!(emulated && error instanceof Error && error.name === 'ResourceNotFoundException')) {
+    // An emulator without the function (moto) creates the AWSPENDING version, then answers
+    // ResourceNotFoundException for the function. The secret's labels tell which happened; AWS_ENDPOINT_URL
+    // does not (it also configures VPC endpoints and proxies in front of the real service).
+    if (!(error instanceof Error && error.name === 'ResourceNotFoundException')) {
+      throw operatorFixable(error, `Starting the rotation of ${arn}`);
+    }
+    const after = await reading(`Describing the secret ${arn}`, () =>
+      clients.secretsManager.send(new DescribeSecretCommand({ SecretId: arn })),
+    );
+    if (!(after.VersionIdsToStages?.[versionId] ?? []).includes(AWSPENDING)) {
       throw operatorFixable(error, `Starting the rotation of ${arn}`);
     }
     cli.stderr.write(
-      `note: AWS_ENDPOINT_URL is set and RotateSecret answered ResourceNotFoundException for ${lambdaArn}: ` +
-        'taken as started (an emulator without the function); the steps must be run by other means\n',
+      `note: RotateSecret answered ResourceNotFoundException for ${lambdaArn} after creating version ${versionId}: ` +
+        'the rotation started but its function could not be invoked (an emulator without the function?); ' +
+        'the steps must be run by other means\n',
     );
   }
   return { arn, versionId };
