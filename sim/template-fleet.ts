@@ -54,7 +54,7 @@ export interface TemplateSite extends SiteState {
   restore(): void;
   /** Serves another certificate from the next TLS handshake on (e.g. one the client must reject). */
   useCredentials(credentials: ServerCredentials): void;
-  /** What the site does with new TCP connections from now on (open ones are left alone). */
+  /** What the site does with new TCP connections from now on (`refuse` also drops the open ones). */
   readonly connectionMode: ConnectionMode;
   /** Changes `connectionMode`; resolves once the listening socket is closed or bound again. */
   setConnectionMode(mode: ConnectionMode): Promise<void>;
@@ -159,7 +159,10 @@ class Site implements TemplateSite {
     const wasRefusing = this.connectionMode === 'refuse';
     this.connectionMode = mode;
     if (mode === 'refuse' && !wasRefusing) {
-      await new Promise<void>((resolve) => this.front.close(() => resolve()));
+      // close() waits for every open connection: end them, as a stopped server would.
+      const closed = new Promise<void>((resolve) => this.front.close(() => resolve()));
+      for (const socket of this.sockets) socket.destroy();
+      await closed;
     } else if (mode !== 'refuse' && wasRefusing) {
       await listen(this.front, this.port, this.host);
     }

@@ -339,6 +339,7 @@ export interface CampaignOptions {
   readonly cases: number;
   /** Called after every passing case (progress lines). */
   readonly onCase?: (spec: CampaignCase, durationMs: number) => void;
+  readonly onStart?: (spec: CampaignCase) => void;
   readonly seed: number;
   /** fast-check's replay path of a shrunk counterexample. */
   readonly path?: string;
@@ -354,6 +355,7 @@ export async function runCampaign(
     await fc.assert(
       fc.asyncProperty(campaignCase, async (spec) => {
         const started = performance.now();
+        options.onStart?.(spec);
         await runCase(pool, spec, stats);
         options.onCase?.(spec, performance.now() - started);
       }),

@@ -66,7 +66,9 @@ async function main(): Promise<number> {
         cases,
         seed,
         ...(values.path === undefined ? {} : { path: values.path }),
-        ...(values.verbose ? { onCase } : {}),
+        ...(values.verbose
+          ? { onCase, onStart: (spec: CampaignCase) => console.error(JSON.stringify(spec)) }
+          : {}),
       },
       stats,
     );
