@@ -4,37 +4,20 @@
  * template sites (one misconfigured), a Stripe stand-in, Secrets Manager and the ledger in memory.
  * The story is checked as it runs: the command exits 0 only if it played out as told.
  */
-import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { Agent } from 'undici';
-import { CONFIG_DEFAULTS, type RotatorConfig } from '../../lambda/config.js';
 import { METRICS } from '../../lambda/contract.js';
-import { ConfigurationError } from '../../lambda/errors.js';
 import type { RotationStep } from '../../lambda/event.js';
 import { describeKey, fingerprint } from '../../lambda/keys.js';
-import { InMemoryLedger } from '../../lambda/local/memory-ledger.js';
-import { InMemorySecrets } from '../../lambda/local/memory-secrets.js';
-import { siteListFromText } from '../../lambda/local/static-site-list.js';
 import {
   AWSCURRENT,
   AWSPENDING,
   AWSPREVIOUS,
   type RotationId,
   type RotationRecord,
-  type SitePusher,
 } from '../../lambda/ports.js';
-import { createFleetPusher } from '../../lambda/push.js';
-import {
-  type InvocationClock,
-  type RotationDeps,
-  type RotationMetricName,
-  rotate,
-} from '../../lambda/rotation.js';
-import { StripeKeyChecker } from '../../lambda/stripe-check.js';
-import { type StripeStub, startStripeStub } from '../../sim/stripe-stub.js';
-import { startTemplateFleet, type TemplateFleet, type TemplateSite } from '../../sim/template-fleet.js';
-import { createTestCa } from '../../sim/tls.js';
-import { cliLogger, count, duration } from './format.js';
+import { type InvocationClock, rotate } from '../../lambda/rotation.js';
+import { setUp, type World } from './demo-world.js';
+import { count, duration } from './format.js';
 import {
   type CliContext,
   type Command,
@@ -46,7 +29,6 @@ import {
   wholeNumber,
 } from './frame.js';
 import { auditTrail, siteTable } from './ledger-view.js';
-import { pushProgress } from './progress.js';
 
 const OPTIONS = {
   sites: { type: 'string' },
@@ -58,7 +40,6 @@ const DEFAULT_SITES = 12;
 const MAX_SITES = 200;
 /** Each step runs with the budget of a 5-minute Lambda invocation. */
 const INVOCATION_BUDGET_MS = 300_000;
-const LOCAL = 'in memory';
 
 const HELP = `Usage: ${PROGRAM} demo [--sites <n>] [--verbose]
 
@@ -98,27 +79,6 @@ function expectStory(condition: boolean, what: string): asserts condition {
   if (!condition) throw new StoryDeviation(what);
 }
 
-/** Obviously not a real key: a marker, then random characters, fresh on every run. */
-function demoKey(): string {
-  return `sk_test_DEMOnotARealKey${randomBytes(20).toString('hex')}`;
-}
-
-interface World {
-  readonly fleet: TemplateFleet;
-  readonly stripe: StripeStub;
-  readonly broken: TemplateSite;
-  readonly secrets: InMemorySecrets;
-  readonly rotatedArn: string;
-  readonly ledger: InMemoryLedger;
-  readonly deps: RotationDeps;
-  readonly metrics: Map<RotationMetricName, number>;
-  readonly keys: { readonly current: string; readonly next: string; readonly master: string };
-  /** Sites each push was asked to contact, in order. */
-  readonly pushes: (readonly string[])[];
-  readonly account: string;
-  close(): Promise<void>;
-}
-
 async function run(argv: readonly string[], cli: CliContext): Promise<number> {
   const values = parseOptions(argv, OPTIONS);
   const size = wholeNumber('sites', values.sites, DEFAULT_SITES, 2, MAX_SITES);
@@ -132,136 +92,6 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
   }
   cli.stdout.write('Every local server is stopped.\n');
   return code;
-}
-
-async function setUp(size: number, verbose: boolean, cli: CliContext): Promise<World> {
-  const keys = {
-    current: demoKey(),
-    next: demoKey(),
-    master: `demo-master-api-key-${randomBytes(16).toString('hex')}`,
-  };
-  const staleMaster = `demo-stale-master-api-key-${randomBytes(16).toString('hex')}`;
-  cli.hide(keys.current, keys.next, keys.master, staleMaster);
-
-  const closers: (() => Promise<void>)[] = [];
-  const close = async (): Promise<void> => {
-    for (const closer of closers.reverse()) await closer().catch(() => undefined);
-  };
-  try {
-    const ca = await createTestCa('stripe-key-rotator demo CA (throwaway)');
-    const fleet = await startFleet(size, keys.master, ca);
-    closers.push(() => fleet.close());
-    const stripe = await startStripeStub(await ca.issue({ ips: ['127.0.0.1'] }));
-    closers.push(() => stripe.close());
-    const dispatcher = new Agent({ connect: { ca: ca.certPem } });
-    closers.push(() => dispatcher.close());
-
-    const account = `acct_DEMO${randomBytes(6).toString('hex')}`;
-    stripe.keys.set(keys.current, { account, livemode: false });
-    stripe.keys.set(keys.next, { account, livemode: false });
-    for (const site of fleet.sites) {
-      site.storedKey = keys.current;
-      site.latencyMs = 10 + Math.floor(Math.random() * 40);
-    }
-    // Not the canary (the first site): the push reaches every other site before the failure matters.
-    const broken = fleet.site(Math.floor((size * 2) / 3));
-    broken.masterApiKey = staleMaster;
-
-    const secrets = new InMemorySecrets();
-    const rotatedArn = secrets.createSecret('demo/stripe/secret-key', keys.current);
-    const stagedArn = secrets.createSecret('demo/stripe/staged-key', keys.next);
-    const masterArn = secrets.createSecret('demo/stripe/master-api-key', keys.master);
-    const config: RotatorConfig = {
-      ...CONFIG_DEFAULTS,
-      stagedSecretId: stagedArn,
-      masterApiKeySecretId: masterArn,
-      sitesParameter: `demo sites.txt (${LOCAL})`,
-      ledgerTable: `ledger (${LOCAL})`,
-      keyMode: 'test',
-      pushConcurrency: 4,
-      siteTimeoutMs: 3_000,
-      siteAttempts: 2,
-      canarySites: 1,
-      stripeApiBase: stripe.url,
-    };
-    const logger = cliLogger(cli.stderr, verbose);
-    const engine = createFleetPusher({
-      dispatcher,
-      logger,
-      concurrency: config.pushConcurrency,
-      siteTimeoutMs: config.siteTimeoutMs,
-      attempts: config.siteAttempts,
-      canaryCount: config.canarySites,
-    });
-    const pushes: (readonly string[])[] = [];
-    // The real engine, observed: which sites each run contacts, and live progress on a terminal.
-    const pusher: SitePusher = {
-      async push(request) {
-        pushes.push(request.sites);
-        const progress = cli.stdout.isTTY ? pushProgress(cli.stdout, request.sites.length) : undefined;
-        try {
-          return await engine.push({
-            ...request,
-            onResult: async (result) => {
-              progress?.report(result);
-              await request.onResult?.(result);
-            },
-          });
-        } finally {
-          progress?.finish();
-        }
-      },
-    };
-    const ledger = new InMemoryLedger();
-    const metrics = new Map<RotationMetricName, number>();
-    const deps: RotationDeps = {
-      config,
-      secrets,
-      secretReader: secrets,
-      siteList: siteListFromText(
-        config.sitesParameter,
-        `# The demo fleet, in the sites.txt format\n${fleet.urls.join('\n')}\n`,
-      ),
-      keyChecker: new StripeKeyChecker({ apiBase: stripe.url, dispatcher, logger }),
-      pusher,
-      ledger,
-      logger,
-      metrics: { record: (name, value) => metrics.set(name, value) },
-    };
-    return {
-      fleet,
-      stripe,
-      broken,
-      secrets,
-      rotatedArn,
-      ledger,
-      deps,
-      metrics,
-      keys,
-      pushes,
-      account,
-      close,
-    };
-  } catch (error) {
-    await close();
-    throw error;
-  }
-}
-
-async function startFleet(size: number, masterApiKey: string, ca: Awaited<ReturnType<typeof createTestCa>>) {
-  try {
-    return await startTemplateFleet({ size, masterApiKey, ca });
-  } catch (error) {
-    if ((error as { code?: unknown }).code === 'EADDRNOTAVAIL') {
-      throw new ConfigurationError(
-        'This machine does not answer on loopback addresses beyond 127.0.0.1, and every demo site needs its ' +
-          `own (127.0.0.2 to 127.0.0.${size + 1}). On macOS, add them first, e.g.: ` +
-          `for i in $(seq 2 ${size + 1}); do sudo ifconfig lo0 alias 127.0.0.$i up; done`,
-        { cause: error },
-      );
-    }
-    throw error;
-  }
 }
 
 async function story(world: World, cli: CliContext, started: number): Promise<number> {

@@ -8,15 +8,8 @@ import { SsmSiteListSource } from '../../lambda/aws/ssm-site-list.js';
 import type { RotatorConfig } from '../../lambda/config.js';
 import { range, SETTINGS } from '../../lambda/contract.js';
 import { ConfigurationError, KeyRejectedError, RotationStateError } from '../../lambda/errors.js';
-import { endpointUrl, SITE_ENDPOINT_PATH } from '../../lambda/fleet-http.js';
-import {
-  describeMaskedKey,
-  type KeyJson,
-  type KeyMode,
-  keyJson,
-  keyModeOf,
-  masterApiKeyProblem,
-} from '../../lambda/keys.js';
+import { endpointUrl } from '../../lambda/fleet-http.js';
+import { type KeyMode, keyJson, keyModeOf, masterApiKeyProblem } from '../../lambda/keys.js';
 import type { RotationLogger } from '../../lambda/log.js';
 import {
   AWSCURRENT,
@@ -38,7 +31,7 @@ import {
   functionSettingsHelp,
   reading,
 } from './aws.js';
-import { cliLogger, count } from './format.js';
+import { cliLogger } from './format.js';
 import {
   type CliContext,
   type Command,
@@ -49,6 +42,7 @@ import {
   parseOptions,
   settingNumber,
 } from './frame.js';
+import { type Plan, render } from './plan-view.js';
 
 const OPTIONS = {
   ...AWS_OPTIONS,
@@ -58,9 +52,6 @@ const OPTIONS = {
   verbose: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
-
-/** Larger fleets list only the canaries and a count in text (the JSON output has every endpoint). */
-const MAX_LISTED_SITES = 50;
 
 const HELP = `Usage: ${PROGRAM} plan --secret-id <id> [options]
 
@@ -98,32 +89,6 @@ interface KeyChoice {
   readonly trigger: RotationStart['trigger'];
   readonly key: string;
   readonly mode: KeyMode;
-}
-
-interface Plan {
-  readonly wouldProceed: boolean;
-  readonly reasons: readonly string[];
-  readonly secret: {
-    readonly arn: string;
-    readonly rotationEnabled: boolean;
-    readonly current: KeyJson | null;
-  };
-  readonly key: (KeyJson & { readonly trigger: RotationStart['trigger']; readonly from: string }) | null;
-  readonly stripeCheck: 'passed' | 'failed' | 'not_requested' | 'not_needed';
-  readonly masterKey: { readonly secretId: string; readonly ok: boolean };
-  readonly sites: {
-    readonly sources: readonly string[];
-    readonly count: number;
-    readonly duplicates: readonly string[];
-    readonly canaries: readonly string[];
-    readonly endpoints: readonly string[];
-  } | null;
-  readonly push: {
-    readonly canarySites: number;
-    readonly concurrency: number;
-    readonly siteTimeoutMs: number;
-    readonly attempts: number;
-  };
 }
 
 /** The reasons a core error gives: the error classes an operator must act on; anything else is thrown. */
@@ -327,75 +292,4 @@ function unreachableAsRefused(checker: KeyChecker): KeyChecker {
       }
     },
   };
-}
-
-function render(plan: Plan, config: RotatorConfig, secretId: string): string {
-  const out: string[] = ['Plan: nothing was written anywhere and no site was contacted.', ''];
-  const field = (label: string, text: string) => out.push(`${label.padEnd(12)}${text}`);
-  field('Secret', plan.secret.arn);
-  field(
-    'In service',
-    plan.secret.current === null
-      ? 'no AWSCURRENT value'
-      : describeMaskedKey(plan.secret.current.masked, plan.secret.current.fingerprint),
-  );
-  if (plan.key === null) field('Key', 'none would be chosen (see below)');
-  else {
-    const shown = `${describeMaskedKey(plan.key.masked, plan.key.fingerprint)}, ${plan.key.mode ?? 'unknown'} mode`;
-    field(
-      'Key',
-      plan.key.trigger === 'staged'
-        ? `the staged key ${shown}, from ${plan.key.from}`
-        : `the current key ${shown} pushed again (nothing new is staged in ${config.stagedSecretId}; ` +
-            `${SETTINGS.whenNothingStaged.variable}=${config.whenNothingStaged})`,
-    );
-  }
-  const stripe: Record<Plan['stripeCheck'], string> = {
-    passed: `accepted (read-only check at ${config.stripeApiBase})`,
-    failed: 'refused or unreachable (see below)',
-    not_requested: 'not checked (add --stripe-check for a read-only check)',
-    not_needed: 'not needed: the key in service is pushed again',
-  };
-  field('Stripe', stripe[plan.stripeCheck]);
-  field(
-    'Master key',
-    `${plan.masterKey.ok ? 'readable and valid' : 'NOT usable'}, from ${plan.masterKey.secretId}`,
-  );
-  const sites = plan.sites;
-  if (sites === null) field('Sites', `the site list in ${config.sitesParameter} is unusable (see below)`);
-  else {
-    field(
-      'Sites',
-      `${sites.count} from ${sites.sources.join(', ')}` +
-        (sites.duplicates.length > 0 ? ` (${count(sites.duplicates.length, 'duplicate')} ignored)` : ''),
-    );
-    for (const duplicate of sites.duplicates) out.push(`${''.padEnd(12)}ignored: ${duplicate}`);
-    field(
-      'Canaries',
-      sites.canaries.length === 0
-        ? `none (${SETTINGS.canarySites.variable}=0: every site at once)`
-        : `${sites.canaries.join(', ')} first, one at a time; the first failure stops the push`,
-    );
-    field(
-      'Push',
-      `then up to ${plan.push.concurrency} at a time; ${plan.push.siteTimeoutMs} ms per attempt, up to ` +
-        `${plan.push.attempts} attempts for transient failures`,
-    );
-    const listed = sites.endpoints.length <= MAX_LISTED_SITES;
-    out.push(
-      `Would PUT {"value": <the key>} with X-API-Key to ${listed ? 'every site' : `${sites.count} sites (--json lists them)`}` +
-        `${listed ? ':' : ` at ${SITE_ENDPOINT_PATH}`}`,
-    );
-    if (listed) for (const endpoint of sites.endpoints) out.push(`  ${endpoint}`);
-  }
-  out.push('');
-  if (plan.wouldProceed) {
-    out.push(
-      'A rotation would proceed. Start it from the console (the secret → Rotation → "Rotate secret',
-      `immediately") or with: aws secretsmanager rotate-secret --secret-id ${secretId}`,
-    );
-  } else {
-    out.push('A rotation would be REFUSED:', ...plan.reasons.map((reason) => `  - ${reason}`));
-  }
-  return `${out.join('\n')}\n`;
 }
