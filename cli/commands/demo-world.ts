@@ -1,7 +1,6 @@
 /**
- * The demo's local world: a fleet of HTTPS template sites (one misconfigured), a Stripe stand-in, Secrets
- * Manager and the ledger in memory, and the rotation core's dependencies wired over them exactly as the
- * Lambda wires its own (the fleet dispatcher for the sites, a Stripe dispatcher for Stripe).
+ * The demo's world: a local HTTPS fleet (one site misconfigured), a Stripe stand-in, Secrets Manager and the
+ * ledger in memory, wired to the real rotation core. `demo.ts` tells the story against it.
  */
 import { randomBytes } from 'node:crypto';
 import { CONFIG_DEFAULTS, type RotatorConfig } from '../../lambda/config.js';
@@ -21,13 +20,12 @@ import { cliLogger } from './format.js';
 import type { CliContext } from './frame.js';
 import { pushProgress } from './progress.js';
 
-/** How the demo names the stores it keeps in memory. */
 const LOCAL = 'in memory';
-/** Local sites answer within milliseconds: a short timeout keeps a hung one from stalling the story. */
-const SITE_TIMEOUT_MS = 3_000;
+/** Loopback sites answer in milliseconds; a short bound keeps a stuck demo short. */
+const DEMO_SITE_TIMEOUT_MS = 3_000;
 
 /** Obviously not a real key: a marker, then random characters, fresh on every run. */
-function demoKey(): string {
+export function demoKey(): string {
   return `sk_test_DEMOnotARealKey${randomBytes(20).toString('hex')}`;
 }
 
@@ -47,7 +45,6 @@ export interface World {
   close(): Promise<void>;
 }
 
-/** Starts the servers and wires the rotation core over them; `close()` stops everything. */
 export async function setUp(size: number, verbose: boolean, cli: CliContext): Promise<World> {
   const keys = {
     current: demoKey(),
@@ -67,11 +64,12 @@ export async function setUp(size: number, verbose: boolean, cli: CliContext): Pr
     closers.push(() => fleet.close());
     const stripe = await startStripeStub(await ca.issue({ ips: ['127.0.0.1'] }));
     closers.push(() => stripe.close());
-    // As in the Lambda: the fleet dispatcher for the sites, a keep-alive one for Stripe's two calls.
-    const fleetDispatcher = createFleetDispatcher({ ca: ca.certPem, connectTimeoutMs: SITE_TIMEOUT_MS });
-    closers.push(() => fleetDispatcher.close());
+    // The push goes through the Lambda's own fleet dispatcher (no keep-alive, one TLS context); Stripe,
+    // a single origin called twice, gets its own pooled dispatcher.
+    const fleetDispatcher = createFleetDispatcher({ ca: ca.certPem, connectTimeoutMs: DEMO_SITE_TIMEOUT_MS });
+    closers.push(() => fleetDispatcher.destroy());
     const stripeDispatcher = createStripeDispatcher({ ca: ca.certPem });
-    closers.push(() => stripeDispatcher.close());
+    closers.push(() => stripeDispatcher.destroy());
 
     const account = `acct_DEMO${randomBytes(6).toString('hex')}`;
     stripe.keys.set(keys.current, { account, livemode: false });
@@ -96,7 +94,7 @@ export async function setUp(size: number, verbose: boolean, cli: CliContext): Pr
       ledgerTable: `ledger (${LOCAL})`,
       keyMode: 'test',
       pushConcurrency: 4,
-      siteTimeoutMs: SITE_TIMEOUT_MS,
+      siteTimeoutMs: DEMO_SITE_TIMEOUT_MS,
       siteAttempts: 2,
       canarySites: 1,
       stripeApiBase: stripe.url,
@@ -165,7 +163,6 @@ export async function setUp(size: number, verbose: boolean, cli: CliContext): Pr
   }
 }
 
-/** The fleet, or a message saying how to add the loopback addresses it needs. */
 async function startFleet(size: number, masterApiKey: string, ca: Awaited<ReturnType<typeof createTestCa>>) {
   try {
     return await startTemplateFleet({ size, masterApiKey, ca });

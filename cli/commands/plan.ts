@@ -42,7 +42,7 @@ import {
   parseOptions,
   settingNumber,
 } from './frame.js';
-import { type Plan, render } from './plan-report.js';
+import { type Plan, render } from './plan-view.js';
 
 const OPTIONS = {
   ...AWS_OPTIONS,
@@ -52,8 +52,6 @@ const OPTIONS = {
   verbose: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
-
-/** Larger fleets list only the canaries and a count in text (the JSON output has every endpoint). */
 
 const HELP = `Usage: ${PROGRAM} plan --secret-id <id> [options]
 

@@ -190,8 +190,8 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
 
 function nextStep(secretId: string): string {
   return (
-    'Next: start a rotation, from the console (the secret → Rotation → "Rotate secret immediately") or with\n' +
-    `  aws secretsmanager rotate-secret --secret-id ${secretId}\n` +
+    'Next: start a rotation and follow it to the end with\n' +
+    `  ${PROGRAM} rotate --secret-id ${secretId} --wait\n` +
     `Preview it first with: ${PROGRAM} plan --secret-id ${secretId}\n`
   );
 }

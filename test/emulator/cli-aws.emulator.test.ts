@@ -351,7 +351,7 @@ describe('stripe-key-rotator plan, against moto: what a rotation would do, writi
     for (const url of fleet.urls)
       expect(run.stdout).toContain(`  ${url}/api/export/settings/stripe_secret_key`);
     expect(run.stdout).toContain('A rotation would proceed.');
-    expect(run.stdout).toContain(`aws secretsmanager rotate-secret --secret-id ${d.arn}`);
+    expect(run.stdout).toContain(`rotate --secret-id ${d.arn} --wait`);
   });
 
   it('plans a re-propagation of the current key when nothing new is staged (--json)', async () => {
@@ -443,7 +443,7 @@ describe('stripe-key-rotator stage, against moto', () => {
     expect(run.stdout).toMatch(
       new RegExp(`Staged ${maskKey(NEXT)} \\(fp [0-9a-f]{12}\\), a test key, in ${d.stagedArn}`),
     );
-    expect(run.stdout).toContain(`aws secretsmanager rotate-secret --secret-id ${d.arn}`);
+    expect(run.stdout).toContain(`rotate --secret-id ${d.arn} --wait`);
     expect(run.stderr).toContain('Stripe accepted');
     expect(stripe.requests).toContain('/v1/balance');
   });

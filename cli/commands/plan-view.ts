@@ -1,15 +1,17 @@
-/** How `plan` shows its result: the plan as data (also the `--json` output) and its text form. */
+/**
+ * How `plan` shows its result as text: the plan's shape (also its `--json` output) and its rendering.
+ */
 import type { RotatorConfig } from '../../lambda/config.js';
 import { SETTINGS } from '../../lambda/contract.js';
 import { SITE_ENDPOINT_PATH } from '../../lambda/fleet-http.js';
 import { describeMaskedKey, type KeyJson } from '../../lambda/keys.js';
 import type { RotationStart } from '../../lambda/ports.js';
 import { count } from './format.js';
+import { PROGRAM } from './frame.js';
 
-/** Beyond this many sites, the text lists none of them (`--json` lists them all). */
+/** Larger fleets list only the canaries and a count in text (the JSON output has every endpoint). */
 const MAX_LISTED_SITES = 50;
 
-/** What a rotation would do; the `--json` output. */
 export interface Plan {
   readonly wouldProceed: boolean;
   readonly reasons: readonly string[];
@@ -36,7 +38,6 @@ export interface Plan {
   };
 }
 
-/** The plan as text, for a person. */
 export function render(plan: Plan, config: RotatorConfig, secretId: string): string {
   const out: string[] = ['Plan: nothing was written anywhere and no site was contacted.', ''];
   const field = (label: string, text: string) => out.push(`${label.padEnd(12)}${text}`);
@@ -99,8 +100,8 @@ export function render(plan: Plan, config: RotatorConfig, secretId: string): str
   out.push('');
   if (plan.wouldProceed) {
     out.push(
-      'A rotation would proceed. Start it from the console (the secret → Rotation → "Rotate secret',
-      `immediately") or with: aws secretsmanager rotate-secret --secret-id ${secretId}`,
+      'A rotation would proceed. Start it, and follow it to the end, with:',
+      `  ${PROGRAM} rotate --secret-id ${secretId} --wait`,
     );
   } else {
     out.push('A rotation would be REFUSED:', ...plan.reasons.map((reason) => `  - ${reason}`));
