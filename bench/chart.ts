@@ -4,7 +4,7 @@
  * 0.1–30 s). Hand-written SVG: a few lines and labels do not justify a plotting dependency.
  */
 import type { ClientKind } from './processes.js';
-import { idealMs, KIND_LABELS, type Sample, summarize } from './report.js';
+import { idealMs, KIND_LABELS, type Sample, summarize } from './samples.js';
 
 const COLORS: Readonly<Record<ClientKind, string>> = {
   engine: '#1f77b4',

@@ -17,7 +17,7 @@ import { CONFIG_DEFAULTS, configEnvironment } from '../lambda/config.js';
 import { POWERTOOLS_SETTINGS } from '../lambda/contract.js';
 import { bundleHandler } from '../scripts/build.js';
 import { REPO_ROOT, scratchDir } from './processes.js';
-import { median } from './report.js';
+import { median } from './samples.js';
 
 export interface ColdStartRuns {
   /** From process start to the end of `require` (performance.now() in the child), median, ms. */

@@ -40,7 +40,8 @@ import {
   startFleetProcess,
 } from './processes.js';
 import type { ClientJob, ClientReport } from './protocol.js';
-import { type BenchCase, machineDescription, median, renderResults, type Sample } from './report.js';
+import { machineDescription, renderResults } from './report.js';
+import { type BenchCase, median, type Sample } from './samples.js';
 
 /**
  * The issue's three headline cases, and around them a sweep of N at L=50 ms, C=50 (the chart's x axis) and
