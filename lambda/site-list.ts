@@ -40,6 +40,7 @@ export type SiteCheck = { readonly site: string } | { readonly problem: string }
  */
 export function checkSite(item: string): SiteCheck {
   const refuse = (what: string): SiteCheck => ({ problem: `${what} (${displayItem(item)})` });
+  if (/[\x00-\x08\x0e-\x1f\x7f-\x9f]/.test(item)) return refuse('contains a control character');
   if (/\s/.test(item)) return refuse('contains whitespace; put one URL per line');
   if (item.length > MAX_SITE_URL_CHARS) return refuse(`longer than ${MAX_SITE_URL_CHARS} characters`);
   let url: URL;
@@ -48,7 +49,7 @@ export function checkSite(item: string): SiteCheck {
   } catch {
     // Shown only when it reads as an address (a missing scheme is a common slip); anything else may be a
     // key or token pasted into the wrong place.
-    return LOOKS_LIKE_ADDRESS.test(item)
+    return LOOKS_LIKE_ADDRESS.test(item) && PRINTABLE.test(item)
       ? refuse('not a valid URL; expected https://host[/path]')
       : { problem: `not a valid URL; expected https://host[/path] (${item.length} chars, not shown)` };
   }
@@ -82,9 +83,10 @@ export function parseSiteList(inputs: readonly SiteListInput[]): SiteList {
     const unit = input.itemSeparator === 'comma' ? 'item' : 'line';
     const items = input.text.split(input.itemSeparator === 'comma' ? ',' : /\r\n|\r|\n/);
     for (const [index, raw] of items.entries()) {
-      const item = raw.trim();
-      if (item === '' || item.startsWith('#')) continue;
-      const where = `${input.source} ${unit} ${index + 1}`;
+      // `#` starts a comment at the start of a line or after whitespace (a URL's `#` fragment has none).
+      const item = raw.replace(/(?:^|\s)#.*$/, '').trim();
+      if (item === '') continue;
+      const where = `${printable(input.source)} ${unit} ${index + 1}`;
       const check = checkSite(item);
       if ('problem' in check) {
         invalid += 1;
@@ -110,7 +112,7 @@ export function parseSiteList(inputs: readonly SiteListInput[]): SiteList {
   if (invalid > 0) {
     const shown = invalid > problems.length ? ` (first ${problems.length} shown)` : '';
     throw new ConfigurationError(
-      `The site list in ${sources.join(', ')} has ${invalid} invalid ${invalid === 1 ? 'entry' : 'entries'}` +
+      `The site list in ${sources.map(printable).join(', ')} has ${invalid} invalid ${invalid === 1 ? 'entry' : 'entries'}` +
         `${shown}; fix ${invalid === 1 ? 'it' : 'them'} (${FORMAT_HINT}):`,
       { problems },
     );
@@ -119,7 +121,7 @@ export function parseSiteList(inputs: readonly SiteListInput[]): SiteList {
     const where =
       sources.length === 0
         ? 'no parameter was read'
-        : `${sources.join(', ')} ${sources.length === 1 ? 'holds' : 'hold'} no site`;
+        : `${sources.map(printable).join(', ')} ${sources.length === 1 ? 'holds' : 'hold'} no site`;
     throw new ConfigurationError(
       `The site list is empty: ${where}. Put the template sites there, ${FORMAT_HINT} ` +
         '(a StringList takes them comma-separated), e.g. https://shop.example.com',
@@ -128,13 +130,45 @@ export function parseSiteList(inputs: readonly SiteListInput[]): SiteList {
   return { sites, sources, duplicates };
 }
 
-/** An item as shown in messages: userinfo, query and fragment hidden, Stripe keys masked, length capped. */
+/**
+ * An item as shown in messages, built so that neither a secret nor a terminal control byte can get through:
+ * only tokens shaped like an address are shown (userinfo, query and fragment hidden, Stripe keys masked);
+ * any other token (`export TEMPLATE_MASTER_API_KEY=…`, a pasted key) is replaced by its length, and
+ * anything outside printable ASCII by `?`. Length capped.
+ */
 function displayItem(item: string): string {
-  const shown = hideUserinfo(item)
-    .replace(/\?[^#]+/, '?***')
-    .replace(/#.+$/, '#***')
-    .replace(/[sr]k_(?:test|live)_[A-Za-z0-9]+/g, (key) => maskKey(key));
+  const shown = item
+    .split(/\s+/)
+    .filter((token) => token !== '')
+    .map((token) => {
+      const hidden = hideUserinfo(token)
+        .replace(/\?[^#]+/, '?***')
+        .replace(/#.+$/, '#***');
+      return PRINTABLE.test(hidden) && SHOWABLE.some((shape) => shape.test(hidden))
+        ? hidden.replace(/[sr]k_(?:test|live)_[A-Za-z0-9]+/g, (key) => maskKey(key))
+        : `[${token.length} chars]`;
+    })
+    .join(' ');
   return shown.length > MAX_SHOWN_CHARS ? `${shown.slice(0, MAX_SHOWN_CHARS)}…` : shown;
+}
+
+/**
+ * Token shapes a message may quote once userinfo, query and fragment are hidden: an address, a URL with a
+ * scheme and a host-like start, hidden userinfo before a host, or a short plain word ("not a url").
+ */
+const SHOWABLE = [
+  LOOKS_LIKE_ADDRESS,
+  /^[a-z]{2,10}:(?:[/\\]|[a-z0-9-]+\.)/i,
+  /^\*\*\*@[a-z0-9-]+\./i,
+  /^[A-Za-z]{1,12}$/,
+];
+
+/** Printable ASCII only: what a message may quote from an input. */
+const PRINTABLE = /^[\x20-\x7e]*$/;
+
+/** Text from an input (a source name, a file path) made safe to print: control and non-ASCII bytes as `?`. */
+export function printable(text: string): string {
+  return text.replace(/[^\x20-\x7e]/g, '?');
 }
 
 /**

@@ -59,7 +59,11 @@ export function processContext(): CliContext {
   const redact = (text: string): string => {
     let clean = text;
     for (const value of hidden) clean = clean.replaceAll(value, '[redacted]');
-    return clean;
+    // Last resort too: no control byte from an input reaches the terminal, except the progress line's own
+    // carriage return + erase-line.
+    return clean.replace(/\r\x1b\[2K|[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, (match) =>
+      match.length > 1 ? match : '?',
+    );
   };
   const stream = (target: NodeJS.WriteStream): OutputStream => ({
     write: (text) => {
@@ -78,8 +82,9 @@ export function processContext(): CliContext {
     stdin: process.stdin,
     env: process.env,
     hide: (...values) => {
-      for (const value of values)
-        if (value !== undefined && value.length >= MIN_REDACTED_LENGTH) hidden.add(value);
+      // Both forms: a value read from a file or a variable often ends with a newline the command trims.
+      for (const value of values.flatMap((v) => (v === undefined ? [] : [v, v.trim()])))
+        if (value.length >= MIN_REDACTED_LENGTH) hidden.add(value);
     },
   };
 }

@@ -177,6 +177,35 @@ describe('parseSiteList (the sites.txt format)', () => {
     ]);
   });
 
+  it('shows a line with whitespace only as its address-shaped words, never the secret pasted with them', async () => {
+    const master = secret('pasted-master-api-key-5f1e9a7c3b2d4e6f');
+    const error = await parseError([
+      lines(`https://a.example\nexport TEMPLATE_MASTER_API_KEY=${master}\nhttps://b.example ${master}\n`),
+    ]);
+    expect(error.problems).toEqual([
+      `/stripe/sites line 2: contains whitespace; put one URL per line (export [${24 + master.length} chars])`,
+      `/stripe/sites line 3: contains whitespace; put one URL per line (https://b.example [${master.length} chars])`,
+    ]);
+  });
+
+  it('never quotes a control byte or a non-ASCII character from the list or its source name', async () => {
+    const error = await parseError([
+      lines('https://a.example/\x1b[31mred\nhttps://b.\x07example x', '/tmp/\x1b]0;t\x07'),
+    ]);
+    const text = [error.message, ...error.problems].join('\n');
+    expect(text).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/);
+    expect(error.problems).toEqual([
+      '/tmp/?]0;t? line 1: contains a control character ([26 chars])',
+      '/tmp/?]0;t? line 2: contains a control character ([18 chars] x)',
+    ]);
+  });
+
+  it('takes # after whitespace as the start of a comment, as the format hint says', () => {
+    expect(parseSiteList([lines('https://a.example  # the main shop\nhttps://b.example\t#x')])).toEqual(
+      expect.objectContaining({ sites: ['https://a.example', 'https://b.example'] }),
+    );
+  });
+
   it('refuses a URL longer than the ledger can key, naming its line', async () => {
     const fits = `https://a.example/${'p'.repeat(MAX_SITE_URL_CHARS - 18)}`;
     expect(parseSiteList([lines(fits)]).sites).toEqual([fits]);
