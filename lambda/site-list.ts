@@ -40,7 +40,7 @@ export type SiteCheck = { readonly site: string } | { readonly problem: string }
  */
 export function checkSite(item: string): SiteCheck {
   const refuse = (what: string): SiteCheck => ({ problem: `${what} (${displayItem(item)})` });
-  if (/[\x00-\x08\x0e-\x1f\x7f-\x9f]/.test(item)) return refuse('contains a control character');
+  if (CONTROL_CHARACTER.test(item)) return refuse('contains a control character');
   if (/\s/.test(item)) return refuse('contains whitespace; put one URL per line');
   if (item.length > MAX_SITE_URL_CHARS) return refuse(`longer than ${MAX_SITE_URL_CHARS} characters`);
   let url: URL;
@@ -162,6 +162,10 @@ const SHOWABLE = [
   /^\*\*\*@[a-z0-9-]+\./i,
   /^[A-Za-z]{1,12}$/,
 ];
+
+/** A C0 or C1 control character other than tab, newline and carriage return (ESC, BEL, DEL, CSI...). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is this pattern's job.
+export const CONTROL_CHARACTER = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]/;
 
 /** Printable ASCII only: what a message may quote from an input. */
 const PRINTABLE = /^[\x20-\x7e]*$/;

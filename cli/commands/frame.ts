@@ -7,6 +7,7 @@ import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
 import type { IntegerSetting } from '../../lambda/contract.js';
 import { ConfigurationError, KeyRejectedError } from '../../lambda/errors.js';
 import { maskKey } from '../../lambda/keys.js';
+import { CONTROL_CHARACTER } from '../../lambda/site-list.js';
 
 export const PROGRAM = 'stripe-key-rotator';
 
@@ -53,6 +54,9 @@ export interface Command {
 /** Shorter values are not redacted: replacing them would garble ordinary text. */
 const MIN_REDACTED_LENGTH = 8;
 
+/** The progress line's own redraw (carriage return, erase line), else any control character but \n. */
+const UNSAFE_OUTPUT = new RegExp(`\r\u001b\\[2K|\r|${CONTROL_CHARACTER.source}`, 'g');
+
 /** The CLI context over a real process, redacting registered secrets from everything written. */
 export function processContext(): CliContext {
   const hidden = new Set<string>();
@@ -61,9 +65,7 @@ export function processContext(): CliContext {
     for (const value of hidden) clean = clean.replaceAll(value, '[redacted]');
     // Last resort too: no control byte from an input reaches the terminal, except the progress line's own
     // carriage return + erase-line.
-    return clean.replace(/\r\x1b\[2K|[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, (match) =>
-      match.length > 1 ? match : '?',
-    );
+    return clean.replace(UNSAFE_OUTPUT, (match) => (match.length > 1 ? match : '?'));
   };
   const stream = (target: NodeJS.WriteStream): OutputStream => ({
     write: (text) => {

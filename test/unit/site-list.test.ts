@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigurationError } from '../../lambda/errors.js';
 import {
+  CONTROL_CHARACTER,
   checkSite,
   MAX_REPORTED_PROBLEMS,
   MAX_SITE_URL_CHARS,
@@ -193,7 +194,7 @@ describe('parseSiteList (the sites.txt format)', () => {
       lines('https://a.example/\x1b[31mred\nhttps://b.\x07example x', '/tmp/\x1b]0;t\x07'),
     ]);
     const text = [error.message, ...error.problems].join('\n');
-    expect(text).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/);
+    expect(text).not.toMatch(CONTROL_CHARACTER);
     expect(error.problems).toEqual([
       '/tmp/?]0;t? line 1: contains a control character ([26 chars])',
       '/tmp/?]0;t? line 2: contains a control character ([18 chars] x)',
