@@ -32,17 +32,6 @@ const LOOKS_LIKE_ADDRESS =
 
 const FORMAT_HINT = 'one https://host[/path] URL per line, # starts a comment';
 
-/**
- * What a list entry may be shown as: it starts like an address (optional scheme, optional userinfo, then a
- * host of DNS labels ending the word or followed by a port, path, query or fragment). Keys, tokens and
- * `NAME=value` lines do not; their userinfo, query and fragment are hidden before showing anyway.
- */
-const ADDRESS_START =
-  /^(?:(?:[a-z][a-z0-9+.-]*:[/\\]*)?(?:[^\s@/\\?#]*@)?[a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63})+(?=[:/\\?#]|$)|[a-z]+:[/\\]*$)/i;
-
-/** C0/C1 controls (ESC, BEL, …), format characters (bidi overrides) and line separators: never shown. */
-const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
-
 export type SiteCheck = { readonly site: string } | { readonly problem: string };
 
 /**
@@ -51,6 +40,7 @@ export type SiteCheck = { readonly site: string } | { readonly problem: string }
  */
 export function checkSite(item: string): SiteCheck {
   const refuse = (what: string): SiteCheck => ({ problem: `${what} (${displayItem(item)})` });
+  if (CONTROL_CHARACTER.test(item)) return refuse('contains a control character');
   if (/\s/.test(item)) return refuse('contains whitespace; put one URL per line');
   if (item.length > MAX_SITE_URL_CHARS) return refuse(`longer than ${MAX_SITE_URL_CHARS} characters`);
   let url: URL;
@@ -59,7 +49,7 @@ export function checkSite(item: string): SiteCheck {
   } catch {
     // Shown only when it reads as an address (a missing scheme is a common slip); anything else may be a
     // key or token pasted into the wrong place.
-    return LOOKS_LIKE_ADDRESS.test(item)
+    return LOOKS_LIKE_ADDRESS.test(item) && PRINTABLE.test(item)
       ? refuse('not a valid URL; expected https://host[/path]')
       : { problem: `not a valid URL; expected https://host[/path] (${item.length} chars, not shown)` };
   }
@@ -93,9 +83,10 @@ export function parseSiteList(inputs: readonly SiteListInput[]): SiteList {
     const unit = input.itemSeparator === 'comma' ? 'item' : 'line';
     const items = input.text.split(input.itemSeparator === 'comma' ? ',' : /\r\n|\r|\n/);
     for (const [index, raw] of items.entries()) {
-      const item = withoutComment(raw).trim();
+      // `#` starts a comment at the start of a line or after whitespace (a URL's `#` fragment has none).
+      const item = raw.replace(/(?:^|\s)#.*$/, '').trim();
       if (item === '') continue;
-      const where = `${input.source} ${unit} ${index + 1}`;
+      const where = `${printable(input.source)} ${unit} ${index + 1}`;
       const check = checkSite(item);
       if ('problem' in check) {
         invalid += 1;
@@ -121,7 +112,7 @@ export function parseSiteList(inputs: readonly SiteListInput[]): SiteList {
   if (invalid > 0) {
     const shown = invalid > problems.length ? ` (first ${problems.length} shown)` : '';
     throw new ConfigurationError(
-      `The site list in ${sources.join(', ')} has ${invalid} invalid ${invalid === 1 ? 'entry' : 'entries'}` +
+      `The site list in ${sources.map(printable).join(', ')} has ${invalid} invalid ${invalid === 1 ? 'entry' : 'entries'}` +
         `${shown}; fix ${invalid === 1 ? 'it' : 'them'} (${FORMAT_HINT}):`,
       { problems },
     );
@@ -130,7 +121,7 @@ export function parseSiteList(inputs: readonly SiteListInput[]): SiteList {
     const where =
       sources.length === 0
         ? 'no parameter was read'
-        : `${sources.join(', ')} ${sources.length === 1 ? 'holds' : 'hold'} no site`;
+        : `${sources.map(printable).join(', ')} ${sources.length === 1 ? 'holds' : 'hold'} no site`;
     throw new ConfigurationError(
       `The site list is empty: ${where}. Put the template sites there, ${FORMAT_HINT} ` +
         '(a StringList takes them comma-separated), e.g. https://shop.example.com',
@@ -140,34 +131,48 @@ export function parseSiteList(inputs: readonly SiteListInput[]): SiteList {
 }
 
 /**
- * A line without its comment: `#` at the start, or after whitespace (`https://shop.example.com  # main`).
- * A `#` inside a URL is a fragment, refused with its own message.
- */
-function withoutComment(line: string): string {
-  const start = line.search(/(^|\s)#/);
-  return start === -1 ? line : line.slice(0, start);
-}
-
-/**
- * An item as shown in messages. Only what reads as an address is shown (a line may be anything pasted into
- * the list: `export TEMPLATE_MASTER_API_KEY=…`, a key, a token), word by word, with userinfo, query and
- * fragment hidden, Stripe keys masked, unprintable characters replaced and the length capped.
+ * An item as shown in messages, built so that neither a secret nor a terminal control byte can get through:
+ * only tokens shaped like an address are shown (userinfo, query and fragment hidden, Stripe keys masked);
+ * any other token (`export TEMPLATE_MASTER_API_KEY=…`, a pasted key) is replaced by its length, and
+ * anything outside printable ASCII by `?`. Length capped.
  */
 function displayItem(item: string): string {
-  const readable = (word: string) => ADDRESS_START.test(word) && !UNPRINTABLE.test(word);
-  const words = item.split(/\s+/);
-  if (!words.some(readable)) return `${item.length} chars, not shown`;
-  const shown = words
-    .map((word) => (readable(word) ? showAddress(word) : `<${word.length} chars>`))
+  const shown = item
+    .split(/\s+/)
+    .filter((token) => token !== '')
+    .map((token) => {
+      const hidden = hideUserinfo(token)
+        .replace(/\?[^#]+/, '?***')
+        .replace(/#.+$/, '#***');
+      return PRINTABLE.test(hidden) && SHOWABLE.some((shape) => shape.test(hidden))
+        ? hidden.replace(/[sr]k_(?:test|live)_[A-Za-z0-9]+/g, (key) => maskKey(key))
+        : `[${token.length} chars]`;
+    })
     .join(' ');
   return shown.length > MAX_SHOWN_CHARS ? `${shown.slice(0, MAX_SHOWN_CHARS)}…` : shown;
 }
 
-function showAddress(word: string): string {
-  return hideUserinfo(word)
-    .replace(/\?[^#]+/, '?***')
-    .replace(/#.+$/, '#***')
-    .replace(/[sr]k_(?:test|live)_[A-Za-z0-9]+/g, (key) => maskKey(key));
+/**
+ * Token shapes a message may quote once userinfo, query and fragment are hidden: an address, a URL with a
+ * scheme and a host-like start, hidden userinfo before a host, or a short plain word ("not a url").
+ */
+const SHOWABLE = [
+  LOOKS_LIKE_ADDRESS,
+  /^[a-z]{2,10}:(?:[/\\]|[a-z0-9-]+\.)/i,
+  /^\*\*\*@[a-z0-9-]+\./i,
+  /^[A-Za-z]{1,12}$/,
+];
+
+/** A C0 or C1 control character other than tab, newline and carriage return (ESC, BEL, DEL, CSI...). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is this pattern's job.
+export const CONTROL_CHARACTER = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]/;
+
+/** Printable ASCII only: what a message may quote from an input. */
+const PRINTABLE = /^[\x20-\x7e]*$/;
+
+/** Text from an input (a source name, a file path) made safe to print: control and non-ASCII bytes as `?`. */
+export function printable(text: string): string {
+  return text.replace(/[^\x20-\x7e]/g, '?');
 }
 
 /**

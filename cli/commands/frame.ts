@@ -7,6 +7,7 @@ import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
 import type { IntegerSetting } from '../../lambda/contract.js';
 import { ConfigurationError, KeyRejectedError } from '../../lambda/errors.js';
 import { maskKey } from '../../lambda/keys.js';
+import { CONTROL_CHARACTER } from '../../lambda/site-list.js';
 
 export const PROGRAM = 'stripe-key-rotator';
 
@@ -61,13 +62,18 @@ export interface ProcessIo {
   readonly env: CliContext['env'];
 }
 
+/** The progress line's own redraw (carriage return, erase line), else any control character but \n. */
+const UNSAFE_OUTPUT = new RegExp(`\r\u001b\\[2K|\r|${CONTROL_CHARACTER.source}`, 'g');
+
 /** The CLI context over a real process, redacting registered secrets from everything written. */
 export function processContext(io: ProcessIo = process): CliContext {
   const hidden = new Set<string>();
   const redact = (text: string): string => {
     let clean = text;
     for (const value of hidden) clean = clean.replaceAll(value, '[redacted]');
-    return clean;
+    // Last resort too: no control byte from an input reaches the terminal, except the progress line's own
+    // carriage return + erase-line.
+    return clean.replace(UNSAFE_OUTPUT, (match) => (match.length > 1 ? match : '?'));
   };
   const stream = (target: NodeJS.WriteStream): OutputStream => ({
     write: (text) => {
@@ -86,7 +92,7 @@ export function processContext(io: ProcessIo = process): CliContext {
     stdin: io.stdin,
     env: io.env,
     hide: (...values) => {
-      // A value read from a file or a variable often ends with a newline the text it leaks into lacks.
+      // Both forms: a value read from a file or a variable often ends with a newline the command trims.
       for (const value of values.flatMap((v) => (v === undefined ? [] : [v, v.trim()])))
         if (value.length >= MIN_REDACTED_LENGTH) hidden.add(value);
     },
