@@ -204,6 +204,27 @@ export async function runCliPush(job: ProcessJob, timeoutMs: number): Promise<Pr
   };
 }
 
+/** What `npm pack` would ship (the build in dist/ as it is): tarball bytes, unpacked bytes, files. */
+export interface PackageSize {
+  readonly tarballBytes: number;
+  readonly unpackedBytes: number;
+  readonly files: number;
+}
+
+export function packageSize(): PackageSize {
+  // --ignore-scripts: measure the build in dist/ (npm ci made it) rather than rebuild it here.
+  const child = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
+    cwd: REPO_ROOT,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  if (child.status !== 0)
+    throw new Error(`npm pack --dry-run failed (status ${child.status}): ${child.stderr}`);
+  const [packed] = JSON.parse(child.stdout) as { size: number; unpackedSize: number; entryCount: number }[];
+  if (packed === undefined) throw new Error('npm pack --dry-run described no package');
+  return { tarballBytes: packed.size, unpackedBytes: packed.unpackedSize, files: packed.entryCount };
+}
+
 /** One `node bin/stripe-key-rotator.js --help`, spawn to exit, in ms. */
 export function timeCliHelp(): number {
   const started = performance.now();

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism, release, totalmem } from 'node:os';
 import type { ColdStart, ColdStartRuns } from './cold-start.js';
+import type { PackageSize } from './process-clients.js';
 import type { ClientKind } from './processes.js';
 import {
   f0,
@@ -35,6 +36,8 @@ export interface ResultsInput {
   readonly coldStart: ColdStart;
   /** `node bin/stripe-key-rotator.js --help`, spawn to exit. */
   readonly cliHelp: { readonly runs: number; readonly medianMs: number };
+  /** The package `npm pack` builds: the construct with its pre-built function bundle (issue 14). */
+  readonly packageSize: PackageSize;
   readonly peer: { readonly available: true } | { readonly available: false; readonly reason: string };
   /** The chart's file name, beside results.md. */
   readonly chartFile: string;
@@ -249,6 +252,13 @@ export function renderResults(input: ResultsInput): string {
     `\`node bin/stripe-key-rotator.js --help\` as a user runs it, spawn to exit: median ${f0(input.cliHelp.medianMs)} ms` +
       ` over ${input.cliHelp.runs} runs (\`node -e\` alone: ${f0(coldStart.emptyNode.processMs)} ms). The CLI rows above` +
       ' include the same start.',
+    '',
+    '## The package',
+    '',
+    `\`npm pack\`: a ${f0(input.packageSize.tarballBytes / 1024)} KiB tarball of ${input.packageSize.files} files; installed` +
+      ` with \`--omit=dev\` it adds ${f0(input.packageSize.unpackedBytes / 1024)} KiB and no dependency of its own` +
+      ' (`aws-cdk-lib` and `constructs` are peers the consumer already has). scripts/check-package.sh installs it' +
+      ' into an empty directory and synthesizes examples/consumer-app from it.',
     '',
   );
   return `${lines.join('\n')}\n`;

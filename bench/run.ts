@@ -27,7 +27,7 @@ import { join } from 'node:path';
 import { fingerprint } from '../lambda/keys.js';
 import { renderChart } from './chart.js';
 import { measureColdStart } from './cold-start.js';
-import { type Peer, preparePeer, runCliPush, runPeer, timeCliHelp } from './process-clients.js';
+import { type Peer, packageSize, preparePeer, runCliPush, runPeer, timeCliHelp } from './process-clients.js';
 import {
   benchSecrets,
   bundleClients,
@@ -256,6 +256,7 @@ async function main(): Promise<void> {
     samples,
     coldStart,
     cliHelp: { runs: helpRuns.length, medianMs: median(helpRuns) },
+    packageSize: packageSize(),
     peer: peer.available ? { available: true } : { available: false, reason: peer.reason },
     chartFile,
   });
