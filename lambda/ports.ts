@@ -50,10 +50,17 @@ export interface SiteListSource {
 export interface KeyChecker {
   /**
    * Read-only check of `key` with Stripe: accepted, of `mode`, and (when `referenceKey` is a different
-   * usable key) belonging to the same Stripe account. Throws KeyRejectedError, or a plain Error when
-   * Stripe cannot be reached (the rotation then fails without touching any site).
+   * usable key) belonging to the same Stripe account — or, when Stripe refuses `referenceKey`, to
+   * `knownAccount` (the account on record for it); with neither, the check fails closed. Resolves to the
+   * key's account id when it was read. Throws KeyRejectedError, or a plain Error when Stripe cannot be
+   * reached (the rotation then fails without touching any site).
    */
-  check(key: string, mode: KeyMode, referenceKey?: string): Promise<void>;
+  check(
+    key: string,
+    mode: KeyMode,
+    referenceKey?: string,
+    knownAccount?: string,
+  ): Promise<string | undefined>;
 }
 
 /** How a site's answer was classified (docs/architecture.md, "Site answers and what they mean"). */
@@ -166,6 +173,8 @@ export interface RotationRecord extends RotationStart {
   /** Counts over the snapshot as of the last setSecret/finishSecret. */
   readonly counts?: { readonly confirmed: number; readonly failed: number; readonly pending: number };
   readonly finishedAt?: string;
+  /** The Stripe account (acct_…) Stripe reported for this rotation's key when it was verified: not a secret. */
+  readonly stripeAccount?: string;
 }
 
 /** One site within one rotation. */
@@ -198,6 +207,7 @@ export type RotationPatch = {
   readonly outcome?: RotationOutcome;
   readonly counts?: RotationRecord['counts'];
   readonly finishedAt?: string;
+  readonly stripeAccount?: string;
 };
 
 /**
