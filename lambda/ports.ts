@@ -134,7 +134,8 @@ export type RotationTrigger = (typeof ROTATION_TRIGGERS)[number];
 export const SITE_STATUSES = ['pending', 'confirmed', 'failed', 'not_attempted'] as const;
 export type SiteStatus = (typeof SITE_STATUSES)[number];
 
-export const ROTATION_OUTCOMES = ['in_progress', 'failed', 'finished'] as const;
+/** `aborted`: the operator's `abort` put the current key back and removed AWSPENDING. */
+export const ROTATION_OUTCOMES = ['in_progress', 'failed', 'finished', 'aborted'] as const;
 export type RotationOutcome = (typeof ROTATION_OUTCOMES)[number];
 
 export const STEP_STATUSES = ['running', 'completed', 'failed'] as const;

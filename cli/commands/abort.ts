@@ -18,6 +18,7 @@ import {
   type SiteResult,
 } from '../../lambda/ports.js';
 import { createFleetPusher } from '../../lambda/push.js';
+import { mayHoldKeySent } from '../../lambda/site-answer.js';
 import {
   AWS_OPTIONS,
   awsClients,
@@ -137,11 +138,15 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
       );
       return EXIT_NOT_CONFIRMED;
     }
-    const took = record === undefined ? [] : (await ledger.sites(id)).filter((s) => s.status === 'confirmed');
+    // Not only the confirmed sites: one whose answer was lost (a timeout...) may have stored the key too.
+    const took =
+      record === undefined
+        ? []
+        : (await ledger.sites(id)).filter((s) => s.status === 'confirmed' || mayHoldKeySent(s.outcome));
     cli.stdout.write(
       `Stuck rotation: version ${pendingId} of ${arn} is labelled AWSPENDING ` +
         `(ledger: ${record === undefined ? 'no record, no site was contacted' : record.outcome}).\n` +
-        `Sites that took the pending key (${took.length}):\n${took.map((s) => `  ${s.site}\n`).join('')}`,
+        `Sites that took or may hold the pending key (${took.length}):\n${took.map((s) => `  ${s.site}\n`).join('')}`,
     );
     if (
       !force &&
@@ -185,6 +190,16 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
       );
     } catch (error) {
       throw operatorFixable(error, `Removing AWSPENDING from version ${pendingId} of ${arn}`);
+    }
+    if (record !== undefined) {
+      // Audit only (the label is gone): the rotation's record says how it ended.
+      await ledger
+        .update(id, { outcome: 'aborted', finishedAt: new Date().toISOString() })
+        .catch((error: unknown) =>
+          cli.stderr.write(
+            `warning: could not record the abort in the ledger (${error instanceof Error ? error.message : String(error)})\n`,
+          ),
+        );
     }
     cli.stdout.write(
       `Rotation aborted: ${count(took.length, 'site')} confirmed the current key again and AWSPENDING was ` +
