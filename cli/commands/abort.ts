@@ -1,6 +1,6 @@
 /**
  * `abort`: ends a stuck rotation (AWSPENDING on a version other than AWSCURRENT). The sites the ledger says
- * took the pending key get the AWSCURRENT key again — while the old Stripe key is still valid — and only
+ * took or may hold the pending key (confirmed, or their answer was lost) get the AWSCURRENT key again — while the old Stripe key is still valid — and only
  * when every one of them confirmed is the AWSPENDING label removed, so a new rotation can start.
  */
 import { DescribeSecretCommand, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
@@ -60,8 +60,8 @@ const SITE_ATTEMPTS = SETTINGS.siteAttempts.default;
 const HELP = `Usage: ${PROGRAM} abort --secret-id <id> [--force] [options]
 
 Ends a stuck rotation: one whose AWSPENDING version is not AWSCURRENT, so that Secrets Manager refuses a
-new rotation. Shows the sites the propagation ledger says took the pending key, pushes the AWSCURRENT key
-to exactly those sites again (while it is still valid at Stripe), then removes the AWSPENDING label.
+new rotation. Shows the sites the propagation ledger says took or may hold the pending key (confirmed, or
+their answer was lost: timeout, reset, 5xx), pushes the AWSCURRENT key to exactly those sites again (while it is still valid at Stripe), then removes the AWSPENDING label.
 If a site does not confirm the current key, the label is kept: it would otherwise hide the one record of
 a site left holding the pending key.
 
