@@ -28,6 +28,8 @@ export interface RotatorConfig {
   readonly siteAttempts: number;
   readonly canarySites: number;
   readonly stripeCheck: boolean;
+  /** STRIPE_ACCOUNT: the account a new key must belong to when the current key cannot vouch for it. */
+  readonly stripeAccount?: string;
   readonly stripeApiBase: string;
 }
 
@@ -106,6 +108,12 @@ export function loadConfig(env: Env): RotatorConfig {
   const siteAttempts = integer(SETTINGS.siteAttempts);
   const canarySites = integer(SETTINGS.canarySites);
   const stripeCheck = oneOf(SETTINGS.stripeCheck) === 'on';
+  const stripeAccountRaw = env[SETTINGS.stripeAccount.variable]?.trim() || SETTINGS.stripeAccount.default;
+  const stripeAccount = stripeAccountRaw === SETTINGS.stripeAccount.default ? undefined : stripeAccountRaw;
+  if (stripeAccount !== undefined && !SETTINGS.stripeAccount.pattern.test(stripeAccount)) {
+    // Not echoed: a key pasted into the wrong variable must not reach a log.
+    problems.push(`${SETTINGS.stripeAccount.variable} is not ${SETTINGS.stripeAccount.patternText}`);
+  }
   const stripeApiBase = readStripeApiBase(env[SETTINGS.stripeApiBase.variable]);
   problems.push(...stripeApiBase.problems);
 
@@ -126,12 +134,16 @@ export function loadConfig(env: Env): RotatorConfig {
     siteAttempts,
     canarySites,
     stripeCheck,
+    ...(stripeAccount === undefined ? {} : { stripeAccount }),
     stripeApiBase: stripeApiBase.value,
   };
 }
 
-/** What a deployment decides; the rest of `RotatorConfig` (STRIPE_API_BASE) keeps its default. */
-export type DeployedConfig = Omit<RotatorConfig, 'stripeApiBase'>;
+/**
+ * What a deployment decides; the rest of `RotatorConfig` keeps its default: STRIPE_API_BASE, and
+ * STRIPE_ACCOUNT, an override an operator sets on the function deliberately, for one rotation.
+ */
+export type DeployedConfig = Omit<RotatorConfig, 'stripeApiBase' | 'stripeAccount'>;
 
 /**
  * The environment variables that make `loadConfig` return `config`: what the construct deploys. Values may

@@ -91,6 +91,14 @@ export const SETTINGS = {
     allowed: ['on', 'off'],
     default: 'on',
   },
+  stripeAccount: {
+    variable: 'STRIPE_ACCOUNT',
+    meaning:
+      'the Stripe account (acct_…) a new key must belong to when Stripe refuses the current key and no account is on record for it: a deliberate, temporary override',
+    default: 'none',
+    pattern: /^acct_[A-Za-z0-9]{1,64}$/,
+    patternText: 'a Stripe account id (acct_ followed by letters and digits), or none',
+  },
   stripeApiBase: {
     variable: 'STRIPE_API_BASE',
     meaning: 'the Stripe API the key check calls (https, no credentials, query or fragment)',

@@ -50,10 +50,17 @@ export interface SiteListSource {
 export interface KeyChecker {
   /**
    * Read-only check of `key` with Stripe: accepted, of `mode`, and (when `referenceKey` is a different
-   * usable key) belonging to the same Stripe account. Throws KeyRejectedError, or a plain Error when
-   * Stripe cannot be reached (the rotation then fails without touching any site).
+   * usable key) belonging to the same Stripe account — or, when Stripe refuses `referenceKey`, to
+   * `knownAccount` (the account on record for it); with neither, the check fails closed. Resolves to the
+   * key's account id when it was read. Throws KeyRejectedError, or a plain Error when Stripe cannot be
+   * reached (the rotation then fails without touching any site).
    */
-  check(key: string, mode: KeyMode, referenceKey?: string): Promise<void>;
+  check(
+    key: string,
+    mode: KeyMode,
+    referenceKey?: string,
+    knownAccount?: string,
+  ): Promise<string | undefined>;
 }
 
 /** How a site's answer was classified (docs/architecture.md, "Site answers and what they mean"). */
@@ -127,7 +134,8 @@ export type RotationTrigger = (typeof ROTATION_TRIGGERS)[number];
 export const SITE_STATUSES = ['pending', 'confirmed', 'failed', 'not_attempted'] as const;
 export type SiteStatus = (typeof SITE_STATUSES)[number];
 
-export const ROTATION_OUTCOMES = ['in_progress', 'failed', 'finished'] as const;
+/** `aborted`: the operator's `abort` put the current key back and removed AWSPENDING. */
+export const ROTATION_OUTCOMES = ['in_progress', 'failed', 'finished', 'aborted'] as const;
 export type RotationOutcome = (typeof ROTATION_OUTCOMES)[number];
 
 export const STEP_STATUSES = ['running', 'completed', 'failed'] as const;
@@ -166,6 +174,8 @@ export interface RotationRecord extends RotationStart {
   /** Counts over the snapshot as of the last setSecret/finishSecret. */
   readonly counts?: { readonly confirmed: number; readonly failed: number; readonly pending: number };
   readonly finishedAt?: string;
+  /** The Stripe account (acct_…) Stripe reported for this rotation's key when it was verified: not a secret. */
+  readonly stripeAccount?: string;
 }
 
 /** One site within one rotation. */
@@ -198,6 +208,7 @@ export type RotationPatch = {
   readonly outcome?: RotationOutcome;
   readonly counts?: RotationRecord['counts'];
   readonly finishedAt?: string;
+  readonly stripeAccount?: string;
 };
 
 /**

@@ -12,6 +12,7 @@ import { AWSCURRENT, AWSPENDING, type RotationId, type SecretDescription, type S
 import { type InvocationClock, type RotationDeps, wallClock } from './rotation-deps.js';
 import { bestEffort, recordFailure, requireRecord, rotationStart, siteRecord } from './rotation-ledger.js';
 import { propagationFailureMessage } from './rotation-messages.js';
+import { expectedStripeAccount } from './stripe-check.js';
 
 interface StepInput {
   readonly event: RotationEvent;
@@ -154,7 +155,12 @@ async function setSecret({ event, id, deps, log, clock }: StepInput): Promise<vo
   const record = await requireRecord(id, pending, deps);
   const current = await deps.secrets.getValue(event.SecretId, { stage: AWSCURRENT });
   const isNewKey = pending !== current;
-  if (isNewKey && config.stripeCheck) await keyChecker.check(pending, config.keyMode, current);
+  if (isNewKey && config.stripeCheck) {
+    const known = await expectedStripeAccount(config, ledger, id.secretArn, current);
+    const account = await keyChecker.check(pending, config.keyMode, current, known);
+    // What a later rotation compares with if Stripe no longer accepts this key by then.
+    if (account !== undefined) await ledger.update(id, { stripeAccount: account });
+  }
 
   const masterApiKey = await readMasterApiKey(deps);
   const before = await ledger.sites(id);
@@ -231,7 +237,10 @@ async function testSecret({ event, id, deps, log }: StepInput): Promise<void> {
     // A real rotation: everything must hold. Nothing is written but the ledger's audit marks.
     const key = await requirePendingKey(event, deps);
     const record = await requireRecord(id, key, deps);
-    if (config.stripeCheck) await keyChecker.check(key, config.keyMode, current);
+    if (config.stripeCheck) {
+      const known = await expectedStripeAccount(config, ledger, id.secretArn, current);
+      await keyChecker.check(key, config.keyMode, current, known);
+    }
     await readMasterApiKey(deps);
     log.info('Pending key and configuration verified', { key: describeKey(key), sites: record.sites.length });
     return;

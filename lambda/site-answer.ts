@@ -183,6 +183,23 @@ export function classifyFailure(
   return { outcome: 'connection_error', retryable: true, detail: `connection failed: ${code}` };
 }
 
+/**
+ * Whether a site with this outcome may have stored the key it was sent: it confirmed, or the answer that
+ * would say so was lost or unreadable (a timeout, a dropped connection, a 5xx, a 200 with another body or an
+ * oversized one). Refusals before the key is taken (401, 404, 400, 3xx, 429, another 4xx), a certificate
+ * refused, a non-https URL and a site never contacted leave what the site held.
+ */
+export function mayHoldKeySent(outcome: SiteOutcome | undefined): boolean {
+  return (
+    outcome === 'confirmed' ||
+    outcome === 'timeout' ||
+    outcome === 'connection_error' ||
+    outcome === 'server_error' ||
+    outcome === 'unexpected_body' ||
+    outcome === 'body_too_large'
+  );
+}
+
 /** An answer whose body is over the response cap: the rest is not read, and the attempt is final. */
 export function bodyTooLarge(status: number, how: 'announced' | 'sent'): AttemptVerdict {
   return {

@@ -6,11 +6,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Dispatcher } from 'undici';
 import { type BackoffPolicy, DEFAULT_MAX_RETRY_AFTER_MS, retryDelayMs } from './backoff.js';
+import type { RotatorConfig } from './config.js';
 import { KeyRejectedError } from './errors.js';
 import { parseRetryAfter, readCappedBody } from './http.js';
-import { describeKey, type KeyMode, STRIPE_SECRET_KEY_PATTERN } from './keys.js';
+import { describeKey, fingerprint, type KeyMode, STRIPE_SECRET_KEY_PATTERN } from './keys.js';
 import type { RotationLogger } from './log.js';
-import type { KeyChecker } from './ports.js';
+import type { KeyChecker, RotationLedger } from './ports.js';
 import { Agent, request } from './undici-parts.js';
 
 /** Bound on each Stripe request, and on connecting to Stripe. */
@@ -68,7 +69,12 @@ export class StripeKeyChecker implements KeyChecker {
     this.random = options.random ?? Math.random;
   }
 
-  async check(key: string, mode: KeyMode, referenceKey?: string): Promise<void> {
+  async check(
+    key: string,
+    mode: KeyMode,
+    referenceKey?: string,
+    knownAccount?: string,
+  ): Promise<string | undefined> {
     const shown = describeKey(key);
     const balance = await this.get('/v1/balance', key);
     const refusal = refusalOf(balance);
@@ -81,13 +87,15 @@ export class StripeKeyChecker implements KeyChecker {
     }
 
     if (!referenceKey || referenceKey === key || !STRIPE_SECRET_KEY_PATTERN.test(referenceKey)) {
+      // No current key to vouch (a first rotation from a placeholder): an account on record still binds.
+      if (knownAccount !== undefined) return this.sameAccount(key, knownAccount);
       this.options.logger.warn(
         'Stripe account continuity not verified: no usable current key to compare with',
         {
           key: shown,
         },
       );
-      return;
+      return undefined;
     }
     const [next, current] = await Promise.all([
       this.get('/v1/account', key),
@@ -96,19 +104,18 @@ export class StripeKeyChecker implements KeyChecker {
     const nextRefusal = refusalOf(next);
     if (nextRefusal)
       throw new KeyRejectedError(`Stripe refused the new key ${shown} on /v1/account: ${nextRefusal}`);
-    if (refusalOf(current)) {
-      // The current key may already have expired in Stripe; rotating away from it must stay possible.
-      this.options.logger.warn(
-        'Stripe account continuity not verified: the current key is refused by Stripe',
-        {
-          key: shown,
-          currentKey: describeKey(referenceKey),
-          status: current.status,
-        },
-      );
-      return;
-    }
     const nextAccount = next.body?.id;
+    const currentRefusal = refusalOf(current);
+    if (currentRefusal) {
+      // The current key may have expired in Stripe (grace period over) or been revoked: rotating away from it
+      // must stay possible, but never to a key of another account. Compare with the account on record.
+      if (knownAccount !== undefined) return this.sameAccount(key, knownAccount, nextAccount);
+      throw new KeyRejectedError(
+        `Stripe refused the current key ${describeKey(referenceKey)} (${currentRefusal}), so it cannot vouch that the new key ${shown} ` +
+          `belongs to the same Stripe account, and no account is on record for the current key. If ${String(nextAccount)} is the right ` +
+          `account, set STRIPE_ACCOUNT=${String(nextAccount)} on the rotation function for this rotation, then retry.`,
+      );
+    }
     const currentAccount = current.body?.id;
     if (typeof nextAccount !== 'string' || nextAccount !== currentAccount) {
       throw new KeyRejectedError(
@@ -116,6 +123,31 @@ export class StripeKeyChecker implements KeyChecker {
       );
     }
     this.options.logger.info('Stripe accepted the new key', { key: shown, account: nextAccount, livemode });
+    return nextAccount;
+  }
+
+  /** The key's account (`known` when already read) must be `expected`: on record, or STRIPE_ACCOUNT. */
+  private async sameAccount(key: string, expected: string, known?: unknown): Promise<string> {
+    const shown = describeKey(key);
+    let account = known;
+    if (account === undefined) {
+      const answer = await this.get('/v1/account', key);
+      const refusal = refusalOf(answer);
+      if (refusal)
+        throw new KeyRejectedError(`Stripe refused the new key ${shown} on /v1/account: ${refusal}`);
+      account = answer.body?.id;
+    }
+    if (typeof account !== 'string' || account !== expected) {
+      throw new KeyRejectedError(
+        `The new key ${shown} belongs to Stripe account ${String(account)}, not to ${expected}, the account on record for the current key (or STRIPE_ACCOUNT)`,
+      );
+    }
+    this.options.logger.info('Stripe accepted the new key', {
+      key: shown,
+      account,
+      expectedAccount: expected,
+    });
+    return account;
   }
 
   private async get(path: string, key: string): Promise<StripeAnswer> {
@@ -169,6 +201,28 @@ export class StripeKeyChecker implements KeyChecker {
       retryAfterMs: parseRetryAfter(response.headers['retry-after']),
     };
   }
+}
+
+/** Rotations looked at for the account on record of the current key. */
+const ACCOUNT_HISTORY_LIMIT = 25;
+
+/**
+ * The Stripe account the current key is known to belong to: STRIPE_ACCOUNT when the operator set it
+ * (deliberately, e.g. after Stripe stopped accepting the current key), else the account Stripe reported
+ * when the rotation that introduced the current key verified it (its ledger record). Never a secret.
+ */
+export async function expectedStripeAccount(
+  { stripeAccount }: Pick<RotatorConfig, 'stripeAccount'>,
+  ledger: Pick<RotationLedger, 'history'>,
+  secretArn: string,
+  currentKey: string | undefined,
+): Promise<string | undefined> {
+  if (stripeAccount !== undefined) return stripeAccount;
+  if (currentKey === undefined) return undefined;
+  const currentFingerprint = fingerprint(currentKey);
+  const records = await ledger.history(secretArn, ACCOUNT_HISTORY_LIMIT);
+  return records.find((record) => record.keyFingerprint === currentFingerprint && record.stripeAccount)
+    ?.stripeAccount;
 }
 
 function refusalOf(answer: StripeAnswer): Refusal {

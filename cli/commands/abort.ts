@@ -1,6 +1,6 @@
 /**
  * `abort`: ends a stuck rotation (AWSPENDING on a version other than AWSCURRENT). The sites the ledger says
- * took the pending key get the AWSCURRENT key again — while the old Stripe key is still valid — and only
+ * took or may hold the pending key (confirmed, or their answer was lost) get the AWSCURRENT key again — while the old Stripe key is still valid — and only
  * when every one of them confirmed is the AWSPENDING label removed, so a new rotation can start.
  */
 import { DescribeSecretCommand, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
@@ -18,6 +18,7 @@ import {
   type SiteResult,
 } from '../../lambda/ports.js';
 import { createFleetPusher } from '../../lambda/push.js';
+import { mayHoldKeySent } from '../../lambda/site-answer.js';
 import {
   AWS_OPTIONS,
   awsClients,
@@ -59,8 +60,8 @@ const SITE_ATTEMPTS = SETTINGS.siteAttempts.default;
 const HELP = `Usage: ${PROGRAM} abort --secret-id <id> [--force] [options]
 
 Ends a stuck rotation: one whose AWSPENDING version is not AWSCURRENT, so that Secrets Manager refuses a
-new rotation. Shows the sites the propagation ledger says took the pending key, pushes the AWSCURRENT key
-to exactly those sites again (while it is still valid at Stripe), then removes the AWSPENDING label.
+new rotation. Shows the sites the propagation ledger says took or may hold the pending key (confirmed, or
+their answer was lost: timeout, reset, 5xx), pushes the AWSCURRENT key to exactly those sites again (while it is still valid at Stripe), then removes the AWSPENDING label.
 If a site does not confirm the current key, the label is kept: it would otherwise hide the one record of
 a site left holding the pending key.
 
@@ -137,11 +138,15 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
       );
       return EXIT_NOT_CONFIRMED;
     }
-    const took = record === undefined ? [] : (await ledger.sites(id)).filter((s) => s.status === 'confirmed');
+    // Not only the confirmed sites: one whose answer was lost (a timeout...) may have stored the key too.
+    const took =
+      record === undefined
+        ? []
+        : (await ledger.sites(id)).filter((s) => s.status === 'confirmed' || mayHoldKeySent(s.outcome));
     cli.stdout.write(
       `Stuck rotation: version ${pendingId} of ${arn} is labelled AWSPENDING ` +
         `(ledger: ${record === undefined ? 'no record, no site was contacted' : record.outcome}).\n` +
-        `Sites that took the pending key (${took.length}):\n${took.map((s) => `  ${s.site}\n`).join('')}`,
+        `Sites that took or may hold the pending key (${took.length}):\n${took.map((s) => `  ${s.site}\n`).join('')}`,
     );
     if (
       !force &&
@@ -185,6 +190,16 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
       );
     } catch (error) {
       throw operatorFixable(error, `Removing AWSPENDING from version ${pendingId} of ${arn}`);
+    }
+    if (record !== undefined) {
+      // Audit only (the label is gone): the rotation's record says how it ended.
+      await ledger
+        .update(id, { outcome: 'aborted', finishedAt: new Date().toISOString() })
+        .catch((error: unknown) =>
+          cli.stderr.write(
+            `warning: could not record the abort in the ledger (${error instanceof Error ? error.message : String(error)})\n`,
+          ),
+        );
     }
     cli.stdout.write(
       `Rotation aborted: ${count(took.length, 'site')} confirmed the current key again and AWSPENDING was ` +

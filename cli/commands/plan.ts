@@ -282,9 +282,9 @@ async function chooseKey(
  */
 function unreachableAsRefused(checker: KeyChecker): KeyChecker {
   return {
-    async check(key, mode, referenceKey) {
+    async check(key, mode, referenceKey, knownAccount) {
       try {
-        await checker.check(key, mode, referenceKey);
+        return await checker.check(key, mode, referenceKey, knownAccount);
       } catch (error) {
         if (error instanceof KeyRejectedError) throw error;
         const message = error instanceof Error ? maskKeys(error.message) : String(error);

@@ -208,7 +208,7 @@ export class DynamoDbLedger implements RotationLedger {
       values[':mark'] = stepMarkValue(patch.step.mark);
       sets.push('#steps.#step = :mark');
     }
-    for (const field of ['outcome', 'counts', 'finishedAt'] as const) {
+    for (const field of ['outcome', 'counts', 'finishedAt', 'stripeAccount'] as const) {
       if (patch[field] === undefined) continue;
       names[`#${field}`] = field;
       values[`:${field}`] = patch[field];

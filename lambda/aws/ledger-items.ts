@@ -169,6 +169,7 @@ export function rotationFromItem(item: Item, table: string): RotationRecord {
   }
   const counts = item.counts === undefined ? undefined : new ItemReader(read.map('counts'), table);
   const finishedAt = read.optionalString('finishedAt');
+  const stripeAccount = read.optionalString('stripeAccount');
   return {
     secretArn: read.string('secretArn'),
     token: read.string('token'),
@@ -191,6 +192,7 @@ export function rotationFromItem(item: Item, table: string): RotationRecord {
         }
       : {}),
     ...(finishedAt === undefined ? {} : { finishedAt }),
+    ...(stripeAccount === undefined ? {} : { stripeAccount }),
   };
 }
 

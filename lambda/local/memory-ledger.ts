@@ -102,6 +102,7 @@ export class InMemoryLedger implements RotationLedger {
     if (patch.outcome) record.outcome = patch.outcome;
     if (patch.counts) record.counts = structuredClone(patch.counts);
     if (patch.finishedAt) record.finishedAt = patch.finishedAt;
+    if (patch.stripeAccount) record.stripeAccount = patch.stripeAccount;
     record.updatedAt = this.#stamp();
   }
 

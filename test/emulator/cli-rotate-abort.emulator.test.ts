@@ -23,6 +23,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoDbLedger } from '../../lambda/aws/dynamodb-ledger.js';
 import { fingerprint } from '../../lambda/keys.js';
 import { createRotationHandler, type RotationHandler } from '../../lambda/runtime.js';
+import { templateEndpoint } from '../../sim/site-behaviours.js';
 import { type StripeStub, startStripeStub } from '../../sim/stripe-stub.js';
 import { startTemplateFleet, type TemplateFleet } from '../../sim/template-fleet.js';
 import { type CliRun, runCli, scratchDir } from '../integration/cli-harness.js';
@@ -294,7 +295,7 @@ describe('stripe-key-rotator abort, against moto', () => {
 
     expect(run.code, output(run)).toBe(0);
     expect(run.stdout).toContain(`Stuck rotation: version ${token} of ${d.arn} is labelled AWSPENDING`);
-    expect(run.stdout).toContain('Sites that took the pending key (24)');
+    expect(run.stdout).toContain('Sites that took or may hold the pending key (24)');
     expect(run.stdout).toContain('AWSPENDING was removed');
     for (const site of fleet.sites) {
       if (site.url === wrongUrl) {
@@ -319,6 +320,31 @@ describe('stripe-key-rotator abort, against moto', () => {
     const again = await cli('rotate', d);
     expect(again.code, output(again)).toBe(0);
     expect(await pendingVersion(d.arn)).not.toBe(token);
+  });
+
+  it('puts the current key back on a site whose answer never came (it stored the pending key), and records the abort', async () => {
+    const d = await deploy();
+    const started = await cli('rotate', d);
+    expect(started.code, output(started)).toBe(0);
+    const token = await pendingCreatedByCli(d.arn);
+    const silent = fleet.site(5);
+    // Stores the key, then never answers: the rotation records a timeout, not a confirmation.
+    silent.behave(async (request, site) => {
+      await templateEndpoint(request, site);
+      return { kind: 'hang' };
+    });
+    await step(d, token, ['createSecret']);
+    await rejection(step(d, token, ['setSecret']));
+    expect(silent.storedKey).toBe(NEXT);
+    silent.restore();
+
+    const run = await cli('abort', d, ['--force']);
+
+    expect(run.code, output(run)).toBe(0);
+    expect(run.stdout).toContain(`Sites that took or may hold the pending key (${SITES})`);
+    for (const site of fleet.sites) expect(site.storedKey).toBe(CURRENT);
+    expect(await pendingVersion(d.arn)).toBeUndefined();
+    expect((await ledger().get({ secretArn: d.arn, token }))?.outcome).toBe('aborted');
   });
 
   it('keeps AWSPENDING and exits 1 when a site does not confirm the current key', async () => {

@@ -6,7 +6,7 @@ import { StripeKeyChecker } from '../../lambda/stripe-check.js';
 import { type StripeStub, startStripeStub } from '../../sim/stripe-stub.js';
 import { createTestCa } from '../../sim/tls.js';
 import { fakeKey } from '../support/rotation-fixtures.js';
-import { capturedText, rejection } from '../support/secret-guard.js';
+import { rejection } from '../support/secret-guard.js';
 
 const CURRENT = fakeKey('live', 'StripeCurrent');
 const NEXT = fakeKey('live', 'StripeNext');
@@ -71,9 +71,26 @@ describe('the read-only Stripe key check', () => {
     expect(error.message).toContain('belongs to Stripe account acct_9Other, not to the current key');
   });
 
-  it('accepts the key when the current key is already refused by Stripe, warning that continuity is unverified', async () => {
-    await checker.check(NEXT, 'live', EXPIRED);
-    expect(capturedText()).toContain('the current key is refused by Stripe');
+  it('fails closed when Stripe refuses the current key and no account is on record, saying how to proceed', async () => {
+    const error = await rejection(checker.check(NEXT, 'live', EXPIRED));
+    expect(error).toBeInstanceOf(KeyRejectedError);
+    expect(error.message).toContain('Stripe refused the current key');
+    expect(error.message).toContain('no account is on record for the current key');
+    expect(error.message).toContain('set STRIPE_ACCOUNT=acct_1Current on the rotation function');
+  });
+
+  it('accepts a key of the account on record when Stripe refuses the current key, and reports that account', async () => {
+    await expect(checker.check(NEXT, 'live', EXPIRED, 'acct_1Current')).resolves.toBe('acct_1Current');
+  });
+
+  it('refuses a key of another account than the one on record when Stripe refuses the current key', async () => {
+    const error = await rejection(checker.check(OTHER_ACCOUNT, 'live', EXPIRED, 'acct_1Current'));
+    expect(error).toBeInstanceOf(KeyRejectedError);
+    expect(error.message).toContain('belongs to Stripe account acct_9Other, not to acct_1Current');
+  });
+
+  it('reports the account of a key it verified against the current key', async () => {
+    await expect(checker.check(NEXT, 'live', CURRENT)).resolves.toBe('acct_1Current');
   });
 
   it('retries a Stripe outage and succeeds when it clears', async () => {

@@ -248,6 +248,12 @@ export function describeLedgerContract(name: string, makeLedger: LedgerFactory):
           steps: { createSecret: createMark, setSecret: setMark },
           sites: SITES,
         });
+
+        await ledger.update(id, { stripeAccount: 'acct_1Verified' });
+        expect(await ledger.get(id)).toMatchObject({ stripeAccount: 'acct_1Verified', outcome: 'finished' });
+        expect((await ledger.history(ARN, 10)).find((r) => r.token === id.token)?.stripeAccount).toBe(
+          'acct_1Verified',
+        );
       });
 
       it('refuses to update a rotation that was never begun (it does not create a partial one)', async () => {

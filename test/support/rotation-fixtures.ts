@@ -29,12 +29,21 @@ export function fakeKey(mode: KeyMode, tag: string): string {
 export const MASTER_API_KEY = secret('template-master-key-2025-Fake-9f8e7d6c');
 
 export class RecordingKeyChecker implements KeyChecker {
-  readonly calls: { key: string; mode: KeyMode; referenceKey: string | undefined }[] = [];
+  readonly calls: { key: string; mode: KeyMode; referenceKey: string | undefined; knownAccount?: string }[] =
+    [];
   refuse: string | undefined;
+  /** The account id the check reports. */
+  account: string | undefined;
 
-  async check(key: string, mode: KeyMode, referenceKey?: string): Promise<void> {
-    this.calls.push({ key, mode, referenceKey });
+  async check(
+    key: string,
+    mode: KeyMode,
+    referenceKey?: string,
+    knownAccount?: string,
+  ): Promise<string | undefined> {
+    this.calls.push({ key, mode, referenceKey, ...(knownAccount === undefined ? {} : { knownAccount }) });
     if (this.refuse) throw new KeyRejectedError(this.refuse);
+    return this.account;
   }
 }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CONFIG_DEFAULTS, loadConfig } from '../../lambda/config.js';
 import { ConfigurationError } from '../../lambda/errors.js';
-import { observeError } from '../support/secret-guard.js';
+import { observeError, secret } from '../support/secret-guard.js';
 
 const REQUIRED = {
   STAGED_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:staged-AbCdEf',
@@ -54,6 +54,7 @@ describe('the handler configuration', () => {
       SITE_ATTEMPTS: '5',
       CANARY_SITES: '0',
       STRIPE_CHECK: 'off',
+      STRIPE_ACCOUNT: 'acct_1Override',
       STRIPE_API_BASE: 'https://127.0.0.1:8443/',
     });
     expect(config).toMatchObject({
@@ -65,8 +66,16 @@ describe('the handler configuration', () => {
       siteAttempts: 5,
       canarySites: 0,
       stripeCheck: false,
+      stripeAccount: 'acct_1Override',
       stripeApiBase: 'https://127.0.0.1:8443',
     });
+  });
+
+  it('refuses a STRIPE_ACCOUNT that is not a Stripe account id, without echoing it (it may be a key)', () => {
+    const pasted = secret('sk_live_51PastedIntoTheWrongVariable');
+    expect(configError({ ...REQUIRED, STRIPE_ACCOUNT: pasted }).problems).toEqual([
+      'STRIPE_ACCOUNT is not a Stripe account id (acct_ followed by letters and digits), or none',
+    ]);
   });
 
   it('reports every missing required variable at once, by name', () => {

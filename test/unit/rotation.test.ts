@@ -93,6 +93,38 @@ describe('a rotation from a staged key', () => {
     expect(world.sm.valueAt(world.rotatedArn, 'AWSCURRENT')).toBe(CURRENT);
   });
 
+  it("records the new key's Stripe account and compares the next rotation's key with it", async () => {
+    const world = rotationWorld({ current: CURRENT, staged: NEXT });
+    world.checker.account = 'acct_1Recorded';
+    const first = world.sm.startRotation(world.rotatedArn);
+    await runAllSteps(world, first);
+    const record = await world.ledger.get({ secretArn: world.rotatedArn, token: first });
+    expect(record?.stripeAccount).toBe('acct_1Recorded');
+
+    const later = fakeKey('test', 'Later');
+    world.sm.putCurrent(world.stagedArn, later);
+    const second = world.sm.startRotation(world.rotatedArn);
+    await runAllSteps(world, second);
+
+    expect(world.checker.calls.at(-1)).toEqual({
+      key: later,
+      mode: 'test',
+      referenceKey: NEXT,
+      knownAccount: 'acct_1Recorded',
+    });
+  });
+
+  it('hands the checker the STRIPE_ACCOUNT override, before any account on record', async () => {
+    const world = rotationWorld({
+      current: CURRENT,
+      staged: NEXT,
+      env: { STRIPE_ACCOUNT: 'acct_1Override' },
+    });
+    const token = world.sm.startRotation(world.rotatedArn);
+    await runAllSteps(world, token);
+    expect(world.checker.calls[0]?.knownAccount).toBe('acct_1Override');
+  });
+
   it('skips the Stripe check when STRIPE_CHECK=off', async () => {
     const world = rotationWorld({ current: CURRENT, staged: NEXT, env: { STRIPE_CHECK: 'off' } });
     const token = world.sm.startRotation(world.rotatedArn);
