@@ -240,7 +240,6 @@ export const WATCHDOG_SETTINGS = {
   overdueAfterHours: {
     variable: 'OVERDUE_AFTER_HOURS',
     meaning: "how old the last successful rotation may get: the schedule's longest period plus its window",
-    default: 8 * 24,
     min: 4,
     max: 1001 * 24,
     unit: 'hours',

@@ -37,7 +37,11 @@ export function loadWatchdogConfig(env: Env): WatchdogConfig {
     problems.push(`${rotatedSecretId.variable} is not set: it must name ${rotatedSecretId.meaning}`);
   const hours = (setting: typeof overdueAfterHours | typeof pendingMaxHours): number => {
     const raw = env[setting.variable]?.trim();
-    if (!raw) return setting.default;
+    if (!raw) {
+      if ('default' in setting) return setting.default;
+      problems.push(`${setting.variable} is not set: it must give ${setting.meaning} (${range(setting)})`);
+      return setting.min;
+    }
     const value = Number(raw);
     if (!/^\d+$/.test(raw) || value < setting.min || value > setting.max) {
       problems.push(`${setting.variable}="${raw}" is not a whole number in ${range(setting)}`);

@@ -3,15 +3,12 @@
  * The rotation function is the one in `lambda/` (see docs/rotation-protocol.md); this file only deploys it:
  * props in props.ts, notifications and dashboard in rotation-monitoring.ts.
  */
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { SecretValue, Stack, Validations } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
@@ -20,12 +17,12 @@ import { Construct } from 'constructs';
 import { configEnvironment } from '../lambda/config.js';
 import { NOTHING_STAGED, POWERTOOLS_SETTINGS } from '../lambda/contract.js';
 import { LEDGER_TABLE_SCHEMA } from '../lambda/ledger-schema.js';
+import { bundledEntry, SOURCE_MAPS_ENVIRONMENT } from './bundling.js';
 import { resolveProps, type StripeKeyRotationProps } from './props.js';
 import { RotationMonitoring } from './rotation-monitoring.js';
 import { grantRotationPermissions } from './rotation-permissions.js';
+import { RotationWatchdog } from './rotation-watchdog.js';
 import { SiteListParameter } from './site-list.js';
-
-const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Deploys the rotation of one Stripe secret key across a fleet of sites. */
 export class StripeKeyRotation extends Construct {
@@ -48,6 +45,8 @@ export class StripeKeyRotation extends Construct {
   readonly failureRule: events.Rule;
   readonly errorsAlarm: cloudwatch.Alarm;
   readonly dashboard: cloudwatch.Dashboard;
+  /** Staleness detection: rotation disabled, overdue, or stuck with an old AWSPENDING. */
+  readonly watchdog: RotationWatchdog;
 
   constructor(scope: Construct, id: string, props: StripeKeyRotationProps) {
     super(scope, id);
@@ -164,12 +163,7 @@ export class StripeKeyRotation extends Construct {
 
     this.rotationFunction = new NodejsFunction(this, 'Function', {
       description: `Rotates the Stripe ${props.keyMode} key of ${settings.serviceName} and pushes it to every site.`,
-      entry: join(PROJECT_ROOT, 'lambda', 'handler.ts'),
-      handler: 'handler',
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
-      runtime: lambda.Runtime.NODEJS_24_X,
-      architecture: lambda.Architecture.ARM_64,
+      ...bundledEntry('handler.ts'),
       memorySize: settings.memorySize,
       timeout: settings.timeout,
       role,
@@ -192,22 +186,7 @@ export class StripeKeyRotation extends Construct {
         [POWERTOOLS_SETTINGS.serviceName.variable]: settings.serviceName,
         [POWERTOOLS_SETTINGS.metricsNamespace.variable]: POWERTOOLS_SETTINGS.metricsNamespace.default,
         [POWERTOOLS_SETTINGS.logLevel.variable]: POWERTOOLS_SETTINGS.logLevel.default,
-        // Minified bundle: without this, stack traces in the logs point into one long line.
-        NODE_OPTIONS: '--enable-source-maps',
-      },
-      bundling: {
-        // Bundle everything, SDK included: our pinned SDK versions, not whatever the runtime ships.
-        externalModules: [],
-        minify: true,
-        sourceMap: true,
-        sourcesContent: false,
-        format: OutputFormat.CJS,
-        // ESM builds first: esbuild can tree-shake them (the SDK's CJS builds it cannot). 1.41 -> 1.06 MB and a
-        // faster cold start (bench/results.md); bench/cold-start.ts and the bundled-handler test use the same.
-        mainFields: ['module', 'main'],
-        // Node 20 so the same bundle runs on the development machine for benchmarks.
-        target: 'node20',
-        forceDockerBundling: false,
+        ...SOURCE_MAPS_ENVIRONMENT,
       },
     });
 
@@ -256,5 +235,15 @@ export class StripeKeyRotation extends Construct {
     this.failureRule = monitoring.failureRule;
     this.errorsAlarm = monitoring.errorsAlarm;
     this.dashboard = monitoring.dashboard;
+
+    this.watchdog = new RotationWatchdog(this, {
+      serviceName: settings.serviceName,
+      rotatedSecret: this.rotatedSecret,
+      topic: this.notificationsTopic,
+      overdueAfterHours: settings.overdueAfterHours,
+      pendingMaxHours: settings.pendingMaxHours,
+      logRetention: settings.logRetention,
+      removalPolicy,
+    });
   }
 }

@@ -17,7 +17,9 @@ import { createWatchdogHandler } from '../../lambda/watchdog-runtime.js';
 import { type MotoServer, motoClients, startMoto, startMotoRotation } from '../support/moto.js';
 
 const HOUR_MS = 3_600_000;
-const { overdueAfterHours, pendingMaxHours } = WATCHDOG_SETTINGS;
+const { pendingMaxHours } = WATCHDOG_SETTINGS;
+/** A weekly schedule with a 3-hour window. */
+const OVERDUE_AFTER_HOURS = 171;
 
 let moto: MotoServer;
 let sm: SecretsManagerClient;
@@ -61,7 +63,10 @@ async function rotatingSecret(): Promise<string> {
 function watch(arn: string, hoursLater: number) {
   const now = new Date(Date.now() + hoursLater * HOUR_MS);
   return createWatchdogHandler(
-    { [WATCHDOG_SETTINGS.rotatedSecretId.variable]: arn },
+    {
+      [WATCHDOG_SETTINGS.rotatedSecretId.variable]: arn,
+      [WATCHDOG_SETTINGS.overdueAfterHours.variable]: String(OVERDUE_AFTER_HOURS),
+    },
     { secretsManager: sm, now: () => now },
   )();
 }
@@ -74,8 +79,8 @@ describe('the watchdog against moto', () => {
 
   it('fires for an overdue rotation once the period plus the window has passed', async () => {
     const arn = await rotatingSecret();
-    expect((await watch(arn, overdueAfterHours.default - 1)).findings).toEqual([]);
-    expect((await watch(arn, overdueAfterHours.default + 1)).findings).toEqual(['rotation_overdue']);
+    expect((await watch(arn, OVERDUE_AFTER_HOURS - 1)).findings).toEqual([]);
+    expect((await watch(arn, OVERDUE_AFTER_HOURS + 1)).findings).toEqual(['rotation_overdue']);
   });
 
   it('fires for an AWSPENDING stuck longer than the limit, not for a rotation in progress', async () => {

@@ -107,10 +107,12 @@ describe('the watchdog decision, on what Secrets Manager reports', () => {
 describe('the watchdog configuration', () => {
   const { rotatedSecretId, overdueAfterHours, pendingMaxHours } = WATCHDOG_SETTINGS;
 
-  it('takes the defaults of the contract', () => {
-    expect(loadWatchdogConfig({ [rotatedSecretId.variable]: ARN })).toEqual({
+  it("takes the contract's default for the pending limit; the overdue threshold is the deployment's", () => {
+    expect(
+      loadWatchdogConfig({ [rotatedSecretId.variable]: ARN, [overdueAfterHours.variable]: '171' }),
+    ).toEqual({
       rotatedSecretId: ARN,
-      overdueAfterHours: overdueAfterHours.default,
+      overdueAfterHours: 171,
       pendingMaxHours: pendingMaxHours.default,
     });
   });
@@ -124,7 +126,7 @@ describe('the watchdog configuration', () => {
     }
     expect(error).toBeInstanceOf(ConfigurationError);
     expect((error as ConfigurationError).problems).toEqual([
-      expect.stringContaining(rotatedSecretId.variable),
+      expect.stringContaining(`${rotatedSecretId.variable} is not set`),
       expect.stringContaining(`${overdueAfterHours.variable}="soon"`),
       expect.stringContaining(`${pendingMaxHours.variable}="0"`),
     ]);
@@ -143,7 +145,11 @@ describe('the watchdog handler', () => {
     let report: Awaited<ReturnType<ReturnType<typeof createWatchdogHandler>>>;
     try {
       const handler = createWatchdogHandler(
-        { [WATCHDOG_SETTINGS.rotatedSecretId.variable]: ARN, POWERTOOLS_SERVICE_NAME: 'svc' },
+        {
+          [WATCHDOG_SETTINGS.rotatedSecretId.variable]: ARN,
+          [WATCHDOG_SETTINGS.overdueAfterHours.variable]: '192',
+          POWERTOOLS_SERVICE_NAME: 'svc',
+        },
         { secretsManager: client, now: () => NOW },
       );
       report = await handler();
