@@ -235,3 +235,49 @@ export const AWS_CLIENT_CONFIG = {
 
 /** The longest a Lambda invocation, hence one rotation step, may run. */
 export const FUNCTION_TIMEOUT_MAX_MS = 15 * 60_000;
+
+/**
+ * The watchdog (watchdog.ts): a scheduled function, same bundle, that reads the rotated secret's rotation
+ * state and publishes it as metrics; the construct alarms on them (lib/rotation-watchdog.ts).
+ */
+export const WATCHDOG_SETTINGS = {
+  rotatedSecretId: {
+    variable: 'ROTATED_SECRET_ARN',
+    meaning: 'the secret whose rotation the watchdog watches',
+  },
+  overdueAfterHours: {
+    variable: 'OVERDUE_AFTER_HOURS',
+    meaning: "how old the last successful rotation may get: the schedule's longest period plus its window",
+    min: 4,
+    max: 1001 * 24,
+    unit: 'hours',
+  },
+  pendingMaxHours: {
+    variable: 'PENDING_MAX_HOURS',
+    meaning: 'how long an AWSPENDING version may exist before it counts as stuck',
+    default: 6,
+    min: 1,
+    max: 7 * 24,
+    unit: 'hours',
+  },
+} as const satisfies Record<string, SettingSpec>;
+
+/** How often the watchdog runs; its alarms use this period and alarm after `WATCHDOG_ALARM_PERIODS` of them. */
+export const WATCHDOG_INTERVAL_HOURS = 1;
+/** Consecutive breaching (or missing) hours before a watchdog alarm fires: one late run is not an alert. */
+export const WATCHDOG_ALARM_PERIODS = 3;
+
+/** The watchdog's metrics, in the function's namespace, with the same `service` dimension. */
+export const WATCHDOG_METRICS = {
+  HoursSinceLastRotation: {
+    unit: 'None',
+    meaning: 'hours since the last successful rotation (since creation when never rotated)',
+  },
+  PendingAgeHours: {
+    unit: 'None',
+    meaning: 'age in hours of an AWSPENDING version not yet current; 0 if none',
+  },
+  RotationEnabled: { unit: 'Count', meaning: '1 while rotation is enabled on the secret, 0 otherwise' },
+} as const;
+
+export type WatchdogMetricName = keyof typeof WATCHDOG_METRICS;

@@ -245,3 +245,18 @@ export interface RotationLedger {
   /** What every site known for this secret last confirmed. */
   fleet(secretArn: string): Promise<readonly FleetSiteRecord[]>;
 }
+
+/** What the watchdog reads about the rotated secret (DescribeSecret and its version list). */
+export interface RotationState {
+  readonly arn: string;
+  readonly rotationEnabled: boolean;
+  /** When the last rotation succeeded; undefined when it never did. */
+  readonly lastRotatedAt?: Date;
+  readonly createdAt: Date;
+  /** When the version labelled AWSPENDING (and not AWSCURRENT) was created; undefined when there is none. */
+  readonly pendingCreatedAt?: Date;
+}
+
+export interface RotationStateReader {
+  rotationState(secretId: string): Promise<RotationState>;
+}

@@ -1,7 +1,7 @@
 /**
- * Where the rotation function's pre-built bundle is (scripts/build.ts builds it): beside the compiled
- * construct in the installed package (dist/lib → dist/assets), or in dist/ when the construct runs from
- * this repository's sources. Consumers therefore need neither esbuild nor this repository.
+ * Where the functions' pre-built bundles are (scripts/build.ts builds them): beside the compiled construct
+ * in the installed package (dist/lib → dist/assets), or in dist/ when the construct runs from this
+ * repository's sources. Consumers therefore need neither esbuild nor this repository.
  */
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -9,17 +9,15 @@ import { fileURLToPath } from 'node:url';
 import { ConfigurationError } from '../lambda/errors.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const CANDIDATES = [
-  join(HERE, '..', 'assets', 'rotation-handler'),
-  join(HERE, '..', 'dist', 'assets', 'rotation-handler'),
-];
+const ASSET_ROOTS = [join(HERE, '..', 'assets'), join(HERE, '..', 'dist', 'assets')];
 
-/** The asset directory of the rotation function; throws when the bundle was never built. */
-export function rotationHandlerAsset(): string {
-  const found = CANDIDATES.find((dir) => existsSync(join(dir, 'index.js')));
+/** The asset directory of a function (`rotation-handler`, `watchdog`); throws when it was never built. */
+export function handlerAsset(name: 'rotation-handler' | 'watchdog'): string {
+  const candidates = ASSET_ROOTS.map((root) => join(root, name));
+  const found = candidates.find((dir) => existsSync(join(dir, 'index.js')));
   if (found === undefined) {
     throw new ConfigurationError(
-      `The rotation function's bundle is missing (looked in ${CANDIDATES.join(' and ')}): run \`npm run build\``,
+      `The ${name} function's bundle is missing (looked in ${candidates.join(' and ')}): run \`npm run build\``,
     );
   }
   return found;

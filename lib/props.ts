@@ -12,6 +12,7 @@ import {
   FUNCTION_TIMEOUT_MAX_MS,
   POWERTOOLS_SETTINGS,
   SETTINGS,
+  WATCHDOG_SETTINGS,
   type WhenNothingStaged,
 } from '../lambda/contract.js';
 import { ConfigurationError } from '../lambda/errors.js';
@@ -151,6 +152,21 @@ export interface StripeKeyRotationProps {
   readonly notificationEmails?: readonly string[];
 
   /**
+   * How old the last successful rotation may get before the watchdog's overdue alarm fires (whole hours).
+   *
+   * @default the schedule's longest gap between two starts plus its window; required for a cron schedule
+   * on days of the month or in restricted months, whose gaps are not derived
+   */
+  readonly overdueAfter?: Duration;
+
+  /**
+   * How old an AWSPENDING version may get before the watchdog reports the rotation stuck (whole hours).
+   *
+   * @default 6 hours (WATCHDOG_SETTINGS.pendingMaxHours)
+   */
+  readonly pendingMaxAge?: Duration;
+
+  /**
    * What happens to the secrets, the site-list parameter and the log group this construct creates when
    * they leave the stack.
    *
@@ -171,6 +187,8 @@ interface RotationSettings {
   readonly timeout: Duration;
   readonly memorySize: number;
   readonly schedule: KeyRotationSchedule;
+  readonly overdueAfterHours: number;
+  readonly pendingMaxHours: number;
   readonly logRetention: logs.RetentionDays;
   readonly removalPolicy: RemovalPolicy;
 }
@@ -253,7 +271,30 @@ export function resolveProps(path: string, props: StripeKeyRotationProps): Rotat
     }
   }
 
-  if (problems.length > 0) {
+  const schedule =
+    props.schedule ?? KeyRotationSchedule.cron(DEFAULT_SCHEDULE.expression, DEFAULT_SCHEDULE.window);
+  const hours = (name: string, value: Duration | undefined, bounds: { min: number; max: number }) => {
+    if (value === undefined) return undefined;
+    const shown = value.toHumanString();
+    const resolved = value.toMilliseconds() / 3_600_000;
+    if (!Number.isInteger(resolved) || resolved < bounds.min || resolved > bounds.max) {
+      problems.push(`${name}=${shown} must be whole hours from ${bounds.min} to ${bounds.max}`);
+    }
+    return resolved;
+  };
+  const overdueAfterHours =
+    hours('overdueAfter', props.overdueAfter, WATCHDOG_SETTINGS.overdueAfterHours) ??
+    schedule.overdueAfterHours;
+  if (overdueAfterHours === undefined) {
+    problems.push(
+      `overdueAfter must be given: the longest gap of schedule ${schedule.scheduleExpression} is not derived (days of the month or restricted months)`,
+    );
+  }
+  const pendingMaxHours =
+    hours('pendingMaxAge', props.pendingMaxAge, WATCHDOG_SETTINGS.pendingMaxHours) ??
+    WATCHDOG_SETTINGS.pendingMaxHours.default;
+
+  if (problems.length > 0 || overdueAfterHours === undefined) {
     throw new ConfigurationError(`StripeKeyRotation ${path}: invalid props`, { problems });
   }
   return {
@@ -266,8 +307,9 @@ export function resolveProps(path: string, props: StripeKeyRotationProps): Rotat
     stripeCheck: props.stripeCheck ?? CONFIG_DEFAULTS.stripeCheck,
     timeout,
     memorySize,
-    schedule:
-      props.schedule ?? KeyRotationSchedule.cron(DEFAULT_SCHEDULE.expression, DEFAULT_SCHEDULE.window),
+    schedule,
+    overdueAfterHours,
+    pendingMaxHours,
     logRetention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
     removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
   };

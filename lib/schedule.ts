@@ -27,13 +27,13 @@ export class KeyRotationSchedule {
       );
     }
     const hours = ms / HOUR_MS;
-    if (hours < 24) return new KeyRotationSchedule(`rate(${hours} hours)`);
+    if (hours < 24) return new KeyRotationSchedule(`rate(${hours} hours)`, undefined, hours);
     if (hours % 24 !== 0 || hours / 24 > MAX_INTERVAL_DAYS) {
       throw new ConfigurationError(
         `schedule: KeyRotationSchedule.every(${shown}) must be whole days (1–${MAX_INTERVAL_DAYS}) once it reaches 24 hours`,
       );
     }
-    return new KeyRotationSchedule(`rate(${hours / 24} days)`);
+    return new KeyRotationSchedule(`rate(${hours / 24} days)`, undefined, hours);
   }
 
   /**
@@ -51,7 +51,13 @@ export class KeyRotationSchedule {
         },
       );
     }
-    return new KeyRotationSchedule(expression.trim(), `${window.toMilliseconds() / HOUR_MS}h`);
+    const windowHours = window.toMilliseconds() / HOUR_MS;
+    return new KeyRotationSchedule(
+      expression.trim(),
+      `${windowHours}h`,
+      longestCronGapHours(expression),
+      windowHours,
+    );
   }
 
   private constructor(
@@ -59,7 +65,18 @@ export class KeyRotationSchedule {
     readonly scheduleExpression: string,
     /** The rotation window (`Duration` rule, e.g. `3h`), when one is set. */
     readonly window?: string,
+    private readonly longestGapHours?: number,
+    private readonly windowHours = 0,
   ) {}
+
+  /**
+   * The longest a healthy schedule goes without a successful rotation: the longest gap between two starts
+   * plus the window (the watchdog's overdue threshold). Undefined for a cron expression whose gaps are not
+   * derived here (days of the month, restricted months or years): the construct then asks for `overdueAfter`.
+   */
+  get overdueAfterHours(): number | undefined {
+    return this.longestGapHours === undefined ? undefined : this.longestGapHours + this.windowHours;
+  }
 
   /** The `RotationRules` of the CloudFormation resource. */
   toRotationRules(): CfnRotationSchedule.RotationRulesProperty {
@@ -112,6 +129,55 @@ function cronProblems(expression: string, window: Duration): string[] {
     }
   }
   return problems;
+}
+
+const WEEKDAYS = ['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT'];
+
+/**
+ * The longest time between two starts of a (valid) cron expression running every day or on days of the
+ * week, every month and year; undefined for other forms.
+ */
+function longestCronGapHours(expression: string): number | undefined {
+  const fields = /^cron\((.*)\)$/.exec(expression.trim())?.[1]?.trim().split(/\s+/) ?? [];
+  const [, hoursField = '', dayOfMonth = '', month = '', dayOfWeek = '', year = ''] = fields;
+  const hours = parseHours(hoursField);
+  if (hours === undefined || month !== '*' || !['*', '?'].includes(year)) return undefined;
+  const first = hours[0] ?? 0;
+  const last = hours[hours.length - 1] ?? 0;
+  const withinDay = Math.max(0, ...hours.slice(1).map((hour, i) => hour - (hours[i] ?? 0)));
+  let days: number[];
+  if (dayOfWeek === '?' || dayOfWeek === '*') {
+    if (dayOfMonth !== '*' && dayOfMonth !== '?') return undefined;
+    days = [0, 1, 2, 3, 4, 5, 6];
+  } else {
+    const parsed = parseWeekdays(dayOfWeek);
+    if (parsed === undefined) return undefined;
+    days = parsed;
+  }
+  // From the last start of one day to the first start of the next day the schedule runs.
+  const betweenDays = days.map((day, i) => {
+    const next = days[i + 1] ?? (days[0] ?? 0) + 7;
+    return (next - day) * 24 + first - last;
+  });
+  return Math.max(withinDay, ...betweenDays);
+}
+
+/** Sorted distinct days of the week (0 = Sunday) of a cron day-of-week field of names, numbers, lists and ranges. */
+function parseWeekdays(field: string): number[] | undefined {
+  const day = (text: string): number | undefined => {
+    const named = WEEKDAYS.indexOf(text.toUpperCase());
+    if (named >= 0) return named;
+    return /^[1-7]$/.test(text) ? Number(text) - 1 : undefined;
+  };
+  const days = new Set<number>();
+  for (const part of field.split(',')) {
+    const [from = '', to] = part.split('-');
+    const start = day(from);
+    const end = to === undefined ? start : day(to);
+    if (start === undefined || end === undefined || start > end) return undefined;
+    for (let d = start; d <= end; d += 1) days.add(d);
+  }
+  return [...days].sort((a, b) => a - b);
 }
 
 /** Sorted distinct hours of a cron hours field, or undefined when it is not a form we can check. */

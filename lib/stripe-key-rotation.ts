@@ -17,12 +17,13 @@ import { Construct } from 'constructs';
 import { configEnvironment } from '../lambda/config.js';
 import { NOTHING_STAGED, POWERTOOLS_SETTINGS } from '../lambda/contract.js';
 import { LEDGER_TABLE_SCHEMA } from '../lambda/ledger-schema.js';
-import { rotationHandlerAsset } from './handler-asset.js';
+import { handlerAsset } from './handler-asset.js';
 import { resolveProps, type StripeKeyRotationProps } from './props.js';
 import { RotationGrants } from './rotation-grants.js';
 import { rotationMetric } from './rotation-metrics.js';
 import { RotationMonitoring } from './rotation-monitoring.js';
 import { grantRotationPermissions } from './rotation-permissions.js';
+import { RotationWatchdog } from './rotation-watchdog.js';
 import { SiteListParameter } from './site-list.js';
 
 /** Deploys the rotation of one Stripe secret key across a fleet of sites. */
@@ -65,6 +66,8 @@ export class StripeKeyRotation extends Construct {
    */
   readonly operatorPolicy: iam.ManagedPolicy;
   readonly #grants: RotationGrants;
+  /** Staleness detection: rotation disabled, overdue, or stuck with an old AWSPENDING. */
+  readonly watchdog: RotationWatchdog;
 
   constructor(scope: Construct, id: string, props: StripeKeyRotationProps) {
     super(scope, id);
@@ -182,7 +185,7 @@ export class StripeKeyRotation extends Construct {
     this.rotationFunction = new lambda.Function(this, 'Function', {
       description: `Rotates the Stripe ${props.keyMode} key of ${settings.serviceName} and pushes it to every site.`,
       // Bundled ahead of synthesis (scripts/build.ts), so the package ships it and no consumer bundles.
-      code: lambda.Code.fromAsset(rotationHandlerAsset()),
+      code: lambda.Code.fromAsset(handlerAsset('rotation-handler')),
       handler: 'index.handler',
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
@@ -258,6 +261,16 @@ export class StripeKeyRotation extends Construct {
     this.failureRule = monitoring.failureRule;
     this.errorsAlarm = monitoring.errorsAlarm;
     this.dashboard = monitoring.dashboard;
+
+    this.watchdog = new RotationWatchdog(this, {
+      serviceName: settings.serviceName,
+      rotatedSecret: this.rotatedSecret,
+      topic: this.notificationsTopic,
+      overdueAfterHours: settings.overdueAfterHours,
+      pendingMaxHours: settings.pendingMaxHours,
+      logRetention: settings.logRetention,
+      removalPolicy,
+    });
 
     this.#grants = new RotationGrants(this, {
       rotatedSecret: this.rotatedSecret,

@@ -1,10 +1,10 @@
 /**
- * Builds what the construct deploys and the package ships: the rotation function's bundle, bundled once
- * here with these options — the construct deploys this directory as is, the benchmark and the bundled-handler
+ * Builds what the construct deploys and the package ships: the functions' bundles, bundled once here
+ * with these options — the construct deploys this directory as is, the benchmark and the bundled-handler
  * suite load the same build. `npm ci` runs it (the `prepare` script), so do `cdk synth` (cdk.json) and the
  * infrastructure tests, which therefore always deploy the sources as they are.
  *
- * `tsx scripts/build.ts` builds the asset into dist/assets/rotation-handler.
+ * `tsx scripts/build.ts` builds each function's asset into dist/assets/<name>.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -13,12 +13,18 @@ import { type BuildOptions, build } from 'esbuild';
 
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-/** Where the rotation function's asset is built; lib/handler-asset.ts finds it there (or in the package). */
-export const HANDLER_ASSET_DIR = join(REPO_ROOT, 'dist', 'assets', 'rotation-handler');
+/** The functions the construct deploys: asset name → entry point in lambda/ (each exports `handler`). */
+export const HANDLER_ENTRIES = {
+  'rotation-handler': 'handler.ts',
+  watchdog: 'watchdog.ts',
+} as const;
+export type HandlerAsset = keyof typeof HANDLER_ENTRIES;
+
+/** Where the assets are built; lib/handler-asset.ts finds them there (or in the installed package). */
+export const ASSETS_DIR = join(REPO_ROOT, 'dist', 'assets');
 
 /** How the rotation function is bundled: everything included, minified, CommonJS for the Lambda runtime. */
 export const HANDLER_BUILD_OPTIONS = {
-  entryPoints: [join(REPO_ROOT, 'lambda', 'handler.ts')],
   tsconfig: join(REPO_ROOT, 'tsconfig.json'),
   bundle: true,
   // Everything, the AWS SDK included: our pinned versions, not whatever the runtime ships.
@@ -38,18 +44,30 @@ export const HANDLER_BUILD_OPTIONS = {
 } as const satisfies BuildOptions;
 
 /**
- * Bundles the handler into `outdir` (index.js, its source map, and a package.json marking it CommonJS, as
- * this repository's own package.json says ES modules). `overrides` serve the benchmark's variants only.
- * Returns the bundle's path.
+ * Bundles a handler (by default the rotation function's) into `outdir`: index.js, its source map, and a
+ * package.json marking it CommonJS, as this repository's own package.json says ES modules. `overrides`
+ * serve the benchmark's variants only. Returns the bundle's path.
  */
-export async function bundleHandler(outdir: string, overrides: BuildOptions = {}): Promise<string> {
+export async function bundleHandler(
+  outdir: string,
+  overrides: BuildOptions = {},
+  asset: HandlerAsset = 'rotation-handler',
+): Promise<string> {
   mkdirSync(outdir, { recursive: true });
   const outfile = join(outdir, 'index.js');
-  await build({ ...HANDLER_BUILD_OPTIONS, outfile, ...overrides });
+  const entryPoints = [join(REPO_ROOT, 'lambda', HANDLER_ENTRIES[asset])];
+  await build({ ...HANDLER_BUILD_OPTIONS, entryPoints, outfile, ...overrides });
   writeFileSync(join(outdir, 'package.json'), '{ "type": "commonjs" }\n');
   return outfile;
 }
 
+/** Builds every function's asset into dist/assets/<name>. */
+export async function bundleAll(): Promise<void> {
+  for (const asset of Object.keys(HANDLER_ENTRIES) as HandlerAsset[]) {
+    await bundleHandler(join(ASSETS_DIR, asset), {}, asset);
+  }
+}
+
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  await bundleHandler(HANDLER_ASSET_DIR);
+  await bundleAll();
 }

@@ -9,7 +9,7 @@ import type { IConstruct } from 'constructs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../lib/app.js';
 import type { StripeKeyRotatorStack } from '../../lib/stripe-key-rotator-stack.js';
-import { testApp, withoutAssetHashes } from './support.js';
+import { testApp, WATCHDOG_ID, withoutAssetHashes } from './support.js';
 
 const SYNTH_TIMEOUT = 60_000;
 const ACCOUNT = '123456789012';
@@ -195,8 +195,9 @@ describe('synthesis of the pre-built handler bundle, as `cdk synth` does it', ()
     buildApp(app, { region: REGION });
     app.synth();
     const assets = readdirSync(outdir).filter((name) => name.startsWith('asset.'));
-    expect(assets).toHaveLength(1);
-    assetDir = join(outdir, assets[0] ?? '');
+    // The rotation function's bundle and the watchdog's: same sources and settings, another entry.
+    expect(assets).toHaveLength(2);
+    assetDir = join(outdir, rotationAssetPath(outdir));
     bundle = readFileSync(join(assetDir, 'index.js'), 'utf8');
   }, SYNTH_TIMEOUT);
   afterAll(() => {
@@ -231,3 +232,20 @@ describe('synthesis of the pre-built handler bundle, as `cdk synth` does it', ()
     expect(report.pluginReports).toEqual([]);
   });
 });
+
+/** The asset directory of the rotation function (not the watchdog's), as the synthesized template names it. */
+function rotationAssetPath(outdir: string): string {
+  for (const file of readdirSync(outdir).filter((name) => name.endsWith('.template.json'))) {
+    const template = JSON.parse(readFileSync(join(outdir, file), 'utf8')) as {
+      Resources: Record<string, { Type: string; Properties?: { Code?: { S3Key?: string } } }>;
+    };
+    for (const [id, resource] of Object.entries(template.Resources)) {
+      // The asset's S3 key is its hash plus .zip; its directory is asset.<hash>.
+      const key = resource.Properties?.Code?.S3Key;
+      if (resource.Type === 'AWS::Lambda::Function' && !WATCHDOG_ID.test(id) && key) {
+        return `asset.${key.replace(/\.zip$/, '')}`;
+      }
+    }
+  }
+  throw new Error('no rotation function asset in the synthesized templates');
+}

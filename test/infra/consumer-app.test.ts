@@ -19,13 +19,14 @@ describe('the example consumer app', () => {
     template = Template.fromStack(stack);
   }, 60_000);
 
-  it('deploys one rotation reading its fleet from an SSM path, on its own schedule', () => {
-    template.resourceCountIs('AWS::Lambda::Function', 1);
+  it('deploys one rotation (and its watchdog) reading its fleet from an SSM path, on its own schedule', () => {
+    template.resourceCountIs('AWS::Lambda::Function', 2);
     template.resourceCountIs('AWS::SSM::Parameter', 0);
     template.hasResourceProperties('AWS::SecretsManager::RotationSchedule', {
       RotationRules: { ScheduleExpression: 'rate(30 days)' },
     });
     template.hasResourceProperties('AWS::Lambda::Function', {
+      Handler: 'index.handler',
       Environment: { Variables: Match.objectLike({ SITES_PARAMETER: '/payments/sites/' }) },
     });
   });

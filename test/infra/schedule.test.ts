@@ -89,3 +89,32 @@ describe('a rotation schedule given as a cron window', () => {
     );
   });
 });
+
+describe("a schedule's overdue threshold (the longest gap between starts plus the window)", () => {
+  it('is the interval of a rate schedule', () => {
+    expect(KeyRotationSchedule.every(Duration.hours(6)).overdueAfterHours).toBe(6);
+    expect(KeyRotationSchedule.every(Duration.days(30)).overdueAfterHours).toBe(720);
+  });
+
+  it('is a week plus the window for a weekly cron', () => {
+    expect(KeyRotationSchedule.cron('cron(0 2 ? * TUE *)', Duration.hours(3)).overdueAfterHours).toBe(171);
+  });
+
+  it('takes the longest gap between days of the week and between hours of a day', () => {
+    // Mon and Thu at 02:00 and 14:00: Thu 14:00 → Mon 02:00 is 84 h.
+    expect(KeyRotationSchedule.cron('cron(0 2,14 ? * MON,THU *)', Duration.hours(1)).overdueAfterHours).toBe(
+      85,
+    );
+    expect(KeyRotationSchedule.cron('cron(0 0/6 * * ? *)', Duration.hours(2)).overdueAfterHours).toBe(8);
+    expect(KeyRotationSchedule.cron('cron(0 3 ? * 2-6 *)', Duration.hours(2)).overdueAfterHours).toBe(74);
+  });
+
+  it('is not derived for days of the month or restricted months', () => {
+    expect(
+      KeyRotationSchedule.cron('cron(0 2 1 * ? *)', Duration.hours(3)).overdueAfterHours,
+    ).toBeUndefined();
+    expect(
+      KeyRotationSchedule.cron('cron(0 2 ? 1,7 MON *)', Duration.hours(3)).overdueAfterHours,
+    ).toBeUndefined();
+  });
+});

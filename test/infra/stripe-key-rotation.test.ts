@@ -56,18 +56,20 @@ describe('a StripeKeyRotation with default props', () => {
       'AWS::SecretsManager::Secret': 3,
       'AWS::SSM::Parameter': 1,
       'AWS::DynamoDB::Table': 1,
-      'AWS::Logs::LogGroup': 1,
-      'AWS::IAM::Role': 1,
-      'AWS::IAM::Policy': 1,
+      'AWS::Logs::LogGroup': 2,
+      // Each pair: the rotation's and the watchdog's.
+      'AWS::IAM::Role': 2,
+      'AWS::IAM::Policy': 2,
       'AWS::IAM::ManagedPolicy': 1,
-      'AWS::Lambda::Function': 1,
-      'AWS::Lambda::Permission': 1,
+      'AWS::Lambda::Function': 2,
+      'AWS::Lambda::Permission': 2,
       'AWS::SecretsManager::RotationSchedule': 1,
       'AWS::KMS::Key': 1,
       'AWS::SNS::Topic': 1,
       'AWS::SNS::TopicPolicy': 1,
-      'AWS::Events::Rule': 1,
-      'AWS::CloudWatch::Alarm': 1,
+      'AWS::Events::Rule': 2,
+      // Errors, and the watchdog's overdue, pending and disabled.
+      'AWS::CloudWatch::Alarm': 4,
       'AWS::CloudWatch::Dashboard': 1,
     });
   });
@@ -329,7 +331,7 @@ describe('a StripeKeyRotation with default props', () => {
     });
   });
 
-  it('lets only the failure rule and the errors alarm publish to the topic, over TLS', () => {
+  it('lets only the failure rule, the errors alarm and the watchdog alarms publish to the topic, over TLS', () => {
     const topic = ref(rotation.notificationsTopic);
     expect(propertiesOf(template, 'AWS::SNS::TopicPolicy')).toEqual({
       Topics: [topic],
@@ -357,6 +359,17 @@ describe('a StripeKeyRotation with default props', () => {
             Action: 'sns:Publish',
             Condition: {
               ArnEquals: { 'aws:SourceArn': arnOf(rotation.errorsAlarm) },
+              StringEquals: { 'aws:SourceAccount': '123456789012' },
+            },
+            Effect: 'Allow',
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Resource: topic,
+          },
+          {
+            Sid: 'WatchdogAlarmsPublish',
+            Action: 'sns:Publish',
+            Condition: {
+              ArnEquals: { 'aws:SourceArn': rotation.watchdog.alarms.map((alarm) => arnOf(alarm)) },
               StringEquals: { 'aws:SourceAccount': '123456789012' },
             },
             Effect: 'Allow',

@@ -68,9 +68,14 @@ export function resourceCounts(template: Template): Record<string, number> {
   return counts;
 }
 
-/** The single resource of `type`, failing loudly when there is not exactly one. */
+/** The watchdog's resources (lib/rotation-watchdog.ts): their logical ids say so; watchdog.test.ts covers them. */
+export const WATCHDOG_ID = /Watchdog/;
+
+/** The rotation's single resource of `type` (the watchdog's aside), failing loudly when there is not exactly one. */
 export function only(template: Template, type: string): Resource {
-  const found = Object.values(resources(template)).filter((resource) => resource.Type === type);
+  const found = Object.entries(resources(template))
+    .filter(([id, resource]) => resource.Type === type && !WATCHDOG_ID.test(id))
+    .map(([, resource]) => resource);
   if (found.length !== 1) throw new Error(`expected exactly one ${type}, found ${found.length}`);
   return found[0] as Resource;
 }
@@ -80,12 +85,13 @@ export function propertiesOf(template: Template, type: string): Record<string, u
 }
 
 /**
- * Every statement of the roles' own policies (inline role policies and AWS::IAM::Policy); the managed
- * policies the construct offers for others to attach are read with `managedPolicyStatements`.
+ * Every statement of the rotation function's own policies (inline role policies and AWS::IAM::Policy), the
+ * watchdog's aside; the managed policies the construct offers for others are read with `managedPolicyStatements`.
  */
 export function identityStatements(template: Template): unknown[] {
   const statements: unknown[] = [];
-  for (const resource of Object.values(resources(template))) {
+  for (const [id, resource] of Object.entries(resources(template))) {
+    if (WATCHDOG_ID.test(id)) continue;
     const props = resource.Properties ?? {};
     if (resource.Type === 'AWS::IAM::Policy') {
       statements.push(...(props.PolicyDocument as { Statement: unknown[] }).Statement);

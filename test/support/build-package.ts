@@ -5,10 +5,10 @@
  */
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { bundleHandler, HANDLER_ASSET_DIR, REPO_ROOT } from '../../scripts/build.js';
+import { bundleAll, REPO_ROOT } from '../../scripts/build.js';
 
 export default async function setup(): Promise<void> {
-  await bundleHandler(HANDLER_ASSET_DIR);
+  await bundleAll();
   execFileSync(
     process.execPath,
     [join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],

@@ -1,0 +1,181 @@
+/**
+ * Staleness detection that works with any schedule: a small function (same sources as the rotation, its
+ * own entry lambda/watchdog.ts) runs every WATCHDOG_INTERVAL_HOURS and publishes the rotated secret's
+ * HoursSinceLastRotation, PendingAgeHours and RotationEnabled; one alarm per metric notifies the topic.
+ * Missing data is breaching, so a watchdog that stops (removed permission, throttling, a broken deploy)
+ * alarms too. A metric alarm on "no success for N days" cannot exist: CloudWatch caps an alarm's
+ * period × evaluation periods at 7 days, shorter than most rotation schedules.
+ */
+import { Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import type { Construct } from 'constructs';
+import {
+  METRICS,
+  POWERTOOLS_SETTINGS,
+  WATCHDOG_ALARM_PERIODS,
+  WATCHDOG_INTERVAL_HOURS,
+  WATCHDOG_SETTINGS,
+  type WatchdogMetricName,
+} from '../lambda/contract.js';
+import { STALENESS_ADVICE } from '../lambda/staleness.js';
+import { handlerAsset } from './handler-asset.js';
+
+export interface RotationWatchdogProps {
+  readonly serviceName: string;
+  readonly rotatedSecret: secretsmanager.ISecret;
+  readonly topic: sns.ITopic;
+  readonly overdueAfterHours: number;
+  readonly pendingMaxHours: number;
+  readonly logRetention: logs.RetentionDays;
+  readonly removalPolicy: RemovalPolicy;
+}
+
+export class RotationWatchdog {
+  readonly function: lambda.Function;
+  readonly schedule: events.Rule;
+  readonly overdueAlarm: cloudwatch.Alarm;
+  readonly pendingAlarm: cloudwatch.Alarm;
+  readonly disabledAlarm: cloudwatch.Alarm;
+
+  /** Creates the resources in `scope` (ids Watchdog*). */
+  constructor(scope: Construct, props: RotationWatchdogProps) {
+    const { serviceName, rotatedSecret } = props;
+    const logGroup = new logs.LogGroup(scope, 'WatchdogLogGroup', {
+      retention: props.logRetention,
+      removalPolicy: props.removalPolicy,
+    });
+    const role = new iam.Role(scope, 'WatchdogRole', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Rotation watchdog of ${serviceName}: reads the rotated secret's rotation state, nothing else.`,
+    });
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadRotationState',
+        // Metadata only: neither call returns a secret value, so no GetSecretValue and no kms:Decrypt.
+        actions: ['secretsmanager:DescribeSecret', 'secretsmanager:ListSecretVersionIds'],
+        resources: [rotatedSecret.secretFullArn ?? `${rotatedSecret.secretArn}-??????`],
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'WriteOwnLogs',
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [logGroup.logGroupArn],
+      }),
+    );
+
+    this.function = new lambda.Function(scope, 'WatchdogFunction', {
+      // Pre-built like the rotation function (scripts/build.ts).
+      code: lambda.Code.fromAsset(handlerAsset('watchdog')),
+      handler: 'index.handler',
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      description: `Publishes the rotation state of the Stripe key secret of ${serviceName} (staleness alarms).`,
+      memorySize: 256,
+      timeout: Duration.seconds(60),
+      role,
+      logGroup,
+      environment: {
+        [WATCHDOG_SETTINGS.rotatedSecretId.variable]: rotatedSecret.secretArn,
+        [WATCHDOG_SETTINGS.overdueAfterHours.variable]: String(props.overdueAfterHours),
+        [WATCHDOG_SETTINGS.pendingMaxHours.variable]: String(props.pendingMaxHours),
+        [POWERTOOLS_SETTINGS.serviceName.variable]: serviceName,
+        [POWERTOOLS_SETTINGS.metricsNamespace.variable]: POWERTOOLS_SETTINGS.metricsNamespace.default,
+        [POWERTOOLS_SETTINGS.logLevel.variable]: POWERTOOLS_SETTINGS.logLevel.default,
+      },
+    });
+
+    this.schedule = new events.Rule(scope, 'WatchdogSchedule', {
+      description: `Runs the rotation watchdog of ${serviceName}.`,
+      schedule: events.Schedule.rate(Duration.hours(WATCHDOG_INTERVAL_HOURS)),
+      targets: [new targets.LambdaFunction(this.function, { retryAttempts: 2 })],
+    });
+
+    const alarm = (
+      id: string,
+      metricName: WatchdogMetricName,
+      statistic: string,
+      comparisonOperator: cloudwatch.ComparisonOperator,
+      threshold: number,
+      what: string,
+      todo: string,
+    ) => {
+      const created = new cloudwatch.Metric({
+        namespace: POWERTOOLS_SETTINGS.metricsNamespace.default,
+        metricName,
+        dimensionsMap: { [METRICS.dimension]: serviceName },
+        statistic,
+        period: Duration.hours(WATCHDOG_INTERVAL_HOURS),
+      }).createAlarm(scope, `Watchdog${id}`, {
+        alarmDescription:
+          `${what} (${serviceName}). ${todo} Also fires when the watchdog stopped reporting for ` +
+          `${WATCHDOG_ALARM_PERIODS} hours: then read log group ${logGroup.logGroupName}.`,
+        threshold,
+        comparisonOperator,
+        evaluationPeriods: WATCHDOG_ALARM_PERIODS,
+        datapointsToAlarm: WATCHDOG_ALARM_PERIODS,
+        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+      });
+      created.addAlarmAction(new SnsAction(props.topic));
+      return created;
+    };
+    const above = cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD;
+    this.overdueAlarm = alarm(
+      'OverdueAlarm',
+      'HoursSinceLastRotation',
+      cloudwatch.Stats.MINIMUM,
+      above,
+      props.overdueAfterHours,
+      `No rotation succeeded in the last ${props.overdueAfterHours} hours (schedule period plus window)`,
+      STALENESS_ADVICE.rotation_overdue,
+    );
+    this.pendingAlarm = alarm(
+      'PendingAlarm',
+      'PendingAgeHours',
+      cloudwatch.Stats.MINIMUM,
+      above,
+      props.pendingMaxHours,
+      `An AWSPENDING version is older than ${props.pendingMaxHours} hours`,
+      STALENESS_ADVICE.pending_stuck,
+    );
+    this.disabledAlarm = alarm(
+      'DisabledAlarm',
+      'RotationEnabled',
+      cloudwatch.Stats.MAXIMUM,
+      cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+      1,
+      'Rotation is disabled on the rotated secret',
+      STALENESS_ADVICE.rotation_disabled,
+    );
+
+    const topic = props.topic;
+    topic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'WatchdogAlarmsPublish',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [topic.topicArn],
+        conditions: {
+          ArnEquals: {
+            'aws:SourceArn': [this.overdueAlarm, this.pendingAlarm, this.disabledAlarm].map(
+              (a) => a.alarmArn,
+            ),
+          },
+          StringEquals: { 'aws:SourceAccount': Stack.of(scope).account },
+        },
+      }),
+    );
+  }
+
+  get alarms(): cloudwatch.Alarm[] {
+    return [this.overdueAlarm, this.pendingAlarm, this.disabledAlarm];
+  }
+}
