@@ -15,6 +15,9 @@ export const PROGRAM = 'stripe-key-rotator';
 export const EXIT_OK = 0;
 export const EXIT_NOT_CONFIRMED = 1;
 export const EXIT_USAGE = 2;
+/** Stopped by a signal, after reporting what was done (the shell's convention, 128 + signal number). */
+export const EXIT_INTERRUPTED = { SIGINT: 130, SIGTERM: 143 } as const;
+export type StopSignal = keyof typeof EXIT_INTERRUPTED;
 
 /** The command line itself is wrong; the message says how, and the command's help how to fix it. */
 export class UsageError extends Error {
@@ -39,6 +42,11 @@ export interface CliContext {
    * under the rule that nothing prints a secret, not a licence to print them.
    */
   hide(...values: readonly (string | undefined)[]): void;
+  /**
+   * Calls `listener` on the first SIGINT or SIGTERM instead of dying, so the command can stop cleanly and
+   * report; a second signal exits at once (EXIT_INTERRUPTED). Returns the function that removes it.
+   */
+  onInterrupt(listener: (signal: StopSignal) => void): () => void;
 }
 
 export interface Command {
@@ -83,6 +91,24 @@ export function processContext(): CliContext {
     stderr: stream(process.stderr),
     stdin: process.stdin,
     env: process.env,
+    onInterrupt: (listener) => {
+      let received = 0;
+      const handle = (signal: StopSignal): void => {
+        received += 1;
+        if (received === 1) {
+          listener(signal);
+          return;
+        }
+        process.stderr.write(`\n${signal} again: exiting now, without waiting for requests in flight.\n`);
+        process.exit(EXIT_INTERRUPTED[signal]);
+      };
+      const onInt = (): void => handle('SIGINT');
+      const onTerm = (): void => handle('SIGTERM');
+      process.on('SIGINT', onInt).on('SIGTERM', onTerm);
+      return () => {
+        process.off('SIGINT', onInt).off('SIGTERM', onTerm);
+      };
+    },
     hide: (...values) => {
       // Both forms: a value read from a file or a variable often ends with a newline the command trims.
       for (const value of values.flatMap((v) => (v === undefined ? [] : [v, v.trim()])))
