@@ -93,4 +93,10 @@ async function runCli(argv: readonly string[], cli: CliContext): Promise<number>
   }
 }
 
-process.exitCode = await runCli(process.argv.slice(2), processContext());
+const code = await runCli(process.argv.slice(2), processContext());
+// Exit as soon as the result is out: abandoned work (DNS lookups of timed-out attempts, a stdin still open)
+// must not keep the process alive for minutes after its summary. The empty writes wait for earlier output.
+await Promise.all(
+  [process.stdout, process.stderr].map((stream) => new Promise((resolve) => stream.write('', resolve))),
+);
+process.exit(code);

@@ -178,7 +178,13 @@ export function reportError(error: unknown, command: string | undefined, cli: Cl
     cli.stderr.write(`error: ${maskKeys(error.message)}\n`);
     return EXIT_USAGE;
   }
-  const what = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  // A plain Error's name adds nothing ("error: Error: ..."); a specific class's name does.
+  const what =
+    error instanceof Error
+      ? error.name === 'Error'
+        ? error.message
+        : `${error.name}: ${error.message}`
+      : String(error);
   cli.stderr.write(`error: ${maskKeys(what)}\n`);
   return EXIT_NOT_CONFIRMED;
 }
