@@ -147,8 +147,16 @@ async function startRotation(
   } catch (error) {
     // moto (AWS_ENDPOINT_URL) has no such function: it creates the AWSPENDING version, then answers
     // ResourceNotFoundException for the function. Against AWS the same error means the rotation did not start.
+    // AWS_ENDPOINT_URL also configures VPC endpoints and proxies: only a pending version with our token,
+    // seen afterwards, shows that the rotation did start.
     const emulated = (cli.env.AWS_ENDPOINT_URL ?? '').trim() !== '';
     if (!(emulated && error instanceof Error && error.name === 'ResourceNotFoundException')) {
+      throw operatorFixable(error, `Starting the rotation of ${arn}`);
+    }
+    const after = await reading(`Describing the secret ${arn}`, () =>
+      clients.secretsManager.send(new DescribeSecretCommand({ SecretId: arn })),
+    );
+    if (!(after.VersionIdsToStages?.[versionId] ?? []).includes(AWSPENDING)) {
       throw operatorFixable(error, `Starting the rotation of ${arn}`);
     }
     cli.stderr.write(
