@@ -51,8 +51,6 @@ export interface CliContext {
 
 export interface Command {
   readonly name: string;
-  /** One line for the top-level help. */
-  readonly summary: string;
   /** Full `--help` text. */
   readonly help: string;
   /** Returns the exit code; throws UsageError / ConfigurationError for exit 2. */

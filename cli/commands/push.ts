@@ -115,7 +115,6 @@ Examples:
 
 export const pushCommand: Command = {
   name: 'push',
-  summary: 'push a Stripe key to every site of a sites file (no AWS)',
   help: HELP,
   run,
 };

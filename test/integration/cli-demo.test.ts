@@ -1,9 +1,15 @@
 /**
- * `npm run demo` as a newcomer runs it: the package's bin in a child process, with nothing prepared. The demo
+ * `npm run demo` as a newcomer runs it: the package's bin in a child process, on the CLI that `npm ci` builds
+ * (its `prepare` script, run here first so the test sees this tree's code). The demo
  * generates its own keys, so leaks are checked by shape: no unmasked key and no master key in any output.
  */
-import { describe, expect, it } from 'vitest';
-import { runCli } from './cli-harness.js';
+import { execFileSync } from 'node:child_process';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ROOT, runCli } from './cli-harness.js';
+
+beforeAll(() => {
+  execFileSync(process.execPath, ['scripts/build-cli.mjs'], { cwd: ROOT, stdio: 'inherit' });
+});
 
 /** A Stripe key that is not masked (`sk_test_…abcd` has the ellipsis right after the prefix). */
 const UNMASKED_KEY = /[sr]k_(?:test|live)_[A-Za-z0-9]{6,}/;
