@@ -1,10 +1,9 @@
 /**
- * The operator CLI's entry point (`npx stripe-key-rotator <command>`, or `node --import tsx cli/main.ts`).
- * Commands live in `commands/`; each one parses its own options and returns its exit code.
+ * The operator CLI's entry point (`npx stripe-key-rotator <command>`: dist/cli.js, built from here by
+ * `npm ci`; in development `node --import tsx cli/main.ts`). Commands live in `commands/`; each one parses
+ * its own options and returns its exit code.
  */
 import { readFileSync } from 'node:fs';
-import { abortCommand } from './commands/abort.js';
-import { demoCommand } from './commands/demo.js';
 import {
   type CliContext,
   type Command,
@@ -14,20 +13,51 @@ import {
   processContext,
   reportError,
 } from './commands/frame.js';
-import { planCommand } from './commands/plan.js';
-import { pushCommand } from './commands/push.js';
-import { rotateCommand } from './commands/rotate.js';
-import { stageCommand } from './commands/stage.js';
-import { statusCommand } from './commands/status.js';
 
-const COMMANDS: readonly Command[] = [
-  statusCommand,
-  planCommand,
-  stageCommand,
-  rotateCommand,
-  abortCommand,
-  pushCommand,
-  demoCommand,
+/** Each command's module is imported only when it runs: `--help` and one command load nothing else. */
+interface Entry {
+  readonly name: string;
+  /** One line for the top-level help. */
+  readonly summary: string;
+  load(): Promise<Command>;
+}
+
+const COMMANDS: readonly Entry[] = [
+  {
+    name: 'status',
+    summary: 'show the rotated secret, the staged key, the schedule and the ledger (read-only)',
+    load: async () => (await import('./commands/status.js')).statusCommand,
+  },
+  {
+    name: 'plan',
+    summary: 'show what a rotation would do, with zero writes anywhere',
+    load: async () => (await import('./commands/plan.js')).planCommand,
+  },
+  {
+    name: 'stage',
+    summary: 'check a new Stripe key and write it to the staged key secret (read from a prompt or stdin)',
+    load: async () => (await import('./commands/stage.js')).stageCommand,
+  },
+  {
+    name: 'rotate',
+    summary: 'start a rotation now; --wait follows it until AWSCURRENT moved (or it failed)',
+    load: async () => (await import('./commands/rotate.js')).rotateCommand,
+  },
+  {
+    name: 'abort',
+    summary: 'end a stuck rotation: re-push the current key to the sites that took the pending one',
+    load: async () => (await import('./commands/abort.js')).abortCommand,
+  },
+  {
+    name: 'push',
+    summary: 'push a Stripe key to every site of a sites file (no AWS)',
+    load: async () => (await import('./commands/push.js')).pushCommand,
+  },
+  {
+    name: 'demo',
+    summary: 'rehearse a complete rotation on a local HTTPS fleet (nothing but Node needed)',
+    load: async () => (await import('./commands/demo.js')).demoCommand,
+  },
 ];
 
 function topLevelHelp(): string {
@@ -45,7 +75,7 @@ Options:
   --version      show the version
 
 Exit codes: 0 success (every site confirmed), 1 not every site confirmed (or the run failed),
-2 usage or configuration error.
+2 usage or configuration error, 130/143 interrupted by SIGINT/SIGTERM (push, after its partial report).
 `;
 }
 
@@ -72,8 +102,8 @@ async function runCli(argv: readonly string[], cli: CliContext): Promise<number>
     return EXIT_OK;
   }
   const wanted = first === 'help' ? rest[0] : first;
-  const command = COMMANDS.find((candidate) => candidate.name === wanted);
-  if (command === undefined) {
+  const entry = COMMANDS.find((candidate) => candidate.name === wanted);
+  if (entry === undefined) {
     // Only a word is echoed: a mistyped first argument could be a key.
     const shown = /^[a-z][a-z-]{0,30}$/.test(wanted ?? '') ? `'${wanted}'` : '(not shown)';
     cli.stderr.write(
@@ -82,6 +112,7 @@ async function runCli(argv: readonly string[], cli: CliContext): Promise<number>
     );
     return EXIT_USAGE;
   }
+  const command = await entry.load();
   if (first === 'help' || rest.some(isHelp)) {
     cli.stdout.write(command.help);
     return EXIT_OK;
@@ -93,4 +124,10 @@ async function runCli(argv: readonly string[], cli: CliContext): Promise<number>
   }
 }
 
-process.exitCode = await runCli(process.argv.slice(2), processContext());
+const code = await runCli(process.argv.slice(2), processContext());
+// Exit as soon as the result is out: abandoned work (DNS lookups of timed-out attempts, a stdin still open)
+// must not keep the process alive for minutes after its summary. The empty writes wait for earlier output.
+await Promise.all(
+  [process.stdout, process.stderr].map((stream) => new Promise((resolve) => stream.write('', resolve))),
+);
+process.exit(code);

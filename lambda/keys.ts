@@ -74,6 +74,20 @@ export function keyProblem(key: string, expectedMode: KeyMode): string | undefin
 }
 
 /**
+ * Stripe's secret keys carry at least 24 characters after `sk_test_`/`sk_live_` (99 in today's keys): fewer
+ * is a truncated copy, which template sites would store as readily as a whole one.
+ */
+export const MIN_SECRET_KEY_BODY_CHARS = 24;
+
+/** A problem sentence for a well-formed key too short to be whole, else undefined. */
+export function truncatedKeyProblem(key: string): string | undefined {
+  const body = key.replace(/^sk_(test|live)_/, '');
+  return body.length < MIN_SECRET_KEY_BODY_CHARS
+    ? `looks truncated: ${body.length} characters after the prefix, a Stripe secret key has at least ${MIN_SECRET_KEY_BODY_CHARS} (${maskKey(key)})`
+    : undefined;
+}
+
+/**
  * Checks the sites' master API key (sent as X-API-Key). Returns a problem sentence (never containing the
  * value) or undefined. Printable ASCII without spaces: anything else cannot travel in a header unchanged.
  */

@@ -4,9 +4,9 @@
  * suite load the same build. `npm ci` runs it (the `prepare` script), so do `cdk synth` (cdk.json) and the
  * infrastructure tests, which therefore always deploy the sources as they are.
  *
- * `tsx scripts/build.ts` builds each function's asset into dist/assets/<name>.
+ * `tsx scripts/build.ts` builds each function's asset into dist/assets/<name> and the CLI into dist/cli.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { type BuildOptions, build } from 'esbuild';
@@ -61,6 +61,37 @@ export async function bundleHandler(
   return outfile;
 }
 
+/** Where the operator CLI is built; bin/stripe-key-rotator.js imports main.js from here. */
+export const CLI_DIR = join(REPO_ROOT, 'dist', 'cli');
+
+/**
+ * Builds the operator CLI into dist/cli: plain JavaScript, so it starts with no TypeScript loader; each
+ * command a chunk imported only when it runs; every dependency bundled, as in the functions, so the
+ * installed package runs its CLI with nothing but Node (its dependencies are this repository's dev ones).
+ */
+export async function bundleCli(): Promise<void> {
+  // Chunk names carry content hashes: start empty so no stale chunk is left behind.
+  rmSync(CLI_DIR, { recursive: true, force: true });
+  await build({
+    entryPoints: { main: join(REPO_ROOT, 'cli', 'main.ts') },
+    outdir: CLI_DIR,
+    tsconfig: join(REPO_ROOT, 'tsconfig.json'),
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    mainFields: ['module', 'main'],
+    // CommonJS dependencies (undici, parts of the SDK) call require() for Node's modules.
+    banner: {
+      js: "import { createRequire as createRequireForCjs } from 'node:module'; const require = createRequireForCjs(import.meta.url);",
+    },
+    sourcemap: 'linked',
+    sourcesContent: false,
+    logLevel: 'error',
+  });
+}
+
 /** Builds every function's asset into dist/assets/<name>. */
 export async function bundleAll(): Promise<void> {
   for (const asset of Object.keys(HANDLER_ENTRIES) as HandlerAsset[]) {
@@ -69,5 +100,7 @@ export async function bundleAll(): Promise<void> {
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  // `--functions`: only the functions' assets (what `cdk synth` needs); otherwise the CLI too.
   await bundleAll();
+  if (!process.argv.includes('--functions')) await bundleCli();
 }

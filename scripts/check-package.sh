@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The package as a consumer gets it: `npm pack`, then, in an empty directory, the example consumer app
 # (examples/consumer-app) installed with --omit=dev from the tarball, type-checked against the package's
-# declarations, and synthesized offline with cdk-nag's AWS Solutions checks.
+# declarations, synthesized offline with cdk-nag's AWS Solutions checks, and the installed CLI's --help.
 # Prints the tarball's size and the installed size, which bench/results.md records.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -23,3 +23,6 @@ npx tsc -p .
 echo "== cdk synth, offline, cdk-nag AWS Solutions checks on"
 npx cdk synth --quiet
 test -f cdk.out/Payments.template.json
+echo "== the installed CLI"
+help="$(npx --no-install stripe-key-rotator --help)"
+printf '%s\n' "$help" | head -n 3

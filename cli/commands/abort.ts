@@ -89,7 +89,6 @@ Example:
 
 export const abortCommand: Command = {
   name: 'abort',
-  summary: 'end a stuck rotation: re-push the current key to the sites that took the pending one',
   help: HELP,
   run,
 };

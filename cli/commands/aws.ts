@@ -164,6 +164,9 @@ export interface AwsClients {
 
 /** SDK clients for the target; `profile` is the SDK's own client option, equivalent to AWS_PROFILE. */
 export function awsClients(target: AwsTarget): AwsClients {
+  // The SDK's supported switch for its notice about future Node versions, printed on every client creation
+  // on Node 20: nine lines between a hidden prompt and its result tell an operator nothing about this run.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const config = {
     // The function's bounds: an unreachable endpoint must not hang the command either.
     ...AWS_CLIENT_CONFIG,

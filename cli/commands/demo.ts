@@ -66,7 +66,6 @@ Exit codes: 0 the rotation played out as described; 1 it did not (the output say
 
 export const demoCommand: Command = {
   name: 'demo',
-  summary: 'rehearse a complete rotation on a local HTTPS fleet (nothing but Node needed)',
   help: HELP,
   run,
 };

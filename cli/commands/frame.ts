@@ -15,6 +15,9 @@ export const PROGRAM = 'stripe-key-rotator';
 export const EXIT_OK = 0;
 export const EXIT_NOT_CONFIRMED = 1;
 export const EXIT_USAGE = 2;
+/** Stopped by a signal, after reporting what was done (the shell's convention, 128 + signal number). */
+export const EXIT_INTERRUPTED = { SIGINT: 130, SIGTERM: 143 } as const;
+export type StopSignal = keyof typeof EXIT_INTERRUPTED;
 
 /** The command line itself is wrong; the message says how, and the command's help how to fix it. */
 export class UsageError extends Error {
@@ -39,12 +42,15 @@ export interface CliContext {
    * under the rule that nothing prints a secret, not a licence to print them.
    */
   hide(...values: readonly (string | undefined)[]): void;
+  /**
+   * Calls `listener` on the first SIGINT or SIGTERM instead of dying, so the command can stop cleanly and
+   * report; a second signal exits at once (EXIT_INTERRUPTED). Returns the function that removes it.
+   */
+  onInterrupt(listener: (signal: StopSignal) => void): () => void;
 }
 
 export interface Command {
   readonly name: string;
-  /** One line for the top-level help. */
-  readonly summary: string;
   /** Full `--help` text. */
   readonly help: string;
   /** Returns the exit code; throws UsageError / ConfigurationError for exit 2. */
@@ -91,6 +97,24 @@ export function processContext(io: ProcessIo = process): CliContext {
     stderr: stream(io.stderr),
     stdin: io.stdin,
     env: io.env,
+    onInterrupt: (listener) => {
+      let received = 0;
+      const handle = (signal: StopSignal): void => {
+        received += 1;
+        if (received === 1) {
+          listener(signal);
+          return;
+        }
+        process.stderr.write(`\n${signal} again: exiting now, without waiting for requests in flight.\n`);
+        process.exit(EXIT_INTERRUPTED[signal]);
+      };
+      const onInt = (): void => handle('SIGINT');
+      const onTerm = (): void => handle('SIGTERM');
+      process.on('SIGINT', onInt).on('SIGTERM', onTerm);
+      return () => {
+        process.off('SIGINT', onInt).off('SIGTERM', onTerm);
+      };
+    },
     hide: (...values) => {
       // Both forms: a value read from a file or a variable often ends with a newline the command trims.
       for (const value of values.flatMap((v) => (v === undefined ? [] : [v, v.trim()])))
@@ -160,7 +184,13 @@ export function reportError(error: unknown, command: string | undefined, cli: Cl
     cli.stderr.write(`error: ${maskKeys(error.message)}\n`);
     return EXIT_USAGE;
   }
-  const what = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  // A plain Error's name adds nothing ("error: Error: ..."); a specific class's name does.
+  const what =
+    error instanceof Error
+      ? error.name === 'Error'
+        ? error.message
+        : `${error.name}: ${error.message}`
+      : String(error);
   cli.stderr.write(`error: ${maskKeys(what)}\n`);
   return EXIT_NOT_CONFIRMED;
 }

@@ -80,7 +80,6 @@ Exit codes:
 
 export const planCommand: Command = {
   name: 'plan',
-  summary: 'show what a rotation would do, with zero writes anywhere',
   help: HELP,
   run,
 };

@@ -1,22 +1,26 @@
 /**
  * `push`: a one-off push script (sequential or concurrent), on the rotation's own push
  * engine — same answer table, retries, redirect refusal, size caps and masking — with no AWS at all.
+ * Interrupt-safe: a signal stops new requests and the result still covers every answer received.
  */
+import { readFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { range, SETTINGS } from '../../lambda/contract.js';
 import { ConfigurationError } from '../../lambda/errors.js';
-import { createFleetDispatcher, endpointUrl, SITE_ENDPOINT_PATH } from '../../lambda/fleet-http.js';
+import { createFleetDispatcher, SITE_ENDPOINT_PATH } from '../../lambda/fleet-http.js';
 import {
   describeKey,
-  type KeyMode,
-  keyJson,
+  fingerprint,
   keyModeOf,
   keyProblem,
   masterApiKeyProblem,
+  truncatedKeyProblem,
 } from '../../lambda/keys.js';
 import { siteListFromFile } from '../../lambda/local/static-site-list.js';
-import { PUSH_STOP_EXPLANATIONS, type PushReport, type SiteList } from '../../lambda/ports.js';
+import type { SiteList, SiteResult } from '../../lambda/ports.js';
 import { createFleetPusher } from '../../lambda/push.js';
-import { cliLogger, count, duration, table } from './format.js';
+import { printable } from '../../lambda/site-list.js';
+import { cliLogger, count } from './format.js';
 import {
   askYes,
   type CliContext,
@@ -25,10 +29,12 @@ import {
   EXIT_OK,
   PROGRAM,
   parseOptions,
+  type StopSignal,
   settingNumber,
   UsageError,
 } from './frame.js';
 import { pushProgress } from './progress.js';
+import { ATTEMPTS, type PushSettings, printPlan, printReport } from './push-report.js';
 
 const OPTIONS = {
   'sites-file': { type: 'string' },
@@ -39,6 +45,9 @@ const OPTIONS = {
   canary: { type: 'string' },
   'dry-run': { type: 'boolean' },
   force: { type: 'boolean' },
+  yes: { type: 'boolean' },
+  live: { type: 'boolean' },
+  'retry-from': { type: 'string' },
   json: { type: 'boolean' },
   verbose: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -46,10 +55,8 @@ const OPTIONS = {
 
 /** The function's own defaults and bounds: a push from here behaves like the rotation's push. */
 const { pushConcurrency: CONCURRENCY, siteTimeoutMs: TIMEOUT_MS, canarySites: CANARY } = SETTINGS;
-/** Tries per site for transient failures (429, 5xx, timeouts, connection errors), as the Lambda's default. */
-const ATTEMPTS = SETTINGS.siteAttempts.default;
-/** Larger fleets list only the sites that did not confirm (the JSON output has them all). */
-const MAX_TABLE_ROWS = 50;
+/** After a first SIGINT/SIGTERM, how long requests already in flight may take to answer. */
+const INTERRUPT_GRACE_MS = 5_000;
 const MAX_SITES_IN_PROMPT = 10;
 
 const HELP = `Usage: ${PROGRAM} push --sites-file <path> [options]
@@ -75,7 +82,10 @@ Options:
                         fails, ${range(CANARY)} (default ${CANARY.default}; 0 = contact every site whatever happens)
   --dry-run             check the key, the master key and the sites file, show what would be sent,
                         contact nothing
-  --force               no confirmation question (required when stdin is not a terminal, e.g. in CI)
+  --live                required to push a live (sk_live_) key: a live key goes nowhere by accident
+  --retry-from <file>   a previous push's --json output: push only to the sites it does not show
+                        confirmed (same key required); its confirmed sites count as confirmed
+  --force, --yes        no confirmation question (required when stdin is not a terminal, e.g. in CI)
   --json                print the result as JSON on stdout (progress still goes to stderr)
   --verbose             also print the push engine's structured log on stderr
   -h, --help            show this help
@@ -83,45 +93,47 @@ Options:
 Transient failures (429, 5xx, timeouts, refused connections) are retried up to ${ATTEMPTS} attempts in all, with
 backoff; redirects are refused, never followed.
 
+Interrupts: a first Ctrl-C (SIGINT) or SIGTERM stops contacting new sites, waits up to
+${INTERRUPT_GRACE_MS / 1000} s for the requests in flight, then prints the partial table and summary (complete with
+--json) and exits 130 (SIGINT) or 143 (SIGTERM); a second signal exits at once.
+
 Exit codes:
-  0  every site confirmed (or --dry-run found nothing wrong)
-  1  at least one site did not confirm, or the confirmation was declined
-  2  usage or configuration error (missing or malformed key, invalid sites file, no terminal to confirm)
+  0    every site confirmed (or --dry-run found nothing wrong)
+  1    at least one site did not confirm, or the confirmation was declined
+  2    usage or configuration error (missing, malformed or truncated key, live key without --live,
+       invalid sites file, no terminal to confirm)
+  130  interrupted by SIGINT, after reporting what was done
+  143  interrupted by SIGTERM, after reporting what was done
 
 Examples:
   export STRIPE_SECRET_KEY=sk_test_...  TEMPLATE_MASTER_API_KEY=...
   ${PROGRAM} push --sites-file sites-test.txt --dry-run
   ${PROGRAM} push --sites-file sites-test.txt --concurrency 10 --force
   ${PROGRAM} push --sites-file sites.txt --json --force > result.json
+  ${PROGRAM} push --sites-file sites.txt --retry-from result.json --json --force > retry.json
 `;
-
-interface PushSettings {
-  readonly sitesFile: string;
-  readonly key: string;
-  readonly keyMode: KeyMode;
-  readonly keyFrom: string;
-  readonly masterKey: string;
-  readonly masterKeyFrom: string;
-  readonly concurrency: number;
-  readonly timeoutMs: number;
-  readonly canary: number;
-  readonly dryRun: boolean;
-  readonly force: boolean;
-  readonly json: boolean;
-  readonly verbose: boolean;
-}
 
 export const pushCommand: Command = {
   name: 'push',
-  summary: 'push a Stripe key to every site of a sites file (no AWS)',
   help: HELP,
   run,
 };
 
 async function run(argv: readonly string[], cli: CliContext): Promise<number> {
   const settings = resolveSettings(parseOptions(argv, OPTIONS), cli);
-  const list = await siteListFromFile(settings.sitesFile).load();
-  for (const duplicate of list.duplicates) cli.stderr.write(`warning: ignored duplicate: ${duplicate}\n`);
+  const full = await siteListFromFile(settings.sitesFile).load();
+  for (const duplicate of full.duplicates) cli.stderr.write(`warning: ignored duplicate: ${duplicate}\n`);
+  const confirmedEarlier =
+    settings.retryFrom === undefined
+      ? new Set<string>()
+      : await confirmedIn(settings.retryFrom, settings.key);
+  const list: SiteList = { ...full, sites: full.sites.filter((site) => !confirmedEarlier.has(site)) };
+  if (settings.retryFrom !== undefined && !settings.json) {
+    cli.stderr.write(
+      `${count(full.sites.length - list.sites.length, 'site')} confirmed in ${settings.retryFrom}: ` +
+        `pushing to the other ${count(list.sites.length, 'site')} only.\n`,
+    );
+  }
 
   if (settings.dryRun) {
     printPlan(settings, list, cli);
@@ -135,6 +147,24 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
   // The rotation's own fleet dispatcher: no keep-alive, one shared TLS context (the sites' CA comes from the
   // default roots, NODE_EXTRA_CA_CERTS included).
   const dispatcher = createFleetDispatcher({ connectTimeoutMs: settings.timeoutMs });
+  let interrupted: StopSignal | undefined;
+  const grace = new AbortController();
+  let removeInterrupt = (): void => {};
+  const gracePeriod = new Promise<undefined>((resolve) => {
+    removeInterrupt = cli.onInterrupt((signal) => {
+      interrupted = signal;
+      cli.stderr.write(
+        `\n${signal}: no new site will be contacted; waiting up to ${INTERRUPT_GRACE_MS / 1000} s for the ` +
+          'requests in flight (signal again to exit at once).\n',
+      );
+      sleep(INTERRUPT_GRACE_MS, undefined, { signal: grace.signal }).then(
+        () => resolve(undefined),
+        () => undefined,
+      );
+    });
+  });
+  const answered = new Map<string, SiteResult>();
+  let reporting = true;
   try {
     const pusher = createFleetPusher({
       dispatcher,
@@ -149,19 +179,78 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
     }
     const progress = pushProgress(cli.stderr, list.sites.length);
     const started = Date.now();
-    const report = await pusher.push({
+    const pushing = pusher.push({
       sites: list.sites,
       key: settings.key,
       masterApiKey: settings.masterKey,
-      // No invocation deadline outside Lambda: every site gets its attempts.
-      remainingTimeMs: () => Number.POSITIVE_INFINITY,
-      onResult: (result) => progress.report(result),
+      // No invocation deadline outside Lambda: every site gets its attempts, until an interrupt.
+      remainingTimeMs: () => (interrupted === undefined ? Number.POSITIVE_INFINITY : 0),
+      onResult: (result) => {
+        if (!reporting) return;
+        answered.set(result.site, result);
+        progress.report(result);
+      },
     });
+    const report = await Promise.race([pushing, gracePeriod]);
+    reporting = false;
     progress.finish();
-    return printReport(settings, list, report, Date.now() - started, cli);
+    const results = list.sites.flatMap((site) => {
+      const result = answered.get(site);
+      if (result === undefined) return [];
+      // The engine words an interrupt as its deadline; say what really happened.
+      return interrupted !== undefined && result.outcome === 'not_attempted'
+        ? [{ ...result, detail: `not attempted: interrupted (${interrupted})` }]
+        : [result];
+    });
+    return printReport(
+      settings,
+      {
+        results,
+        unanswered: list.sites.filter((site) => !answered.has(site)),
+        stoppedBecause: report?.stoppedBecause,
+        interrupted,
+        confirmedEarlier: full.sites.filter((site) => confirmedEarlier.has(site)),
+        elapsedMs: Date.now() - started,
+      },
+      cli,
+    );
   } finally {
-    await dispatcher.close();
+    removeInterrupt();
+    grace.abort();
+    // Destroy, not close: nothing of this push may keep the process alive once its result is printed.
+    await dispatcher.destroy();
   }
+}
+
+/** The sites a previous `push --json` result shows confirmed, for the same key. */
+async function confirmedIn(file: string, key: string): Promise<Set<string>> {
+  let document: unknown;
+  try {
+    document = JSON.parse(await readFile(file, 'utf8'));
+  } catch (error) {
+    throw new ConfigurationError(
+      `Cannot use --retry-from ${printable(file)}: not a readable push --json result (${(error as Error).name})`,
+      { cause: error },
+    );
+  }
+  const shaped = document as {
+    key?: { fingerprint?: unknown };
+    results?: { site?: unknown; outcome?: unknown }[];
+  } | null;
+  if (!Array.isArray(shaped?.results) || typeof shaped?.key?.fingerprint !== 'string') {
+    throw new ConfigurationError(`Cannot use --retry-from ${printable(file)}: not a push --json result`);
+  }
+  if (shaped.key.fingerprint !== fingerprint(key)) {
+    throw new ConfigurationError(
+      `--retry-from ${printable(file)} is the result of pushing another key (fp ${printable(shaped.key.fingerprint)}); ` +
+        `its confirmed sites do not hold ${describeKey(key)}`,
+    );
+  }
+  return new Set(
+    shaped.results.flatMap((result) =>
+      result.outcome === 'confirmed' && typeof result.site === 'string' ? [result.site] : [],
+    ),
+  );
 }
 
 type PushValues = ReturnType<typeof parseOptions<typeof OPTIONS>>;
@@ -197,8 +286,13 @@ function resolveSettings(values: PushValues, cli: CliContext): PushSettings {
         'give the Stripe secret key to push (sk_test_... or sk_live_...), preferably in STRIPE_SECRET_KEY',
     );
   } else {
-    const problem = keyProblem(key, keyModeOf(key) ?? 'test');
+    const problem = keyProblem(key, keyModeOf(key) ?? 'test') ?? truncatedKeyProblem(key);
     if (problem !== undefined) problems.push(`the key in ${keyFrom} ${problem}`);
+    else if (keyModeOf(key) === 'live' && values.live !== true) {
+      problems.push(
+        `the key in ${keyFrom} is a LIVE key: add --live to push it (check the sites file first with --dry-run)`,
+      );
+    }
   }
   if (masterKey === '') {
     problems.push(
@@ -224,48 +318,12 @@ function resolveSettings(values: PushValues, cli: CliContext): PushSettings {
     timeoutMs,
     canary,
     dryRun: values['dry-run'] === true,
-    force: values.force === true,
+    force: values.force === true || values.yes === true,
+    live: values.live === true,
+    retryFrom: values['retry-from'],
     json: values.json === true,
     verbose: values.verbose === true,
   };
-}
-
-function printPlan(settings: PushSettings, list: SiteList, cli: CliContext): void {
-  const endpoints = list.sites.map((site) => endpointUrl(site) ?? site);
-  if (settings.json) {
-    cli.stdout.write(
-      `${JSON.stringify(
-        {
-          dryRun: true,
-          key: keyJson(settings.key),
-          sitesFile: settings.sitesFile,
-          sites: list.sites.length,
-          endpoints,
-          duplicates: list.duplicates,
-          concurrency: settings.concurrency,
-          canary: settings.canary,
-          timeoutMs: settings.timeoutMs,
-          attempts: ATTEMPTS,
-        },
-        null,
-        2,
-      )}\n`,
-    );
-    return;
-  }
-  const canaries = Math.min(settings.canary, list.sites.length);
-  cli.stdout.write(
-    'Dry run: nothing was sent to any site.\n' +
-      `Key:        ${describeKey(settings.key)}, ${settings.keyMode} mode, from ${settings.keyFrom}\n` +
-      `Master key: from ${settings.masterKeyFrom} (${settings.masterKey.length} characters)\n` +
-      `Sites:      ${list.sites.length} from ${settings.sitesFile}` +
-      (list.duplicates.length > 0 ? ` (${count(list.duplicates.length, 'duplicate')} ignored)` : '') +
-      '\n' +
-      `Plan:       ${canaries > 0 ? `${count(canaries, 'canary site')} first, then ` : ''}up to ${settings.concurrency} ` +
-      `at a time; ${settings.timeoutMs} ms per attempt, up to ${ATTEMPTS} attempts for transient failures\n` +
-      `Would PUT {"value": <the key>} with X-API-Key to:\n${endpoints.map((url) => `  ${url}\n`).join('')}` +
-      'Run again without --dry-run to push.\n',
-  );
 }
 
 async function confirmed(settings: PushSettings, list: SiteList, cli: CliContext): Promise<boolean> {
@@ -284,85 +342,4 @@ async function confirmed(settings: PushSettings, list: SiteList, cli: CliContext
       (more > 0 ? `  ... and ${more} more\n` : '') +
       'Each of these sites will use this key for its Stripe calls from now on.\nType "yes" to push: ',
   );
-}
-
-function printReport(
-  settings: PushSettings,
-  list: SiteList,
-  report: PushReport,
-  elapsedMs: number,
-  cli: CliContext,
-): number {
-  const confirmedCount = report.results.filter((r) => r.outcome === 'confirmed').length;
-  const notAttempted = report.results.filter((r) => r.outcome === 'not_attempted').length;
-  const failed = report.results.length - confirmedCount - notAttempted;
-  const ok = confirmedCount === list.sites.length;
-
-  if (settings.json) {
-    cli.stdout.write(
-      `${JSON.stringify(
-        {
-          ok,
-          key: keyJson(settings.key),
-          sitesFile: settings.sitesFile,
-          summary: { sites: list.sites.length, confirmed: confirmedCount, failed, notAttempted },
-          ...(report.stoppedBecause === undefined ? {} : { stoppedBecause: report.stoppedBecause }),
-          durationMs: elapsedMs,
-          results: report.results.map((r) => ({
-            site: r.site,
-            outcome: r.outcome,
-            httpStatus: r.httpStatus ?? null,
-            detail: r.detail ?? null,
-            attempts: r.attempts,
-            durationMs: r.durationMs,
-          })),
-          duplicates: list.duplicates,
-        },
-        null,
-        2,
-      )}\n`,
-    );
-    return ok ? EXIT_OK : EXIT_NOT_CONFIRMED;
-  }
-
-  const rows =
-    report.results.length <= MAX_TABLE_ROWS
-      ? report.results
-      : report.results.filter((r) => r.outcome !== 'confirmed');
-  if (rows.length < report.results.length) {
-    cli.stdout.write(`Sites that did not confirm (${rows.length} of ${report.results.length}):\n`);
-  }
-  if (rows.length > 0) {
-    cli.stdout.write(
-      table(
-        ['SITE', 'RESULT', 'HTTP', 'ATTEMPTS', 'LATENCY', 'DETAIL'],
-        rows.map((r) => [
-          r.site,
-          r.outcome,
-          r.httpStatus === undefined ? '-' : String(r.httpStatus),
-          String(r.attempts),
-          r.attempts === 0 ? '-' : duration(r.durationMs),
-          r.outcome === 'confirmed' ? '' : (r.detail ?? ''),
-        ]),
-        ['left', 'left', 'right', 'right', 'right', 'left'],
-      ),
-    );
-  }
-  cli.stdout.write(
-    `\n${describeKey(settings.key)} → ${count(list.sites.length, 'site')} in ${duration(elapsedMs)}: ` +
-      `${confirmedCount} confirmed, ${failed} failed, ${notAttempted} not attempted.\n`,
-  );
-  if (report.stoppedBecause !== undefined) {
-    // The core's explanation, plus what this command's operator can change about it.
-    const hint =
-      report.stoppedBecause === 'canary_failed' ? ' (--canary 0 contacts every site regardless.)' : '';
-    cli.stdout.write(`${PUSH_STOP_EXPLANATIONS[report.stoppedBecause]}${hint}\n`);
-  }
-  cli.stdout.write(
-    ok
-      ? 'Every site confirmed the key.\n'
-      : 'Not every site confirmed: fix the sites above and run the same push again ' +
-          '(sites that already hold the key just confirm it again).\n',
-  );
-  return ok ? EXIT_OK : EXIT_NOT_CONFIRMED;
 }

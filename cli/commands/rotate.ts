@@ -79,7 +79,6 @@ Example:
 
 export const rotateCommand: Command = {
   name: 'rotate',
-  summary: 'start a rotation now; --wait follows it until AWSCURRENT moved (or it failed)',
   help: HELP,
   run,
 };

@@ -83,7 +83,6 @@ Example:
 
 export const stageCommand: Command = {
   name: 'stage',
-  summary: 'check a new Stripe key and write it to the staged key secret (read from a prompt or stdin)',
   help: HELP,
   run,
 };

@@ -60,7 +60,6 @@ Example:
 
 export const statusCommand: Command = {
   name: 'status',
-  summary: 'show the rotated secret, the staged key, the schedule and the ledger (read-only)',
   help: HELP,
   run,
 };

@@ -110,4 +110,23 @@ describe.concurrent("the CLI's push settings are the rotation function's", () =>
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('STRIPE_API_BASE must not carry credentials, a query or a fragment');
   });
+
+  it("an AWS command prints neither the SDK's Node-version notice nor a doubled error prefix", async ({
+    expect,
+  }) => {
+    const run = await runCli(['status', '--secret-id', 'stripe/secret-key'], {
+      env: {
+        AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+        AWS_SECRET_ACCESS_KEY: 'not-a-real-secret-access-key',
+        AWS_REGION: 'eu-west-3',
+        // Nothing listens on the discard port: the command fails fast, after creating its clients.
+        AWS_ENDPOINT_URL: 'http://127.0.0.1:9',
+      },
+    });
+
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).not.toContain('NodeVersionSupportWarning');
+    expect(run.stderr).not.toContain('error: Error:');
+    expect(run.stderr).toContain('ECONNREFUSED');
+  });
 });

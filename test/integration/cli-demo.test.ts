@@ -1,5 +1,6 @@
 /**
- * `npm run demo` as a newcomer runs it: the package's bin in a child process, with nothing prepared. The demo
+ * `npm run demo` as a newcomer runs it: the package's bin in a child process, on the CLI that `npm ci` builds
+ * (rebuilt from this tree by the integration suite's global setup). The demo
  * generates its own keys, so leaks are checked by shape: no unmasked key and no master key in any output.
  */
 import { describe, expect, it } from 'vitest';

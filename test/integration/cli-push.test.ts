@@ -211,11 +211,39 @@ describe.concurrent('stripe-key-rotator push, against real HTTPS template sites'
   }) => {
     const { fleet, sitesFile } = await fleetWithSitesFile(2);
 
-    const run = await push(['--sites-file', sitesFile], { STRIPE_SECRET_KEY: LIVE_KEY });
+    const run = await push(['--sites-file', sitesFile, '--live'], { STRIPE_SECRET_KEY: LIVE_KEY });
 
     expect(run.code, output(run)).toBe(2);
     expect(run.stderr).toContain('refusing to push without confirmation: stdin is not a terminal');
     expect(run.stderr).toContain('--force');
+    expect(fleet.requestCount).toBe(0);
+  });
+
+  it('refuses a live key without --live, even with --yes, contacting nothing (exit 2)', async ({
+    expect,
+  }) => {
+    const { fleet, sitesFile } = await fleetWithSitesFile(2);
+
+    const run = await push(['--sites-file', sitesFile, '--yes'], { STRIPE_SECRET_KEY: LIVE_KEY });
+
+    expect(run.code, output(run)).toBe(2);
+    expect(run.stderr).toContain('the key in STRIPE_SECRET_KEY is a LIVE key: add --live to push it');
+    expect(fleet.requestCount).toBe(0);
+  });
+
+  it('refuses a truncated key such as sk_live_51Ab, which every site would store, contacting nothing (exit 2)', async ({
+    expect,
+  }) => {
+    const { fleet, sitesFile } = await fleetWithSitesFile(2);
+
+    const run = await push(['--sites-file', sitesFile, '--force', '--live'], {
+      STRIPE_SECRET_KEY: 'sk_live_51Ab',
+    });
+
+    expect(run.code, output(run)).toBe(2);
+    expect(run.stderr).toContain(
+      'the key in STRIPE_SECRET_KEY looks truncated: 4 characters after the prefix',
+    );
     expect(fleet.requestCount).toBe(0);
   });
 

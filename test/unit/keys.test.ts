@@ -6,8 +6,10 @@ import {
   keyJson,
   keyModeOf,
   keyProblem,
+  MIN_SECRET_KEY_BODY_CHARS,
   maskKey,
   masterApiKeyProblem,
+  truncatedKeyProblem,
 } from '../../lambda/keys.js';
 import { secret } from '../support/secret-guard.js';
 
@@ -87,5 +89,13 @@ describe('master API key validation', () => {
       'contains spaces or non-printable characters (22 chars); it cannot be sent as X-API-Key',
     );
     expect(masterApiKeyProblem(secret('master key'))).toContain('contains spaces');
+  });
+
+  it('calls a key with fewer than MIN_SECRET_KEY_BODY_CHARS characters after its prefix truncated, masked', () => {
+    expect(truncatedKeyProblem('sk_live_51Ab')).toBe(
+      `looks truncated: 4 characters after the prefix, a Stripe secret key has at least ${MIN_SECRET_KEY_BODY_CHARS} (sk_live_…)`,
+    );
+    expect(truncatedKeyProblem(`sk_test_${'a'.repeat(MIN_SECRET_KEY_BODY_CHARS)}`)).toBeUndefined();
+    expect(truncatedKeyProblem(LIVE)).toBeUndefined();
   });
 });

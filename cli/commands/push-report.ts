@@ -1,0 +1,221 @@
+/**
+ * What `push` prints: the dry-run plan, and the result (per-site table, summary, `--json` document), also
+ * after an interrupt, when it covers exactly the answers received before exiting.
+ */
+import { SETTINGS } from '../../lambda/contract.js';
+import { endpointUrl } from '../../lambda/fleet-http.js';
+import { describeKey, type KeyMode, keyJson } from '../../lambda/keys.js';
+import {
+  PUSH_STOP_EXPLANATIONS,
+  type PushStopReason,
+  type SiteList,
+  type SiteResult,
+} from '../../lambda/ports.js';
+import { count, duration, table } from './format.js';
+import {
+  type CliContext,
+  EXIT_INTERRUPTED,
+  EXIT_NOT_CONFIRMED,
+  EXIT_OK,
+  PROGRAM,
+  type StopSignal,
+} from './frame.js';
+
+/** Tries per site for transient failures (429, 5xx, timeouts, connection errors), as the Lambda's default. */
+export const ATTEMPTS = SETTINGS.siteAttempts.default;
+/** Larger fleets list only the sites that did not confirm (the JSON output has them all). */
+const MAX_TABLE_ROWS = 50;
+
+export interface PushSettings {
+  readonly sitesFile: string;
+  readonly key: string;
+  readonly keyMode: KeyMode;
+  readonly keyFrom: string;
+  readonly masterKey: string;
+  readonly masterKeyFrom: string;
+  readonly concurrency: number;
+  readonly timeoutMs: number;
+  readonly canary: number;
+  readonly dryRun: boolean;
+  readonly force: boolean;
+  readonly json: boolean;
+  readonly verbose: boolean;
+  readonly live: boolean;
+  /** The earlier `--json` result whose unconfirmed sites this push retries. */
+  readonly retryFrom: string | undefined;
+}
+
+export function printPlan(settings: PushSettings, list: SiteList, cli: CliContext): void {
+  const endpoints = list.sites.map((site) => endpointUrl(site) ?? site);
+  if (settings.json) {
+    cli.stdout.write(
+      `${JSON.stringify(
+        {
+          dryRun: true,
+          key: keyJson(settings.key),
+          sitesFile: settings.sitesFile,
+          sites: list.sites.length,
+          endpoints,
+          duplicates: list.duplicates,
+          concurrency: settings.concurrency,
+          canary: settings.canary,
+          timeoutMs: settings.timeoutMs,
+          attempts: ATTEMPTS,
+        },
+        null,
+        2,
+      )}\n`,
+    );
+    return;
+  }
+  const canaries = Math.min(settings.canary, list.sites.length);
+  cli.stdout.write(
+    'Dry run: nothing was sent to any site.\n' +
+      `Key:        ${describeKey(settings.key)}, ${settings.keyMode} mode, from ${settings.keyFrom}\n` +
+      `Master key: from ${settings.masterKeyFrom} (${settings.masterKey.length} characters)\n` +
+      `Sites:      ${list.sites.length} from ${settings.sitesFile}` +
+      (list.duplicates.length > 0 ? ` (${count(list.duplicates.length, 'duplicate')} ignored)` : '') +
+      '\n' +
+      `Plan:       ${canaries > 0 ? `${count(canaries, 'canary site')} first, then ` : ''}up to ${settings.concurrency} ` +
+      `at a time; ${settings.timeoutMs} ms per attempt, up to ${ATTEMPTS} attempts for transient failures\n` +
+      `Would PUT {"value": <the key>} with X-API-Key to:\n${endpoints.map((url) => `  ${url}\n`).join('')}` +
+      'Run again without --dry-run to push.\n',
+  );
+}
+
+/** A table row: a site's result, or a site whose answer never arrived. */
+type Row = Omit<SiteResult, 'outcome'> & { readonly outcome: SiteResult['outcome'] | 'unanswered' };
+
+/** What one push did, as far as this process knows. */
+export interface PushOutcome {
+  /** One result per site that answered (or was given up on, or never contacted), in list order. */
+  readonly results: readonly SiteResult[];
+  /** Sites whose request may have reached them but whose answer did not arrive before exiting. */
+  readonly unanswered: readonly string[];
+  readonly stoppedBecause: PushStopReason | undefined;
+  readonly interrupted: StopSignal | undefined;
+  /** Sites an earlier result (--retry-from) shows confirmed, not contacted again. */
+  readonly confirmedEarlier: readonly string[];
+  readonly elapsedMs: number;
+}
+
+export function printReport(settings: PushSettings, outcome: PushOutcome, cli: CliContext): number {
+  const { results, unanswered, interrupted, confirmedEarlier } = outcome;
+  const confirmedNow = results.filter((r) => r.outcome === 'confirmed').length;
+  const notAttempted = results.filter((r) => r.outcome === 'not_attempted').length;
+  const failed = results.length - confirmedNow - notAttempted;
+  const sites = results.length + unanswered.length + confirmedEarlier.length;
+  const confirmed = confirmedNow + confirmedEarlier.length;
+  const ok = confirmed === sites;
+  const code = interrupted !== undefined ? EXIT_INTERRUPTED[interrupted] : ok ? EXIT_OK : EXIT_NOT_CONFIRMED;
+
+  if (settings.json) {
+    cli.stdout.write(
+      `${JSON.stringify(
+        {
+          ok,
+          interrupted: interrupted ?? null,
+          key: keyJson(settings.key),
+          sitesFile: settings.sitesFile,
+          summary: { sites, confirmed, failed, notAttempted, unanswered: unanswered.length },
+          ...(outcome.stoppedBecause === undefined || interrupted !== undefined
+            ? {}
+            : { stoppedBecause: outcome.stoppedBecause }),
+          durationMs: Math.round(outcome.elapsedMs),
+          results: [
+            ...confirmedEarlier.map((site) => ({
+              site,
+              outcome: 'confirmed',
+              httpStatus: null,
+              detail: `confirmed earlier (${settings.retryFrom ?? ''})`,
+              attempts: 0,
+              durationMs: 0,
+            })),
+            ...results.map((r) => ({
+              site: r.site,
+              outcome: r.outcome,
+              httpStatus: r.httpStatus ?? null,
+              detail: r.detail ?? null,
+              attempts: r.attempts,
+              durationMs: r.durationMs,
+            })),
+            ...unanswered.map((site) => ({
+              site,
+              outcome: 'unanswered',
+              httpStatus: null,
+              detail: 'no answer before exiting: the site may or may not hold the key',
+              attempts: null,
+              durationMs: null,
+            })),
+          ],
+        },
+        null,
+        2,
+      )}\n`,
+    );
+    return code;
+  }
+
+  const shown: Row[] = [
+    ...results,
+    ...unanswered.map((site) => ({
+      site,
+      outcome: 'unanswered' as const,
+      detail: 'no answer before exiting: may or may not hold the key',
+      attempts: 0,
+      durationMs: 0,
+    })),
+  ];
+  const failures = shown.filter((r) => r.outcome !== 'confirmed');
+  // A stop leaves many sites never contacted: one line says so instead of one row each.
+  const listed = (shown.length <= MAX_TABLE_ROWS ? shown : failures).filter(
+    (r) => r.outcome !== 'not_attempted',
+  );
+  if (listed.length < shown.length - notAttempted) {
+    cli.stdout.write(`Sites that did not confirm (${listed.length} of ${shown.length}):\n`);
+  }
+  if (listed.length > 0) {
+    cli.stdout.write(
+      table(
+        ['SITE', 'RESULT', 'HTTP', 'ATTEMPTS', 'LATENCY', 'DETAIL'],
+        listed.map((r) => [
+          r.site,
+          r.outcome,
+          r.httpStatus === undefined ? '-' : String(r.httpStatus),
+          r.outcome === 'unanswered' ? '-' : String(r.attempts),
+          r.attempts === 0 ? '-' : duration(r.durationMs),
+          r.outcome === 'confirmed' ? '' : (r.detail ?? ''),
+        ]),
+        ['left', 'left', 'right', 'right', 'right', 'left'],
+      ),
+    );
+  }
+  if (notAttempted > 0) cli.stdout.write(`${count(notAttempted, 'site')} not attempted (not contacted).\n`);
+  cli.stdout.write(
+    `\n${describeKey(settings.key)} → ${count(sites, 'site')} in ${duration(outcome.elapsedMs)}: ` +
+      `${confirmed} confirmed${confirmedEarlier.length > 0 ? ` (${confirmedEarlier.length} earlier)` : ''}, ` +
+      `${failed} failed, ${notAttempted} not attempted` +
+      `${unanswered.length > 0 ? `, ${unanswered.length} unanswered` : ''}.\n`,
+  );
+  if (interrupted !== undefined) {
+    cli.stdout.write(
+      `Interrupted (${interrupted}): no site was contacted after the signal; the sites listed confirmed hold the key. ` +
+        `To push to the others, save this push's --json output and run: ${PROGRAM} push --sites-file ` +
+        `${settings.sitesFile} --retry-from RESULT.json\n`,
+    );
+  } else if (outcome.stoppedBecause !== undefined) {
+    // The core's explanation, plus what this command's operator can change about it.
+    const hint =
+      outcome.stoppedBecause === 'canary_failed' ? ' (--canary 0 contacts every site regardless.)' : '';
+    cli.stdout.write(`${PUSH_STOP_EXPLANATIONS[outcome.stoppedBecause]}${hint}\n`);
+  }
+  if (interrupted === undefined) {
+    cli.stdout.write(
+      ok
+        ? 'Every site confirmed the key.\n'
+        : 'Not every site confirmed: fix the sites above and run the same push again ' +
+            '(sites that already hold the key just confirm it again), or add --retry-from with its --json output.\n',
+    );
+  }
+  return code;
+}
