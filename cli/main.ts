@@ -1,5 +1,5 @@
 /**
- * The operator CLI's entry point (`npx stripe-key-rotator <command>`: dist/cli.js, built from here by
+ * The operator CLI's entry point (`npx stripe-key-rotator <command>`: dist/cli/main.js, built from here by
  * `npm ci`; in development `node --import tsx cli/main.ts`). Commands live in `commands/`; each one parses
  * its own options and returns its exit code.
  */
