@@ -45,6 +45,7 @@ import { pushProgress } from './progress.js';
 const OPTIONS = {
   ...AWS_OPTIONS,
   force: { type: 'boolean' },
+  yes: { type: 'boolean' },
   concurrency: { type: 'string' },
   verbose: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -70,7 +71,7 @@ rotation function may still be pushing.
 
 ${awsOptionsHelp(['ledger-table', 'master-key-secret-id'])}
 Options:
-  --force              no confirmation question (required when stdin is not a terminal)
+  --force, --yes       no confirmation question (required when stdin is not a terminal)
   --concurrency <n>    sites pushed at once, ${range(CONCURRENCY)} (default ${CONCURRENCY.default})
   --verbose            the push engine's structured log on stderr
   -h, --help           show this help
@@ -99,7 +100,7 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
   const ledgerTable = requiredSetting(values, cli.env, 'ledger-table');
   const masterSecretId = requiredSetting(values, cli.env, 'master-key-secret-id');
   const concurrency = settingNumber('concurrency', values.concurrency, CONCURRENCY);
-  const force = values.force === true;
+  const force = values.force === true || values.yes === true;
   if (!force && cli.stdin.isTTY !== true) {
     throw new UsageError(
       'refusing to abort without confirmation: stdin is not a terminal. Pass --force to abort ' +

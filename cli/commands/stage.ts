@@ -40,6 +40,7 @@ const OPTIONS = {
   'secret-key': { type: 'string' },
   'no-stripe-check': { type: 'boolean' },
   force: { type: 'boolean' },
+  yes: { type: 'boolean' },
   verbose: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -65,7 +66,7 @@ needs a confirmation.
 ${awsOptionsHelp(['staged-secret-id', 'ledger-table', 'key-mode'])}
 Options:
   --no-stripe-check   skip the Stripe check (a warning is printed; the rotation still checks)
-  --force             no confirmation for a live key (required when stdin is not a terminal)
+  --force, --yes      no confirmation for a live key (required when stdin is not a terminal)
   --verbose           print the Stripe check's structured log on stderr
   -h, --help          show this help
 
@@ -101,7 +102,7 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
   const stagedId = requiredSetting(values, cli.env, 'staged-secret-id');
   const ledgerTable = requiredSetting(values, cli.env, 'ledger-table');
   const keyMode = requiredKeyMode(values, cli.env);
-  const force = values.force === true;
+  const force = values.force === true || values.yes === true;
   const stripeCheck = values['no-stripe-check'] !== true;
   const apiBase = stripeCheck ? stripeApiBase(cli.env) : undefined;
 

@@ -129,4 +129,25 @@ describe.concurrent("the CLI's push settings are the rotation function's", () =>
     expect(run.stderr).not.toContain('error: Error:');
     expect(run.stderr).toContain('ECONNREFUSED');
   });
+
+  it('abort takes --yes as --force: no confirmation refusal without a terminal', async ({ expect }) => {
+    const env = {
+      AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+      AWS_SECRET_ACCESS_KEY: 'not-a-real-secret-access-key',
+      AWS_REGION: 'eu-west-3',
+      AWS_ENDPOINT_URL: 'http://127.0.0.1:9',
+      LEDGER_TABLE: 'ledger',
+      MASTER_API_KEY_SECRET_ARN: 'stripe/master-api-key',
+      STAGED_SECRET_ARN: 'stripe/staged-key',
+      SITES_PARAMETER: '/stripe/sites',
+      KEY_MODE: 'test',
+    };
+    const asked = await runCli(['abort', '--secret-id', 'stripe/secret-key'], { env });
+    const yes = await runCli(['abort', '--secret-id', 'stripe/secret-key', '--yes'], { env });
+
+    expect(asked.code).toBe(2);
+    expect(asked.stderr).toContain('refusing to abort without confirmation');
+    expect(yes.code).not.toBe(0);
+    expect(yes.stderr).not.toContain('refusing to abort without confirmation');
+  });
 });

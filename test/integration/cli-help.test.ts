@@ -25,8 +25,12 @@ describe.concurrent('stripe-key-rotator --help', () => {
       '--concurrency',
       '--timeout',
       '--dry-run',
-      '--force',
+      '--force, --yes',
+      '--live',
+      '--retry-from',
       '--json',
+      '130  interrupted by SIGINT',
+      '143  interrupted by SIGTERM',
     ]) {
       expect(run.stdout).toContain(option);
     }
