@@ -98,6 +98,12 @@ export class StripeKeyRotation extends Construct {
         placeholder,
       );
 
+    // What aws-cdk-lib's RotationSchedule adds and the L1 path would drop: the account root may not delete
+    // the secrets this construct owns (an adopted secret's policy belongs to its owner).
+    for (const secret of [this.rotatedSecret, this.stagedKeySecret, this.masterApiKeySecret]) {
+      if (secret instanceof secretsmanager.Secret) secret.denyAccountRootDelete();
+    }
+
     Validations.of(this.stagedKeySecret).acknowledge({
       id: 'AwsSolutions-SMG4',
       reason:

@@ -54,6 +54,7 @@ describe('a StripeKeyRotation with default props', () => {
   it('creates exactly the resources of one rotation, and nothing else', () => {
     expect(resourceCounts(template)).toEqual({
       'AWS::SecretsManager::Secret': 3,
+      'AWS::SecretsManager::ResourcePolicy': 3,
       'AWS::SSM::Parameter': 1,
       'AWS::DynamoDB::Table': 1,
       'AWS::Logs::LogGroup': 2,
