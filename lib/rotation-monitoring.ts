@@ -6,7 +6,7 @@
  * Not a construct of its own: it builds into the scope it is given, so that `StripeKeyRotation` keeps the
  * construct paths, and hence the logical IDs, of stacks already deployed.
  */
-import { Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -17,6 +17,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import type { MetricName } from '../lambda/contract.js';
 import { rotationMetric } from './rotation-metrics.js';
@@ -40,6 +41,10 @@ export class RotationMonitoring {
   readonly topic: sns.Topic;
   readonly failureRule: events.Rule;
   readonly errorsAlarm: cloudwatch.Alarm;
+  /** Failure notices EventBridge could not deliver. */
+  readonly deadLetterQueue: sqs.Queue;
+  /** The notification path and the function's limits: rule delivery failures, dead letters, duration, throttles. */
+  readonly pathAlarms: cloudwatch.Alarm[];
   readonly dashboard: cloudwatch.Dashboard;
 
   /** Creates the resources in `scope` (ids NotificationsKey, NotificationsTopic, RotationFailureRule, ErrorsAlarm, Dashboard). */
@@ -48,8 +53,15 @@ export class RotationMonitoring {
     private readonly props: RotationMonitoringProps,
   ) {
     this.topic = this.buildTopic();
+    // A notice EventBridge cannot deliver (a wrong key or topic policy) lands here after the retries, and alarms.
+    this.deadLetterQueue = new sqs.Queue(scope, 'NotificationsDeadLetterQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
     this.failureRule = this.buildFailureRule();
     this.errorsAlarm = this.buildErrorsAlarm();
+    this.pathAlarms = this.buildPathAlarms();
     this.allowPublishing();
     this.dashboard = this.buildDashboard();
   }
@@ -71,6 +83,8 @@ export class RotationMonitoring {
         ],
         actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
         resources: ['*'],
+        // Confused-deputy guard: only this account's rules and alarms.
+        conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this.scope).account } },
       }),
     );
     const topic = new sns.Topic(this.scope, 'NotificationsTopic', {
@@ -103,13 +117,33 @@ export class RotationMonitoring {
     });
     const message = events.RuleTargetInput.fromText(
       `Stripe key rotation ${events.EventField.fromPath('$.detail.eventName')} for ` +
-        `${events.EventField.fromPath('$.detail.additionalEventData.SecretId')} at ${events.EventField.time}. ` +
+        `${events.EventField.fromPath('$.detail.additionalEventData.SecretId')} at ${events.EventField.time}: ` +
+        `${events.EventField.fromPath('$.detail.errorMessage')}. ` +
         'AWSCURRENT moves only after every site confirmed: unless the ledger shows this rotation finished, the ' +
         'key in service is unchanged. Read the failing step and the per-site results in log ' +
         `group ${logGroup.logGroupName} and on dashboard ${serviceName}.`,
     );
+    this.deadLetterQueue.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'FailureRuleDeadLetters',
+        principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+        actions: ['sqs:SendMessage'],
+        resources: [this.deadLetterQueue.queueArn],
+        conditions: { ArnEquals: { 'aws:SourceArn': rule.ruleArn } },
+      }),
+    );
+    Validations.of(this.deadLetterQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is the dead-letter queue of the failure rule; its depth is alarmed on.',
+    });
     rule.addTarget({
-      bind: () => ({ arn: this.topic.topicArn, input: message, targetResource: this.topic }),
+      bind: () => ({
+        arn: this.topic.topicArn,
+        input: message,
+        targetResource: this.topic,
+        deadLetterConfig: { arn: this.deadLetterQueue.queueArn },
+        retryPolicy: { maximumRetryAttempts: 10, maximumEventAgeInSeconds: Duration.hours(24).toSeconds() },
+      }),
     });
     return rule;
   }
@@ -120,14 +154,66 @@ export class RotationMonitoring {
       .createAlarm(this.scope, 'ErrorsAlarm', {
         alarmDescription:
           `A rotation step of ${this.props.serviceName} failed (Lambda Errors). AWSCURRENT is unchanged; ` +
-          'Secrets Manager retries the rotation. See the function log group for the step and the sites.',
+          'Secrets Manager retries the rotation. See the function log group for the step and the sites. ' +
+          'No notification: the failure rule sends one message per failed rotation, with its error message.',
         threshold: 1,
         evaluationPeriods: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       });
-    alarm.addAlarmAction(new SnsAction(this.topic));
     return alarm;
+  }
+
+  private buildPathAlarms(): cloudwatch.Alarm[] {
+    const { serviceName, rotationFunction, timeout } = this.props;
+    const fiveMinutes = Duration.minutes(5);
+    const atLeastOne = (id: string, metric: cloudwatch.Metric, description: string) =>
+      metric.createAlarm(this.scope, id, {
+        alarmDescription: `${description} (${serviceName}).`,
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+    const alarms = [
+      atLeastOne(
+        'FailureRuleFailedInvocationsAlarm',
+        new cloudwatch.Metric({
+          namespace: 'AWS/Events',
+          metricName: 'FailedInvocations',
+          dimensionsMap: { RuleName: this.failureRule.ruleName },
+          statistic: cloudwatch.Stats.SUM,
+          period: fiveMinutes,
+        }),
+        'EventBridge could not deliver a rotation failure notice to the topic: check the topic policy and its KMS key policy; the notice is in the dead-letter queue',
+      ),
+      atLeastOne(
+        'DeadLetterAlarm',
+        this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+          statistic: cloudwatch.Stats.MAXIMUM,
+          period: fiveMinutes,
+        }),
+        'A rotation failure notice is in the dead-letter queue: read it (it names the secret and the error), then fix the topic delivery',
+      ),
+      atLeastOne(
+        'ThrottlesAlarm',
+        rotationFunction.metricThrottles({ statistic: cloudwatch.Stats.SUM, period: fiveMinutes }),
+        'The rotation function was throttled: a rotation step did not run. Check the account concurrency',
+      ),
+      rotationFunction
+        .metricDuration({ statistic: cloudwatch.Stats.MAXIMUM, period: fiveMinutes })
+        .createAlarm(this.scope, 'DurationAlarm', {
+          alarmDescription:
+            `A rotation step of ${serviceName} ran longer than 80% of the function timeout: the push is close to ` +
+            'being cut off. Raise the timeout or pushConcurrency, or look for slow sites in the log.',
+          threshold: Math.floor(timeout.toMilliseconds() * 0.8),
+          evaluationPeriods: 1,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        }),
+    ];
+    for (const alarm of alarms) alarm.addAlarmAction(new SnsAction(this.topic));
+    return alarms;
   }
 
   /** Written out rather than `grantPublish`, so each publisher is pinned to its source. */
@@ -144,12 +230,12 @@ export class RotationMonitoring {
     );
     topic.addToResourcePolicy(
       new iam.PolicyStatement({
-        sid: 'ErrorsAlarmPublishes',
+        sid: 'PathAlarmsPublish',
         principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
         actions: ['sns:Publish'],
         resources: [topic.topicArn],
         conditions: {
-          ArnEquals: { 'aws:SourceArn': this.errorsAlarm.alarmArn },
+          ArnEquals: { 'aws:SourceArn': this.pathAlarms.map((alarm) => alarm.alarmArn) },
           StringEquals: { 'aws:SourceAccount': Stack.of(this.scope).account },
         },
       }),
@@ -220,7 +306,11 @@ export class RotationMonitoring {
         ],
         width: 10,
       }),
-      new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: [this.errorsAlarm], width: 6 }),
+      new cloudwatch.AlarmStatusWidget({
+        title: 'Alarms',
+        alarms: [this.errorsAlarm, ...this.pathAlarms],
+        width: 6,
+      }),
     );
     return dashboard;
   }

@@ -119,6 +119,12 @@ export class StripeKeyRotation extends Construct {
         placeholder,
       );
 
+    // What aws-cdk-lib's RotationSchedule adds and the L1 path would drop: the account root may not delete
+    // the secrets this construct owns (an adopted secret's policy belongs to its owner).
+    for (const secret of [this.rotatedSecret, this.stagedKeySecret, this.masterApiKeySecret]) {
+      if (secret instanceof secretsmanager.Secret) secret.denyAccountRootDelete();
+    }
+
     Validations.of(this.stagedKeySecret).acknowledge({
       id: 'AwsSolutions-SMG4',
       reason:
@@ -160,6 +166,8 @@ export class StripeKeyRotation extends Construct {
       encryptionKey: props.encryptionKey,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       timeToLiveAttribute: LEDGER_TABLE_SCHEMA.timeToLiveAttribute,
+      // The ledger is the rotation's memory (what every site holds): a stack update must not drop it.
+      deletionProtection: true,
       removalPolicy,
     });
     this.ledgerTable.addGlobalSecondaryIndex({
@@ -229,8 +237,9 @@ export class StripeKeyRotation extends Construct {
     this.rotationFunction.addPermission('InvokeBySecretsManager', {
       principal: new iam.ServicePrincipal('secretsmanager.amazonaws.com'),
       action: 'lambda:InvokeFunction',
-      // Confused-deputy guard the L2 rotation schedule omits (aws/aws-cdk#28406).
+      // Confused-deputy guard the L2 rotation schedule omits (aws/aws-cdk#28406): this account, this secret.
       sourceAccount: stack.account,
+      sourceArn: this.rotatedSecret.secretFullArn ?? `${this.rotatedSecret.secretArn}-??????`,
     });
 
     // L1 rather than `addRotationSchedule`: the L2 has no cron window, grants GetRandomPassword on `*`
@@ -261,6 +270,9 @@ export class StripeKeyRotation extends Construct {
     this.failureRule = monitoring.failureRule;
     this.errorsAlarm = monitoring.errorsAlarm;
     this.dashboard = monitoring.dashboard;
+    // Secrets Manager tests the configuration as soon as the schedule exists: its failure notice needs the
+    // rule and the topic policy in place.
+    this.rotationSchedule.node.addDependency(monitoring.failureRule, monitoring.topic);
 
     this.watchdog = new RotationWatchdog(this, {
       serviceName: settings.serviceName,

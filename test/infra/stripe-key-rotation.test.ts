@@ -54,6 +54,7 @@ describe('a StripeKeyRotation with default props', () => {
   it('creates exactly the resources of one rotation, and nothing else', () => {
     expect(resourceCounts(template)).toEqual({
       'AWS::SecretsManager::Secret': 3,
+      'AWS::SecretsManager::ResourcePolicy': 3,
       'AWS::SSM::Parameter': 1,
       'AWS::DynamoDB::Table': 1,
       'AWS::Logs::LogGroup': 2,
@@ -68,8 +69,10 @@ describe('a StripeKeyRotation with default props', () => {
       'AWS::SNS::Topic': 1,
       'AWS::SNS::TopicPolicy': 1,
       'AWS::Events::Rule': 2,
-      // Errors, and the watchdog's overdue, pending and disabled.
-      'AWS::CloudWatch::Alarm': 4,
+      'AWS::SQS::Queue': 1,
+      'AWS::SQS::QueuePolicy': 1,
+      // Errors, failed deliveries, dead letters, throttles, duration; the watchdog's overdue, pending, disabled.
+      'AWS::CloudWatch::Alarm': 8,
       'AWS::CloudWatch::Dashboard': 1,
     });
   });
@@ -146,7 +149,7 @@ describe('a StripeKeyRotation with default props', () => {
     });
   });
 
-  it('creates the ledger table: on-demand, encrypted, point-in-time recovery, TTL, history index, retained', () => {
+  it('creates the ledger table: on-demand, encrypted, point-in-time recovery, TTL, history index, retained, deletion-protected', () => {
     expect(only(template, 'AWS::DynamoDB::Table')).toEqual({
       Type: 'AWS::DynamoDB::Table',
       DeletionPolicy: 'Retain',
@@ -159,6 +162,7 @@ describe('a StripeKeyRotation with default props', () => {
           { AttributeName: 'gsi1sk', AttributeType: 'S' },
         ],
         BillingMode: 'PAY_PER_REQUEST',
+        DeletionProtectionEnabled: true,
         GlobalSecondaryIndexes: [
           {
             IndexName: 'history',
@@ -259,6 +263,7 @@ describe('a StripeKeyRotation with default props', () => {
       FunctionName: arnOf(rotation.rotationFunction),
       Principal: 'secretsmanager.amazonaws.com',
       SourceAccount: '123456789012',
+      SourceArn: ref(rotation.rotatedSecret),
     });
   });
 
@@ -274,6 +279,13 @@ describe('a StripeKeyRotation with default props', () => {
       ([, r]) => r.Type === 'AWS::Lambda::Permission',
     );
     expect(schedule.DependsOn).toContain(permission?.[0]);
+    // The first configuration test's failure notice needs the rule and the topic policy in place.
+    expect(schedule.DependsOn).toEqual(
+      expect.arrayContaining([
+        logicalId(rotation.failureRule),
+        Object.entries(resources(template)).find(([, r]) => r.Type === 'AWS::SNS::TopicPolicy')?.[0],
+      ]),
+    );
   });
 
   it('sends failed, abandoned and failed-test rotations of this secret to the topic', () => {
@@ -291,8 +303,10 @@ describe('a StripeKeyRotation with default props', () => {
     ]);
   });
 
-  it('alarms on any function error within five minutes, to the topic', () => {
-    expect(propertiesOf(template, 'AWS::CloudWatch::Alarm')).toMatchObject({
+  it('alarms on any function error within five minutes, without notifying: the failure rule does, once', () => {
+    const errors = resources(template)[logicalId(rotation.errorsAlarm)]?.Properties;
+    expect(errors).not.toHaveProperty('AlarmActions');
+    expect(errors).toMatchObject({
       Namespace: 'AWS/Lambda',
       MetricName: 'Errors',
       Dimensions: [{ Name: 'FunctionName', Value: ref(rotation.rotationFunction) }],
@@ -302,7 +316,63 @@ describe('a StripeKeyRotation with default props', () => {
       EvaluationPeriods: 1,
       ComparisonOperator: 'GreaterThanOrEqualToThreshold',
       TreatMissingData: 'notBreaching',
-      AlarmActions: [ref(rotation.notificationsTopic)],
+    });
+  });
+
+  it('watches the notification path and the function limits, notifying the topic', () => {
+    const alarm = (id: string) => resources(template)[logicalId(rotation.node.findChild(id))]?.Properties;
+    const notify = { AlarmActions: [ref(rotation.notificationsTopic)], TreatMissingData: 'notBreaching' };
+    expect(alarm('FailureRuleFailedInvocationsAlarm')).toMatchObject({
+      ...notify,
+      Namespace: 'AWS/Events',
+      MetricName: 'FailedInvocations',
+      Dimensions: [{ Name: 'RuleName', Value: ref(rotation.failureRule) }],
+      Threshold: 1,
+    });
+    expect(alarm('DeadLetterAlarm')).toMatchObject({
+      ...notify,
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Threshold: 1,
+    });
+    expect(alarm('ThrottlesAlarm')).toMatchObject({ ...notify, MetricName: 'Throttles', Threshold: 1 });
+    // 80 % of the 15-minute timeout.
+    expect(alarm('DurationAlarm')).toMatchObject({
+      ...notify,
+      MetricName: 'Duration',
+      Statistic: 'Maximum',
+      ComparisonOperator: 'GreaterThanThreshold',
+      Threshold: 720_000,
+    });
+  });
+
+  it('retries undeliverable failure notices, then keeps them in an encrypted dead-letter queue only the rule may write', () => {
+    const rule = resources(template)[logicalId(rotation.failureRule)]?.Properties as {
+      Targets: {
+        DeadLetterConfig: unknown;
+        RetryPolicy: unknown;
+        InputTransformer: { InputTemplate: string };
+      }[];
+    };
+    const queue = only(template, 'AWS::SQS::Queue');
+    const queueId = Object.entries(resources(template)).find(([, r]) => r === queue)?.[0] ?? '';
+    expect(queue.Properties).toMatchObject({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 1_209_600 });
+    expect(rule.Targets[0]).toMatchObject({
+      DeadLetterConfig: { Arn: { 'Fn::GetAtt': [queueId, 'Arn'] } },
+      RetryPolicy: { MaximumRetryAttempts: 10, MaximumEventAgeInSeconds: 86_400 },
+    });
+    // One message per failure, carrying the error message Secrets Manager recorded.
+    expect(JSON.stringify(rule.Targets[0]?.InputTransformer)).toContain('$.detail.errorMessage');
+    const statements = (
+      propertiesOf(template, 'AWS::SQS::QueuePolicy').PolicyDocument as { Statement: unknown[] }
+    ).Statement;
+    expect(statements).toContainEqual({
+      Sid: 'FailureRuleDeadLetters',
+      Action: 'sqs:SendMessage',
+      Condition: { ArnEquals: { 'aws:SourceArn': arnOf(rotation.failureRule) } },
+      Effect: 'Allow',
+      Principal: { Service: 'events.amazonaws.com' },
+      Resource: { 'Fn::GetAtt': [queueId, 'Arn'] },
     });
   });
 
@@ -323,6 +393,7 @@ describe('a StripeKeyRotation with default props', () => {
         Effect: 'Allow',
         Principal: { Service: ['cloudwatch.amazonaws.com', 'events.amazonaws.com'] },
         Resource: '*',
+        Condition: { StringEquals: { 'aws:SourceAccount': '123456789012' } },
       },
     ]);
     const keyId = Object.entries(resources(template)).find(([, r]) => r.Type === 'AWS::KMS::Key')?.[0] ?? '';
@@ -331,7 +402,7 @@ describe('a StripeKeyRotation with default props', () => {
     });
   });
 
-  it('lets only the failure rule, the errors alarm and the watchdog alarms publish to the topic, over TLS', () => {
+  it('lets only the failure rule, the path alarms and the watchdog alarms publish to the topic, over TLS', () => {
     const topic = ref(rotation.notificationsTopic);
     expect(propertiesOf(template, 'AWS::SNS::TopicPolicy')).toEqual({
       Topics: [topic],
@@ -355,10 +426,17 @@ describe('a StripeKeyRotation with default props', () => {
             Resource: topic,
           },
           {
-            Sid: 'ErrorsAlarmPublishes',
+            Sid: 'PathAlarmsPublish',
             Action: 'sns:Publish',
             Condition: {
-              ArnEquals: { 'aws:SourceArn': arnOf(rotation.errorsAlarm) },
+              ArnEquals: {
+                'aws:SourceArn': [
+                  'FailureRuleFailedInvocationsAlarm',
+                  'DeadLetterAlarm',
+                  'ThrottlesAlarm',
+                  'DurationAlarm',
+                ].map((id) => arnOf(rotation.node.findChild(id))),
+              },
               StringEquals: { 'aws:SourceAccount': '123456789012' },
             },
             Effect: 'Allow',
