@@ -36,6 +36,24 @@ export interface RotationMonitoringProps {
   readonly removalPolicy: RemovalPolicy;
 }
 
+/** Secrets Manager's events for a failed, abandoned or failed-test rotation of `rotatedSecret` (via CloudTrail). */
+export function rotationFailurePattern(rotatedSecret: secretsmanager.ISecret): events.EventPattern {
+  return {
+    source: ['aws.secretsmanager'],
+    detailType: ['AWS Service Event via CloudTrail'],
+    detail: {
+      eventName: ['RotationFailed', 'RotationAbandoned', 'TestRotationFailed'],
+      additionalEventData: {
+        // An imported secret known by name only: match its full ARN by prefix.
+        SecretId:
+          rotatedSecret.secretFullArn === undefined
+            ? [{ prefix: rotatedSecret.secretArn }]
+            : [rotatedSecret.secretArn],
+      },
+    },
+  };
+}
+
 export class RotationMonitoring {
   /** Failed, abandoned and failed-test rotations, and the errors alarm. */
   readonly topic: sns.Topic;
@@ -100,20 +118,7 @@ export class RotationMonitoring {
     const { serviceName, rotatedSecret, logGroup } = this.props;
     const rule = new events.Rule(this.scope, 'RotationFailureRule', {
       description: `Failed, abandoned or failed-test rotations of the Stripe key secret of ${serviceName}.`,
-      eventPattern: {
-        source: ['aws.secretsmanager'],
-        detailType: ['AWS Service Event via CloudTrail'],
-        detail: {
-          eventName: ['RotationFailed', 'RotationAbandoned', 'TestRotationFailed'],
-          additionalEventData: {
-            // An imported secret known by name only: match its full ARN by prefix.
-            SecretId:
-              rotatedSecret.secretFullArn === undefined
-                ? [{ prefix: rotatedSecret.secretArn }]
-                : [rotatedSecret.secretArn],
-          },
-        },
-      },
+      eventPattern: rotationFailurePattern(rotatedSecret),
     });
     const message = events.RuleTargetInput.fromText(
       `Stripe key rotation ${events.EventField.fromPath('$.detail.eventName')} for ` +

@@ -6,7 +6,7 @@
 import { SecretValue, Stack, Validations } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import type * as events from 'aws-cdk-lib/aws-events';
+import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -21,7 +21,7 @@ import { handlerAsset } from './handler-asset.js';
 import { resolveProps, type StripeKeyRotationProps } from './props.js';
 import { RotationGrants } from './rotation-grants.js';
 import { rotationMetric } from './rotation-metrics.js';
-import { RotationMonitoring } from './rotation-monitoring.js';
+import { RotationMonitoring, rotationFailurePattern } from './rotation-monitoring.js';
 import { grantRotationPermissions } from './rotation-permissions.js';
 import { RotationWatchdog } from './rotation-watchdog.js';
 import { SiteListParameter } from './site-list.js';
@@ -56,8 +56,14 @@ export class StripeKeyRotation extends Construct {
   readonly notificationsTopic: sns.Topic;
   /** The EventBridge rule that turns Secrets Manager's rotation failure events into notifications. */
   readonly failureRule: events.Rule;
-  /** Alarm on the function's errors (any failed step). */
+  /** Alarm on the function's errors (any failed step); on the dashboard, not notified (the failure rule is). */
   readonly errorsAlarm: cloudwatch.Alarm;
+  /**
+   * Every alarm this construct creates: function errors, the notification path (rule delivery failures,
+   * dead letters), the function's limits (duration near the timeout, throttles) and staleness (overdue,
+   * stuck AWSPENDING, rotation disabled). Add your own actions to them, e.g. a paging system.
+   */
+  readonly alarms: readonly cloudwatch.IAlarm[];
   /** Rotation outcomes, site counts and push duration against the timeout. */
   readonly dashboard: cloudwatch.Dashboard;
   /**
@@ -269,6 +275,7 @@ export class StripeKeyRotation extends Construct {
     this.notificationsTopic = monitoring.topic;
     this.failureRule = monitoring.failureRule;
     this.errorsAlarm = monitoring.errorsAlarm;
+    const monitoringAlarms = [monitoring.errorsAlarm, ...monitoring.pathAlarms];
     this.dashboard = monitoring.dashboard;
     // Secrets Manager tests the configuration as soon as the schedule exists: its failure notice needs the
     // rule and the topic policy in place.
@@ -283,6 +290,12 @@ export class StripeKeyRotation extends Construct {
       logRetention: settings.logRetention,
       removalPolicy,
     });
+    this.alarms = [
+      ...monitoringAlarms,
+      this.watchdog.overdueAlarm,
+      this.watchdog.pendingAlarm,
+      this.watchdog.disabledAlarm,
+    ];
 
     this.#grants = new RotationGrants(this, {
       rotatedSecret: this.rotatedSecret,
@@ -297,6 +310,24 @@ export class StripeKeyRotation extends Construct {
       description: `Operates the Stripe key rotation of ${settings.serviceName} with the stripe-key-rotator CLI.`,
       statements: this.#grants.operate(),
     });
+  }
+
+  /**
+   * A rule on failed, abandoned and failed-test rotations of the rotated secret (Secrets Manager's events
+   * via CloudTrail, which EventBridge delivers best-effort: the staleness alarms cover a lost event), for
+   * targets of your own, like `secret.onRotationFailed`-style helpers elsewhere.
+   */
+  onRotationFailed(id: string, options: events.OnEventOptions = {}): events.Rule {
+    const rule = new events.Rule(this, id, {
+      description: options.description,
+      ruleName: options.ruleName,
+      eventPattern: rotationFailurePattern(this.rotatedSecret),
+      crossStackScope: options.crossStackScope,
+    });
+    // Narrows the pattern further (merged, as `Rule.addEventPattern` merges), e.g. to one event name.
+    if (options.eventPattern !== undefined) rule.addEventPattern(options.eventPattern);
+    if (options.target !== undefined) rule.addTarget(options.target);
+    return rule;
   }
 
   /** Lets `grantee` read the Stripe key in service (AWSCURRENT of the rotated secret), e.g. a payment workload. */
