@@ -324,7 +324,7 @@ export class StripeKeyRotation extends Construct {
       eventPattern: rotationFailurePattern(this.rotatedSecret),
       crossStackScope: options.crossStackScope,
     });
-    // Narrows the pattern further (merged, as `Rule.addEventPattern` merges), e.g. to one event name.
+    // Merged into the failure pattern, as aws-cdk-lib's own `on…` helpers merge `eventPattern`.
     if (options.eventPattern !== undefined) rule.addEventPattern(options.eventPattern);
     if (options.target !== undefined) rule.addTarget(options.target);
     return rule;

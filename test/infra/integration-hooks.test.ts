@@ -16,12 +16,12 @@ describe("a StripeKeyRotation's integration hooks", () => {
     queue = new sqs.Queue(stack, 'Pager', { enforceSSL: true });
     rotation.onRotationFailed('PageOnFailure', {
       target: new targets.SqsQueue(queue),
-      eventPattern: { detail: { eventName: ['RotationFailed'] } },
+      eventPattern: { region: ['eu-west-3'] },
     });
     template = Template.fromStack(stack);
   }, 60_000);
 
-  it("onRotationFailed adds a rule on the rotated secret's failure events, narrowed as asked, with the given target", () => {
+  it("onRotationFailed adds a rule on the rotated secret's failure events, its pattern merged in, with the given target", () => {
     const rules = Object.values(resources(template)).filter(
       (resource) =>
         resource.Type === 'AWS::Events::Rule' &&
@@ -31,8 +31,9 @@ describe("a StripeKeyRotation's integration hooks", () => {
     expect(rules[0]?.Properties?.EventPattern).toEqual({
       source: ['aws.secretsmanager'],
       'detail-type': ['AWS Service Event via CloudTrail'],
+      region: ['eu-west-3'],
       detail: {
-        eventName: ['RotationFailed'],
+        eventName: ['RotationFailed', 'RotationAbandoned', 'TestRotationFailed'],
         additionalEventData: { SecretId: [{ Ref: logicalId(rotation.rotatedSecret) }] },
       },
     });
