@@ -1,7 +1,19 @@
 import { createHash } from 'node:crypto';
 import { SETTINGS } from './contract.js';
 
-/** The template sites' own acceptance rule (seed: `^sk_(test|live)_[A-Za-z0-9]+$`). */
+/**
+ * A secret or restricted Stripe key anywhere in a text: what the CLI and the site-list messages mask, and what
+ * the log group's data-protection policy masks. Written without groups: CloudWatch Logs' custom data
+ * identifiers accept no parentheses (nor `:`).
+ */
+export const KEY_IN_TEXT = '[sr]k_test_[A-Za-z0-9]+|[sr]k_live_[A-Za-z0-9]+';
+
+/** Every key in `text`, masked (`sk_live_…abcd`). */
+export function maskKeysIn(text: string): string {
+  return text.replace(new RegExp(KEY_IN_TEXT, 'g'), (key) => maskKey(key));
+}
+
+/** The template sites' own acceptance rule: `^sk_(test|live)_[A-Za-z0-9]+$`. */
 export const STRIPE_SECRET_KEY_PATTERN = /^sk_(test|live)_[A-Za-z0-9]+$/;
 
 export type KeyMode = (typeof SETTINGS.keyMode.allowed)[number];

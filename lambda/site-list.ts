@@ -3,7 +3,7 @@
  * ignored. Pure parsing, validation and normalisation; where the text comes from is the adapters' business.
  */
 import { ConfigurationError } from './errors.js';
-import { maskKey } from './keys.js';
+import { maskKeysIn } from './keys.js';
 import type { SiteList } from './ports.js';
 
 export interface SiteListInput {
@@ -145,7 +145,7 @@ function displayItem(item: string): string {
         .replace(/\?[^#]+/, '?***')
         .replace(/#.+$/, '#***');
       return PRINTABLE.test(hidden) && SHOWABLE.some((shape) => shape.test(hidden))
-        ? hidden.replace(/[sr]k_(?:test|live)_[A-Za-z0-9]+/g, (key) => maskKey(key))
+        ? maskKeysIn(hidden)
         : `[${token.length} chars]`;
     })
     .join(' ');

@@ -1,9 +1,10 @@
 /**
  * Builds the CDK app: one stack per environment of the `environments` context (or only the one named by
- * `-c environment=<name>`), checked by cdk-nag's AWS Solutions pack; any unacknowledged finding fails synth.
+ * `-c environment=<name>`), checked by cdk-nag's AWS Solutions and Serverless packs; any unacknowledged finding
+ * fails synth.
  */
 import { type App, Validations } from 'aws-cdk-lib';
-import { AwsSolutionsChecks } from 'cdk-nag';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { readEnvironments } from './config.js';
 import { StripeKeyRotatorStack } from './stripe-key-rotator-stack.js';
 
@@ -25,6 +26,6 @@ export function buildApp(app: App, defaults: AppDefaults = {}): StripeKeyRotator
         env: { account: settings.account ?? defaults.account, region: settings.region ?? defaults.region },
       }),
   );
-  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
   return stacks;
 }

@@ -70,13 +70,14 @@ export class RotationMonitoring {
     private readonly scope: Construct,
     private readonly props: RotationMonitoringProps,
   ) {
-    this.topic = this.buildTopic();
-    // A notice EventBridge cannot deliver (a wrong key or topic policy) lands here after the retries, and alarms.
+    // A notice EventBridge cannot deliver (a wrong key or topic policy), or SNS cannot deliver to a
+    // subscriber, lands here after the retries, and alarms.
     this.deadLetterQueue = new sqs.Queue(scope, 'NotificationsDeadLetterQueue', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
     });
+    this.topic = this.buildTopic();
     this.failureRule = this.buildFailureRule();
     this.errorsAlarm = this.buildErrorsAlarm();
     this.pathAlarms = this.buildPathAlarms();
@@ -110,7 +111,9 @@ export class RotationMonitoring {
       masterKey: topicKey,
       enforceSSL: true,
     });
-    for (const email of this.props.notificationEmails) topic.addSubscription(new EmailSubscription(email));
+    for (const email of this.props.notificationEmails) {
+      topic.addSubscription(new EmailSubscription(email, { deadLetterQueue: this.deadLetterQueue }));
+    }
     return topic;
   }
 
@@ -137,10 +140,18 @@ export class RotationMonitoring {
         conditions: { ArnEquals: { 'aws:SourceArn': rule.ruleArn } },
       }),
     );
-    Validations.of(this.deadLetterQueue).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason: 'This queue is the dead-letter queue of the failure rule; its depth is alarmed on.',
-    });
+    Validations.of(this.deadLetterQueue).acknowledge(
+      {
+        id: 'AwsSolutions-SQS3',
+        reason: 'This queue is the dead-letter queue of the failure rule; its depth is alarmed on.',
+      },
+      {
+        id: 'Serverless-SQSRedrivePolicy',
+        reason:
+          'This queue is itself the dead-letter queue of the failure rule: nothing consumes it to redrive from, ' +
+          'and a message arriving in it raises the dead-letters alarm.',
+      },
+    );
     rule.addTarget({
       bind: () => ({
         arn: this.topic.topicArn,

@@ -16,6 +16,7 @@ import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { configEnvironment } from '../lambda/config.js';
 import { NOTHING_STAGED, POWERTOOLS_SETTINGS } from '../lambda/contract.js';
+import { KEY_IN_TEXT } from '../lambda/keys.js';
 import { LEDGER_TABLE_SCHEMA } from '../lambda/ledger-schema.js';
 import { handlerAsset } from './handler-asset.js';
 import { resolveProps, type StripeKeyRotationProps } from './props.js';
@@ -189,6 +190,12 @@ export class StripeKeyRotation extends Construct {
     this.logGroup = new logs.LogGroup(this, 'LogGroup', {
       retention: settings.logRetention,
       removalPolicy,
+      // Defence in depth: the function never logs a key, but if a line ever held one, readers see it masked.
+      dataProtectionPolicy: new logs.DataProtectionPolicy({
+        name: `${settings.serviceName}-stripe-keys`,
+        description: 'Masks Stripe secret and restricted keys in the rotation logs.',
+        identifiers: [new logs.CustomDataIdentifier('StripeKey', KEY_IN_TEXT)],
+      }),
     });
 
     const role = new iam.Role(this, 'ServiceRole', {
@@ -229,6 +236,22 @@ export class StripeKeyRotation extends Construct {
         // the stacks of the errors it logs itself, lazily (lambda/stack-map.ts).
       },
     });
+
+    Validations.of(this.rotationFunction).acknowledge(
+      {
+        id: 'Serverless-LambdaDLQ',
+        reason:
+          'Secrets Manager invokes the rotation function synchronously, step by step, and retries a failed ' +
+          'rotation itself; a dead-letter queue only receives failed asynchronous invocations, which never happen.',
+      },
+      {
+        id: 'Serverless-LambdaTracing',
+        reason:
+          'Every step and every site result is a structured log line with step, secret ARN, version id, site, ' +
+          'status, attempt and duration, plus EMF metrics; X-Ray would add a wildcard PutTraceSegments permission ' +
+          'and a segment per site request without telling more.',
+      },
+    );
 
     grantRotationPermissions(role, {
       rotatedSecret: this.rotatedSecret,

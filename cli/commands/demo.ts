@@ -7,7 +7,7 @@
 import { performance } from 'node:perf_hooks';
 import { METRICS } from '../../lambda/contract.js';
 import type { RotationStep } from '../../lambda/event.js';
-import { describeKey, fingerprint } from '../../lambda/keys.js';
+import { describeKey, fingerprint, maskKeysIn } from '../../lambda/keys.js';
 import {
   AWSCURRENT,
   AWSPENDING,
@@ -24,7 +24,6 @@ import {
   type Command,
   EXIT_NOT_CONFIRMED,
   EXIT_OK,
-  maskKeys,
   PROGRAM,
   parseOptions,
   wholeNumber,
@@ -97,7 +96,7 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
 async function story(world: World, cli: CliContext, started: number): Promise<number> {
   const out = (text = ''): void => cli.stdout.write(`${text}\n`);
   const indent = (text: string): string =>
-    maskKeys(text)
+    maskKeysIn(text)
       .split('\n')
       .map((line) => `             ${line}`)
       .join('\n');
@@ -241,7 +240,9 @@ async function story(world: World, cli: CliContext, started: number): Promise<nu
   } catch (error) {
     if (!(error instanceof StoryDeviation)) throw error;
     out();
-    cli.stderr.write(`demo FAILED: the rotation did not play out as expected: ${maskKeys(error.message)}\n`);
+    cli.stderr.write(
+      `demo FAILED: the rotation did not play out as expected: ${maskKeysIn(error.message)}\n`,
+    );
     return EXIT_NOT_CONFIRMED;
   }
   out(

@@ -6,7 +6,7 @@ import { createInterface } from 'node:readline';
 import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
 import type { IntegerSetting } from '../../lambda/contract.js';
 import { ConfigurationError, KeyRejectedError } from '../../lambda/errors.js';
-import { maskKey } from '../../lambda/keys.js';
+import { maskKeysIn } from '../../lambda/keys.js';
 import { CONTROL_CHARACTER } from '../../lambda/site-list.js';
 
 export const PROGRAM = 'stripe-key-rotator';
@@ -135,7 +135,7 @@ export function parseOptions<const O extends ParseArgsOptionsConfig>(argv: reado
   } catch (error) {
     const code = (error as { code?: unknown }).code;
     if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_') && error instanceof Error) {
-      throw new UsageError(maskKeys(error.message));
+      throw new UsageError(maskKeysIn(error.message));
     }
     throw error;
   }
@@ -168,11 +168,6 @@ export function settingNumber(name: string, raw: string | undefined, setting: In
   return wholeNumber(name, raw, setting.default, setting.min, setting.max);
 }
 
-/** Key-shaped substrings shown masked. */
-export function maskKeys(text: string): string {
-  return text.replace(/[sr]k_(?:test|live)_[A-Za-z0-9]+/g, (key) => maskKey(key));
-}
-
 /** Prints an error the way an operator needs it and returns the exit code it means. */
 export function reportError(error: unknown, command: string | undefined, cli: CliContext): number {
   if (error instanceof UsageError) {
@@ -181,7 +176,7 @@ export function reportError(error: unknown, command: string | undefined, cli: Cl
     return EXIT_USAGE;
   }
   if (error instanceof ConfigurationError || error instanceof KeyRejectedError) {
-    cli.stderr.write(`error: ${maskKeys(error.message)}\n`);
+    cli.stderr.write(`error: ${maskKeysIn(error.message)}\n`);
     return EXIT_USAGE;
   }
   // A plain Error's name adds nothing ("error: Error: ..."); a specific class's name does.
@@ -191,7 +186,7 @@ export function reportError(error: unknown, command: string | undefined, cli: Cl
         ? error.message
         : `${error.name}: ${error.message}`
       : String(error);
-  cli.stderr.write(`error: ${maskKeys(what)}\n`);
+  cli.stderr.write(`error: ${maskKeysIn(what)}\n`);
   return EXIT_NOT_CONFIRMED;
 }
 

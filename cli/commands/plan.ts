@@ -9,7 +9,7 @@ import type { RotatorConfig } from '../../lambda/config.js';
 import { range, SETTINGS } from '../../lambda/contract.js';
 import { ConfigurationError, KeyRejectedError, RotationStateError } from '../../lambda/errors.js';
 import { endpointUrl } from '../../lambda/fleet-http.js';
-import { type KeyMode, keyJson, keyModeOf, masterApiKeyProblem } from '../../lambda/keys.js';
+import { type KeyMode, keyJson, keyModeOf, maskKeysIn, masterApiKeyProblem } from '../../lambda/keys.js';
 import type { RotationLogger } from '../../lambda/log.js';
 import { chooseNextKey } from '../../lambda/next-key.js';
 import {
@@ -37,7 +37,6 @@ import {
   type Command,
   EXIT_NOT_CONFIRMED,
   EXIT_OK,
-  maskKeys,
   PROGRAM,
   parseOptions,
   settingNumber,
@@ -286,7 +285,7 @@ function unreachableAsRefused(checker: KeyChecker): KeyChecker {
         return await checker.check(key, mode, referenceKey, knownAccount);
       } catch (error) {
         if (error instanceof KeyRejectedError) throw error;
-        const message = error instanceof Error ? maskKeys(error.message) : String(error);
+        const message = error instanceof Error ? maskKeysIn(error.message) : String(error);
         throw new KeyRejectedError(message, { cause: error });
       }
     },

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { type App, type CfnElement, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { AwsSolutionsChecks } from 'cdk-nag';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../lib/app.js';
@@ -33,12 +33,15 @@ const EVERY_OPTION = {
 };
 
 function nagViolations(scope: IConstruct): { rule: string; paths: (string | undefined)[] }[] {
-  return new AwsSolutionsChecks().validateScope(scope).violations.map((violation) => ({
-    rule: violation.ruleName,
-    paths: violation.violatingResources.map(
-      (resource) => resource.constructPath ?? resource.resourceLogicalId,
-    ),
-  }));
+  const packs = [new AwsSolutionsChecks(), new ServerlessChecks()];
+  return packs
+    .flatMap((pack) => pack.validateScope(scope).violations)
+    .map((violation) => ({
+      rule: violation.ruleName,
+      paths: violation.violatingResources.map(
+        (resource) => resource.constructPath ?? resource.resourceLogicalId,
+      ),
+    }));
 }
 
 describe('the CDK app built from cdk.json', () => {
@@ -104,12 +107,17 @@ describe('the CDK app built from cdk.json', () => {
         ),
     );
     expect(acknowledged.map(({ path, id }) => `${path} ${id.replace(/^annotation::/i, '')}`).sort()).toEqual([
-      'StripeKeyRotator-live/Rotation/MasterApiKeySecret AwsSolutions-SMG4',
-      'StripeKeyRotator-live/Rotation/NotificationsDeadLetterQueue AwsSolutions-SQS3',
-      'StripeKeyRotator-live/Rotation/StagedKeySecret AwsSolutions-SMG4',
-      'StripeKeyRotator-test/Rotation/MasterApiKeySecret AwsSolutions-SMG4',
-      'StripeKeyRotator-test/Rotation/NotificationsDeadLetterQueue AwsSolutions-SQS3',
-      'StripeKeyRotator-test/Rotation/StagedKeySecret AwsSolutions-SMG4',
+      ...['live', 'test'].flatMap((name) => [
+        `StripeKeyRotator-${name}/Rotation/Function Serverless-LambdaDLQ`,
+        `StripeKeyRotator-${name}/Rotation/Function Serverless-LambdaTracing`,
+        `StripeKeyRotator-${name}/Rotation/MasterApiKeySecret AwsSolutions-SMG4`,
+        `StripeKeyRotator-${name}/Rotation/NotificationsDeadLetterQueue AwsSolutions-SQS3`,
+        `StripeKeyRotator-${name}/Rotation/NotificationsDeadLetterQueue Serverless-SQSRedrivePolicy`,
+        `StripeKeyRotator-${name}/Rotation/StagedKeySecret AwsSolutions-SMG4`,
+        `StripeKeyRotator-${name}/Rotation/WatchdogFunction Serverless-LambdaDLQ`,
+        `StripeKeyRotator-${name}/Rotation/WatchdogFunction Serverless-LambdaTracing`,
+        `StripeKeyRotator-${name}/Rotation/WatchdogSchedule Serverless-EventBusDLQ`,
+      ]),
     ]);
     for (const { reason } of acknowledged) expect(reason.length).toBeGreaterThan(60);
   });

@@ -3,11 +3,13 @@ import {
   describeKey,
   describeMaskedKey,
   fingerprint,
+  KEY_IN_TEXT,
   keyJson,
   keyModeOf,
   keyProblem,
   MIN_SECRET_KEY_BODY_CHARS,
   maskKey,
+  maskKeysIn,
   masterApiKeyProblem,
   truncatedKeyProblem,
 } from '../../lambda/keys.js';
@@ -97,5 +99,19 @@ describe('master API key validation', () => {
     );
     expect(truncatedKeyProblem(`sk_test_${'a'.repeat(MIN_SECRET_KEY_BODY_CHARS)}`)).toBeUndefined();
     expect(truncatedKeyProblem(LIVE)).toBeUndefined();
+  });
+});
+
+describe('KEY_IN_TEXT, the one pattern for keys inside a text', () => {
+  it('masks secret and restricted keys of both modes wherever they appear', () => {
+    const live = `sk_live_${'A1'.repeat(12)}`;
+    const restricted = `rk_test_${'b2'.repeat(12)}`;
+    expect(maskKeysIn(`a ${live}, then (${restricted}).`)).toBe(
+      `a ${maskKey(live)}, then (${maskKey(restricted)}).`,
+    );
+  });
+
+  it('uses only what CloudWatch Logs custom data identifiers accept (no parentheses, no colon, ≤ 200 chars)', () => {
+    expect(KEY_IN_TEXT).toMatch(/^[A-Za-z0-9_#=@/;,\- ^$?[\]{}|\\*+.]{1,200}$/);
   });
 });
