@@ -40,6 +40,7 @@ export interface EnvironmentSettings {
   /** `create` for a new customer managed key, a key ARN for an existing one; absent: `aws/secretsmanager`. */
   readonly encryptionKey?: string;
   readonly rotatedSecret?: ExistingSecretSettings;
+  readonly stagedKeySecret?: ExistingSecretSettings;
   readonly masterApiKeySecret?: ExistingSecretSettings;
   readonly siteList?: SiteListSettings;
   /** @default true for live key mode */
@@ -112,6 +113,7 @@ function readEnvironment(name: string, value: unknown, problems: string[]): Envi
       '"create" or a KMS key ARN',
     ),
     rotatedSecret: read.existingSecret('rotatedSecret'),
+    stagedKeySecret: read.existingSecret('stagedKeySecret'),
     masterApiKeySecret: read.existingSecret('masterApiKeySecret'),
     siteList: read.siteList('siteList'),
     terminationProtection: read.boolean('terminationProtection'),

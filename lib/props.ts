@@ -49,6 +49,14 @@ export interface StripeKeyRotationProps {
   readonly rotatedSecret?: secretsmanager.ISecret;
 
   /**
+   * Where operators stage the next key. Pass an existing one to adopt it, e.g. when recreating a stack
+   * whose staged secret was retained; the function only reads it (`none` or blank means nothing staged).
+   *
+   * @default - a new secret `<serviceName>/staged-stripe-secret-key` holding `none`
+   */
+  readonly stagedKeySecret?: secretsmanager.ISecret;
+
+  /**
    * The secret holding the sites' master API key (the `X-API-Key` header). Never a value in code.
    *
    * @default - a new secret `<serviceName>/master-api-key` holding a random placeholder to replace

@@ -110,13 +110,15 @@ export class StripeKeyRotation extends Construct {
           'To change it, stage the next key in the staged key secret and rotate this one; never label AWSPENDING here.',
         placeholder,
       );
-    this.stagedKeySecret = ownedSecret(
-      'StagedKeySecret',
-      'staged-stripe-secret-key',
-      `Next Stripe ${props.keyMode} secret key for ${settings.serviceName}: write the new sk_${props.keyMode}_ key ` +
-        `here, then "Rotate secret immediately" on ${settings.serviceName}/stripe-secret-key. "${NOTHING_STAGED.placeholder}" = nothing staged.`,
-      { secretStringValue: SecretValue.unsafePlainText(NOTHING_STAGED.placeholder) },
-    );
+    this.stagedKeySecret =
+      props.stagedKeySecret ??
+      ownedSecret(
+        'StagedKeySecret',
+        'staged-stripe-secret-key',
+        `Next Stripe ${props.keyMode} secret key for ${settings.serviceName}: write the new sk_${props.keyMode}_ key ` +
+          `here, then "Rotate secret immediately" on ${settings.serviceName}/stripe-secret-key. "${NOTHING_STAGED.placeholder}" = nothing staged.`,
+        { secretStringValue: SecretValue.unsafePlainText(NOTHING_STAGED.placeholder) },
+      );
     this.masterApiKeySecret =
       props.masterApiKeySecret ??
       ownedSecret(
@@ -132,12 +134,14 @@ export class StripeKeyRotation extends Construct {
       if (secret instanceof secretsmanager.Secret) secret.denyAccountRootDelete();
     }
 
-    Validations.of(this.stagedKeySecret).acknowledge({
-      id: 'AwsSolutions-SMG4',
-      reason:
-        'Holds the next Stripe key, which only a person can create (rolling it in the Stripe Dashboard); ' +
-        'nothing could rotate it automatically. The key it stages is rotated in through the rotated secret.',
-    });
+    if (props.stagedKeySecret === undefined) {
+      Validations.of(this.stagedKeySecret).acknowledge({
+        id: 'AwsSolutions-SMG4',
+        reason:
+          'Holds the next Stripe key, which only a person can create (rolling it in the Stripe Dashboard); ' +
+          'nothing could rotate it automatically. The key it stages is rotated in through the rotated secret.',
+      });
+    }
     if (props.masterApiKeySecret === undefined) {
       Validations.of(this.masterApiKeySecret).acknowledge({
         id: 'AwsSolutions-SMG4',

@@ -48,6 +48,7 @@ export class StripeKeyRotatorStack extends Stack {
       serviceName,
       encryptionKey: this.encryptionKey,
       rotatedSecret: this.existingSecret('RotatedSecret', settings.rotatedSecret),
+      stagedKeySecret: this.existingSecret('StagedKeySecret', settings.stagedKeySecret),
       masterApiKeySecret: this.existingSecret('MasterApiKeySecret', settings.masterApiKeySecret),
       siteList: this.siteList(settings),
       schedule: schedule(settings),

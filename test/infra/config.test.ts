@@ -43,6 +43,7 @@ describe('the environments of the CDK app (cdk.json context)', () => {
         account: '123456789012',
         region: 'eu-west-3',
         rotatedSecret: { arn: SECRET_ARN, kmsKeyArn: KEY_ARN },
+        stagedKeySecret: { arn: SECRET_ARN },
         masterApiKeySecret: { arn: SECRET_ARN },
         siteList: { path: '/stripe/live/sites/', kmsKeyArn: KEY_ARN },
         encryptionKey: 'create',
@@ -55,6 +56,7 @@ describe('the environments of the CDK app (cdk.json context)', () => {
     });
     expect(live).toMatchObject({
       rotatedSecret: { arn: SECRET_ARN, kmsKeyArn: KEY_ARN },
+      stagedKeySecret: { arn: SECRET_ARN },
       masterApiKeySecret: { arn: SECRET_ARN },
       siteList: { path: '/stripe/live/sites/', kmsKeyArn: KEY_ARN },
       scheduleWindowHours: 2,
