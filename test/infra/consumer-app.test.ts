@@ -19,7 +19,7 @@ describe('the example consumer app', () => {
     template = Template.fromStack(stack);
   }, 60_000);
 
-  it('deploys one rotation (and its watchdog) reading its fleet from an SSM path, on its own schedule', () => {
+  it('deploys one rotation (and its watchdog) reading its fleet from an SSM path, adopting its staged secret, on its own schedule', () => {
     template.resourceCountIs('AWS::Lambda::Function', 2);
     template.resourceCountIs('AWS::SSM::Parameter', 0);
     template.hasResourceProperties('AWS::SecretsManager::RotationSchedule', {
@@ -27,8 +27,16 @@ describe('the example consumer app', () => {
     });
     template.hasResourceProperties('AWS::Lambda::Function', {
       Handler: 'index.handler',
-      Environment: { Variables: Match.objectLike({ SITES_PARAMETER: '/payments/sites/' }) },
+      Environment: {
+        Variables: Match.objectLike({
+          SITES_PARAMETER: '/payments/sites/',
+          STAGED_SECRET_ARN:
+            'arn:aws:secretsmanager:eu-west-3:123456789012:secret:payments/staged-stripe-key-Ab12Cd',
+        }),
+      },
     });
+    // Its own staged secret is adopted: only the rotated and master key secrets are created.
+    template.resourceCountIs('AWS::SecretsManager::Secret', 2);
   });
 
   it("grants the payment service only the key in service, and the on-call role the operator's set", () => {

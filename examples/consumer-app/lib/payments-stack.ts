@@ -1,11 +1,13 @@
 /**
- * A team's own stack adopting the rotation: its fleet listed under an SSM path, its payment service
+ * A team's own stack adopting the rotation: its fleet listed under an SSM path, the staged key secret its
+ * operators already use, its payment service
  * reading the key in service, its on-call role operating rotations, and an alarm of its own on the
  * rotation's metrics. Everything comes from the installed package, as any consumer would import it.
  */
 import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { KeyMode, KeyRotationSchedule, SiteListParameter, StripeKeyRotation } from 'stripe-key-rotator';
 
@@ -19,6 +21,11 @@ export class PaymentsStack extends Stack {
       keyMode: KeyMode.LIVE,
       serviceName: 'payments-stripe',
       siteList: SiteListParameter.fromPath('/payments/sites/'),
+      stagedKeySecret: secretsmanager.Secret.fromSecretCompleteArn(
+        this,
+        'StagedKey',
+        `arn:aws:secretsmanager:${this.region}:${this.account}:secret:payments/staged-stripe-key-Ab12Cd`,
+      ),
       schedule: KeyRotationSchedule.every(Duration.days(30)),
       notificationEmails: ['payments-oncall@example.com'],
     });
