@@ -10,7 +10,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { LEDGER_TABLE_SCHEMA } from '../lambda/ledger-schema.js';
-import { fullSecretArn } from './rotation-permissions.js';
+import { fullSecretArn, secretKeyConditions, secretsByKey } from './rotation-permissions.js';
 import type { SiteListParameter } from './site-list.js';
 import { siteListReadStatements } from './site-list-access.js';
 
@@ -124,30 +124,14 @@ export class RotationGrants {
     const statements = [
       new iam.PolicyStatement({ sid, actions: [...actions], resources: list.map(fullSecretArn) }),
     ];
-    const region = Stack.of(this.scope).region;
-    const keys = new Map<string, { keyArn: string; secretArns: string[] }>();
-    for (const secret of list) {
-      if (secret.encryptionKey === undefined) continue;
-      const entry: { keyArn: string; secretArns: string[] } = keys.get(secret.encryptionKey.node.path) ?? {
-        keyArn: secret.encryptionKey.keyArn,
-        secretArns: [],
-      };
-      entry.secretArns.push(fullSecretArn(secret));
-      keys.set(secret.encryptionKey.node.path, entry);
-    }
-    [...keys.values()].forEach(({ keyArn, secretArns }, index) => {
-      const context = {
-        'kms:EncryptionContext:SecretARN': secretArns.length === 1 ? secretArns[0] : secretArns,
-      };
-      const via = { 'kms:ViaService': `secretsmanager.${region}.amazonaws.com` };
+    const keys = secretsByKey(list);
+    [...keys.entries()].forEach(([key, secretArns], index) => {
       statements.push(
         new iam.PolicyStatement({
           sid: `${sid}Key${keys.size > 1 ? index + 1 : ''}`,
           actions: writes ? ['kms:Decrypt', 'kms:GenerateDataKey'] : ['kms:Decrypt'],
-          resources: [keyArn],
-          conditions: secretArns.some((arn) => arn.endsWith('-??????'))
-            ? { StringEquals: via, StringLike: context }
-            : { StringEquals: { ...via, ...context } },
+          resources: [key.keyArn],
+          conditions: secretKeyConditions(Stack.of(this.scope).region, secretArns),
         }),
       );
     });

@@ -94,45 +94,50 @@ export function grantRotationPermissions(role: iam.Role, deployed: RotationResou
 
   // Customer managed keys of the secrets: Decrypt to read, GenerateDataKey to write the pending version,
   // each only via Secrets Manager and only for the secret it protects.
-  const byKey = new Map<kms.IKey, { read: string[]; write: string[] }>();
-  const use = (secret: secretsmanager.ISecret, write: boolean) => {
-    if (secret.encryptionKey === undefined) return;
-    const entry = byKey.get(secret.encryptionKey) ?? { read: [], write: [] };
-    entry.read.push(fullSecretArn(secret));
-    if (write) entry.write.push(fullSecretArn(secret));
-    byKey.set(secret.encryptionKey, entry);
-  };
-  use(deployed.rotatedSecret, true);
-  use(deployed.stagedKeySecret, false);
-  use(deployed.masterApiKeySecret, false);
-  [...byKey.entries()].forEach(([key, { read, write }], index) => {
-    const suffix = byKey.size > 1 ? String(index + 1) : '';
-    const via = { 'kms:ViaService': `secretsmanager.${stack.region}.amazonaws.com` };
-    const forSecrets = (arns: string[]) => {
-      const secretArn = { 'kms:EncryptionContext:SecretARN': arns.length === 1 ? arns[0] : arns };
-      return arns.some((arn) => arn.endsWith('-??????'))
-        ? { StringEquals: via, StringLike: secretArn }
-        : { StringEquals: { ...via, ...secretArn } };
-    };
+  const read = secretsByKey([deployed.rotatedSecret, deployed.stagedKeySecret, deployed.masterApiKeySecret]);
+  const write = secretsByKey([deployed.rotatedSecret]);
+  [...read.entries()].forEach(([key, readArns], index) => {
+    const suffix = read.size > 1 ? String(index + 1) : '';
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: `DecryptSecrets${suffix}`,
         actions: ['kms:Decrypt'],
         resources: [key.keyArn],
-        conditions: forSecrets(read),
+        conditions: secretKeyConditions(stack.region, readArns),
       }),
     );
-    if (write.length > 0) {
+    const writeArns = write.get(key);
+    if (writeArns !== undefined) {
       role.addToPrincipalPolicy(
         new iam.PolicyStatement({
           sid: `EncryptRotatedSecret${suffix}`,
           actions: ['kms:GenerateDataKey'],
           resources: [key.keyArn],
-          conditions: forSecrets(write),
+          conditions: secretKeyConditions(stack.region, writeArns),
         }),
       );
     }
   });
+}
+
+/** The ARNs (as a policy may name them) of the secrets encrypted with each customer managed key. */
+export function secretsByKey(secrets: readonly secretsmanager.ISecret[]): Map<kms.IKey, string[]> {
+  const byKey = new Map<kms.IKey, string[]>();
+  for (const secret of secrets) {
+    if (secret.encryptionKey === undefined) continue;
+    byKey.set(secret.encryptionKey, [...(byKey.get(secret.encryptionKey) ?? []), fullSecretArn(secret)]);
+  }
+  return byKey;
+}
+
+/** A secret key's use only through Secrets Manager and only for these secrets (by encryption context). */
+export function secretKeyConditions(region: string, secretArns: readonly string[]): Record<string, unknown> {
+  const via = { 'kms:ViaService': `secretsmanager.${region}.amazonaws.com` };
+  const context = { 'kms:EncryptionContext:SecretARN': secretArns.length === 1 ? secretArns[0] : secretArns };
+  // A secret known by name only is named with the suffix wildcard, which StringEquals would not match.
+  return secretArns.some((arn) => arn.endsWith('-??????'))
+    ? { StringEquals: via, StringLike: context }
+    : { StringEquals: { ...via, ...context } };
 }
 
 /** The ARN a policy may name: the complete ARN, or the partial one plus the 6-character suffix. */
