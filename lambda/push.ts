@@ -9,6 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Dispatcher } from 'undici';
 import { type BackoffPolicy, DEFAULT_MAX_RETRY_AFTER_MS, retryDelayMs } from './backoff.js';
+import type { RotatorConfig } from './config.js';
 import { ConfigurationError } from './errors.js';
 import { attemptPut, endpointUrl, type SitePut, sitePut } from './fleet-http.js';
 import type { RotationLogger } from './log.js';
@@ -70,6 +71,18 @@ function settingsFrom(options: FleetPusherOptions): Settings {
   whole('deadlineMarginMs', settings.deadlineMarginMs, 0);
   if (problems.length > 0) throw new ConfigurationError('invalid fleet pusher options', { problems });
   return settings;
+}
+
+/** The push settings a deployment's configuration decides, as the engine takes them. */
+export function pushSettingsOf(
+  config: Pick<RotatorConfig, 'pushConcurrency' | 'siteTimeoutMs' | 'siteAttempts' | 'canarySites'>,
+): Pick<FleetPusherOptions, 'concurrency' | 'siteTimeoutMs' | 'attempts' | 'canaryCount'> {
+  return {
+    concurrency: config.pushConcurrency,
+    siteTimeoutMs: config.siteTimeoutMs,
+    attempts: config.siteAttempts,
+    canaryCount: config.canarySites,
+  };
 }
 
 export function createFleetPusher(options: FleetPusherOptions): SitePusher {

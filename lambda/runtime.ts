@@ -18,7 +18,7 @@ import { AWS_CLIENT_CONFIG, METRICS, type MetricName, POWERTOOLS_SETTINGS } from
 import { parseRotationEvent } from './event.js';
 import { createFleetDispatcher } from './fleet-http.js';
 import type { RotationLedger } from './ports.js';
-import { createFleetPusher } from './push.js';
+import { createFleetPusher, pushSettingsOf } from './push.js';
 import { rotate } from './rotation.js';
 import type { InvocationClock, RotationDeps } from './rotation-deps.js';
 import { SourceMappedLogger } from './stack-map.js';
@@ -69,10 +69,7 @@ export function createRotationHandler(
     pusher: createFleetPusher({
       dispatcher: fleetDispatcher,
       logger,
-      concurrency: config.pushConcurrency,
-      siteTimeoutMs: config.siteTimeoutMs,
-      attempts: config.siteAttempts,
-      canaryCount: config.canarySites,
+      ...pushSettingsOf(config),
     }),
     ledger:
       overrides.ledger ??

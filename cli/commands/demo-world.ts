@@ -10,7 +10,7 @@ import { InMemoryLedger } from '../../lambda/local/memory-ledger.js';
 import { InMemorySecrets } from '../../lambda/local/memory-secrets.js';
 import { siteListFromText } from '../../lambda/local/static-site-list.js';
 import type { SitePusher } from '../../lambda/ports.js';
-import { createFleetPusher } from '../../lambda/push.js';
+import { createFleetPusher, pushSettingsOf } from '../../lambda/push.js';
 import type { RotationDeps, RotationMetricName } from '../../lambda/rotation-deps.js';
 import { createStripeDispatcher, StripeKeyChecker } from '../../lambda/stripe-check.js';
 import { type StripeStub, startStripeStub } from '../../sim/stripe-stub.js';
@@ -103,10 +103,7 @@ export async function setUp(size: number, verbose: boolean, cli: CliContext): Pr
     const engine = createFleetPusher({
       dispatcher: fleetDispatcher,
       logger,
-      concurrency: config.pushConcurrency,
-      siteTimeoutMs: config.siteTimeoutMs,
-      attempts: config.siteAttempts,
-      canaryCount: config.canarySites,
+      ...pushSettingsOf(config),
     });
     const pushes: (readonly string[])[] = [];
     // The real engine, observed: which sites each run contacts, and live progress on a terminal.
