@@ -15,8 +15,8 @@ import { pathToFileURL } from 'node:url';
 import type { Plugin } from 'esbuild';
 import { CONFIG_DEFAULTS, configEnvironment } from '../lambda/config.js';
 import { POWERTOOLS_SETTINGS } from '../lambda/contract.js';
-import { bundleHandler } from '../scripts/build.js';
-import { REPO_ROOT, scratchDir } from './processes.js';
+import { bundleHandler, REPO_ROOT } from '../scripts/build.js';
+import { scratchDir } from './processes.js';
 import { median } from './samples.js';
 
 export interface ColdStartRuns {

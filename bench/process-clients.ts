@@ -12,7 +12,8 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { REPO_ROOT, scratchDir, track } from './processes.js';
+import { REPO_ROOT } from '../scripts/build.js';
+import { scratchDir, track } from './processes.js';
 import type { ClientReport } from './protocol.js';
 
 /** What the orchestrator needs to run one push with an outside client. */

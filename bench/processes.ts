@@ -8,10 +8,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
+import { REPO_ROOT } from '../scripts/build.js';
 import type { ClientJob, ClientMessage, ClientReport, FleetCommand, FleetReply } from './protocol.js';
 import { FLEET_PORT } from './protocol.js';
-
-export const REPO_ROOT = join(import.meta.dirname, '..');
 
 // ---------------------------------------------------------------------------------------------------------
 // Children never outlive the orchestrator

@@ -25,6 +25,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fingerprint } from '../lambda/keys.js';
+import { REPO_ROOT } from '../scripts/build.js';
 import { renderChart } from './chart.js';
 import { measureColdStart } from './cold-start.js';
 import { type Peer, packageSize, preparePeer, runCliPush, runPeer, timeCliHelp } from './process-clients.js';
@@ -35,7 +36,6 @@ import {
   type ClientBundles,
   type ClientKind,
   machineCpu,
-  REPO_ROOT,
   runClient,
   startFleetProcess,
 } from './processes.js';
