@@ -50,6 +50,14 @@ export function grantRotationPermissions(role: iam.Role, deployed: RotationResou
   );
   role.addToPrincipalPolicy(
     new iam.PolicyStatement({
+      sid: 'ResetStagedKey',
+      // After AWSCURRENT moved, finishSecret puts the nothing-staged value back: a new version, no label moves.
+      actions: ['secretsmanager:PutSecretValue'],
+      resources: [fullSecretArn(deployed.stagedKeySecret)],
+    }),
+  );
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({
       sid: 'WriteOwnLogs',
       actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
       resources: [deployed.logGroup.logGroupArn],
@@ -92,10 +100,10 @@ export function grantRotationPermissions(role: iam.Role, deployed: RotationResou
     role.addToPrincipalPolicy(statement);
   }
 
-  // Customer managed keys of the secrets: Decrypt to read, GenerateDataKey to write the pending version,
-  // each only via Secrets Manager and only for the secret it protects.
+  // Customer managed keys of the secrets: Decrypt to read, GenerateDataKey to write the pending version and
+  // the staged key reset, each only via Secrets Manager and only for the secret it protects.
   const read = secretsByKey([deployed.rotatedSecret, deployed.stagedKeySecret, deployed.masterApiKeySecret]);
-  const write = secretsByKey([deployed.rotatedSecret]);
+  const write = secretsByKey([deployed.rotatedSecret, deployed.stagedKeySecret]);
   [...read.entries()].forEach(([key, readArns], index) => {
     const suffix = read.size > 1 ? String(index + 1) : '';
     role.addToPrincipalPolicy(
@@ -110,7 +118,7 @@ export function grantRotationPermissions(role: iam.Role, deployed: RotationResou
     if (writeArns !== undefined) {
       role.addToPrincipalPolicy(
         new iam.PolicyStatement({
-          sid: `EncryptRotatedSecret${suffix}`,
+          sid: `EncryptWrittenSecrets${suffix}`,
           actions: ['kms:GenerateDataKey'],
           resources: [key.keyArn],
           conditions: secretKeyConditions(stack.region, writeArns),
