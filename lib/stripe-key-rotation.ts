@@ -445,6 +445,15 @@ export class StripeKeyRotation extends Construct {
   }
 
   /**
+   * Staged key secret resets that failed after a rotation finished: that secret still holds the key in
+   * service until a replayed finishSecret or the next rotation resets it.
+   * @default - sum over 5 minutes
+   */
+  metricStagedKeyResetFailed(options?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return rotationMetric(this.serviceName, 'StagedKeyResetFailed', options);
+  }
+
+  /**
    * How long the push of a setSecret step took, in milliseconds.
    * @default - maximum over 5 minutes
    */

@@ -465,6 +465,17 @@ describe('a StripeKeyRotation with default props', () => {
     });
   });
 
+  it('offers the failed staged key resets as a metric summed over five minutes', () => {
+    const metric = rotation.metricStagedKeyResetFailed();
+    expect([metric.namespace, metric.metricName, metric.dimensions, metric.statistic]).toEqual([
+      'StripeKeyRotator',
+      'StagedKeyResetFailed',
+      { service: 'stripe-key-rotator-live' },
+      'Sum',
+    ]);
+    expect(metric.period.toMinutes()).toBe(5);
+  });
+
   it('builds a dashboard of rotation outcomes and per-rotation site counts from the EMF metrics', () => {
     expect(propertiesOf(template, 'AWS::CloudWatch::Dashboard').DashboardName).toBe(
       'stripe-key-rotator-live',
@@ -481,6 +492,7 @@ describe('a StripeKeyRotation with default props', () => {
         emf('SitesFailed'),
         emf('SitesNotAttempted'),
         emf('PushDuration'),
+        emf('StagedKeyResetFailed'),
         'AWS/Lambda Errors FunctionName <ref>',
         'AWS/Lambda Duration FunctionName <ref>',
       ]),
