@@ -159,6 +159,11 @@ export const METRICS = {
     SitesFailed: { unit: 'Count', meaning: 'sites that did not confirm, at the end of setSecret' },
     SitesNotAttempted: { unit: 'Count', meaning: 'sites not contacted (canary failure, deadline)' },
     PushDuration: { unit: 'Milliseconds', meaning: 'how long the push of setSecret took' },
+    StagedKeyResetFailed: {
+      unit: 'Count',
+      meaning:
+        'the staged key secret could not be reset after AWSCURRENT moved: it still holds the key in service',
+    },
   },
 } as const;
 

@@ -27,6 +27,15 @@ export interface RotatedSecretStore {
   promote(secretId: string, token: string, fromVersionId: string): Promise<void>;
 }
 
+/**
+ * The staged key secret, written once per rotation: after AWSCURRENT moved, it is reset to the
+ * nothing-staged value so that the key in service lives in the rotated secret only.
+ */
+export interface StagedKeyWriter {
+  /** PutSecretValue without a stage: `value` becomes the secret's AWSCURRENT version. */
+  writeStaged(secretId: string, value: string): Promise<void>;
+}
+
 /** Reads the AWSCURRENT value of a secret the function only reads (staged key, master API key). */
 export interface SecretReader {
   /** undefined when the secret exists but holds no value yet. */

@@ -9,6 +9,7 @@ import type {
   SecretReader,
   SiteListSource,
   SitePusher,
+  StagedKeyWriter,
 } from './ports.js';
 
 /** The metrics the core records; the runtime adds `RotationStepFailed` around it. */
@@ -23,6 +24,8 @@ export interface RotationDeps {
   readonly config: RotatorConfig;
   readonly secrets: RotatedSecretStore;
   readonly secretReader: SecretReader;
+  /** Resets the staged key secret once its key is in service. */
+  readonly stagedKeys: StagedKeyWriter;
   readonly siteList: SiteListSource;
   readonly keyChecker: KeyChecker;
   readonly pusher: SitePusher;

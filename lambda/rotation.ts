@@ -3,6 +3,7 @@
  * only after every site of the rotation's snapshot confirmed it (the ledger is the proof); any failure
  * leaves AWSCURRENT (and the previous key) untouched, and every step is safe to replay with the same token.
  */
+import { NOTHING_STAGED } from './contract.js';
 import { ConfigurationError, KeyRejectedError, PropagationError, RotationStateError } from './errors.js';
 import type { RotationEvent, RotationStep } from './event.js';
 import { describeKey, fingerprint, keyProblem, masterApiKeyProblem } from './keys.js';
@@ -52,6 +53,12 @@ export async function rotate(
         await deps.ledger.update(id, { outcome: 'finished', finishedAt: now().toISOString() });
       }
     });
+    // Likewise the staged key reset: a no-op when it already happened (the staged secret no longer holds it).
+    if (event.Step === 'finishSecret') {
+      await resetStagedKey(deps, log, () =>
+        deps.secrets.getValue(event.SecretId, { stage: AWSCURRENT, versionId: event.ClientRequestToken }),
+      );
+    }
     return;
   }
   const startedAt = now().toISOString();
@@ -301,6 +308,7 @@ async function finishSecret({ event, id, description, deps, log }: StepInput): P
       counts: { confirmed: sites.length, failed: 0, pending: 0 },
     }),
   );
+  await resetStagedKey(deps, log, async () => pending);
   log.info('Rotation finished: AWSCURRENT moved', {
     key: describeKey(pending),
     sites: sites.length,
@@ -308,6 +316,39 @@ async function finishSecret({ event, id, description, deps, log }: StepInput): P
     reminder:
       'Every site confirmed the new key. Let the previous key expire in the Stripe Dashboard (it can live at most 7 days after a roll).',
   });
+}
+
+/**
+ * After AWSCURRENT moved: when the staged key secret still holds the key now in service, put the
+ * nothing-staged value there, so that the live key lives in the rotated secret only. Never throws (the
+ * rotation is already complete); a key staged meanwhile (any other value) is left alone. No value is logged.
+ */
+async function resetStagedKey(
+  { config, secretReader, stagedKeys, metrics }: RotationDeps,
+  log: RotationLogger,
+  keyInService: () => Promise<string | undefined>,
+): Promise<void> {
+  const stagedSecretId = config.stagedSecretId;
+  try {
+    const key = await keyInService();
+    const staged = (await secretReader.readCurrent(stagedSecretId))?.trim();
+    // Compared as createSecret read it: a staged key is taken trimmed.
+    if (key === undefined || staged !== key) {
+      log.info('Staged key secret does not hold the key in service: left as it is', { stagedSecretId });
+      return;
+    }
+    await stagedKeys.writeStaged(stagedSecretId, NOTHING_STAGED.placeholder);
+    log.info('Staged key secret reset: the key in service now lives in the rotated secret only', {
+      stagedSecretId,
+    });
+  } catch (error) {
+    metrics.record('StagedKeyResetFailed', 1);
+    log.error(
+      'Could not reset the staged key secret: it still holds the key in service. ' +
+        `Put "${NOTHING_STAGED.placeholder}" in it, or let the next rotation's finishSecret retry.`,
+      { stagedSecretId, error },
+    );
+  }
 }
 
 async function requirePendingKey(event: RotationEvent, { config, secrets }: RotationDeps): Promise<string> {

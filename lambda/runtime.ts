@@ -61,6 +61,7 @@ export function createRotationHandler(
     config,
     secrets: store,
     secretReader: store,
+    stagedKeys: store,
     siteList: new SsmSiteListSource({
       client: overrides.ssm ?? new SSMClient(AWS_CLIENT_CONFIG),
       parameter: config.sitesParameter,

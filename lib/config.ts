@@ -25,6 +25,8 @@ export interface EnvironmentSettings {
   readonly region?: string;
   readonly serviceName?: string;
   readonly notificationEmails?: readonly string[];
+  /** Role or user ARNs let through the rotated secret's write guard (`operatorPrincipals`). */
+  readonly operatorPrincipals?: readonly string[];
   /** `cron(...)` (with `scheduleWindowHours`) or `rate(N hours|days)`. */
   readonly schedule?: string;
   readonly scheduleWindowHours?: number;
@@ -96,6 +98,7 @@ function readEnvironment(name: string, value: unknown, problems: string[]): Envi
     region: read.string('region', /^[a-z]{2}(-[a-z]+)+-\d$/, 'a region such as eu-west-3'),
     serviceName: read.string('serviceName'),
     notificationEmails: read.stringList('notificationEmails'),
+    operatorPrincipals: read.stringList('operatorPrincipals'),
     schedule: read.string('schedule', /^(cron|rate)\(.*\)$/, 'cron(...) or rate(N hours|days)'),
     scheduleWindowHours: read.number('scheduleWindowHours'),
     whenNothingStaged: read.oneOf('whenNothingStaged', SETTINGS.whenNothingStaged.allowed),

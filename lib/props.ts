@@ -4,6 +4,7 @@
  * below restate it and test/infra/props.test.ts checks that they agree.
  */
 import { Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -17,6 +18,7 @@ import {
 } from '../lambda/contract.js';
 import { ConfigurationError } from '../lambda/errors.js';
 import type { KeyMode } from '../lambda/keys.js';
+import { operatorArnProblem, principalArnOf } from './rotated-secret-policy.js';
 import { KeyRotationSchedule } from './schedule.js';
 import type { SiteListParameter } from './site-list.js';
 
@@ -175,6 +177,28 @@ export interface StripeKeyRotationProps {
   readonly pendingMaxAge?: Duration;
 
   /**
+   * The rotation function's execution role, e.g. one made to an organisation's conventions (path,
+   * permissions boundary). It must trust `lambda.amazonaws.com`. A mutable role (an `iam.Role`, or one
+   * imported with `mutable: true`, the default) receives the function's statements (rotation-permissions.ts);
+   * one imported with `mutable: false` takes none, so its owner attaches them. The rotated secret's resource
+   * policy lets this role write.
+   *
+   * @default - a new role only Lambda can assume, holding exactly the function's statements
+   */
+  readonly role?: iam.IRole;
+
+  /**
+   * Who besides the rotation function may write the rotated secret's versions and labels (`PutSecretValue`,
+   * `UpdateSecretVersionStage`): the operators who run the CLI's `abort`. The resource policy of a rotated
+   * secret this construct creates denies those writes to every other principal, whatever IAM allows; it is
+   * matched on `aws:PrincipalArn`, so name roles and users (not role sessions or groups). `grantOperate(g)`
+   * adds `g` too when `g` is a role or a user; holders of `operatorPolicy` must be named here.
+   *
+   * @default - none: only the rotation function and `grantOperate` grantees write the rotated secret
+   */
+  readonly operatorPrincipals?: readonly iam.IPrincipal[];
+
+  /**
    * What happens to the secrets, the site-list parameter and the log group this construct creates when
    * they leave the stack.
    *
@@ -199,6 +223,8 @@ interface RotationSettings {
   readonly pendingMaxHours: number;
   readonly logRetention: logs.RetentionDays;
   readonly removalPolicy: RemovalPolicy;
+  /** `aws:PrincipalArn` values of `operatorPrincipals`. */
+  readonly operatorArns: readonly string[];
 }
 
 /** The service name of a deployment that names none: the function's own default, per key mode. */
@@ -302,6 +328,20 @@ export function resolveProps(path: string, props: StripeKeyRotationProps): Rotat
     hours('pendingMaxAge', props.pendingMaxAge, WATCHDOG_SETTINGS.pendingMaxHours) ??
     WATCHDOG_SETTINGS.pendingMaxHours.default;
 
+  const operatorArns: string[] = [];
+  (props.operatorPrincipals ?? []).forEach((principal, index) => {
+    const arn = principalArnOf(principal);
+    const problem =
+      arn === undefined
+        ? 'is not a role or a user: aws:PrincipalArn never names it (name the roles or users instead)'
+        : operatorArnProblem(arn);
+    if (problem !== undefined) {
+      problems.push(`operatorPrincipals[${index}]=${arn ?? principal.toString()} ${problem}`);
+    } else if (arn !== undefined) {
+      operatorArns.push(arn);
+    }
+  });
+
   if (problems.length > 0 || overdueAfterHours === undefined) {
     throw new ConfigurationError(`StripeKeyRotation ${path}: invalid props`, { problems });
   }
@@ -320,6 +360,7 @@ export function resolveProps(path: string, props: StripeKeyRotationProps): Rotat
     pendingMaxHours,
     logRetention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
     removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+    operatorArns,
   };
 }
 

@@ -14,6 +14,7 @@ const DEFAULT_STATISTIC: Record<MetricName, string> = {
   SitesFailed: cloudwatch.Stats.MAXIMUM,
   SitesNotAttempted: cloudwatch.Stats.MAXIMUM,
   PushDuration: cloudwatch.Stats.MAXIMUM,
+  StagedKeyResetFailed: cloudwatch.Stats.SUM,
 };
 
 /**

@@ -288,6 +288,7 @@ export class RotationMonitoring {
         left: [
           metric('RotationSucceeded', cloudwatch.Stats.SUM, 'Rotations succeeded'),
           metric('RotationStepFailed', cloudwatch.Stats.SUM, 'Steps failed'),
+          metric('StagedKeyResetFailed', cloudwatch.Stats.SUM, 'Staged key resets failed'),
           rotationFunction.metricErrors({ statistic: cloudwatch.Stats.SUM, period: Duration.hours(1) }),
         ],
         view: cloudwatch.GraphWidgetView.BAR,

@@ -25,10 +25,16 @@ export interface RotationResources {
   readonly siteList: SiteListParameter['choice'];
 }
 
-export function grantRotationPermissions(role: iam.Role, deployed: RotationResources): void {
-  const stack = Stack.of(role);
+/**
+ * Adds every statement to `role`'s principal policy. An immutable imported role silently takes none
+ * (aws-cdk-lib's `ImmutableRole` reports them added): its owner attaches them.
+ */
+export function grantRotationPermissions(role: iam.IRole, deployed: RotationResources): void {
+  // The deployment's stack (a role of your own may live elsewhere): its region is the services' region.
+  const stack = Stack.of(deployed.logGroup);
+  const addToRole = (statement: iam.PolicyStatement) => role.addToPrincipalPolicy(statement);
   const rotatedArn = fullSecretArn(deployed.rotatedSecret);
-  role.addToPrincipalPolicy(
+  addToRole(
     new iam.PolicyStatement({
       sid: 'RotateOwnSecretVersions',
       actions: [
@@ -40,7 +46,7 @@ export function grantRotationPermissions(role: iam.Role, deployed: RotationResou
       resources: [rotatedArn],
     }),
   );
-  role.addToPrincipalPolicy(
+  addToRole(
     new iam.PolicyStatement({
       sid: 'ReadStagedAndMasterKeys',
       // DescribeSecret tells "exists but holds no value" from "does not exist" in the error message.
@@ -48,7 +54,15 @@ export function grantRotationPermissions(role: iam.Role, deployed: RotationResou
       resources: [fullSecretArn(deployed.stagedKeySecret), fullSecretArn(deployed.masterApiKeySecret)],
     }),
   );
-  role.addToPrincipalPolicy(
+  addToRole(
+    new iam.PolicyStatement({
+      sid: 'ResetStagedKey',
+      // After AWSCURRENT moved, finishSecret puts the nothing-staged value back: a new version, no label moves.
+      actions: ['secretsmanager:PutSecretValue'],
+      resources: [fullSecretArn(deployed.stagedKeySecret)],
+    }),
+  );
+  addToRole(
     new iam.PolicyStatement({
       sid: 'WriteOwnLogs',
       actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
@@ -56,7 +70,7 @@ export function grantRotationPermissions(role: iam.Role, deployed: RotationResou
     }),
   );
 
-  role.addToPrincipalPolicy(
+  addToRole(
     new iam.PolicyStatement({
       sid: 'RecordLedger',
       // Exactly the calls of lambda/aws/dynamodb-ledger.ts and its batch-writer.ts: no Scan, no DeleteItem.
@@ -70,7 +84,7 @@ export function grantRotationPermissions(role: iam.Role, deployed: RotationResou
       resources: [deployed.ledgerTable.tableArn],
     }),
   );
-  role.addToPrincipalPolicy(
+  addToRole(
     new iam.PolicyStatement({
       sid: 'ReadLedgerHistory',
       actions: ['dynamodb:Query'],
@@ -78,7 +92,7 @@ export function grantRotationPermissions(role: iam.Role, deployed: RotationResou
     }),
   );
   if (deployed.ledgerTable.encryptionKey !== undefined) {
-    role.addToPrincipalPolicy(
+    addToRole(
       new iam.PolicyStatement({
         sid: 'UseLedgerKey',
         actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'],
@@ -88,17 +102,21 @@ export function grantRotationPermissions(role: iam.Role, deployed: RotationResou
     );
   }
 
-  for (const statement of siteListReadStatements(role, deployed.siteList, deployed.sitesParameterName)) {
-    role.addToPrincipalPolicy(statement);
+  for (const statement of siteListReadStatements(
+    deployed.logGroup,
+    deployed.siteList,
+    deployed.sitesParameterName,
+  )) {
+    addToRole(statement);
   }
 
-  // Customer managed keys of the secrets: Decrypt to read, GenerateDataKey to write the pending version,
-  // each only via Secrets Manager and only for the secret it protects.
+  // Customer managed keys of the secrets: Decrypt to read, GenerateDataKey to write the pending version and
+  // the staged key reset, each only via Secrets Manager and only for the secret it protects.
   const read = secretsByKey([deployed.rotatedSecret, deployed.stagedKeySecret, deployed.masterApiKeySecret]);
-  const write = secretsByKey([deployed.rotatedSecret]);
+  const write = secretsByKey([deployed.rotatedSecret, deployed.stagedKeySecret]);
   [...read.entries()].forEach(([key, readArns], index) => {
     const suffix = read.size > 1 ? String(index + 1) : '';
-    role.addToPrincipalPolicy(
+    addToRole(
       new iam.PolicyStatement({
         sid: `DecryptSecrets${suffix}`,
         actions: ['kms:Decrypt'],
@@ -108,9 +126,9 @@ export function grantRotationPermissions(role: iam.Role, deployed: RotationResou
     );
     const writeArns = write.get(key);
     if (writeArns !== undefined) {
-      role.addToPrincipalPolicy(
+      addToRole(
         new iam.PolicyStatement({
-          sid: `EncryptRotatedSecret${suffix}`,
+          sid: `EncryptWrittenSecrets${suffix}`,
           actions: ['kms:GenerateDataKey'],
           resources: [key.keyArn],
           conditions: secretKeyConditions(stack.region, writeArns),

@@ -3,7 +3,7 @@
  * The rotation function is the one in `lambda/` (see docs/rotation-protocol.md); this file only deploys it:
  * props in props.ts, notifications and dashboard in rotation-monitoring.ts.
  */
-import { SecretValue, Stack, Validations } from 'aws-cdk-lib';
+import { Annotations, SecretValue, Stack, Validations } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -20,6 +20,7 @@ import { KEY_IN_TEXT } from '../lambda/keys.js';
 import { LEDGER_TABLE_SCHEMA } from '../lambda/ledger-schema.js';
 import { handlerAsset } from './handler-asset.js';
 import { resolveProps, type StripeKeyRotationProps } from './props.js';
+import { operatorArnProblem, principalArnOf, RotatedSecretGuard } from './rotated-secret-policy.js';
 import { RotationGrants } from './rotation-grants.js';
 import { rotationMetric } from './rotation-metrics.js';
 import { RotationMonitoring, rotationFailurePattern } from './rotation-monitoring.js';
@@ -73,6 +74,8 @@ export class StripeKeyRotation extends Construct {
    */
   readonly operatorPolicy: iam.ManagedPolicy;
   readonly #grants: RotationGrants;
+  /** The rotated secret's write and rotate guards; undefined for an adopted rotated secret. */
+  readonly #guard?: RotatedSecretGuard;
   /** Staleness detection: rotation disabled, overdue, or stuck with an old AWSPENDING. */
   readonly watchdog: RotationWatchdog;
 
@@ -202,10 +205,12 @@ export class StripeKeyRotation extends Construct {
       }),
     });
 
-    const role = new iam.Role(this, 'ServiceRole', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: `Rotation function of ${settings.serviceName}: its own secret versions, read-only elsewhere.`,
-    });
+    const role =
+      props.role ??
+      new iam.Role(this, 'ServiceRole', {
+        assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+        description: `Rotation function of ${settings.serviceName}: its own secret versions, read-only elsewhere.`,
+      });
 
     this.rotationFunction = new lambda.Function(this, 'Function', {
       description: `Rotates the Stripe ${props.keyMode} key of ${settings.serviceName} and pushes it to every site.`,
@@ -266,6 +271,20 @@ export class StripeKeyRotation extends Construct {
       sitesParameterName: this.sitesParameterName,
       siteList,
     });
+
+    // Only a rotated secret this construct created gets these statements: an adopted one's policy is its owner's.
+    if (props.rotatedSecret === undefined && this.rotatedSecret instanceof secretsmanager.Secret) {
+      this.#guard = new RotatedSecretGuard(this.rotatedSecret, {
+        rotationRoleArn: role.roleArn,
+        functionArn: this.rotationFunction.functionArn,
+        operatorArns: settings.operatorArns,
+      });
+    } else if (settings.operatorArns.length > 0) {
+      Annotations.of(this).addWarningV2(
+        'stripe-key-rotator:operators-without-policy',
+        'operatorPrincipals has no effect: the rotated secret was adopted, and its resource policy belongs to its owner',
+      );
+    }
 
     this.rotationFunction.addPermission('InvokeBySecretsManager', {
       principal: new iam.ServicePrincipal('secretsmanager.amazonaws.com'),
@@ -372,8 +391,24 @@ export class StripeKeyRotation extends Construct {
     return RotationGrants.grant(grantee, this.#grants.startRotation());
   }
 
-  /** Lets `grantee` run the CLI's `status`, `plan`, `rotate` and `abort` (the `operatorPolicy` statements). */
+  /**
+   * Lets `grantee` run the CLI's `status`, `plan`, `rotate` and `abort` (the `operatorPolicy` statements).
+   * A role or user grantee is also let through the rotated secret's resource policy, which `abort` needs;
+   * any other grantee (a group) is not, and synthesis warns: name its roles or users in `operatorPrincipals`.
+   */
   grantOperate(grantee: iam.IGrantable): iam.Grant {
+    if (this.#guard !== undefined) {
+      const arn = principalArnOf(grantee.grantPrincipal);
+      if (arn !== undefined && operatorArnProblem(arn) === undefined) {
+        this.#guard.allowWriter(arn);
+      } else {
+        Annotations.of(this).addWarningV2(
+          'stripe-key-rotator:operator-not-let-through',
+          `grantOperate(${grantee.grantPrincipal}): not a role or a user, so the rotated secret's resource policy still ` +
+            "denies it UpdateSecretVersionStage (the CLI's abort): name its roles or users in operatorPrincipals",
+        );
+      }
+    }
     return RotationGrants.grant(grantee, this.#grants.operate());
   }
 
@@ -407,6 +442,15 @@ export class StripeKeyRotation extends Construct {
    */
   metricSitesFailed(options?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return rotationMetric(this.serviceName, 'SitesFailed', options);
+  }
+
+  /**
+   * Staged key secret resets that failed after a rotation finished: that secret still holds the key in
+   * service until a replayed finishSecret or the next rotation resets it.
+   * @default - sum over 5 minutes
+   */
+  metricStagedKeyResetFailed(options?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return rotationMetric(this.serviceName, 'StagedKeyResetFailed', options);
   }
 
   /**

@@ -3,6 +3,7 @@
  * the optional customer managed key, and the outputs an operator needs.
  */
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -62,6 +63,8 @@ export class StripeKeyRotatorStack extends Stack {
       memorySize: settings.memorySize,
       logRetention: settings.logRetentionDays as logs.RetentionDays | undefined,
       notificationEmails: settings.notificationEmails,
+      // ARNs as given: the construct's validation names a bad one (`operatorPrincipals[i]=...`).
+      operatorPrincipals: settings.operatorPrincipals?.map((arn) => new iam.ArnPrincipal(arn)),
     });
 
     const rotation = this.rotation;

@@ -16,13 +16,14 @@ import {
   type RotatedSecretStore,
   type SecretDescription,
   type SecretReader,
+  type StagedKeyWriter,
 } from '../ports.js';
 
 function errorName(error: unknown): string | undefined {
   return error instanceof Error ? error.name : undefined;
 }
 
-export class SecretsManagerStore implements RotatedSecretStore, SecretReader {
+export class SecretsManagerStore implements RotatedSecretStore, SecretReader, StagedKeyWriter {
   constructor(private readonly client: SecretsManagerClient) {}
 
   async describe(secretId: string): Promise<SecretDescription> {
@@ -78,6 +79,12 @@ export class SecretsManagerStore implements RotatedSecretStore, SecretReader {
         RemoveFromVersionId: fromVersionId,
       }),
     );
+  }
+
+  async writeStaged(secretId: string, value: string): Promise<void> {
+    // No VersionStages: AWSCURRENT moves to the new version. The SDK's generated token makes its own
+    // retries idempotent; a replayed finishSecret compares values first and writes nothing twice.
+    await this.client.send(new PutSecretValueCommand({ SecretId: secretId, SecretString: value }));
   }
 
   async readCurrent(secretId: string): Promise<string | undefined> {

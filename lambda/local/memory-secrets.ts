@@ -11,6 +11,7 @@ import {
   type RotatedSecretStore,
   type SecretDescription,
   type SecretReader,
+  type StagedKeyWriter,
 } from '../ports.js';
 import { type LabelMove, SecretVersions, type VersionSummary } from './secret-versions.js';
 
@@ -27,7 +28,7 @@ interface StoredSecret {
   readonly versions: SecretVersions;
 }
 
-export class InMemorySecrets implements RotatedSecretStore, SecretReader {
+export class InMemorySecrets implements RotatedSecretStore, SecretReader, StagedKeyWriter {
   readonly #region: string;
   readonly #accountId: string;
   readonly #newVersionId: () => string;
@@ -115,6 +116,12 @@ export class InMemorySecrets implements RotatedSecretStore, SecretReader {
       throw new ConfigurationError(`Secret ${secretId} does not exist (check the configuration)`);
     }
     return secret.versions.read({ stage: AWSCURRENT })?.value;
+  }
+
+  // StagedKeyWriter ---------------------------------------------------------------------------------------
+
+  async writeStaged(secretId: string, value: string): Promise<void> {
+    this.putCurrent(secretId, value);
   }
 
   // -------------------------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ import {
 import { PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { Agent } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { NOTHING_STAGED } from '../../lambda/contract.js';
 import { createRotationHandler, type RotationHandler } from '../../lambda/runtime.js';
 import { TEMPLATE_ENDPOINT_PATH } from '../../sim/site-behaviours.js';
 import { type StripeStub, startStripeStub } from '../../sim/stripe-stub.js';
@@ -162,6 +163,32 @@ describe('a rotation against the moto emulator', () => {
       expect(site.requests[0]?.headers['x-api-key']).toBe(MASTER_API_KEY);
       expect(site.requests[0]?.body).toEqual({ value: NEXT });
     }
+  });
+
+  it('resets the staged key secret to the nothing-staged value after finishSecret, once even when replayed', async () => {
+    const d = await deploy({ staged: NEXT });
+    const token = await startMotoRotation(sm, d.arn);
+
+    await run(d, token);
+    await run(d, token, ['finishSecret']);
+
+    expect(await currentSecretValue(sm, d.arn)).toBe(NEXT);
+    expect(await currentSecretValue(sm, d.stagedArn)).toBe(NOTHING_STAGED.placeholder);
+    // The staged value and its one reset: the replay found nothing left to reset.
+    expect(await versionCount(d.stagedArn)).toBe(2);
+  });
+
+  it('keeps a different key staged while the rotation ran', async () => {
+    const d = await deploy({ staged: NEXT });
+    const token = await startMotoRotation(sm, d.arn);
+    const later = fakeKey('test', 'MotoStagedMeanwhile');
+    await run(d, token, ['createSecret', 'setSecret', 'testSecret']);
+    await sm.send(new PutSecretValueCommand({ SecretId: d.stagedArn, SecretString: later }));
+
+    await run(d, token, ['finishSecret']);
+
+    expect(await currentSecretValue(sm, d.arn)).toBe(NEXT);
+    expect(await currentSecretValue(sm, d.stagedArn)).toBe(later);
   });
 
   it('leaves AWSCURRENT untouched when a site answers 401, and finishes on the retry after the fix', async () => {

@@ -204,7 +204,7 @@ describe('a StripeKeyRotation with default props', () => {
     });
   });
 
-  it('grants exactly: its own secret versions, read on staged and master, its log group, its parameter', () => {
+  it('grants exactly: its own secret versions, read on staged and master, the staged key reset, its log group, its parameter', () => {
     expect(identityStatements(template)).toEqual([
       {
         Sid: 'RotateOwnSecretVersions',
@@ -222,6 +222,12 @@ describe('a StripeKeyRotation with default props', () => {
         Effect: 'Allow',
         Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
         Resource: [ref(rotation.masterApiKeySecret), ref(rotation.stagedKeySecret)],
+      },
+      {
+        Sid: 'ResetStagedKey',
+        Effect: 'Allow',
+        Action: 'secretsmanager:PutSecretValue',
+        Resource: ref(rotation.stagedKeySecret),
       },
       {
         Sid: 'WriteOwnLogs',
@@ -459,6 +465,17 @@ describe('a StripeKeyRotation with default props', () => {
     });
   });
 
+  it('offers the failed staged key resets as a metric summed over five minutes', () => {
+    const metric = rotation.metricStagedKeyResetFailed();
+    expect([metric.namespace, metric.metricName, metric.dimensions, metric.statistic]).toEqual([
+      'StripeKeyRotator',
+      'StagedKeyResetFailed',
+      { service: 'stripe-key-rotator-live' },
+      'Sum',
+    ]);
+    expect(metric.period.toMinutes()).toBe(5);
+  });
+
   it('builds a dashboard of rotation outcomes and per-rotation site counts from the EMF metrics', () => {
     expect(propertiesOf(template, 'AWS::CloudWatch::Dashboard').DashboardName).toBe(
       'stripe-key-rotator-live',
@@ -475,6 +492,7 @@ describe('a StripeKeyRotation with default props', () => {
         emf('SitesFailed'),
         emf('SitesNotAttempted'),
         emf('PushDuration'),
+        emf('StagedKeyResetFailed'),
         'AWS/Lambda Errors FunctionName <ref>',
         'AWS/Lambda Duration FunctionName <ref>',
       ]),
@@ -559,6 +577,12 @@ describe('a StripeKeyRotation with a customer managed key and existing secrets a
         ],
       },
       {
+        Sid: 'ResetStagedKey',
+        Effect: 'Allow',
+        Action: 'secretsmanager:PutSecretValue',
+        Resource: ref(rotation.stagedKeySecret),
+      },
+      {
         Sid: 'WriteOwnLogs',
         Effect: 'Allow',
         Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
@@ -624,7 +648,7 @@ describe('a StripeKeyRotation with a customer managed key and existing secrets a
         },
       },
       {
-        Sid: 'EncryptRotatedSecret1',
+        Sid: 'EncryptWrittenSecrets1',
         Effect: 'Allow',
         Action: 'kms:GenerateDataKey',
         Resource: ROTATED_KEY,
@@ -639,6 +663,18 @@ describe('a StripeKeyRotation with a customer managed key and existing secrets a
         Sid: 'DecryptSecrets2',
         Effect: 'Allow',
         Action: 'kms:Decrypt',
+        Resource: arnOf(secretsKey),
+        Condition: {
+          StringEquals: {
+            'kms:ViaService': 'secretsmanager.eu-west-3.amazonaws.com',
+            'kms:EncryptionContext:SecretARN': ref(rotation.stagedKeySecret),
+          },
+        },
+      },
+      {
+        Sid: 'EncryptWrittenSecrets2',
+        Effect: 'Allow',
+        Action: 'kms:GenerateDataKey',
         Resource: arnOf(secretsKey),
         Condition: {
           StringEquals: {

@@ -122,6 +122,7 @@ export function rotationWorld(options: {
     config,
     secrets: store,
     secretReader: store,
+    stagedKeys: store,
     siteList,
     keyChecker: checker,
     pusher,

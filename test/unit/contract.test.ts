@@ -51,6 +51,7 @@ describe('the deployment contract', () => {
       ['SitesFailed', 'Count'],
       ['SitesNotAttempted', 'Count'],
       ['PushDuration', 'Milliseconds'],
+      ['StagedKeyResetFailed', 'Count'],
     ]);
     expect(POWERTOOLS_SETTINGS.metricsNamespace.default).toBe('StripeKeyRotator');
   });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lambda/config.js';
+import { NOTHING_STAGED } from '../../lambda/contract.js';
 import { ConfigurationError, RotationStateError } from '../../lambda/errors.js';
 import { ROTATION_STEPS } from '../../lambda/event.js';
 import { InMemoryLedger } from '../../lambda/local/memory-ledger.js';
@@ -177,6 +178,7 @@ describe('InMemorySecrets, with Secrets Manager label semantics', () => {
       }),
       secrets,
       secretReader: secrets,
+      stagedKeys: secrets,
       siteList: new StaticSiteList(['https://a.example', 'https://b.example']),
       keyChecker: new RecordingKeyChecker(),
       pusher,
@@ -194,5 +196,6 @@ describe('InMemorySecrets, with Secrets Manager label semantics', () => {
     expect(await secrets.getValue(arn, { stage: AWSCURRENT })).toBe(NEXT);
     expect(await secrets.getValue(arn, { stage: AWSPREVIOUS })).toBe(CURRENT);
     expect(pusher.requests.map((request) => request.key)).toEqual([NEXT]);
+    expect(await secrets.readCurrent(staged)).toBe(NOTHING_STAGED.placeholder);
   });
 });

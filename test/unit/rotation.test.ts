@@ -1,5 +1,6 @@
 import { PutSecretValueCommand, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
 import { describe, expect, it } from 'vitest';
+import { NOTHING_STAGED } from '../../lambda/contract.js';
 import {
   ConfigurationError,
   KeyRejectedError,
@@ -28,6 +29,12 @@ function step(world: RotationWorld, Step: RotationStep, token: string, extra: Pa
     world.deps,
     clock(),
   );
+}
+
+function putsTo(world: RotationWorld, arn: string) {
+  return world.sm.mock
+    .commandCalls(PutSecretValueCommand)
+    .filter((call) => call.args[0].input.SecretId === arn);
 }
 
 async function runAllSteps(world: RotationWorld, token: string): Promise<void> {
@@ -439,7 +446,9 @@ describe('every step replayed twice in a row', () => {
     expect(world.sm.valueAt(world.rotatedArn, 'AWSCURRENT')).toBe(NEXT);
     expect(world.sm.valueAt(world.rotatedArn, 'AWSPREVIOUS')).toBe(CURRENT);
     expect(world.sm.versionCount(world.rotatedArn)).toBe(2);
-    expect(world.sm.mock.commandCalls(PutSecretValueCommand)).toHaveLength(1);
+    // One pending write and one staged key reset: the replayed finishSecret finds nothing left to reset.
+    expect(putsTo(world, world.rotatedArn)).toHaveLength(1);
+    expect(putsTo(world, world.stagedArn)).toHaveLength(1);
     expect(world.sm.mock.commandCalls(UpdateSecretVersionStageCommand)).toHaveLength(1);
   });
 });
@@ -722,5 +731,75 @@ describe('a staged key that was already in service', () => {
 
     expect(error).toBeInstanceOf(KeyRejectedError);
     expect(error.message).toContain('was already in service');
+  });
+});
+
+describe('the staged key secret after finishSecret', () => {
+  it('is reset to the nothing-staged value once AWSCURRENT moved to its key', async () => {
+    const world = rotationWorld({ current: CURRENT, staged: NEXT });
+
+    await runAllSteps(world, world.sm.startRotation(world.rotatedArn));
+
+    expect(world.sm.valueAt(world.rotatedArn, 'AWSCURRENT')).toBe(NEXT);
+    expect(world.sm.valueAt(world.stagedArn, 'AWSCURRENT')).toBe(NOTHING_STAGED.placeholder);
+    expect(putsTo(world, world.stagedArn).map((call) => call.args[0].input)).toEqual([
+      { SecretId: world.stagedArn, SecretString: NOTHING_STAGED.placeholder },
+    ]);
+    expect(capturedText()).toContain('Staged key secret reset');
+  });
+
+  it('is reset when it holds the key with surrounding whitespace, as createSecret took it', async () => {
+    const world = rotationWorld({ current: CURRENT, staged: `\n${NEXT}  \n` });
+
+    await runAllSteps(world, world.sm.startRotation(world.rotatedArn));
+
+    expect(world.sm.valueAt(world.stagedArn, 'AWSCURRENT')).toBe(NOTHING_STAGED.placeholder);
+  });
+
+  it('keeps a different key an operator staged while the rotation ran, and writes nothing to it', async () => {
+    const world = rotationWorld({ current: CURRENT, staged: NEXT });
+    const token = world.sm.startRotation(world.rotatedArn);
+    for (const name of ['createSecret', 'setSecret', 'testSecret'] as const) await step(world, name, token);
+    const later = fakeKey('test', 'StagedMeanwhile');
+    world.sm.putCurrent(world.stagedArn, later);
+
+    await step(world, 'finishSecret', token);
+
+    expect(world.sm.valueAt(world.rotatedArn, 'AWSCURRENT')).toBe(NEXT);
+    expect(world.sm.valueAt(world.stagedArn, 'AWSCURRENT')).toBe(later);
+    expect(putsTo(world, world.stagedArn)).toHaveLength(0);
+  });
+
+  it('writes nothing after a re-propagation with nothing staged', async () => {
+    const world = rotationWorld({ current: CURRENT, staged: 'none' });
+
+    await runAllSteps(world, world.sm.startRotation(world.rotatedArn));
+
+    expect(world.sm.valueAt(world.stagedArn, 'AWSCURRENT')).toBe('none');
+    expect(putsTo(world, world.stagedArn)).toHaveLength(0);
+  });
+
+  it('does not fail finishSecret when the reset fails: it logs, counts StagedKeyResetFailed, and a replay completes it', async () => {
+    const world = rotationWorld({ current: CURRENT, staged: NEXT });
+    const token = world.sm.startRotation(world.rotatedArn);
+    for (const name of ['createSecret', 'setSecret', 'testSecret'] as const) await step(world, name, token);
+    world.sm.mock
+      .on(PutSecretValueCommand, { SecretId: world.stagedArn })
+      .rejectsOnce(Object.assign(new Error('User is not authorized'), { name: 'AccessDeniedException' }));
+
+    await step(world, 'finishSecret', token);
+
+    expect(world.sm.valueAt(world.rotatedArn, 'AWSCURRENT')).toBe(NEXT);
+    expect(world.sm.valueAt(world.stagedArn, 'AWSCURRENT')).toBe(NEXT);
+    expect(world.metrics.get('RotationSucceeded')).toBe(1);
+    expect(world.metrics.get('StagedKeyResetFailed')).toBe(1);
+    expect(capturedText()).toContain('Could not reset the staged key secret');
+    expect((await world.ledger.history(world.rotatedArn, 1))[0]?.outcome).toBe('finished');
+
+    world.sm.installHandlers();
+    await step(world, 'finishSecret', token);
+
+    expect(world.sm.valueAt(world.stagedArn, 'AWSCURRENT')).toBe(NOTHING_STAGED.placeholder);
+    expect(world.metrics.get('StagedKeyResetFailed')).toBe(1);
   });
 });
