@@ -345,7 +345,7 @@ async function resetStagedKey(
     metrics.record('StagedKeyResetFailed', 1);
     log.error(
       'Could not reset the staged key secret: it still holds the key in service. ' +
-        `Put "${NOTHING_STAGED.placeholder}" in it, or let the next rotation's finishSecret retry.`,
+        `Put "${NOTHING_STAGED.placeholder}" in it by hand (a later rotation compares with its own key, not this one).`,
       { stagedSecretId, error },
     );
   }
