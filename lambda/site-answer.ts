@@ -4,7 +4,7 @@
  * they mean" says. Pure functions: no I/O, nothing here ever sees the key or the master key.
  */
 import { MAX_RESPONSE_BYTES } from './http.js';
-import type { SiteOutcome } from './ports.js';
+import type { SiteOutcome, SiteRecord } from './ports.js';
 
 /** Error codes sites put in their JSON bodies are short identifiers; anything else is not echoed. */
 const ERROR_CODE_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -189,7 +189,7 @@ export function classifyFailure(
  * oversized one). Refusals before the key is taken (401, 404, 400, 3xx, 429, another 4xx), a certificate
  * refused, a non-https URL and a site never contacted leave what the site held.
  */
-export function mayHoldKeySent(outcome: SiteOutcome | undefined): boolean {
+function mayHoldKeySent(outcome: SiteOutcome | undefined): boolean {
   return (
     outcome === 'confirmed' ||
     outcome === 'timeout' ||
@@ -198,6 +198,16 @@ export function mayHoldKeySent(outcome: SiteOutcome | undefined): boolean {
     outcome === 'unexpected_body' ||
     outcome === 'body_too_large'
   );
+}
+
+/**
+ * Whether a snapshot site may hold the key a rotation sent it, from its ledger record: what `abort` must put
+ * the current key back on. A site with no result recorded (`pending`) counts: the function may have stopped
+ * mid-push (killed, timed out) after the site stored the key, with its answer in flight or its result still
+ * buffered.
+ */
+export function mayHoldRotationKey(site: Pick<SiteRecord, 'status' | 'outcome'>): boolean {
+  return site.status === 'pending' || site.status === 'confirmed' || mayHoldKeySent(site.outcome);
 }
 
 /** An answer whose body is over the response cap: the rest is not read, and the attempt is final. */

@@ -18,7 +18,7 @@ import {
   type SiteResult,
 } from '../../lambda/ports.js';
 import { createFleetPusher } from '../../lambda/push.js';
-import { mayHoldKeySent } from '../../lambda/site-answer.js';
+import { mayHoldRotationKey } from '../../lambda/site-answer.js';
 import {
   AWS_OPTIONS,
   awsClients,
@@ -61,8 +61,8 @@ const SITE_ATTEMPTS = SETTINGS.siteAttempts.default;
 const HELP = `Usage: ${PROGRAM} abort --secret-id <id> [--force] [options]
 
 Ends a stuck rotation: one whose AWSPENDING version is not AWSCURRENT, so that Secrets Manager refuses a
-new rotation. Shows the sites the propagation ledger says took or may hold the pending key (confirmed, or
-their answer was lost: timeout, reset, 5xx), pushes the AWSCURRENT key to exactly those sites again (while it is still valid at Stripe), then removes the AWSPENDING label.
+new rotation. Shows the sites the propagation ledger says took or may hold the pending key (confirmed,
+their answer was lost: timeout, reset, 5xx, or no result recorded: the function stopped mid-push), pushes the AWSCURRENT key to exactly those sites again (while it is still valid at Stripe), then removes the AWSPENDING label.
 If a site does not confirm the current key, the label is kept: it would otherwise hide the one record of
 a site left holding the pending key.
 
@@ -138,11 +138,9 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
       );
       return EXIT_NOT_CONFIRMED;
     }
-    // Not only the confirmed sites: one whose answer was lost (a timeout...) may have stored the key too.
-    const took =
-      record === undefined
-        ? []
-        : (await ledger.sites(id)).filter((s) => s.status === 'confirmed' || mayHoldKeySent(s.outcome));
+    // Not only the confirmed sites: one whose answer was lost (a timeout, the function stopped mid-push)
+    // may have stored the key too.
+    const took = record === undefined ? [] : (await ledger.sites(id)).filter(mayHoldRotationKey);
     cli.stdout.write(
       `Stuck rotation: version ${pendingId} of ${arn} is labelled AWSPENDING ` +
         `(ledger: ${record === undefined ? 'no record, no site was contacted' : record.outcome}).\n` +

@@ -21,7 +21,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Agent } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoDbLedger } from '../../lambda/aws/dynamodb-ledger.js';
-import { fingerprint } from '../../lambda/keys.js';
+import { fingerprint, maskKey } from '../../lambda/keys.js';
 import { createRotationHandler, type RotationHandler } from '../../lambda/runtime.js';
 import { templateEndpoint } from '../../sim/site-behaviours.js';
 import { type StripeStub, startStripeStub } from '../../sim/stripe-stub.js';
@@ -342,6 +342,36 @@ describe('stripe-key-rotator abort, against moto', () => {
 
     expect(run.code, output(run)).toBe(0);
     expect(run.stdout).toContain(`Sites that took or may hold the pending key (${SITES})`);
+    for (const site of fleet.sites) expect(site.storedKey).toBe(CURRENT);
+    expect(await pendingVersion(d.arn)).toBeUndefined();
+    expect((await ledger().get({ secretArn: d.arn, token }))?.outcome).toBe('aborted');
+  });
+
+  it('puts the current key back on a site with no result recorded (the function was killed mid-push after it stored the pending key)', async () => {
+    const d = await deploy();
+    const started = await cli('rotate', d);
+    expect(started.code, output(started)).toBe(0);
+    const token = await pendingCreatedByCli(d.arn);
+    await step(d, token, ['createSecret']);
+    // What a kill -9 during setSecret leaves: the start record and its snapshot, no site result written
+    // (answers in flight, results still buffered), and a site that stored the pending key meanwhile.
+    await ledger().begin({
+      secretArn: d.arn,
+      token,
+      trigger: 'staged',
+      maskedKey: maskKey(NEXT),
+      keyFingerprint: fingerprint(NEXT),
+      sites: fleet.urls,
+      sources: [],
+    });
+    const stored = fleet.site(7);
+    stored.storedKey = NEXT;
+
+    const run = await cli('abort', d, ['--force']);
+
+    expect(run.code, output(run)).toBe(0);
+    expect(run.stdout).toContain(`Sites that took or may hold the pending key (${SITES})`);
+    expect(stored.storedKey).toBe(CURRENT);
     for (const site of fleet.sites) expect(site.storedKey).toBe(CURRENT);
     expect(await pendingVersion(d.arn)).toBeUndefined();
     expect((await ledger().get({ secretArn: d.arn, token }))?.outcome).toBe('aborted');

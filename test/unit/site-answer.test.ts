@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_RESPONSE_BYTES } from '../../lambda/http.js';
-import { bodyTooLarge, classifyAnswer, classifyFailure } from '../../lambda/site-answer.js';
+import {
+  bodyTooLarge,
+  classifyAnswer,
+  classifyFailure,
+  mayHoldRotationKey,
+} from '../../lambda/site-answer.js';
 import { secret } from '../support/secret-guard.js';
 
 describe('classifying a site answer (docs/architecture.md, "Site answers and what they mean")', () => {
@@ -173,5 +178,39 @@ describe('an answer over the response cap', () => {
     expect(bodyTooLarge(400, 'sent').detail).toBe(
       `answered 400 but sent a body over the ${MAX_RESPONSE_BYTES}-byte cap`,
     );
+  });
+});
+
+describe('which snapshot sites abort must put the current key back on', () => {
+  it('counts a site with no result recorded: the function may have stopped after the site stored the key', () => {
+    expect(mayHoldRotationKey({ status: 'pending' })).toBe(true);
+  });
+
+  it('counts a confirmed site and one whose answer was lost after the key was sent', () => {
+    expect(mayHoldRotationKey({ status: 'confirmed', outcome: 'confirmed' })).toBe(true);
+    for (const outcome of [
+      'timeout',
+      'connection_error',
+      'server_error',
+      'unexpected_body',
+      'body_too_large',
+    ] as const) {
+      expect(mayHoldRotationKey({ status: 'failed', outcome }), outcome).toBe(true);
+    }
+  });
+
+  it('leaves out a site that refused the key before taking it, or was never contacted', () => {
+    for (const outcome of [
+      'invalid_api_key',
+      'invalid_secret_format',
+      'endpoint_missing',
+      'throttled',
+      'tls_error',
+      'not_https',
+      'redirect',
+    ] as const) {
+      expect(mayHoldRotationKey({ status: 'failed', outcome }), outcome).toBe(false);
+    }
+    expect(mayHoldRotationKey({ status: 'not_attempted', outcome: 'not_attempted' })).toBe(false);
   });
 });
