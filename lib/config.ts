@@ -30,6 +30,10 @@ export interface EnvironmentSettings {
   /** `cron(...)` (with `scheduleWindowHours`) or `rate(N hours|days)`. */
   readonly schedule?: string;
   readonly scheduleWindowHours?: number;
+  /** The watchdog's overdue threshold (`overdueAfter`), whole hours; required with a day-of-month cron. */
+  readonly overdueAfterHours?: number;
+  /** The watchdog's stuck-AWSPENDING threshold (`pendingMaxAge`), whole hours. */
+  readonly pendingMaxAgeHours?: number;
   readonly whenNothingStaged?: WhenNothingStaged;
   readonly pushConcurrency?: number;
   readonly siteTimeoutMs?: number;
@@ -101,6 +105,8 @@ function readEnvironment(name: string, value: unknown, problems: string[]): Envi
     operatorPrincipals: read.stringList('operatorPrincipals'),
     schedule: read.string('schedule', /^(cron|rate)\(.*\)$/, 'cron(...) or rate(N hours|days)'),
     scheduleWindowHours: read.number('scheduleWindowHours'),
+    overdueAfterHours: read.number('overdueAfterHours'),
+    pendingMaxAgeHours: read.number('pendingMaxAgeHours'),
     whenNothingStaged: read.oneOf('whenNothingStaged', SETTINGS.whenNothingStaged.allowed),
     pushConcurrency: read.number('pushConcurrency'),
     siteTimeoutMs: read.number('siteTimeoutMs'),
@@ -122,6 +128,17 @@ function readEnvironment(name: string, value: unknown, problems: string[]): Envi
     terminationProtection: read.boolean('terminationProtection'),
   };
   read.rejectUnknown();
+  if (keyMode === 'live') {
+    // A live stack must not land wherever the deployer's credentials happen to point, nor bake a guessed
+    // region into ARNs and kms:ViaService: an offline synth otherwise targets unknown-account/us-east-1.
+    for (const key of ['account', 'region'] as const) {
+      if (settings[key] === undefined) {
+        problems.push(
+          `${at}.${key} is required for a live environment (keyMode "live"): name the ${key === 'account' ? '12-digit account id' : 'region'} the stack must deploy to`,
+        );
+      }
+    }
+  }
   if (settings.schedule?.startsWith('cron(') && settings.scheduleWindowHours === undefined) {
     problems.push(`${at}.scheduleWindowHours is required with a cron(...) schedule`);
   }

@@ -321,7 +321,7 @@ export function resolveProps(path: string, props: StripeKeyRotationProps): Rotat
     schedule.overdueAfterHours;
   if (overdueAfterHours === undefined) {
     problems.push(
-      `overdueAfter must be given: the longest gap of schedule ${schedule.scheduleExpression} is not derived (days of the month or restricted months)`,
+      `overdueAfter (cdk.json: overdueAfterHours) must be given: the longest gap of schedule ${schedule.scheduleExpression} is not derived (days of the month or restricted months)`,
     );
   }
   const pendingMaxHours =

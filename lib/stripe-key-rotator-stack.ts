@@ -63,6 +63,10 @@ export class StripeKeyRotatorStack extends Stack {
       memorySize: settings.memorySize,
       logRetention: settings.logRetentionDays as logs.RetentionDays | undefined,
       notificationEmails: settings.notificationEmails,
+      overdueAfter:
+        settings.overdueAfterHours === undefined ? undefined : Duration.hours(settings.overdueAfterHours),
+      pendingMaxAge:
+        settings.pendingMaxAgeHours === undefined ? undefined : Duration.hours(settings.pendingMaxAgeHours),
       // ARNs as given: the construct's validation names a bad one (`operatorPrincipals[i]=...`).
       operatorPrincipals: settings.operatorPrincipals?.map((arn) => new iam.ArnPrincipal(arn)),
     });

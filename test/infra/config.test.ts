@@ -24,12 +24,29 @@ describe('the environments of the CDK app (cdk.json context)', () => {
     };
     expect(readEnvironments(cdkJson.context.environments)).toEqual([
       { name: 'test', keyMode: 'test' },
-      { name: 'live', keyMode: 'live' },
+      { name: 'live', keyMode: 'live', account: '123456789012', region: 'eu-west-3' },
+    ]);
+  });
+
+  it('refuses a live environment that names no account or no region, naming the setting', () => {
+    expect(refusal(() => readEnvironments({ live: { keyMode: 'live' } })).split('\n')).toEqual([
+      'cdk.json context "environments" is invalid:',
+      '  - environments.live.account is required for a live environment (keyMode "live"): name the 12-digit account id the stack must deploy to',
+      '  - environments.live.region is required for a live environment (keyMode "live"): name the region the stack must deploy to',
+    ]);
+    expect(refusal(() => readEnvironments({ prod: { keyMode: 'live', account: '123456789012' } }))).toContain(
+      'environments.prod.region is required for a live environment',
+    );
+    expect(readEnvironments({ staging: { keyMode: 'test' } })).toEqual([
+      { name: 'staging', keyMode: 'test' },
     ]);
   });
 
   it('keeps only the environment selected with -c environment=<name>', () => {
-    const environments = { test: { keyMode: 'test' }, live: { keyMode: 'live' } };
+    const environments = {
+      test: { keyMode: 'test' },
+      live: { keyMode: 'live', account: '123456789012', region: 'eu-west-3' },
+    };
     expect(readEnvironments(environments, 'live').map((e) => e.name)).toEqual(['live']);
     expect(refusal(() => readEnvironments(environments, 'prod'))).toBe(
       'context environment="prod" is not one of test, live',

@@ -2,10 +2,11 @@ import { Duration } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ConfigurationError } from '../../lambda/errors.js';
+import { buildApp } from '../../lib/app.js';
 import type { StripeKeyRotationProps } from '../../lib/props.js';
 import { KeyRotationSchedule } from '../../lib/schedule.js';
 import { StripeKeyRotation } from '../../lib/stripe-key-rotation.js';
-import { arnOf, logicalId, ref, resources, testStack } from './support.js';
+import { arnOf, logicalId, ref, resources, testApp, testStack } from './support.js';
 
 const SYNTH_TIMEOUT = 60_000;
 
@@ -157,9 +158,39 @@ describe("the watchdog's thresholds", () => {
     ).toThrow(ConfigurationError);
     expect(() =>
       build({ schedule: KeyRotationSchedule.cron('cron(0 2 1 * ? *)', Duration.hours(3)) }),
-    ).toThrow(/overdueAfter must be given/);
+    ).toThrow(/overdueAfter \(cdk\.json: overdueAfterHours\) must be given/);
     expect(() => build({ pendingMaxAge: Duration.minutes(30) })).toThrow(
       /pendingMaxAge=30 minutes must be whole hours from 1 to 168/,
+    );
+  });
+});
+
+describe("the watchdog's thresholds in cdk.json", () => {
+  const monthly = { keyMode: 'test', schedule: 'cron(0 2 1 * ? *)', scheduleWindowHours: 3 };
+  const watchdogVariables = (settings: Record<string, unknown>) => {
+    const [stack] = buildApp(testApp({ context: { environments: { monthly: settings } } }));
+    if (stack === undefined) throw new Error('no stack');
+    const properties = resources(Template.fromStack(stack))[logicalId(stack.rotation.watchdog.function)]
+      ?.Properties as { Environment: { Variables: Record<string, unknown> } };
+    return properties.Environment.Variables;
+  };
+
+  it(
+    'let an environment on a day-of-month cron set overdueAfterHours, and pendingMaxAgeHours',
+    () => {
+      expect(watchdogVariables({ ...monthly, overdueAfterHours: 800, pendingMaxAgeHours: 12 })).toMatchObject(
+        {
+          OVERDUE_AFTER_HOURS: '800',
+          PENDING_MAX_HOURS: '12',
+        },
+      );
+    },
+    SYNTH_TIMEOUT,
+  );
+
+  it('refuse such an environment without overdueAfterHours, naming the cdk.json setting', () => {
+    expect(() => watchdogVariables(monthly)).toThrow(
+      /overdueAfter \(cdk\.json: overdueAfterHours\) must be given/,
     );
   });
 });
