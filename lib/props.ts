@@ -8,6 +8,7 @@ import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import { CONFIG_DEFAULTS } from '../lambda/config.js';
 import {
   FUNCTION_TIMEOUT_MAX_MS,
@@ -160,6 +161,18 @@ export interface StripeKeyRotationProps {
    * @default - no subscription; subscribe to the topic output yourself
    */
   readonly notificationEmails?: readonly string[];
+
+  /**
+   * Your own topic for every notice: failed rotations (the failure rule), the notification path and
+   * watchdog alarms. The construct then creates no topic and no topic key. It adds the publish statements
+   * (EventBridge for the failure rule, CloudWatch for the alarms, each pinned to its source) to the topic's
+   * policy and, when the topic is encrypted, `kms:Decrypt`/`kms:GenerateDataKey` to its key's policy: this
+   * works for a topic and key defined in the same app. For an imported topic or key, synth warns and you
+   * add those statements yourself (README, "Monitoring and alerts").
+   *
+   * @default - a new topic, encrypted with a new customer managed key
+   */
+  readonly notificationsTopic?: sns.ITopic;
 
   /**
    * How old the last successful rotation may get before the watchdog's overdue alarm fires (whole hours).

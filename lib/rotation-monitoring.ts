@@ -6,7 +6,7 @@
  * Not a construct of its own: it builds into the scope it is given, so that `StripeKeyRotation` keeps the
  * construct paths, and hence the logical IDs, of stacks already deployed.
  */
-import { Duration, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Annotations, Duration, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -19,7 +19,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import type { MetricName } from '../lambda/contract.js';
+import { type MetricName, NOTHING_STAGED } from '../lambda/contract.js';
 import { rotationMetric } from './rotation-metrics.js';
 
 export interface RotationMonitoringProps {
@@ -32,6 +32,8 @@ export interface RotationMonitoringProps {
   /** Named in the notifications: where the failing step and the per-site results are. */
   readonly logGroup: logs.ILogGroup;
   readonly notificationEmails: readonly string[];
+  /** The operator's own topic; absent: a topic with its own key is created. */
+  readonly topic?: sns.ITopic;
   /** Of the topic's key. */
   readonly removalPolicy: RemovalPolicy;
 }
@@ -54,15 +56,36 @@ export function rotationFailurePattern(rotatedSecret: secretsmanager.ISecret): e
   };
 }
 
+/**
+ * Adds a statement to a topic's resource policy, or its key's, and warns at synth when it cannot (an imported
+ * topic or key): notices would then be dropped until someone adds the statement by hand.
+ */
+export function allowOnTopic(
+  scope: Construct,
+  target: { addToResourcePolicy(statement: iam.PolicyStatement): { statementAdded: boolean } },
+  what: string,
+  statement: iam.PolicyStatement,
+): void {
+  if (!target.addToResourcePolicy(statement).statementAdded) {
+    Annotations.of(scope).addWarningV2(
+      `stripe-key-rotator:notificationsTopic:${statement.sid ?? 'statement'}`,
+      `The ${what} of notificationsTopic is imported, so statement ${statement.sid} could not be added: ` +
+        `add it yourself or notices will not arrive: ${JSON.stringify(Stack.of(scope).resolve(statement.toStatementJson()))}`,
+    );
+  }
+}
+
 export class RotationMonitoring {
-  /** Failed, abandoned and failed-test rotations, and the errors alarm. */
-  readonly topic: sns.Topic;
+  /** Failed, abandoned and failed-test rotations, the notification path and watchdog alarms. */
+  readonly topic: sns.ITopic;
   readonly failureRule: events.Rule;
   readonly errorsAlarm: cloudwatch.Alarm;
   /** Failure notices EventBridge could not deliver. */
   readonly deadLetterQueue: sqs.Queue;
   /** The notification path and the function's limits: rule delivery failures, dead letters, duration, throttles. */
   readonly pathAlarms: cloudwatch.Alarm[];
+  /** A finished rotation left the key in service in the staged key secret too (its reset failed). */
+  readonly stagedKeyResetAlarm: cloudwatch.Alarm;
   readonly dashboard: cloudwatch.Dashboard;
 
   /** Creates the resources in `scope` (ids NotificationsKey, NotificationsTopic, RotationFailureRule, ErrorsAlarm, Dashboard). */
@@ -81,36 +104,45 @@ export class RotationMonitoring {
     this.failureRule = this.buildFailureRule();
     this.errorsAlarm = this.buildErrorsAlarm();
     this.pathAlarms = this.buildPathAlarms();
+    this.stagedKeyResetAlarm = this.buildStagedKeyResetAlarm();
     this.allowPublishing();
     this.dashboard = this.buildDashboard();
   }
 
-  private buildTopic(): sns.Topic {
+  private buildTopic(): sns.ITopic {
     const { serviceName, removalPolicy } = this.props;
-    // SNS's AWS managed key cannot be used by EventBridge or CloudWatch alarms: the topic needs its own key.
-    const topicKey = new kms.Key(this.scope, 'NotificationsKey', {
-      description: `Encrypts the rotation notifications topic of ${serviceName}.`,
-      enableKeyRotation: true,
-      removalPolicy,
-    });
-    topicKey.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'LetEventBridgeAndAlarmsPublish',
-        principals: [
-          new iam.ServicePrincipal('events.amazonaws.com'),
-          new iam.ServicePrincipal('cloudwatch.amazonaws.com'),
-        ],
-        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
-        resources: ['*'],
-        // Confused-deputy guard: only this account's rules and alarms.
-        conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this.scope).account } },
-      }),
-    );
-    const topic = new sns.Topic(this.scope, 'NotificationsTopic', {
-      displayName: `Stripe key rotation (${serviceName})`,
-      masterKey: topicKey,
-      enforceSSL: true,
-    });
+    let topic = this.props.topic;
+    if (topic === undefined) {
+      // SNS's AWS managed key cannot be used by EventBridge or CloudWatch alarms: the topic needs its own key.
+      const topicKey = new kms.Key(this.scope, 'NotificationsKey', {
+        description: `Encrypts the rotation notifications topic of ${serviceName}.`,
+        enableKeyRotation: true,
+        removalPolicy,
+      });
+      topic = new sns.Topic(this.scope, 'NotificationsTopic', {
+        displayName: `Stripe key rotation (${serviceName})`,
+        masterKey: topicKey,
+        enforceSSL: true,
+      });
+    }
+    if (topic.masterKey !== undefined) {
+      allowOnTopic(
+        this.scope,
+        topic.masterKey,
+        'KMS key',
+        new iam.PolicyStatement({
+          sid: 'LetEventBridgeAndAlarmsPublish',
+          principals: [
+            new iam.ServicePrincipal('events.amazonaws.com'),
+            new iam.ServicePrincipal('cloudwatch.amazonaws.com'),
+          ],
+          actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+          resources: ['*'],
+          // Confused-deputy guard: only this account's rules and alarms.
+          conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this.scope).account } },
+        }),
+      );
+    }
     for (const email of this.props.notificationEmails) {
       topic.addSubscription(new EmailSubscription(email, { deadLetterQueue: this.deadLetterQueue }));
     }
@@ -232,10 +264,32 @@ export class RotationMonitoring {
     return alarms;
   }
 
+  private buildStagedKeyResetAlarm(): cloudwatch.Alarm {
+    const { serviceName } = this.props;
+    const alarm = rotationMetric(serviceName, 'StagedKeyResetFailed').createAlarm(
+      this.scope,
+      'StagedKeyResetFailedAlarm',
+      {
+        alarmDescription:
+          `A rotation of ${serviceName} finished, but the staged key secret could not be reset: it still holds ` +
+          `the key now in service. Put "${NOTHING_STAGED.placeholder}" in it by hand (the rotation log says why the reset failed).`,
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      },
+    );
+    alarm.addAlarmAction(new SnsAction(this.topic));
+    return alarm;
+  }
+
   /** Written out rather than `grantPublish`, so each publisher is pinned to its source. */
   private allowPublishing(): void {
     const topic = this.topic;
-    topic.addToResourcePolicy(
+    allowOnTopic(
+      this.scope,
+      topic,
+      'topic',
       new iam.PolicyStatement({
         sid: 'FailureRulePublishes',
         principals: [new iam.ServicePrincipal('events.amazonaws.com')],
@@ -244,14 +298,19 @@ export class RotationMonitoring {
         conditions: { ArnEquals: { 'aws:SourceArn': this.failureRule.ruleArn } },
       }),
     );
-    topic.addToResourcePolicy(
+    allowOnTopic(
+      this.scope,
+      topic,
+      'topic',
       new iam.PolicyStatement({
-        sid: 'PathAlarmsPublish',
+        sid: 'RotationAlarmsPublish',
         principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
         actions: ['sns:Publish'],
         resources: [topic.topicArn],
         conditions: {
-          ArnEquals: { 'aws:SourceArn': this.pathAlarms.map((alarm) => alarm.alarmArn) },
+          ArnEquals: {
+            'aws:SourceArn': [...this.pathAlarms, this.stagedKeyResetAlarm].map((alarm) => alarm.alarmArn),
+          },
           StringEquals: { 'aws:SourceAccount': Stack.of(this.scope).account },
         },
       }),
@@ -325,7 +384,7 @@ export class RotationMonitoring {
       }),
       new cloudwatch.AlarmStatusWidget({
         title: 'Alarms',
-        alarms: [this.errorsAlarm, ...this.pathAlarms],
+        alarms: [this.errorsAlarm, ...this.pathAlarms, this.stagedKeyResetAlarm],
         width: 6,
       }),
     );

@@ -27,6 +27,7 @@ import {
 } from '../lambda/contract.js';
 import { STALENESS_ADVICE } from '../lambda/staleness.js';
 import { handlerAsset } from './handler-asset.js';
+import { allowOnTopic } from './rotation-monitoring.js';
 
 export interface RotationWatchdogProps {
   readonly serviceName: string;
@@ -171,7 +172,10 @@ export class RotationWatchdog {
     );
 
     const topic = props.topic;
-    topic.addToResourcePolicy(
+    allowOnTopic(
+      scope,
+      topic,
+      'topic',
       new iam.PolicyStatement({
         sid: 'WatchdogAlarmsPublish',
         principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],

@@ -54,8 +54,11 @@ export class StripeKeyRotation extends Construct {
    * tied to the secret (every permission of the function is in rotation-permissions.ts).
    */
   readonly rotationSchedule: secretsmanager.CfnRotationSchedule;
-  /** Where failed, abandoned and failed-test rotations and the errors alarm are announced. */
-  readonly notificationsTopic: sns.Topic;
+  /**
+   * Where failed, abandoned and failed-test rotations and every alarm in `alarms` are announced: the
+   * `notificationsTopic` prop, or the topic the construct created.
+   */
+  readonly notificationsTopic: sns.ITopic;
   /** The EventBridge rule that turns Secrets Manager's rotation failure events into notifications. */
   readonly failureRule: events.Rule;
   /** Alarm on the function's errors (any failed step); on the dashboard, not notified (the failure rule is). */
@@ -316,12 +319,17 @@ export class StripeKeyRotation extends Construct {
       timeout: settings.timeout,
       logGroup: this.logGroup,
       notificationEmails: props.notificationEmails ?? [],
+      topic: props.notificationsTopic,
       removalPolicy,
     });
     this.notificationsTopic = monitoring.topic;
     this.failureRule = monitoring.failureRule;
     this.errorsAlarm = monitoring.errorsAlarm;
-    const monitoringAlarms = [monitoring.errorsAlarm, ...monitoring.pathAlarms];
+    const monitoringAlarms = [
+      monitoring.errorsAlarm,
+      ...monitoring.pathAlarms,
+      monitoring.stagedKeyResetAlarm,
+    ];
     this.dashboard = monitoring.dashboard;
     // Secrets Manager tests the configuration as soon as the schedule exists: its failure notice needs the
     // rule and the topic policy in place.

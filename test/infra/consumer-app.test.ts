@@ -65,6 +65,20 @@ describe('the example consumer app', () => {
     }
   });
 
+  it('sends every notice to its own alerts topic: no topic of the construct, the publish statements on its topic', () => {
+    template.resourceCountIs('AWS::SNS::Topic', 1);
+    const alerts = { Ref: Match.stringLikeRegexp('^PaymentsAlerts') };
+    template.hasResourceProperties('AWS::Events::Rule', { Targets: [Match.objectLike({ Arn: alerts })] });
+    template.hasResourceProperties('AWS::SNS::Subscription', {
+      Endpoint: 'payments-oncall@example.com',
+      TopicArn: alerts,
+    });
+    const statements = JSON.stringify(template.findResources('AWS::SNS::TopicPolicy'));
+    for (const sid of ['FailureRulePublishes', 'RotationAlarmsPublish', 'WatchdogAlarmsPublish']) {
+      expect(statements).toContain(sid);
+    }
+  });
+
   it('alarms on its own metric of failed sites, named by the construct', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: 'SitesFailed',

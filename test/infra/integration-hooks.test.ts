@@ -1,10 +1,12 @@
-import { Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { StripeKeyRotation } from '../../lib/stripe-key-rotation.js';
-import { logicalId, resources, testStack } from './support.js';
+import { logicalId, propertiesOf, ref, resourceCounts, resources, testStack } from './support.js';
 
 describe("a StripeKeyRotation's integration hooks", () => {
   let rotation: StripeKeyRotation;
@@ -53,4 +55,74 @@ describe("a StripeKeyRotation's integration hooks", () => {
     expect(rotation.failureRule).toBeInstanceOf(events.Rule);
     expect(logicalId(rotation.failureRule)).not.toContain('PageOnFailure');
   });
+});
+
+describe('a StripeKeyRotation given its own notifications topic', () => {
+  const TOPIC_ARN = 'arn:aws:sns:eu-west-3:123456789012:platform-alerts';
+
+  it('sends every notice to a topic of the same app, adding the publish statements to its policy and its key', () => {
+    const stack = testStack();
+    const key = new kms.Key(stack, 'AlertsKey', { enableKeyRotation: true });
+    const topic = new sns.Topic(stack, 'Alerts', { masterKey: key, enforceSSL: true });
+    const rotation = new StripeKeyRotation(stack, 'Rotation', {
+      keyMode: 'live',
+      notificationsTopic: topic,
+      notificationEmails: ['ops@example.com'],
+    });
+    const template = Template.fromStack(stack);
+
+    expect(rotation.notificationsTopic).toBe(topic);
+    expect(resourceCounts(template)['AWS::SNS::Topic']).toBe(1);
+    expect(resourceCounts(template)['AWS::KMS::Key']).toBe(1);
+    // Every alarm but the errors alarm, which notifies nobody: the failure rule announces a failed step.
+    for (const alarm of rotation.alarms.filter((a) => a !== rotation.errorsAlarm)) {
+      expect(resources(template)[logicalId(alarm)]?.Properties?.AlarmActions).toEqual([ref(topic)]);
+    }
+    const rule = resources(template)[logicalId(rotation.failureRule)]?.Properties as {
+      Targets: { Arn: unknown }[];
+    };
+    expect(rule.Targets.map((target) => target.Arn)).toEqual([ref(topic)]);
+    const topicPolicy = propertiesOf(template, 'AWS::SNS::TopicPolicy') as {
+      PolicyDocument: { Statement: { Sid: string }[] };
+    };
+    expect(topicPolicy.PolicyDocument.Statement.map((statement) => statement.Sid)).toEqual([
+      'AllowPublishThroughSSLOnly',
+      'FailureRulePublishes',
+      'RotationAlarmsPublish',
+      'WatchdogAlarmsPublish',
+    ]);
+    const keyPolicy = resources(template)[logicalId(key)]?.Properties?.KeyPolicy as {
+      Statement: { Sid?: string; Principal?: unknown; Condition?: unknown }[];
+    };
+    expect(keyPolicy.Statement.find((s) => s.Sid === 'LetEventBridgeAndAlarmsPublish')).toMatchObject({
+      Principal: { Service: ['cloudwatch.amazonaws.com', 'events.amazonaws.com'] },
+      Condition: { StringEquals: { 'aws:SourceAccount': '123456789012' } },
+    });
+    template.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'ops@example.com',
+      TopicArn: ref(topic),
+    });
+    expect(Annotations.fromStack(stack).findWarning('*', Match.anyValue())).toEqual([]);
+  }, 60_000);
+
+  it('targets an imported topic by its ARN and warns at synth, naming each statement to add by hand', () => {
+    const stack = testStack();
+    const topic = sns.Topic.fromTopicArn(stack, 'Alerts', TOPIC_ARN);
+    const rotation = new StripeKeyRotation(stack, 'Rotation', { keyMode: 'live', notificationsTopic: topic });
+    const template = Template.fromStack(stack);
+
+    expect(resourceCounts(template)['AWS::SNS::Topic']).toBeUndefined();
+    expect(resourceCounts(template)['AWS::SNS::TopicPolicy']).toBeUndefined();
+    for (const alarm of rotation.alarms.filter((a) => a !== rotation.errorsAlarm)) {
+      expect(resources(template)[logicalId(alarm)]?.Properties?.AlarmActions).toEqual([TOPIC_ARN]);
+    }
+    const warnings = Annotations.fromStack(stack)
+      .findWarning('*', Match.stringLikeRegexp('notificationsTopic is imported'))
+      .map((warning) => String(warning.entry.data));
+    expect(warnings).toHaveLength(3);
+    for (const sid of ['FailureRulePublishes', 'RotationAlarmsPublish', 'WatchdogAlarmsPublish']) {
+      expect(warnings.some((warning) => warning.includes(`statement ${sid} could not be added`))).toBe(true);
+    }
+  }, 60_000);
 });

@@ -72,7 +72,7 @@ describe('a StripeKeyRotation with default props', () => {
       'AWS::SQS::Queue': 1,
       'AWS::SQS::QueuePolicy': 1,
       // Errors, failed deliveries, dead letters, throttles, duration; the watchdog's overdue, pending, disabled.
-      'AWS::CloudWatch::Alarm': 8,
+      'AWS::CloudWatch::Alarm': 9,
       'AWS::CloudWatch::Dashboard': 1,
     });
   });
@@ -352,6 +352,22 @@ describe('a StripeKeyRotation with default props', () => {
     });
   });
 
+  it('notifies the topic when a finished rotation could not reset the staged key secret', () => {
+    expect(
+      resources(template)[logicalId(rotation.node.findChild('StagedKeyResetFailedAlarm'))]?.Properties,
+    ).toMatchObject({
+      AlarmActions: [ref(rotation.notificationsTopic)],
+      Namespace: 'StripeKeyRotator',
+      MetricName: 'StagedKeyResetFailed',
+      Dimensions: [{ Name: 'service', Value: 'stripe-key-rotator-live' }],
+      Statistic: 'Sum',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+    });
+    expect(rotation.alarms).toContain(rotation.node.findChild('StagedKeyResetFailedAlarm'));
+  });
+
   it('retries undeliverable failure notices, then keeps them in an encrypted dead-letter queue only the rule may write', () => {
     const rule = resources(template)[logicalId(rotation.failureRule)]?.Properties as {
       Targets: {
@@ -408,7 +424,7 @@ describe('a StripeKeyRotation with default props', () => {
     });
   });
 
-  it('lets only the failure rule, the path alarms and the watchdog alarms publish to the topic, over TLS', () => {
+  it('lets only the failure rule, the rotation alarms and the watchdog alarms publish to the topic, over TLS', () => {
     const topic = ref(rotation.notificationsTopic);
     expect(propertiesOf(template, 'AWS::SNS::TopicPolicy')).toEqual({
       Topics: [topic],
@@ -432,7 +448,7 @@ describe('a StripeKeyRotation with default props', () => {
             Resource: topic,
           },
           {
-            Sid: 'PathAlarmsPublish',
+            Sid: 'RotationAlarmsPublish',
             Action: 'sns:Publish',
             Condition: {
               ArnEquals: {
@@ -441,6 +457,7 @@ describe('a StripeKeyRotation with default props', () => {
                   'DeadLetterAlarm',
                   'ThrottlesAlarm',
                   'DurationAlarm',
+                  'StagedKeyResetFailedAlarm',
                 ].map((id) => arnOf(rotation.node.findChild(id))),
               },
               StringEquals: { 'aws:SourceAccount': '123456789012' },

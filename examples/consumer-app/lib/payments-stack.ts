@@ -1,13 +1,14 @@
 /**
  * A team's own stack adopting the rotation: its fleet listed under an SSM path, the staged key secret its
- * operators already use, its payment service
- * reading the key in service, its on-call role operating rotations, and an alarm of its own on the
- * rotation's metrics. Everything comes from the installed package, as any consumer would import it.
+ * operators already use, its own alerts topic for every notice, its payment service reading the key in
+ * service, its on-call role operating rotations, and an alarm of its own on the rotation's metrics. Everything comes from the installed package, as any consumer would import it.
  */
 import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import { KeyMode, KeyRotationSchedule, SiteListParameter, StripeKeyRotation } from 'stripe-key-rotator';
 
@@ -16,6 +17,11 @@ export class PaymentsStack extends Stack {
 
   constructor(scope: Construct, id: string, props?: StackProps) {
     super(scope, id, props);
+
+    const alerts = new sns.Topic(this, 'PaymentsAlerts', {
+      masterKey: new kms.Key(this, 'PaymentsAlertsKey', { enableKeyRotation: true }),
+      enforceSSL: true,
+    });
 
     this.rotation = new StripeKeyRotation(this, 'StripeKey', {
       keyMode: KeyMode.LIVE,
@@ -27,6 +33,7 @@ export class PaymentsStack extends Stack {
         `arn:aws:secretsmanager:${this.region}:${this.account}:secret:payments/staged-stripe-key-Ab12Cd`,
       ),
       schedule: KeyRotationSchedule.every(Duration.days(30)),
+      notificationsTopic: alerts,
       notificationEmails: ['payments-oncall@example.com'],
     });
 
