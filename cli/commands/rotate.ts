@@ -69,7 +69,8 @@ Options:
 
 Exit codes:
   0  the rotation started (without --wait), or AWSCURRENT moved to the new version (--wait)
-  1  the rotation failed (the failing sites are listed), the wait timed out, or AWS could not be reached
+  1  the rotation failed (the failing sites are listed), the wait timed out, AWS could not be reached, or
+     a rotation is already under way or stuck (AWSPENDING on another version: see status and abort)
   2  usage or configuration error (unknown secret, rotation not configured, no credentials)
 
 Example:
@@ -103,7 +104,16 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
   const ledgerTable = setting(values, cli.env, 'ledger-table');
   const clients = awsClients(target);
   try {
-    const { arn, versionId } = await startRotation(clients, target.secretId, cli);
+    const started = await startRotation(clients, target.secretId, cli);
+    if ('pendingVersionId' in started) {
+      cli.stderr.write(
+        `Not started: version ${started.pendingVersionId} of ${started.arn} is labelled AWSPENDING, so a ` +
+          'rotation is under way or stuck, and Secrets Manager refuses a new one. ' +
+          `Follow it with '${PROGRAM} status'; if it is stuck, clear it with '${PROGRAM} abort', then rotate again.\n`,
+      );
+      return EXIT_NOT_CONFIRMED;
+    }
+    const { arn, versionId } = started;
     cli.stdout.write(`Rotation started: version ${versionId} of ${arn} (labelled AWSPENDING)\n`);
     if (values.wait !== true) return EXIT_OK;
     return await waitFor(clients, { secretArn: arn, token: versionId }, ledgerTable, cli, {
@@ -120,11 +130,13 @@ async function startRotation(
   clients: AwsClients,
   secretId: string,
   cli: CliContext,
-): Promise<{ arn: string; versionId: string }> {
+): Promise<{ arn: string; versionId: string } | { arn: string; pendingVersionId: string }> {
   const described = await reading(`Describing the secret ${secretId}`, () =>
     clients.secretsManager.send(new DescribeSecretCommand({ SecretId: secretId })),
   );
   const arn = described.ARN ?? secretId;
+  const pendingVersionId = unfinishedPending(described.VersionIdsToStages);
+  if (pendingVersionId !== undefined) return { arn, pendingVersionId };
   const lambdaArn = described.RotationLambdaARN;
   if (lambdaArn === undefined || lambdaArn === '') {
     throw new ConfigurationError(
@@ -144,6 +156,14 @@ async function startRotation(
       }),
     );
   } catch (error) {
+    if (error instanceof Error && error.name === 'InvalidRequestException') {
+      // Another rotation started between the two calls.
+      const again = await reading(`Describing the secret ${arn}`, () =>
+        clients.secretsManager.send(new DescribeSecretCommand({ SecretId: arn })),
+      );
+      const pending = unfinishedPending(again.VersionIdsToStages);
+      if (pending !== undefined) return { arn, pendingVersionId: pending };
+    }
     // An emulator without the function (moto) creates the AWSPENDING version, then answers
     // ResourceNotFoundException for the function. The secret's labels tell which happened; AWS_ENDPOINT_URL
     // does not (it also configures VPC endpoints and proxies in front of the real service).
@@ -163,6 +183,13 @@ async function startRotation(
     );
   }
   return { arn, versionId };
+}
+
+/** The version labelled AWSPENDING but not AWSCURRENT: a rotation under way or stuck. */
+function unfinishedPending(stages: Record<string, string[]> | undefined): string | undefined {
+  return Object.entries(stages ?? {}).find(
+    ([, labels]) => labels.includes(AWSPENDING) && !labels.includes(AWSCURRENT),
+  )?.[0];
 }
 
 interface WaitLimits {

@@ -267,6 +267,20 @@ describe('stripe-key-rotator rotate, against moto', () => {
     expect(await currentSecretValue(sm, d.arn)).toBe(CURRENT);
   });
 
+  it('refuses to start while a rotation is stuck, pointing to status and abort, and leaves the labels alone', async () => {
+    const d = await deploy();
+    const { token } = await rotationFailedOnOneSite(d);
+
+    const run = await cli('rotate', d);
+
+    expect(run.code, output(run)).toBe(1);
+    expect(run.stderr).toContain(`Not started: version ${token} of ${d.arn} is labelled AWSPENDING`);
+    expect(run.stderr).toContain("'stripe-key-rotator status'");
+    expect(run.stderr).toContain("clear it with 'stripe-key-rotator abort'");
+    expect(run.stderr).not.toContain('InvalidRequestException');
+    expect(await pendingVersion(d.arn)).toBe(token);
+  });
+
   it('exits 2 when the secret has no rotation function configured', async () => {
     const d = await deploy();
     const bare = (
