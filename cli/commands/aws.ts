@@ -163,7 +163,18 @@ export interface AwsClients {
 }
 
 /** SDK clients for the target; `profile` is the SDK's own client option, equivalent to AWS_PROFILE. */
+/** The profile the clients were built with, named when its credentials cannot be loaded. */
+let profileInUse: string | undefined;
+
 export function awsClients(target: AwsTarget): AwsClients {
+  const endpoint = nonEmpty(process.env.AWS_ENDPOINT_URL);
+  if (endpoint !== undefined && !URL.canParse(endpoint)) {
+    throw new ConfigurationError(
+      `AWS_ENDPOINT_URL=${JSON.stringify(endpoint.slice(0, 200))} is not a URL: unset it, or give one such as ` +
+        'https://secretsmanager.eu-west-3.amazonaws.com',
+    );
+  }
+  profileInUse = target.profile;
   // The SDK's supported switch for its notice about future Node versions, printed on every client creation
   // on Node 20: nine lines between a hidden prompt and its result tell an operator nothing about this run.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -207,16 +218,38 @@ const OPERATOR_FIXABLE = new Set([
  */
 export function operatorFixable(error: unknown, doing: string): unknown {
   if (error instanceof ConfigurationError) return error;
+  const endpoint = nonEmpty(process.env.AWS_ENDPOINT_URL);
   for (let current = error, depth = 0; current instanceof Error && depth < 5; depth += 1) {
-    if (OPERATOR_FIXABLE.has(current.name) || /region is missing/i.test(current.message)) {
-      const hint = /region is missing/i.test(current.message)
-        ? ' (pass --region or set AWS_REGION)'
-        : current.name === 'CredentialsProviderError'
-          ? ' (no AWS credentials: set a profile with --profile / AWS_PROFILE, or the usual AWS_* variables)'
-          : '';
-      return new ConfigurationError(`${doing} failed: ${current.name}: ${current.message}${hint}`, {
-        cause: error,
-      });
+    const httpStatus = (current as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+    if (/region is missing|region not accepted/i.test(current.message)) {
+      return new ConfigurationError(
+        `${doing} failed: ${current.message} (pass --region or set AWS_REGION, e.g. eu-west-3)`,
+        { cause: error },
+      );
+    }
+    if (current.name === 'CredentialsProviderError') {
+      const profile = profileInUse ?? nonEmpty(process.env.AWS_PROFILE);
+      const hint =
+        profile === undefined
+          ? 'no AWS credentials: set a profile with --profile / AWS_PROFILE, or the usual AWS_* variables'
+          : `no credentials for profile "${profile}": is it defined in ~/.aws/config or ~/.aws/credentials ` +
+            '(AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE)? Check its spelling';
+      return new ConfigurationError(`${doing} failed: ${hint}`, { cause: error });
+    }
+    if (OPERATOR_FIXABLE.has(current.name)) {
+      return new ConfigurationError(`${doing} failed: ${current.name}: ${current.message}`, { cause: error });
+    }
+    // An endpoint that is not the AWS service (a 404 page, a proxy): the SDK cannot read its answer.
+    if (
+      httpStatus !== undefined &&
+      (current.name === 'UnknownError' || /deserialization error/i.test(current.message))
+    ) {
+      const where =
+        endpoint === undefined ? '' : `: AWS_ENDPOINT_URL=${endpoint} is set, is it the service's endpoint?`;
+      return new ConfigurationError(
+        `${doing} failed: the endpoint answered HTTP ${httpStatus} with something other than an AWS answer${where}`,
+        { cause: error },
+      );
     }
     current = current.cause;
   }
