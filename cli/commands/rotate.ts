@@ -24,11 +24,13 @@ import { count, table } from './format.js';
 import {
   type CliContext,
   type Command,
+  EXIT_INTERRUPTED,
   EXIT_NOT_CONFIRMED,
   EXIT_OK,
   type OutputStream,
   PROGRAM,
   parseOptions,
+  type StopSignal,
   wholeNumber,
 } from './frame.js';
 
@@ -72,6 +74,7 @@ Exit codes:
   1  the rotation failed (the failing sites are listed), the wait timed out, AWS could not be reached, or
      a rotation is already under way or stuck (AWSPENDING on another version: see status and abort)
   2  usage or configuration error (unknown secret, rotation not configured, no credentials)
+  130/143  interrupted by SIGINT/SIGTERM while waiting: the following stops, the rotation goes on in AWS
 
 Example:
   ${PROGRAM} rotate --secret-id stripe-key-rotator-live/stripe-secret-key --wait \\
@@ -245,7 +248,34 @@ async function waitFor(
   const progress = liveProgress(cli.stderr);
   let lastSignature = '';
   let lastChange = Date.now();
-  for (;;) {
+  // Waiting is all this command does after RotateSecret: an interrupt only stops the following, at once.
+  let interrupted: StopSignal | undefined;
+  const wakeUp = new AbortController();
+  const removeInterrupt = cli.onInterrupt((signal) => {
+    interrupted = signal;
+    wakeUp.abort();
+  });
+  try {
+    for (;;) {
+      if (interrupted !== undefined) {
+        progress.finish();
+        cli.stdout.write(
+          `Interrupted (${interrupted}): stopped following. The rotation of version ${id.token} goes on in AWS; ` +
+            `'${PROGRAM} status' shows where it stands.\n`,
+        );
+        return EXIT_INTERRUPTED[interrupted];
+      }
+      const verdict = await pollOnce();
+      if (verdict !== undefined) return verdict;
+      await sleep(Math.min(POLL_INTERVAL_MS, Math.max(0, limits.deadline - Date.now())), undefined, {
+        signal: wakeUp.signal,
+      }).catch(() => undefined);
+    }
+  } finally {
+    removeInterrupt();
+  }
+
+  async function pollOnce(): Promise<number | undefined> {
     const now = Date.now();
     const state = await snapshot(clients, id, ledgerTable);
     if (state.signature !== lastSignature) {
@@ -277,7 +307,7 @@ async function waitFor(
       cli.stdout.write(failureText(state.sites));
       return EXIT_NOT_CONFIRMED;
     }
-    await sleep(Math.min(POLL_INTERVAL_MS, Math.max(0, limits.deadline - Date.now())));
+    return undefined;
   }
 }
 

@@ -281,6 +281,25 @@ describe('stripe-key-rotator rotate, against moto', () => {
     expect(await pendingVersion(d.arn)).toBe(token);
   });
 
+  it('--wait stops following at Ctrl-C: exit 130, the rotation left running in AWS, status named', async () => {
+    const d = await deploy();
+
+    // moto never invokes the function: the rotation stays AWSPENDING and --wait would poll until its timeout.
+    const run = await runCli(['rotate', '--secret-id', d.arn, '--wait'], {
+      env: { ...moto.env, AWS_EC2_METADATA_DISABLED: 'true', NODE_EXTRA_CA_CERTS: caFile, ...d.env },
+      timeoutMs: CLI_TIMEOUT_MS,
+      interrupt: { signal: 'SIGINT', when: ({ stdout }) => stdout.includes('Rotation started') },
+    });
+
+    expect(run.code, output(run)).toBe(130);
+    expect(run.stdout).toContain('Interrupted (SIGINT): stopped following. The rotation of version');
+    expect(run.stdout).toContain("'stripe-key-rotator status' shows where it stands");
+    const token = /version (\S+) of/.exec(run.stdout)?.[1];
+    expect(token).toBeDefined();
+    expect(await pendingVersion(d.arn)).toBe(token);
+    await removePending(d.arn, token);
+  });
+
   it('exits 2 when the secret has no rotation function configured', async () => {
     const d = await deploy();
     const bare = (

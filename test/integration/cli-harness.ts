@@ -28,6 +28,11 @@ export interface CliOptions {
   readonly entry?: 'cli' | 'shim';
   /** Written to the CLI's stdin (not a terminal), then closed. @default '' */
   readonly input?: string;
+  /** Sends `signal` once, as soon as `when` holds for the output so far (an operator's Ctrl-C). */
+  readonly interrupt?: {
+    readonly signal: NodeJS.Signals;
+    readonly when: (output: { stdout: string; stderr: string }) => boolean;
+  };
 }
 
 export function runCli(args: readonly string[], options: CliOptions = {}): Promise<CliRun> {
@@ -50,11 +55,19 @@ export function runCli(args: readonly string[], options: CliOptions = {}): Promi
   child.stdin.end(options.input ?? '');
   let stdout = '';
   let stderr = '';
+  let interrupted = false;
+  const maybeInterrupt = (): void => {
+    if (interrupted || options.interrupt === undefined || !options.interrupt.when({ stdout, stderr })) return;
+    interrupted = true;
+    child.kill(options.interrupt.signal);
+  };
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
     stdout += chunk;
+    maybeInterrupt();
   });
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
     stderr += chunk;
+    maybeInterrupt();
   });
   let timedOut = false;
   const timer = setTimeout(() => {
