@@ -9,6 +9,14 @@ export const AWSCURRENT = 'AWSCURRENT';
 export const AWSPENDING = 'AWSPENDING';
 export const AWSPREVIOUS = 'AWSPREVIOUS';
 
+/**
+ * Whether a version's labels mark an unfinished rotation: AWSPENDING on a version that is not AWSCURRENT.
+ * (A finished rotation may leave AWSPENDING on the current version.) Secrets Manager then refuses a new one.
+ */
+export function marksUnfinishedRotation(stages: readonly string[]): boolean {
+  return stages.includes(AWSPENDING) && !stages.includes(AWSCURRENT);
+}
+
 export interface SecretDescription {
   readonly arn: string;
   readonly rotationEnabled: boolean;

@@ -12,6 +12,7 @@ import { describeKey, keyIdentity, masterApiKeyProblem } from '../../lambda/keys
 import {
   AWSCURRENT,
   AWSPENDING,
+  marksUnfinishedRotation,
   type RotationId,
   type RotationLedger,
   type RotationRecord,
@@ -115,7 +116,7 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
     );
     const arn = described.ARN ?? target.secretId;
     const versions = Object.entries(described.VersionIdsToStages ?? {});
-    const pending = versions.find(([, s]) => s.includes(AWSPENDING) && !s.includes(AWSCURRENT));
+    const pending = versions.find(([, s]) => marksUnfinishedRotation(s));
     const current = versions.find(([, s]) => s.includes(AWSCURRENT));
     if (pending === undefined) {
       cli.stdout.write(

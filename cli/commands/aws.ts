@@ -162,10 +162,10 @@ export interface AwsClients {
   destroy(): void;
 }
 
-/** SDK clients for the target; `profile` is the SDK's own client option, equivalent to AWS_PROFILE. */
 /** The profile the clients were built with, named when its credentials cannot be loaded. */
 let profileInUse: string | undefined;
 
+/** SDK clients for the target; `profile` is the SDK's own client option, equivalent to AWS_PROFILE. */
 export function awsClients(target: AwsTarget): AwsClients {
   const endpoint = nonEmpty(process.env.AWS_ENDPOINT_URL);
   if (endpoint !== undefined && !URL.canParse(endpoint)) {

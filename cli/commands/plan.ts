@@ -14,8 +14,8 @@ import type { RotationLogger } from '../../lambda/log.js';
 import { chooseNextKey } from '../../lambda/next-key.js';
 import {
   AWSCURRENT,
-  AWSPENDING,
   type KeyChecker,
+  marksUnfinishedRotation,
   type RotationLedger,
   type RotationStart,
   type SecretDescription,
@@ -164,8 +164,8 @@ async function makePlan(inputs: PlanInputs): Promise<Plan> {
       `Rotation is not enabled on ${arn}: deploy the stack (it configures the rotation function).`,
     );
   }
-  const pending = Object.entries(description.versionIdsToStages).find(
-    ([, stages]) => stages.includes(AWSPENDING) && !stages.includes(AWSCURRENT),
+  const pending = Object.entries(description.versionIdsToStages).find(([, stages]) =>
+    marksUnfinishedRotation(stages),
   );
   if (pending !== undefined) {
     reasons.push(

@@ -9,7 +9,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DescribeSecretCommand, RotateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { SETTINGS } from '../../lambda/contract.js';
 import { ConfigurationError } from '../../lambda/errors.js';
-import { AWSCURRENT, AWSPENDING, type RotationId, type SiteRecord } from '../../lambda/ports.js';
+import {
+  AWSCURRENT,
+  AWSPENDING,
+  marksUnfinishedRotation,
+  type RotationId,
+  type SiteRecord,
+} from '../../lambda/ports.js';
 import {
   AWS_OPTIONS,
   type AwsClients,
@@ -188,11 +194,9 @@ async function startRotation(
   return { arn, versionId };
 }
 
-/** The version labelled AWSPENDING but not AWSCURRENT: a rotation under way or stuck. */
+/** The version of a rotation under way or stuck, if any. */
 function unfinishedPending(stages: Record<string, string[]> | undefined): string | undefined {
-  return Object.entries(stages ?? {}).find(
-    ([, labels]) => labels.includes(AWSPENDING) && !labels.includes(AWSCURRENT),
-  )?.[0];
+  return Object.entries(stages ?? {}).find(([, labels]) => marksUnfinishedRotation(labels))?.[0];
 }
 
 interface WaitLimits {

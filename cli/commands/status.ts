@@ -13,9 +13,9 @@ import { SETTINGS } from '../../lambda/contract.js';
 import { describeMaskedKey, type KeyJson, type KeyMode, keyJson } from '../../lambda/keys.js';
 import {
   AWSCURRENT,
-  AWSPENDING,
   AWSPREVIOUS,
   type FleetSiteRecord,
+  marksUnfinishedRotation,
   type RotationRecord,
   type SiteRecord,
 } from '../../lambda/ports.js';
@@ -179,7 +179,7 @@ async function gather(
   // Newest first, as an operator reads a history.
   versions.sort((a, b) => (b.createdDate ?? '').localeCompare(a.createdDate ?? ''));
 
-  const pending = versions.find((v) => v.stages.includes(AWSPENDING) && !v.stages.includes(AWSCURRENT));
+  const pending = versions.find((v) => marksUnfinishedRotation(v.stages));
   const rules = described.RotationRules;
   const ledger =
     ledgerTable === undefined ? undefined : { table: ledgerTable, store: clients.ledger(ledgerTable) };

@@ -7,7 +7,7 @@ import {
   ListSecretVersionIdsCommand,
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import { AWSCURRENT, AWSPENDING, type RotationState, type RotationStateReader } from '../ports.js';
+import { marksUnfinishedRotation, type RotationState, type RotationStateReader } from '../ports.js';
 
 export class SecretsManagerRotationState implements RotationStateReader {
   constructor(private readonly client: SecretsManagerClient) {}
@@ -22,8 +22,7 @@ export class SecretsManagerRotationState implements RotationStateReader {
       );
       for (const version of page.Versions ?? []) {
         const stages = version.VersionStages ?? [];
-        // AWSPENDING left on the current version after a finished rotation is not a rotation in progress.
-        if (stages.includes(AWSPENDING) && !stages.includes(AWSCURRENT)) {
+        if (marksUnfinishedRotation(stages)) {
           pendingCreatedAt = version.CreatedDate ?? secret.LastChangedDate;
         }
       }

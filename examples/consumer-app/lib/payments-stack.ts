@@ -1,7 +1,8 @@
 /**
  * A team's own stack adopting the rotation: its fleet listed under an SSM path, the staged key secret its
  * operators already use, its own alerts topic for every notice, its payment service reading the key in
- * service, its on-call role operating rotations, and an alarm of its own on the rotation's metrics. Everything comes from the installed package, as any consumer would import it.
+ * service, its on-call role operating rotations, and an alarm of its own on the rotation's metrics.
+ * Everything comes from the installed package, as any consumer would import it.
  */
 import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
