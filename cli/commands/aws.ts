@@ -245,7 +245,10 @@ export function operatorFixable(error: unknown, doing: string): unknown {
       (current.name === 'UnknownError' || /deserialization error/i.test(current.message))
     ) {
       const where =
-        endpoint === undefined ? '' : `: AWS_ENDPOINT_URL=${endpoint} is set, is it the service's endpoint?`;
+        endpoint === undefined
+          ? ''
+          : // The origin only: a proxy URL may carry credentials (user:password@) or a token in its path.
+            `: AWS_ENDPOINT_URL=${URL.canParse(endpoint) ? new URL(endpoint).origin : '(not a URL)'} is set, is it the service's endpoint?`;
       return new ConfigurationError(
         `${doing} failed: the endpoint answered HTTP ${httpStatus} with something other than an AWS answer${where}`,
         { cause: error },

@@ -69,4 +69,12 @@ describe('the AWS commands when the AWS side is misconfigured', () => {
     expect(run.stderr).toContain(`AWS_ENDPOINT_URL=${notAwsUrl} is set`);
     expect(run.stderr).not.toContain('UnknownError');
   });
+
+  it('show only the origin of an AWS_ENDPOINT_URL that carries credentials', async () => {
+    const withCredentials = notAwsUrl.replace('http://', 'http://proxyuser:proxy-password-123@');
+    const run = await status(['--region', 'eu-west-3'], { ...keys, AWS_ENDPOINT_URL: withCredentials });
+    expect(run.code, run.stderr).toBe(EXIT_CONFIGURATION);
+    expect(run.stderr).toContain(`AWS_ENDPOINT_URL=${notAwsUrl} is set`);
+    expect(run.stderr).not.toContain('proxy-password-123');
+  });
 });
