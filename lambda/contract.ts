@@ -233,6 +233,19 @@ export function readStripeApiBase(raw: string | undefined): { value: string; pro
   return { value: url.origin + url.pathname.replace(/\/+$/, ''), problems };
 }
 
+/**
+ * The stack outputs the operator CLI reads with `--stack NAME`, by output name: the stack defines them under
+ * these names, the CLI maps each to the flag it stands for.
+ */
+export const STACK_OUTPUTS = {
+  rotatedSecret: 'RotatedSecretArn',
+  stagedKeySecret: 'StagedKeySecretArn',
+  masterApiKeySecret: 'MasterApiKeySecretArn',
+  sitesParameter: 'SitesParameterName',
+  ledgerTable: 'LedgerTableName',
+  keyMode: 'KeyMode',
+} as const;
+
 /** Bounds on every AWS call (the SDK retries on top): a hung connection must not eat a whole invocation. */
 export const AWS_CLIENT_CONFIG = {
   requestHandler: { connectionTimeout: 3_000, requestTimeout: 15_000 },

@@ -78,7 +78,8 @@ export class RotationGrants {
   /**
    * Everything the CLI's `status`, `plan`, `rotate` and `abort` call, and nothing more: read the three
    * secrets and the site list, start a rotation, move the AWSPENDING label away (abort), read the ledger
-   * and record in it what each site holds after an abort.
+   * and record in it what each site holds after an abort; and read the outputs of the stack holding the
+   * rotation, which `--stack NAME` uses instead of an ARN per flag.
    */
   operate(): iam.PolicyStatement[] {
     const { rotatedSecret, stagedKeySecret, masterApiKeySecret, siteList, sitesParameterName } =
@@ -93,6 +94,11 @@ export class RotationGrants {
       ...this.secretStatements('ReadStagedAndMasterKeys', [stagedKeySecret, masterApiKeySecret], SECRET_READ),
       ...this.ledgerStatements('OperateLedger', true),
       ...siteListReadStatements(this.scope, siteList, sitesParameterName, 'Operator'),
+      new iam.PolicyStatement({
+        sid: 'ReadStackOutputs',
+        actions: ['cloudformation:DescribeStacks'],
+        resources: [Stack.of(this.scope).stackId],
+      }),
     ];
   }
 

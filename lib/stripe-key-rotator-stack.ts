@@ -8,7 +8,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
-import { NOTHING_STAGED } from '../lambda/contract.js';
+import { NOTHING_STAGED, STACK_OUTPUTS } from '../lambda/contract.js';
 import { ConfigurationError } from '../lambda/errors.js';
 import type { EnvironmentSettings, ExistingSecretSettings } from './config.js';
 import { defaultServiceName } from './props.js';
@@ -75,28 +75,33 @@ export class StripeKeyRotatorStack extends Stack {
     const output = (id: string, value: string, description: string) =>
       new CfnOutput(this, id, { value, description });
     output(
-      'RotatedSecretArn',
+      STACK_OUTPUTS.rotatedSecret,
       rotation.rotatedSecret.secretArn,
       'The Stripe key in service (AWSCURRENT). Apps read it here; "Rotate secret immediately" starts a rotation.',
     );
     output(
-      'StagedKeySecretArn',
+      STACK_OUTPUTS.stagedKeySecret,
       rotation.stagedKeySecret.secretArn,
       `Write the next Stripe key here before a rotation ("${NOTHING_STAGED.placeholder}" = nothing staged).`,
     );
     output(
-      'MasterApiKeySecretArn',
+      STACK_OUTPUTS.masterApiKeySecret,
       rotation.masterApiKeySecret.secretArn,
       'The X-API-Key the sites accept; replace the generated placeholder with the real master key.',
     );
     output(
-      'SitesParameterName',
+      STACK_OUTPUTS.sitesParameter,
       rotation.sitesParameterName,
       'SSM parameter (or path ending in /) listing the sites, one https URL per line.',
     );
+    output(
+      STACK_OUTPUTS.keyMode,
+      settings.keyMode,
+      'test or live: the mode of every key this deployment rotates (the CLI refuses a key of the other mode).',
+    );
     output('RotationFunctionName', rotation.rotationFunction.functionName, 'The rotation Lambda function.');
     output(
-      'LedgerTableName',
+      STACK_OUTPUTS.ledgerTable,
       rotation.ledgerTable.tableName,
       'DynamoDB propagation ledger: rotation history, per-site results, what each site holds (README).',
     );

@@ -28,6 +28,7 @@ import {
   operatorFixable,
   reading,
   requiredSetting,
+  withStackOutputs,
 } from './aws.js';
 import { cliLogger, count, resultLine } from './format.js';
 import {
@@ -59,7 +60,7 @@ const { pushConcurrency: CONCURRENCY } = SETTINGS;
 const SITE_TIMEOUT_MS = SETTINGS.siteTimeoutMs.default;
 const SITE_ATTEMPTS = SETTINGS.siteAttempts.default;
 
-const HELP = `Usage: ${PROGRAM} abort --secret-id <id> [--force] [options]
+const HELP = `Usage: ${PROGRAM} abort (--stack <name> | --secret-id <id>) [--force] [options]
 
 Ends a stuck rotation: one whose AWSPENDING version is not AWSCURRENT, so that Secrets Manager refuses a
 new rotation. Shows the sites the propagation ledger says took or may hold the pending key (confirmed,
@@ -96,7 +97,7 @@ export const abortCommand: Command = {
 };
 
 async function run(argv: readonly string[], cli: CliContext): Promise<number> {
-  const values = parseOptions(argv, OPTIONS);
+  const values = await withStackOutputs(parseOptions(argv, OPTIONS));
   const target = awsTarget(values);
   const ledgerTable = requiredSetting(values, cli.env, 'ledger-table');
   const masterSecretId = requiredSetting(values, cli.env, 'master-key-secret-id');

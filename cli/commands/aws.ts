@@ -15,6 +15,7 @@ import {
   SETTINGS as FUNCTION_SETTINGS,
   readStripeApiBase,
   type SettingName,
+  STACK_OUTPUTS,
   settingSummary,
 } from '../../lambda/contract.js';
 import { ConfigurationError } from '../../lambda/errors.js';
@@ -22,6 +23,7 @@ import type { KeyMode } from '../../lambda/keys.js';
 import { UsageError } from './frame.js';
 
 export const AWS_OPTIONS = {
+  stack: { type: 'string' },
   'secret-id': { type: 'string' },
   region: { type: 'string' },
   profile: { type: 'string' },
@@ -42,26 +44,98 @@ const SETTINGS = {
 } as const;
 
 type SettingFlag = keyof typeof SETTINGS;
+
+/** The stack output each flag stands for, read by `--stack`. */
+const FLAG_OUTPUTS = {
+  'secret-id': STACK_OUTPUTS.rotatedSecret,
+  'staged-secret-id': STACK_OUTPUTS.stagedKeySecret,
+  'sites-parameter': STACK_OUTPUTS.sitesParameter,
+  'ledger-table': STACK_OUTPUTS.ledgerTable,
+  'master-key-secret-id': STACK_OUTPUTS.masterApiKeySecret,
+  'key-mode': STACK_OUTPUTS.keyMode,
+} as const satisfies Record<SettingFlag | 'secret-id', string>;
+
+/** A stack name (CloudFormation's rule) or a stack ARN. */
+const STACK_NAME =
+  /^(?:[A-Za-z][A-Za-z0-9-]{0,127}|arn:aws[a-z-]*:cloudformation:[a-z0-9-]+:\d{12}:stack\/[A-Za-z][A-Za-z0-9-]{0,127}\/[0-9a-f-]+)$/;
+
+/**
+ * With `--stack`, the values with every flag not given filled from the stack's outputs: one flag per
+ * deployment instead of an ARN per setting. A flag given wins over the output, and an output over the
+ * environment variables (left in a shell, they may describe another deployment).
+ */
+export async function withStackOutputs<V extends AwsValues>(values: V): Promise<V> {
+  const stack = nonEmpty(values.stack);
+  if (stack === undefined) return values;
+  if (!STACK_NAME.test(stack)) {
+    throw new UsageError(
+      `--stack must be a stack name (a letter, then letters, digits and hyphens, at most 128) or a stack ARN, not ${JSON.stringify(stack.slice(0, 140))}`,
+    );
+  }
+  const { CloudFormationClient, DescribeStacksCommand } = await import('@aws-sdk/client-cloudformation');
+  const client = new CloudFormationClient(clientConfig(nonEmpty(values.region), nonEmpty(values.profile)));
+  let outputs: ReadonlyMap<string, string>;
+  try {
+    const answer = await client
+      .send(new DescribeStacksCommand({ StackName: stack }))
+      .catch(async (error: unknown) => {
+        // CloudFormation's answer for an unknown stack: a ValidationError saying it does not exist.
+        if (
+          error instanceof Error &&
+          error.name === 'ValidationError' &&
+          /does not exist/.test(error.message)
+        ) {
+          throw new ConfigurationError(
+            `--stack ${stack}: no such stack in ${await client.config.region()}; ` +
+              'check the name (cdk deploy prints it) and --region / AWS_REGION',
+            { cause: error },
+          );
+        }
+        throw operatorFixable(error, `Reading the outputs of stack ${stack}`);
+      });
+    outputs = new Map(
+      (answer.Stacks?.[0]?.Outputs ?? []).flatMap(({ OutputKey, OutputValue }) =>
+        OutputKey === undefined || OutputValue === undefined ? [] : [[OutputKey, OutputValue]],
+      ),
+    );
+  } finally {
+    client.destroy();
+  }
+  const filled: Record<string, string | undefined> = { ...values };
+  const found = Object.entries(FLAG_OUTPUTS).filter(([, output]) => outputs.has(output));
+  if (found.length === 0) {
+    throw new ConfigurationError(
+      `--stack ${stack}: the stack has none of the outputs this CLI reads (${Object.values(FLAG_OUTPUTS).join(', ')}); ` +
+        'is it a stripe-key-rotator stack? Otherwise pass --secret-id and the settings as flags',
+    );
+  }
+  for (const [flag, output] of found)
+    filled[flag] = nonEmpty(values[flag as keyof AwsValues]) ?? outputs.get(output);
+  return filled as V;
+}
 type Env = Readonly<Record<string, string | undefined>>;
 export type AwsValues = { readonly [K in keyof typeof AWS_OPTIONS]?: string | undefined };
 
 /** Help text for the shared options; `used` lists the deployment settings the command reads. */
 export function awsOptionsHelp(used: readonly SettingFlag[]): string {
   const described: Record<SettingFlag, string> = {
-    'staged-secret-id': 'the staged key secret (stack output StagedKeySecretArn)',
-    'sites-parameter': 'the site list parameter or path (stack output SitesParameterName)',
-    'ledger-table': 'the propagation ledger table (stack output LedgerTableName)',
-    'master-key-secret-id': 'the master API key secret (stack output MasterApiKeySecretArn)',
+    'staged-secret-id': 'the staged key secret',
+    'sites-parameter': 'the site list parameter or path',
+    'ledger-table': 'the propagation ledger table',
+    'master-key-secret-id': 'the master API key secret',
     'key-mode': `${FUNCTION_SETTINGS.keyMode.allowed.join(' or ')}: the mode of the deployment`,
   };
   const settings = used.map(
     (flag) =>
-      `  --${`${flag} <v>`.padEnd(26)}${described[flag]}\n${''.padEnd(30)}(default: $${SETTINGS[flag].variable})`,
+      `  --${`${flag} <v>`.padEnd(26)}${described[flag]} (stack output ${FLAG_OUTPUTS[flag]})\n` +
+      `${''.padEnd(30)}(default: $${SETTINGS[flag].variable})`,
   );
   return (
     'AWS options (as the AWS CLI; AWS_ENDPOINT_URL, AWS_REGION, AWS_PROFILE and the usual credential\n' +
     'chain work as usual):\n' +
-    `  --secret-id <id>            required: the rotated secret, name or ARN (stack output RotatedSecretArn)\n` +
+    '  --stack <name>              the deployed stack (e.g. StripeKeyRotator-live): its outputs give\n' +
+    '                              --secret-id and the deployment settings below; a flag given wins\n' +
+    `  --secret-id <id>            the rotated secret, name or ARN (stack output ${STACK_OUTPUTS.rotatedSecret})\n` +
     '  --region <region>           AWS Region (default: AWS_REGION or the profile)\n' +
     '  --profile <name>            named profile from ~/.aws/config (default: AWS_PROFILE)\n\n' +
     'Deployment settings: the stack outputs, or the same environment variables as the rotation function:\n' +
@@ -71,14 +145,26 @@ export function awsOptionsHelp(used: readonly SettingFlag[]): string {
 
 export interface AwsTarget {
   readonly secretId: string;
+  /** How the operator named the deployment (`--stack NAME` or `--secret-id ID`), for suggested commands. */
+  readonly selector: string;
   readonly region: string | undefined;
   readonly profile: string | undefined;
 }
 
 export function awsTarget(values: AwsValues): AwsTarget {
   const secretId = values['secret-id']?.trim();
-  if (!secretId) throw new UsageError('--secret-id is required: the rotated secret (name or ARN)');
-  return { secretId, region: nonEmpty(values.region), profile: nonEmpty(values.profile) };
+  if (!secretId) {
+    throw new UsageError(
+      '--stack (the deployed stack) or --secret-id (the rotated secret, name or ARN) is required',
+    );
+  }
+  const stack = nonEmpty(values.stack);
+  return {
+    secretId,
+    selector: stack === undefined ? `--secret-id ${secretId}` : `--stack ${stack}`,
+    region: nonEmpty(values.region),
+    profile: nonEmpty(values.profile),
+  };
 }
 
 /** A deployment setting from its flag, else its environment variable; undefined when neither is set. */
@@ -167,23 +253,7 @@ let profileInUse: string | undefined;
 
 /** SDK clients for the target; `profile` is the SDK's own client option, equivalent to AWS_PROFILE. */
 export function awsClients(target: AwsTarget): AwsClients {
-  const endpoint = nonEmpty(process.env.AWS_ENDPOINT_URL);
-  if (endpoint !== undefined && !URL.canParse(endpoint)) {
-    throw new ConfigurationError(
-      `AWS_ENDPOINT_URL=${JSON.stringify(endpoint.slice(0, 200))} is not a URL: unset it, or give one such as ` +
-        'https://secretsmanager.eu-west-3.amazonaws.com',
-    );
-  }
-  profileInUse = target.profile;
-  // The SDK's supported switch for its notice about future Node versions, printed on every client creation
-  // on Node 20: nine lines between a hidden prompt and its result tell an operator nothing about this run.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  const config = {
-    // The function's bounds: an unreachable endpoint must not hang the command either.
-    ...AWS_CLIENT_CONFIG,
-    ...(target.region === undefined ? {} : { region: target.region }),
-    ...(target.profile === undefined ? {} : { profile: target.profile }),
-  };
+  const config = clientConfig(target.region, target.profile);
   const secretsManager = new SecretsManagerClient(config);
   const ssm = new SSMClient(config);
   const dynamodb = new DynamoDBClient(config);
@@ -198,6 +268,27 @@ export function awsClients(target: AwsTarget): AwsClients {
       ssm.destroy();
       dynamodb.destroy();
     },
+  };
+}
+
+/** The configuration of every SDK client the CLI builds, after checking what the SDK would misreport. */
+function clientConfig(region: string | undefined, profile: string | undefined) {
+  const endpoint = nonEmpty(process.env.AWS_ENDPOINT_URL);
+  if (endpoint !== undefined && !URL.canParse(endpoint)) {
+    throw new ConfigurationError(
+      `AWS_ENDPOINT_URL=${JSON.stringify(endpoint.slice(0, 200))} is not a URL: unset it, or give one such as ` +
+        'https://secretsmanager.eu-west-3.amazonaws.com',
+    );
+  }
+  profileInUse = profile;
+  // The SDK's supported switch for its notice about future Node versions, printed on every client creation
+  // on Node 20: nine lines between a hidden prompt and its result tell an operator nothing about this run.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  return {
+    // The function's bounds: an unreachable endpoint must not hang the command either.
+    ...AWS_CLIENT_CONFIG,
+    ...(region === undefined ? {} : { region }),
+    ...(profile === undefined ? {} : { profile }),
   };
 }
 

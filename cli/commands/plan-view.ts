@@ -38,7 +38,8 @@ export interface Plan {
   };
 }
 
-export function render(plan: Plan, config: RotatorConfig, secretId: string): string {
+/** `selector`: the deployment as the operator named it (`--stack NAME` or `--secret-id ID`). */
+export function render(plan: Plan, config: RotatorConfig, selector: string): string {
   const out: string[] = ['Plan: nothing was written anywhere and no site was contacted.', ''];
   const field = (label: string, text: string) => out.push(`${label.padEnd(12)}${text}`);
   field('Secret', plan.secret.arn);
@@ -101,7 +102,7 @@ export function render(plan: Plan, config: RotatorConfig, secretId: string): str
   if (plan.wouldProceed) {
     out.push(
       'A rotation would proceed. Start it, and follow it to the end, with:',
-      `  ${PROGRAM} rotate --secret-id ${secretId} --wait`,
+      `  ${PROGRAM} rotate ${selector} --wait`,
     );
   } else {
     out.push('A rotation would be REFUSED:', ...plan.reasons.map((reason) => `  - ${reason}`));

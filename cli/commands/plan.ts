@@ -30,6 +30,7 @@ import {
   deploymentConfig,
   functionSettingsHelp,
   reading,
+  withStackOutputs,
 } from './aws.js';
 import { cliLogger } from './format.js';
 import {
@@ -52,7 +53,7 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-const HELP = `Usage: ${PROGRAM} plan --secret-id <id> [options]
+const HELP = `Usage: ${PROGRAM} plan (--stack <name> | --secret-id <id>) [options]
 
 Shows everything a rotation would do now, and writes nothing anywhere (no secret, no ledger item, no
 request to any site): the site list resolved and validated (parameter and line number of every bad
@@ -100,7 +101,7 @@ function reasonsOf(error: unknown): string[] {
 }
 
 async function run(argv: readonly string[], cli: CliContext): Promise<number> {
-  const values = parseOptions(argv, OPTIONS);
+  const values = await withStackOutputs(parseOptions(argv, OPTIONS));
   const target = awsTarget(values);
   const canary = values['canary-sites'];
   const config = deploymentConfig(
@@ -132,7 +133,7 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
       cli,
     });
     cli.stdout.write(
-      values.json === true ? `${JSON.stringify(plan, null, 2)}\n` : render(plan, config, target.secretId),
+      values.json === true ? `${JSON.stringify(plan, null, 2)}\n` : render(plan, config, target.selector),
     );
     return plan.wouldProceed ? EXIT_OK : EXIT_NOT_CONFIRMED;
   } finally {

@@ -25,6 +25,7 @@ import {
   operatorFixable,
   reading,
   setting,
+  withStackOutputs,
 } from './aws.js';
 import { count, table } from './format.js';
 import {
@@ -56,7 +57,7 @@ const DEFAULT_TIMEOUT_MINUTES = 30;
 const DEFAULT_FAILED_GRACE_SECONDS = 240;
 const POLL_INTERVAL_MS = 2_000;
 
-const HELP = `Usage: ${PROGRAM} rotate --secret-id <id> [--wait] [options]
+const HELP = `Usage: ${PROGRAM} rotate (--stack <name> | --secret-id <id>) [--wait] [options]
 
 Starts a rotation now (RotateSecret with RotateImmediately, through the rotation function the secret is
 configured with) and prints the new version id. The function rotates to the staged key, or pushes the
@@ -94,7 +95,7 @@ export const rotateCommand: Command = {
 };
 
 async function run(argv: readonly string[], cli: CliContext): Promise<number> {
-  const values = parseOptions(argv, OPTIONS);
+  const values = await withStackOutputs(parseOptions(argv, OPTIONS));
   const target = awsTarget(values);
   const timeoutMinutes = wholeNumber(
     'timeout-minutes',

@@ -20,6 +20,7 @@ import {
   requiredKeyMode,
   requiredSetting,
   stripeApiBase,
+  withStackOutputs,
 } from './aws.js';
 import { cliLogger } from './format.js';
 import {
@@ -48,8 +49,8 @@ const OPTIONS = {
 /** A Stripe key is about 110 characters; anything much longer on stdin is not a key. */
 const MAX_STDIN_BYTES = 4096;
 
-const HELP = `Usage: ${PROGRAM} stage --secret-id <id> [options] < key.txt
-       ${PROGRAM} stage --secret-id <id> [options]        (then type or paste the key, hidden)
+const HELP = `Usage: ${PROGRAM} stage (--stack <name> | --secret-id <id>) [options] < key.txt
+       ${PROGRAM} stage (--stack <name> | --secret-id <id>) [options]        (then type or paste the key, hidden)
 
 Stages the next Stripe secret key: checks it, then writes it into the staged key secret, from which the
 next rotation takes it. Roll the key in the Stripe Dashboard first. The key is read from a hidden prompt
@@ -89,15 +90,16 @@ export const stageCommand: Command = {
 };
 
 async function run(argv: readonly string[], cli: CliContext): Promise<number> {
-  const values = parseOptions(argv, OPTIONS);
-  cli.hide(values.key, values['secret-key']);
-  if (values.key !== undefined || values['secret-key'] !== undefined) {
+  const given = parseOptions(argv, OPTIONS);
+  cli.hide(given.key, given['secret-key']);
+  if (given.key !== undefined || given['secret-key'] !== undefined) {
     throw new UsageError(
       'stage never takes the key on the command line: other users of this machine can read it there (ps, ' +
         '/proc) and your shell history keeps it. Type it at the hidden prompt, or pipe it on stdin. ' +
         'Roll that key in the Stripe Dashboard if it was exposed.',
     );
   }
+  const values = await withStackOutputs(given);
   const target = awsTarget(values);
   const stagedId = requiredSetting(values, cli.env, 'staged-secret-id');
   const ledgerTable = requiredSetting(values, cli.env, 'ledger-table');
@@ -169,7 +171,7 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
 
     if (staged?.trim() === key) {
       cli.stdout.write(
-        `${shown} is already staged in ${stagedId}; nothing was written.\n${nextStep(target.secretId)}`,
+        `${shown} is already staged in ${stagedId}; nothing was written.\n${nextStep(target.selector)}`,
       );
       return EXIT_OK;
     }
@@ -180,7 +182,7 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
     await reading(`Writing the staged key secret ${stagedId}`, () =>
       clients.secretsManager.send(new PutSecretValueCommand({ SecretId: stagedId, SecretString: key })),
     );
-    cli.stdout.write(`Staged ${shown}, a ${keyMode} key, in ${stagedId}.\n${nextStep(target.secretId)}`);
+    cli.stdout.write(`Staged ${shown}, a ${keyMode} key, in ${stagedId}.\n${nextStep(target.selector)}`);
     return EXIT_OK;
   } finally {
     clients.destroy();
@@ -188,11 +190,12 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
   }
 }
 
-function nextStep(secretId: string): string {
+/** `selector`: the deployment as the operator named it (`--stack NAME` or `--secret-id ID`). */
+function nextStep(selector: string): string {
   return (
     'Next: start a rotation and follow it to the end with\n' +
-    `  ${PROGRAM} rotate --secret-id ${secretId} --wait\n` +
-    `Preview it first with: ${PROGRAM} plan --secret-id ${secretId}\n`
+    `  ${PROGRAM} rotate ${selector} --wait\n` +
+    `Preview it first with: ${PROGRAM} plan ${selector}\n`
   );
 }
 

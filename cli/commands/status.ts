@@ -20,7 +20,15 @@ import {
   type SiteRecord,
 } from '../../lambda/ports.js';
 import { type StagedKeyVerdict, stagedKeyVerdict } from '../../lambda/staged-key.js';
-import { AWS_OPTIONS, awsClients, awsOptionsHelp, awsTarget, reading, setting } from './aws.js';
+import {
+  AWS_OPTIONS,
+  awsClients,
+  awsOptionsHelp,
+  awsTarget,
+  reading,
+  setting,
+  withStackOutputs,
+} from './aws.js';
 import { count, table } from './format.js';
 import { type CliContext, type Command, EXIT_OK, PROGRAM, parseOptions, UsageError } from './frame.js';
 import { auditTrail, siteTable } from './ledger-view.js';
@@ -31,7 +39,7 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-const HELP = `Usage: ${PROGRAM} status --secret-id <id> [options]
+const HELP = `Usage: ${PROGRAM} status (--stack <name> | --secret-id <id>) [options]
 
 Shows where the rotated Stripe key stands, reading only: its versions and labels (keys masked as
 sk_live_…abcd with a fingerprint), whether a different key is staged, the rotation schedule, the last and
@@ -121,7 +129,7 @@ interface Status {
 const iso = (date: Date | undefined): string | null => (date === undefined ? null : date.toISOString());
 
 async function run(argv: readonly string[], cli: CliContext): Promise<number> {
-  const values = parseOptions(argv, OPTIONS);
+  const values = await withStackOutputs(parseOptions(argv, OPTIONS));
   const target = awsTarget(values);
   const stagedId = setting(values, cli.env, 'staged-secret-id');
   const ledgerTable = setting(values, cli.env, 'ledger-table');

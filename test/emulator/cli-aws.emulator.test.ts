@@ -11,6 +11,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Logger } from '@aws-lambda-powertools/logger';
+import { CloudFormationClient, CreateStackCommand } from '@aws-sdk/client-cloudformation';
 import { type DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import {
   CreateSecretCommand,
@@ -21,6 +22,7 @@ import {
 import { PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { Agent } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { STACK_OUTPUTS } from '../../lambda/contract.js';
 import { maskKey } from '../../lambda/keys.js';
 import { createRotationHandler } from '../../lambda/runtime.js';
 import { type StripeStub, startStripeStub } from '../../sim/stripe-stub.js';
@@ -30,6 +32,7 @@ import {
   createLedgerTable,
   currentSecretValue,
   type MotoServer,
+  motoClientConfig,
   motoClients,
   secretStages,
   startMoto,
@@ -56,6 +59,7 @@ let ledgerTable: string;
 let scratch: Awaited<ReturnType<typeof scratchDir>>;
 let caFile: string;
 let deployments = 0;
+let stacks = 0;
 
 beforeAll(async () => {
   moto = await startMoto();
@@ -324,7 +328,124 @@ describe('stripe-key-rotator status, against moto after a real rotation', () => 
       'Describing the secret no/such/secret failed: ResourceNotFoundException',
     );
     expect(usage.code, output(usage)).toBe(2);
-    expect(usage.stderr).toContain('--secret-id is required');
+    expect(usage.stderr).toContain(
+      '--stack (the deployed stack) or --secret-id (the rotated secret, name or ARN) is required',
+    );
+  });
+});
+
+/** A CloudFormation stack in moto whose outputs name the deployment, as the project's stack does. */
+async function deployStack(d: Deployment, outputs: Partial<Record<string, string>> = {}): Promise<string> {
+  stacks += 1;
+  const name = `StripeKeyRotator-cli-${stacks}`;
+  const values: Record<string, string | undefined> = {
+    [STACK_OUTPUTS.rotatedSecret]: d.arn,
+    [STACK_OUTPUTS.stagedKeySecret]: d.stagedArn,
+    [STACK_OUTPUTS.masterApiKeySecret]: d.masterArn,
+    [STACK_OUTPUTS.sitesParameter]: d.sitesParameter,
+    [STACK_OUTPUTS.ledgerTable]: ledgerTable,
+    [STACK_OUTPUTS.keyMode]: 'test',
+    ...outputs,
+  };
+  const template = {
+    // A resource moto creates with no side effect: a template needs one.
+    Resources: { Marker: { Type: 'AWS::CloudFormation::WaitConditionHandle' } },
+    Outputs: Object.fromEntries(
+      Object.entries(values).flatMap(([key, value]) =>
+        value === undefined ? [] : [[key, { Value: value }]],
+      ),
+    ),
+  };
+  const cloudformation = new CloudFormationClient(motoClientConfig(moto));
+  try {
+    await cloudformation.send(
+      new CreateStackCommand({ StackName: name, TemplateBody: JSON.stringify(template) }),
+    );
+  } finally {
+    cloudformation.destroy();
+  }
+  return name;
+}
+
+/** The CLI with moto's endpoint and credentials only: no deployment variable in the environment. */
+function withStack(args: readonly string[], extra: Record<string, string> = {}, input?: string) {
+  return runCli(args, {
+    env: {
+      ...moto.env,
+      AWS_EC2_METADATA_DISABLED: 'true',
+      NODE_EXTRA_CA_CERTS: caFile,
+      STRIPE_API_BASE: stripe.url,
+      ...extra,
+    },
+    ...(input === undefined ? {} : { input }),
+    timeoutMs: 30_000,
+  });
+}
+
+describe('--stack NAME: one flag per deployment, read from the stack outputs', () => {
+  it('status, plan and stage find every ARN and setting in the outputs, with no deployment variable set', async () => {
+    const d = await deploy(NEXT);
+    await rotateThroughHandler(d);
+    const stack = await deployStack(d);
+
+    const staged = await withStack(['stage', '--stack', stack], {}, `${LATER}\n`);
+    const plan = await withStack(['plan', '--stack', stack]);
+    const status = await withStack(['status', '--stack', stack, '--json']);
+
+    expect(staged.code, output(staged)).toBe(0);
+    expect(await currentSecretValue(sm, d.stagedArn)).toBe(LATER);
+    expect(staged.stdout).toContain(`rotate --stack ${stack} --wait`);
+    expect(plan.code, output(plan)).toBe(0);
+    expect(plan.stdout).toContain(`rotate --stack ${stack} --wait`);
+    expect(status.code, output(status)).toBe(0);
+    const shown = JSON.parse(status.stdout) as {
+      secret: { arn: string };
+      staged: { key: { masked: string } };
+    };
+    expect(shown.secret.arn).toBe(d.arn);
+    expect(shown.staged.key.masked).toBe(maskKey(LATER));
+  });
+
+  it('takes a flag given over the output, and the output over a variable left in the shell', async () => {
+    const d = await deploy('none');
+    const stack = await deployStack(d);
+
+    // KEY_MODE=live in the shell: the stack says test, so a test key is staged.
+    const outputOverVariable = await withStack(
+      ['stage', '--stack', stack],
+      { KEY_MODE: 'live' },
+      `${NEXT}\n`,
+    );
+    // --key-mode live on the command line wins over the output, so the test key is refused.
+    const flagOverOutput = await withStack(
+      ['stage', '--stack', stack, '--key-mode', 'live', '--force'],
+      {},
+      `${LATER}\n`,
+    );
+
+    expect(outputOverVariable.code, output(outputOverVariable)).toBe(0);
+    expect(flagOverOutput.code, output(flagOverOutput)).toBe(2);
+    expect(flagOverOutput.stderr).toContain('is a test key but this deployment rotates live keys');
+    expect(await currentSecretValue(sm, d.stagedArn)).toBe(NEXT);
+  });
+
+  it('exits 2 naming the stack when it does not exist, has none of the outputs, or is no stack name', async () => {
+    const d = await deploy('none');
+    const bare = await deployStack(
+      d,
+      Object.fromEntries(Object.values(STACK_OUTPUTS).map((k) => [k, undefined])),
+    );
+
+    const missing = await withStack(['status', '--stack', 'NoSuchStack']);
+    const foreign = await withStack(['status', '--stack', bare]);
+    const malformed = await withStack(['status', '--stack', 'not a stack; rm -rf']);
+
+    expect(missing.code, output(missing)).toBe(2);
+    expect(missing.stderr).toContain('--stack NoSuchStack: no such stack in eu-west-1');
+    expect(foreign.code, output(foreign)).toBe(2);
+    expect(foreign.stderr).toContain(`--stack ${bare}: the stack has none of the outputs this CLI reads`);
+    expect(malformed.code, output(malformed)).toBe(2);
+    expect(malformed.stderr).toContain('--stack must be a stack name');
   });
 });
 

@@ -75,6 +75,7 @@ describe('the CDK app built from cdk.json', () => {
       'StagedKeySecretArn',
       'MasterApiKeySecretArn',
       'SitesParameterName',
+      'KeyMode',
       'RotationFunctionName',
       'LedgerTableName',
       'RotationLogGroupName',

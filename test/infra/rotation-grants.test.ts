@@ -72,6 +72,7 @@ function deployment(prepare?: (stack: Stack) => Partial<ConstructorParameters<ty
       table: r(rotation.ledgerTable.tableArn),
       historyIndex: { 'Fn::Join': ['', [r(rotation.ledgerTable.tableArn), '/index/history']] },
       function: r(rotation.rotationFunction.functionArn),
+      stack: { Ref: 'AWS::StackId' },
     },
   };
 }
@@ -139,6 +140,8 @@ describe('the grants of a StripeKeyRotation with AWS managed keys and a new site
           'ssm:GetParameter',
           `arn:aws:ssm:${REGION}:123456789012:parameter/stripe-key-rotator-live/sites`,
         ),
+        // --stack NAME reads the stack's outputs instead of an ARN per flag.
+        allow('cloudformation:DescribeStacks', d.arns.stack),
       ),
     );
     expect(operate.join('\n')).not.toMatch(/PutSecretValue|DeleteItem|Scan|DeleteSecret/);
@@ -239,6 +242,7 @@ describe('the grants of a StripeKeyRotation with customer managed keys, imported
           StringEquals: via('ssm'),
           StringLike: { 'kms:EncryptionContext:PARAMETER_ARN': `${PATH_ARN}/*` },
         }),
+        ...allow('cloudformation:DescribeStacks', d.arns.stack),
       ].sort(),
     );
   });

@@ -133,12 +133,17 @@ export interface MotoClients {
 }
 
 /** SDK clients bound to the emulator (fake credentials, the emulator's region). */
-export function motoClients(moto: MotoServer): MotoClients {
-  const config = {
+/** What any SDK client needs to talk to the emulator. */
+export function motoClientConfig(moto: MotoServer) {
+  return {
     endpoint: moto.endpoint,
     region: 'eu-west-1',
     credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
   };
+}
+
+export function motoClients(moto: MotoServer): MotoClients {
+  const config = motoClientConfig(moto);
   const sm = new SecretsManagerClient(config);
   const ssm = new SSMClient(config);
   const dynamodb = new DynamoDBClient(config);
