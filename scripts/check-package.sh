@@ -26,3 +26,9 @@ test -f cdk.out/Payments.template.json
 echo "== the installed CLI"
 help="$(npx --no-install stripe-key-rotator --help)"
 printf '%s\n' "$help" | head -n 3
+echo "== the package's exports name the construct entry and the CLI"
+node --input-type=module -e "
+const construct = await import('stripe-key-rotator');
+if (typeof construct.StripeKeyRotation !== 'function') throw new Error('no StripeKeyRotation export');
+console.log('stripe-key-rotator/cli ->', import.meta.resolve('stripe-key-rotator/cli'));
+"
