@@ -75,7 +75,8 @@ Options:
   --version      show the version
 
 Exit codes: 0 success (every site confirmed), 1 not every site confirmed (or the run failed),
-2 usage or configuration error, 130/143 interrupted by SIGINT/SIGTERM (push, after its partial report).
+2 usage or configuration error, 130/143 interrupted by SIGINT/SIGTERM (push, abort and rotate --wait
+after reporting what was done).
 `;
 }
 

@@ -35,6 +35,7 @@ import {
   askYes,
   type CliContext,
   type Command,
+  EXIT_INTERRUPTED,
   EXIT_NOT_CONFIRMED,
   EXIT_OK,
   PROGRAM,
@@ -42,6 +43,7 @@ import {
   settingNumber,
   UsageError,
 } from './frame.js';
+import { INTERRUPT_GRACE_MS, type InterruptWindow, interruptWindow } from './interrupt.js';
 import { pushProgress } from './progress.js';
 
 const OPTIONS = {
@@ -71,6 +73,10 @@ a site left holding the pending key.
 Refuses while the ledger shows a step that started less than 15 minutes ago and is still running: the
 rotation function may still be pushing.
 
+Interrupts: a first Ctrl-C (SIGINT) or SIGTERM during the re-push stops contacting new sites, waits up to
+${INTERRUPT_GRACE_MS / 1000} s for the requests in flight, records the sites that confirmed, keeps AWSPENDING and exits 130
+(SIGINT) or 143 (SIGTERM); run abort again to finish. A second signal exits at once.
+
 ${awsOptionsHelp(['ledger-table', 'master-key-secret-id'])}
 Options:
   --force, --yes       no confirmation question (required when stdin is not a terminal)
@@ -84,6 +90,7 @@ Exit codes:
   1  a site did not confirm (the label is kept), a step is still running, the confirmation was declined,
      or AWS could not be reached
   2  usage or configuration error (no terminal to confirm and no --force, unknown secret or table)
+  130/143  interrupted by SIGINT/SIGTERM during the re-push, after recording what was done (AWSPENDING kept)
 
 Example:
   ${PROGRAM} abort --secret-id stripe-key-rotator-live/stripe-secret-key \\
@@ -161,17 +168,33 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
     }
 
     if (took.length > 0) {
-      const { key, results } = await repush(
-        took.map((s) => s.site),
-        arn,
-        masterSecretId,
-        concurrency,
-        values.verbose === true,
-        store,
-        cli,
-      );
+      const interrupt = interruptWindow(cli);
+      let pushed: Awaited<ReturnType<typeof repush>>;
+      try {
+        pushed = await repush(
+          took.map((s) => s.site),
+          arn,
+          masterSecretId,
+          { concurrency, verbose: values.verbose === true, interrupt },
+          store,
+          cli,
+        );
+      } finally {
+        interrupt.close();
+      }
+      const { key, results } = pushed;
       const [currentId] = current;
       await recordRestored(ledger, arn, results, key, currentId, cli);
+      const signal = interrupt.signal;
+      if (signal !== undefined) {
+        const confirmed = results.filter((r) => r.outcome === 'confirmed').length;
+        cli.stdout.write(
+          `Interrupted (${signal}): ${confirmed} of ${count(took.length, 'site')} confirmed the current key again ` +
+            `(recorded in the ledger). AWSPENDING is kept on version ${pendingId}: run '${PROGRAM} abort' again ` +
+            'to finish.\n',
+        );
+        return EXIT_INTERRUPTED[signal];
+      }
       if (results.some((r) => r.outcome !== 'confirmed')) {
         cli.stdout.write(
           `AWSPENDING is kept on version ${pendingId}: sites above still hold the pending key, and the label ` +
@@ -256,16 +279,19 @@ async function recordRestored(
   }
 }
 
-/** Pushes AWSCURRENT to `sites`: the key pushed and one result per site. */
+/**
+ * Pushes AWSCURRENT to `sites`: the key pushed and the results received, one per site unless an interrupt's
+ * grace period ran out with requests still in flight (those sites have none).
+ */
 async function repush(
   sites: readonly string[],
   arn: string,
   masterSecretId: string,
-  concurrency: number,
-  verbose: boolean,
+  options: { concurrency: number; verbose: boolean; interrupt: InterruptWindow },
   store: SecretsManagerStore,
   cli: CliContext,
 ): Promise<{ key: string; results: readonly SiteResult[] }> {
+  const { concurrency, verbose, interrupt } = options;
   const key = await reading(`Reading the AWSCURRENT value of ${arn}`, () =>
     store.getValue(arn, { stage: AWSCURRENT }),
   );
@@ -291,23 +317,34 @@ async function repush(
     });
     cli.stderr.write(`Pushing the current key ${describeKey(key)} to ${count(sites.length, 'site')}...\n`);
     const progress = pushProgress(cli.stderr, sites.length);
-    const report = await pusher.push({
-      sites,
-      key,
-      masterApiKey: master,
-      remainingTimeMs: () => Number.POSITIVE_INFINITY,
-      onResult: (result) => progress.report(result),
-    });
+    const answered = new Map<string, SiteResult>();
+    let reporting = true;
+    const report = await interrupt.race(
+      pusher.push({
+        sites,
+        key,
+        masterApiKey: master,
+        remainingTimeMs: interrupt.remainingTimeMs,
+        onResult: (result) => {
+          if (!reporting) return;
+          answered.set(result.site, result);
+          progress.report(result);
+        },
+      }),
+    );
+    reporting = false;
     progress.finish();
-    const failed = report.results.filter((r) => r.outcome !== 'confirmed');
+    const results = report?.results ?? [...answered.values()];
+    const failed = results.filter((r) => r.outcome !== 'confirmed');
     if (failed.length > 0) {
       cli.stdout.write(
         `Sites that did not confirm the current key (${failed.length} of ${sites.length}):\n` +
           failed.map((r) => `  ${resultLine(r)}\n`).join(''),
       );
     }
-    return { key, results: report.results };
+    return { key, results };
   } finally {
-    await dispatcher.close();
+    // Destroy, not close: a request still in flight after an interrupt must not keep the process alive.
+    await dispatcher.destroy();
   }
 }

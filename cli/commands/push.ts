@@ -4,7 +4,6 @@
  * Interrupt-safe: a signal stops new requests and the result still covers every answer received.
  */
 import { readFile } from 'node:fs/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { range, SETTINGS } from '../../lambda/contract.js';
 import { ConfigurationError } from '../../lambda/errors.js';
 import { createFleetDispatcher, SITE_ENDPOINT_PATH } from '../../lambda/fleet-http.js';
@@ -29,10 +28,10 @@ import {
   EXIT_OK,
   PROGRAM,
   parseOptions,
-  type StopSignal,
   settingNumber,
   UsageError,
 } from './frame.js';
+import { INTERRUPT_GRACE_MS, interruptWindow } from './interrupt.js';
 import { pushProgress } from './progress.js';
 import { ATTEMPTS, type PushSettings, printPlan, printReport } from './push-report.js';
 
@@ -55,8 +54,6 @@ const OPTIONS = {
 
 /** The function's own defaults and bounds: a push from here behaves like the rotation's push. */
 const { pushConcurrency: CONCURRENCY, siteTimeoutMs: TIMEOUT_MS, canarySites: CANARY } = SETTINGS;
-/** After a first SIGINT/SIGTERM, how long requests already in flight may take to answer. */
-const INTERRUPT_GRACE_MS = 5_000;
 const MAX_SITES_IN_PROMPT = 10;
 
 const HELP = `Usage: ${PROGRAM} push --sites-file <path> [options]
@@ -147,22 +144,7 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
   // The rotation's own fleet dispatcher: no keep-alive, one shared TLS context (the sites' CA comes from the
   // default roots, NODE_EXTRA_CA_CERTS included).
   const dispatcher = createFleetDispatcher({ connectTimeoutMs: settings.timeoutMs });
-  let interrupted: StopSignal | undefined;
-  const grace = new AbortController();
-  let removeInterrupt = (): void => {};
-  const gracePeriod = new Promise<undefined>((resolve) => {
-    removeInterrupt = cli.onInterrupt((signal) => {
-      interrupted = signal;
-      cli.stderr.write(
-        `\n${signal}: no new site will be contacted; waiting up to ${INTERRUPT_GRACE_MS / 1000} s for the ` +
-          'requests in flight (signal again to exit at once).\n',
-      );
-      sleep(INTERRUPT_GRACE_MS, undefined, { signal: grace.signal }).then(
-        () => resolve(undefined),
-        () => undefined,
-      );
-    });
-  });
+  const interrupt = interruptWindow(cli);
   const answered = new Map<string, SiteResult>();
   let reporting = true;
   try {
@@ -184,14 +166,15 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
       key: settings.key,
       masterApiKey: settings.masterKey,
       // No invocation deadline outside Lambda: every site gets its attempts, until an interrupt.
-      remainingTimeMs: () => (interrupted === undefined ? Number.POSITIVE_INFINITY : 0),
+      remainingTimeMs: interrupt.remainingTimeMs,
       onResult: (result) => {
         if (!reporting) return;
         answered.set(result.site, result);
         progress.report(result);
       },
     });
-    const report = await Promise.race([pushing, gracePeriod]);
+    const report = await interrupt.race(pushing);
+    const interrupted = interrupt.signal;
     reporting = false;
     progress.finish();
     const results = list.sites.flatMap((site) => {
@@ -215,8 +198,7 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
       cli,
     );
   } finally {
-    removeInterrupt();
-    grace.abort();
+    interrupt.close();
     // Destroy, not close: nothing of this push may keep the process alive once its result is printed.
     await dispatcher.destroy();
   }

@@ -23,7 +23,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoDbLedger } from '../../lambda/aws/dynamodb-ledger.js';
 import { fingerprint, maskKey } from '../../lambda/keys.js';
 import { createRotationHandler, type RotationHandler } from '../../lambda/runtime.js';
-import { templateEndpoint } from '../../sim/site-behaviours.js';
+import { delayed, templateEndpoint } from '../../sim/site-behaviours.js';
 import { type StripeStub, startStripeStub } from '../../sim/stripe-stub.js';
 import { startTemplateFleet, type TemplateFleet } from '../../sim/template-fleet.js';
 import { type CliRun, runCli, scratchDir } from '../integration/cli-harness.js';
@@ -426,6 +426,49 @@ describe('stripe-key-rotator abort, against moto', () => {
     const held = new Map((await ledger().fleet(d.arn)).map((h) => [h.site, h.keyFingerprint]));
     expect(held.get(refusing.url)).toBe(fingerprint(NEXT));
     expect(held.get(fleet.site(4).url)).toBe(fingerprint(CURRENT));
+  });
+
+  it('at Ctrl-C stops re-pushing, records the sites that confirmed, keeps AWSPENDING and exits 130', async () => {
+    const d = await deploy();
+    const { token, wrongUrl } = await rotationFailedOnOneSite(d);
+    // Slow sites, two at a time: the interrupt comes with most of the 24 sites not yet contacted.
+    for (const site of fleet.sites) site.behave(delayed(600));
+
+    const run = await runCli(['abort', '--secret-id', d.arn, '--force', '--concurrency', '2'], {
+      env: { ...moto.env, AWS_EC2_METADATA_DISABLED: 'true', NODE_EXTRA_CA_CERTS: caFile, ...d.env },
+      timeoutMs: CLI_TIMEOUT_MS,
+      interrupt: {
+        signal: 'SIGINT',
+        when: ({ stderr }) => /\[ *[3-9]\/24\]/.test(stderr),
+      },
+    });
+
+    expect(run.code, output(run)).toBe(130);
+    const reported = /Interrupted \(SIGINT\): (\d+) of 24 sites confirmed the current key again/.exec(
+      run.stdout,
+    );
+    expect(reported, output(run)).not.toBeNull();
+    const restored = fleet.sites.filter((site) => site.storedKey === CURRENT).map((site) => site.url);
+    // Exactly the sites reported hold the current key again: requests in flight were waited for.
+    expect(restored).toHaveLength(Number(reported?.[1]));
+    expect(restored.length).toBeGreaterThan(0);
+    expect(restored.length).toBeLessThan(24);
+    expect(fleet.sites.filter((site) => site.url !== wrongUrl && site.storedKey === NEXT).length).toBe(
+      24 - restored.length,
+    );
+    expect(run.stdout).toContain(`AWSPENDING is kept on version ${token}`);
+    expect(await pendingVersion(d.arn)).toBe(token);
+    const held = new Map((await ledger().fleet(d.arn)).map((h) => [h.site, h.keyFingerprint]));
+    for (const url of restored) expect(held.get(url)).toBe(fingerprint(CURRENT));
+
+    // Run again: it finishes the job.
+    for (const site of fleet.sites) site.restore();
+    const again = await cli('abort', d, ['--force']);
+    expect(again.code, output(again)).toBe(0);
+    expect(
+      fleet.sites.filter((site) => site.url !== wrongUrl).every((site) => site.storedKey === CURRENT),
+    ).toBe(true);
+    expect(await pendingVersion(d.arn)).toBeUndefined();
   });
 
   it('refuses while the ledger shows a step running that started less than 15 minutes ago', async () => {
