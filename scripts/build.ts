@@ -68,13 +68,14 @@ export const CLI_DIR = join(REPO_ROOT, 'dist', 'cli');
  * Builds the operator CLI into dist/cli: plain JavaScript, so it starts with no TypeScript loader; each
  * command a chunk imported only when it runs; every dependency bundled, as in the functions, so the
  * installed package runs its CLI with nothing but Node (its dependencies are this repository's dev ones).
+ * `outdir` and `overrides` serve the fault campaign's mutants only.
  */
-export async function bundleCli(): Promise<void> {
+export async function bundleCli(outdir = CLI_DIR, overrides: BuildOptions = {}): Promise<void> {
   // Chunk names carry content hashes: start empty so no stale chunk is left behind.
-  rmSync(CLI_DIR, { recursive: true, force: true });
+  rmSync(outdir, { recursive: true, force: true });
   await build({
     entryPoints: { main: join(REPO_ROOT, 'cli', 'main.ts') },
-    outdir: CLI_DIR,
+    outdir,
     tsconfig: join(REPO_ROOT, 'tsconfig.json'),
     bundle: true,
     splitting: true,
@@ -90,6 +91,7 @@ export async function bundleCli(): Promise<void> {
     // CLI) to the package for what the bundle already shows.
     sourcemap: false,
     logLevel: 'error',
+    ...overrides,
   });
 }
 
