@@ -24,6 +24,17 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
+/** The operator stopped the command (Ctrl-C at a prompt): exit 130/143, the message says what was left. */
+export class InterruptedError extends Error {
+  override readonly name = 'InterruptedError';
+  constructor(
+    readonly signal: StopSignal,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 export interface OutputStream {
   write(text: string): void;
   /** A terminal: live progress lines and colours are welcome. */
@@ -170,6 +181,10 @@ export function settingNumber(name: string, raw: string | undefined, setting: In
 
 /** Prints an error the way an operator needs it and returns the exit code it means. */
 export function reportError(error: unknown, command: string | undefined, cli: CliContext): number {
+  if (error instanceof InterruptedError) {
+    cli.stderr.write(`${error.message}\n`);
+    return EXIT_INTERRUPTED[error.signal];
+  }
   if (error instanceof UsageError) {
     const help = command === undefined ? `${PROGRAM} --help` : `${PROGRAM} ${command} --help`;
     cli.stderr.write(`error: ${error.message}\nRun '${help}' for usage.\n`);

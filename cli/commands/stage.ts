@@ -29,6 +29,7 @@ import {
   type Command,
   EXIT_NOT_CONFIRMED,
   EXIT_OK,
+  InterruptedError,
   PROGRAM,
   parseOptions,
   UsageError,
@@ -99,6 +100,8 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
         'Roll that key in the Stripe Dashboard if it was exposed.',
     );
   }
+  // With --stack the key is asked before the stack lookup: keys typed while it runs would be echoed.
+  const typedFirst = given.stack === undefined ? undefined : await readKey(cli);
   const values = await withStackOutputs(given);
   const target = awsTarget(values);
   const stagedId = requiredSetting(values, cli.env, 'staged-secret-id');
@@ -108,7 +111,7 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
   const stripeCheck = values['no-stripe-check'] !== true;
   const apiBase = stripeCheck ? stripeApiBase(cli.env) : undefined;
 
-  const key = await readKey(cli);
+  const key = typedFirst ?? (await readKey(cli));
   cli.hide(key);
   const shown = describeKey(key);
   // Checked before AWS and Stripe are called: without a terminal nobody could answer the question at the
@@ -211,18 +214,40 @@ async function readKey(cli: CliContext): Promise<string> {
   return key;
 }
 
+/** How long stdin may stay silent before the command says what it is waiting for. */
+const STDIN_HINT_AFTER_MS = 2_000;
+
+/**
+ * The first line of stdin (the help promises one line): the command does not wait for the end of a stream
+ * that may stay open. More text in what was already read is refused, as a file of several lines is a mistake.
+ */
 async function readStdin(cli: CliContext): Promise<string> {
+  const hint = setTimeout(
+    () => cli.stderr.write('Waiting for the key on stdin (one line; Ctrl-C to cancel)...\n'),
+    STDIN_HINT_AFTER_MS,
+  );
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of cli.stdin) {
-    const buffer = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : Buffer.from(chunk);
-    size += buffer.byteLength;
-    if (size > MAX_STDIN_BYTES) {
-      throw new UsageError(`stdin holds more than ${MAX_STDIN_BYTES} bytes: give the key alone`);
+  try {
+    for await (const chunk of cli.stdin) {
+      const buffer = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : Buffer.from(chunk);
+      size += buffer.byteLength;
+      if (size > MAX_STDIN_BYTES) {
+        throw new UsageError(`stdin holds more than ${MAX_STDIN_BYTES} bytes: give the key alone`);
+      }
+      chunks.push(buffer);
+      const text = Buffer.concat(chunks).toString('utf8');
+      const end = text.indexOf('\n');
+      if (end === -1) continue;
+      if (text.slice(end + 1).trim() !== '') {
+        throw new UsageError('the input holds more than one line: give the key alone');
+      }
+      return text.slice(0, end);
     }
-    chunks.push(buffer);
+    return Buffer.concat(chunks).toString('utf8');
+  } finally {
+    clearTimeout(hint);
   }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** Reads one line from the terminal without echoing it. */
@@ -241,7 +266,11 @@ function hiddenPrompt(cli: CliContext): Promise<string> {
     const onData = (chunk: Buffer | string) => {
       for (const char of chunk.toString()) {
         if (char === '\r' || char === '\n' || char === '\u0004') return done(() => resolve(typed));
-        if (char === '\u0003') return done(() => reject(new UsageError('cancelled: nothing was staged')));
+        if (char === '\u0003') {
+          return done(() =>
+            reject(new InterruptedError('SIGINT', 'Cancelled (Ctrl-C): nothing was staged.')),
+          );
+        }
         if (char === '\u007f' || char === '\b') typed = typed.slice(0, -1);
         else typed += char;
       }

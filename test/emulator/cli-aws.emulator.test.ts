@@ -659,6 +659,20 @@ describe('stripe-key-rotator stage, against moto', () => {
     expect(await currentSecretValue(sm, d.stagedArn)).toBe('none');
   });
 
+  it('on a terminal: Ctrl-C at the hidden prompt cancels with exit 130, staging nothing', async () => {
+    const d = await deploy('none');
+
+    const run = await onTerminal(['stage', '--secret-id', d.arn, '--no-stripe-check'], cliEnv(d), [
+      { waitFor: 'input hidden', type: 'sk_test_51Typed\u0003' },
+    ]);
+
+    expect(run.code, run.output).toBe(130);
+    expect(run.output).toContain('Cancelled (Ctrl-C): nothing was staged.');
+    expect(run.output).not.toContain('--help');
+    expect(run.output).not.toContain('sk_test_51Typed');
+    expect(await currentSecretValue(sm, d.stagedArn)).toBe('none');
+  });
+
   it('stages a live key with --force and --no-stripe-check, warning that Stripe was not asked', async () => {
     const d = await deploy('none', { current: LIVE_CURRENT });
 

@@ -28,6 +28,8 @@ export interface CliOptions {
   readonly entry?: 'cli' | 'shim';
   /** Written to the CLI's stdin (not a terminal), then closed. @default '' */
   readonly input?: string;
+  /** Leaves stdin open after `input` (a pipe whose writer never closes it); closed when the CLI exits. */
+  readonly keepStdinOpen?: boolean;
   /** Sends `signal` once, as soon as `when` holds for the output so far (an operator's Ctrl-C). */
   readonly interrupt?: {
     readonly signal: NodeJS.Signals;
@@ -52,7 +54,10 @@ export function runCli(args: readonly string[], options: CliOptions = {}): Promi
     env: { ...inherited, ...options.env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
-  child.stdin.end(options.input ?? '');
+  if (options.keepStdinOpen === true) child.stdin.write(options.input ?? '');
+  else child.stdin.end(options.input ?? '');
+  // The CLI may exit without reading what was written: that is not the test's failure.
+  child.stdin.on('error', () => undefined);
   let stdout = '';
   let stderr = '';
   let interrupted = false;
@@ -81,6 +86,7 @@ export function runCli(args: readonly string[], options: CliOptions = {}): Promi
     });
     child.once('close', (code) => {
       clearTimeout(timer);
+      child.stdin.destroy();
       observeText(`${stdout}\n${stderr}`);
       // The CLI redacts registered secrets as a last resort; reaching that net means some code printed one.
       if (`${stdout}${stderr}`.includes('[redacted]')) {
