@@ -51,7 +51,7 @@ const OPTIONS = {
   force: { type: 'boolean' },
   yes: { type: 'boolean' },
   concurrency: { type: 'string' },
-  verbose: { type: 'boolean' },
+  verbose: { type: 'boolean', short: 'v' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -81,7 +81,7 @@ ${awsOptionsHelp(['ledger-table', 'master-key-secret-id'])}
 Options:
   --force, --yes       no confirmation question (required when stdin is not a terminal)
   --concurrency <n>    sites pushed at once, ${range(CONCURRENCY)} (default ${CONCURRENCY.default})
-  --verbose            the push engine's structured log on stderr
+  -v, --verbose        the push engine's structured log on stderr
   -h, --help           show this help
 
 Exit codes:

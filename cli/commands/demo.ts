@@ -32,7 +32,7 @@ import { auditTrail, siteTable } from './ledger-view.js';
 
 const OPTIONS = {
   sites: { type: 'string' },
-  verbose: { type: 'boolean' },
+  verbose: { type: 'boolean', short: 'v' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -55,9 +55,9 @@ real rotation core (the same rotate() the Lambda runs, with the real push engine
   - prints the per-site table and the ledger's audit trail, then stops every server.
 
 Options:
-  --sites <n>   size of the fleet, 2-${MAX_SITES} (default ${DEFAULT_SITES})
-  --verbose     also print the rotation core's structured log on stderr
-  -h, --help    show this help
+  --sites <n>       size of the fleet, 2-${MAX_SITES} (default ${DEFAULT_SITES})
+  -v, --verbose     also print the rotation core's structured log on stderr
+  -h, --help        show this help
 
 Exit codes: 0 the rotation played out as described; 1 it did not (the output says where);
 2 usage error, or this machine cannot run the demo (e.g. loopback addresses beyond 127.0.0.1 missing).

@@ -92,15 +92,17 @@ export function processContext(io: ProcessIo = process): CliContext {
     // carriage return + erase-line.
     return clean.replace(UNSAFE_OUTPUT, (match) => (match.length > 1 ? match : '?'));
   };
+  // A terminal that cannot redraw a line (TERM=dumb: an editor's shell, some CI logs) gets plain lines.
+  const live = (target: NodeJS.WriteStream): boolean => target.isTTY === true && io.env.TERM !== 'dumb';
   const stream = (target: NodeJS.WriteStream): OutputStream => ({
     write: (text) => {
       target.write(redact(text));
     },
     get isTTY() {
-      return target.isTTY === true;
+      return live(target);
     },
     get columns() {
-      return target.isTTY ? target.columns : undefined;
+      return live(target) ? target.columns : undefined;
     },
   });
   return {

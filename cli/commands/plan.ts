@@ -49,7 +49,7 @@ const OPTIONS = {
   'canary-sites': { type: 'string' },
   'stripe-check': { type: 'boolean' },
   json: { type: 'boolean' },
-  verbose: { type: 'boolean' },
+  verbose: { type: 'boolean', short: 'v' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -69,7 +69,7 @@ Options:
   --stripe-check       also check a new key with Stripe, read-only (GET /v1/balance and /v1/account at
                        ${SETTINGS.stripeApiBase.variable}, default ${SETTINGS.stripeApiBase.default})
   --json               print the plan as JSON on stdout
-  --verbose            print the rotation core's structured log on stderr
+  -v, --verbose        print the rotation core's structured log on stderr
   -h, --help           show this help
 
 Exit codes:

@@ -37,14 +37,16 @@ export function pushProgress(out: OutputStream, total: number): PushProgress {
 
   let lastDraw = 0;
   const line = (): string => {
-    const filled = total === 0 ? BAR_WIDTH : Math.round((done / total) * BAR_WIDTH);
-    const text =
-      `[${'#'.repeat(filled)}${'-'.repeat(BAR_WIDTH - filled)}] ${done}/${total}  ` +
-      `${confirmed} confirmed · ${failed} failed · ${total - done} remaining` +
-      (skipped > 0 ? ` · ${skipped} not attempted` : '');
     // Some pseudo-terminals report 0 columns.
-    const columns = out.columns !== undefined && out.columns > 20 ? out.columns : 120;
-    return text.length < columns ? text : text.slice(0, Math.max(0, columns - 1));
+    const columns = out.columns !== undefined && out.columns > 0 ? out.columns : 120;
+    const counts =
+      `${done}/${total}  ${confirmed} confirmed · ${failed} failed · ${total - done} remaining` +
+      (skipped > 0 ? ` · ${skipped} not attempted` : '');
+    const filled = total === 0 ? BAR_WIDTH : Math.round((done / total) * BAR_WIDTH);
+    const bar = `[${'#'.repeat(filled)}${'-'.repeat(BAR_WIDTH - filled)}] `;
+    // The counts matter more than the bar: a narrow terminal drops the bar, then the tail of the counts.
+    const text = bar.length + counts.length < columns ? `${bar}${counts}` : counts;
+    return text.length < columns ? text : text.slice(0, Math.max(1, columns - 1)).trimEnd();
   };
   const draw = (): void => {
     lastDraw = Date.now();

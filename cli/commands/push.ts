@@ -48,7 +48,7 @@ const OPTIONS = {
   live: { type: 'boolean' },
   'retry-from': { type: 'string' },
   json: { type: 'boolean' },
-  verbose: { type: 'boolean' },
+  verbose: { type: 'boolean', short: 'v' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -84,7 +84,7 @@ Options:
                         confirmed (same key required); its confirmed sites count as confirmed
   --force, --yes        no confirmation question (required when stdin is not a terminal, e.g. in CI)
   --json                print the result as JSON on stdout (progress still goes to stderr)
-  --verbose             also print the push engine's structured log on stderr
+  -v, --verbose         also print the push engine's structured log on stderr
   -h, --help            show this help
 
 Transient failures (429, 5xx, timeouts, refused connections) are retried up to ${ATTEMPTS} attempts in all, with

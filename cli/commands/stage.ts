@@ -43,7 +43,7 @@ const OPTIONS = {
   'no-stripe-check': { type: 'boolean' },
   force: { type: 'boolean' },
   yes: { type: 'boolean' },
-  verbose: { type: 'boolean' },
+  verbose: { type: 'boolean', short: 'v' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -69,7 +69,7 @@ ${awsOptionsHelp(['staged-secret-id', 'ledger-table', 'key-mode'])}
 Options:
   --no-stripe-check   skip the Stripe check (a warning is printed; the rotation still checks)
   --force, --yes      no confirmation for a live key (required when stdin is not a terminal)
-  --verbose           print the Stripe check's structured log on stderr
+  -v, --verbose       print the Stripe check's structured log on stderr
   -h, --help          show this help
 
 Exit codes:

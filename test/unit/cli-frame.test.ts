@@ -61,4 +61,14 @@ describe('the CLI output redactor', () => {
     cli.stdout.write('a short answer\n');
     expect(written).toEqual(['a short answer\n']);
   });
+
+  it('treats a terminal with TERM=dumb as no terminal: plain lines, no redraw', () => {
+    const tty = { write: () => true, isTTY: true, columns: 80 } as unknown as NodeJS.WriteStream;
+    const io = (env: Record<string, string>) =>
+      processContext({ stdout: tty, stderr: tty, stdin: new PassThrough() as never, env });
+
+    expect(io({ TERM: 'xterm-256color' }).stderr.isTTY).toBe(true);
+    expect(io({ TERM: 'dumb' }).stderr.isTTY).toBe(false);
+    expect(io({ TERM: 'dumb' }).stderr.columns).toBeUndefined();
+  });
 });

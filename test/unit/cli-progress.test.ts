@@ -3,9 +3,9 @@ import type { OutputStream } from '../../cli/commands/frame.js';
 import { pushProgress } from '../../cli/commands/progress.js';
 import type { SiteResult } from '../../lambda/ports.js';
 
-function terminal(isTTY: boolean): OutputStream & { readonly text: () => string } {
+function terminal(isTTY: boolean, columns = 200): OutputStream & { readonly text: () => string } {
   const chunks: string[] = [];
-  return { write: (text) => void chunks.push(text), isTTY, columns: 200, text: () => chunks.join('') };
+  return { write: (text) => void chunks.push(text), isTTY, columns, text: () => chunks.join('') };
 }
 
 const confirmed = (site: string): SiteResult => ({
@@ -64,5 +64,20 @@ describe('push progress', () => {
     expect(lastLine).toBe(
       '[########################] 4/4  1 confirmed · 1 failed · 0 remaining · 2 not attempted\n',
     );
+  });
+
+  it('keeps the counts on a 30-column terminal, dropping the bar, and never writes past the last column', () => {
+    const out = terminal(true, 30);
+    const progress = pushProgress(out, 10);
+
+    progress.report(confirmed('https://a.example'));
+    progress.finish();
+
+    const lines = out
+      .text()
+      .split('\r\x1b[2K')
+      .filter((line) => line !== '');
+    expect(lines.at(-1)).toBe('1/10  1 confirmed · 0 failed\n');
+    for (const line of lines) expect(line.replace('\n', '').length).toBeLessThan(30);
   });
 });
