@@ -557,8 +557,6 @@ export async function runAwsCampaign(
       {
         numRuns: options.cases,
         seed: options.seed,
-        // Each case spawns processes and waits on SDK backoff: shrinking is bounded in time too.
-        interruptAfterTimeLimit: 15 * 60_000,
         endOnFailure: options.mutant !== undefined,
         ...(options.path === undefined ? {} : { path: options.path }),
       },
