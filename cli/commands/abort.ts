@@ -317,22 +317,11 @@ async function repush(
     });
     cli.stderr.write(`Pushing the current key ${describeKey(key)} to ${count(sites.length, 'site')}...\n`);
     const progress = pushProgress(cli.stderr, sites.length);
-    const answered = new Map<string, SiteResult>();
-    let reporting = true;
-    const report = await interrupt.race(
-      pusher.push({
-        sites,
-        key,
-        masterApiKey: master,
-        remainingTimeMs: interrupt.remainingTimeMs,
-        onResult: (result) => {
-          if (!reporting) return;
-          answered.set(result.site, result);
-          progress.report(result);
-        },
-      }),
+    const { report, answered } = await interrupt.push(
+      pusher,
+      { sites, key, masterApiKey: master },
+      (result) => progress.report(result),
     );
-    reporting = false;
     progress.finish();
     const results = report?.results ?? [...answered.values()];
     const failed = results.filter((r) => r.outcome !== 'confirmed');

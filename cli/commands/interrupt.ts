@@ -4,6 +4,7 @@
  * it received; a second signal exits at once (frame.ts).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { PushReport, PushRequest, SitePusher, SiteResult } from '../../lambda/ports.js';
 import type { CliContext, StopSignal } from './frame.js';
 
 /** After a first SIGINT/SIGTERM, how long requests already in flight may take to answer. */
@@ -12,10 +13,16 @@ export const INTERRUPT_GRACE_MS = 5_000;
 export interface InterruptWindow {
   /** The first signal received, if any. */
   readonly signal: StopSignal | undefined;
-  /** For the push engine's `remainingTimeMs`: unlimited until a signal, then 0 (nothing new starts). */
-  remainingTimeMs(): number;
-  /** `work`, or undefined when a signal's grace period ran out first. */
-  race<T>(work: Promise<T>): Promise<T | undefined>;
+  /**
+   * Pushes with no deadline until a signal (then nothing new starts) and waits for the push to end, or for
+   * the signal's grace period: the report (undefined when the grace ran out first) and every result received
+   * by then, each also given to `onResult`; results arriving later are dropped.
+   */
+  push(
+    pusher: SitePusher,
+    request: Omit<PushRequest, 'remainingTimeMs' | 'onResult'>,
+    onResult: (result: SiteResult) => void,
+  ): Promise<{ report: PushReport | undefined; answered: ReadonlyMap<string, SiteResult> }>;
   /** Removes the signal handlers. */
   close(): void;
 }
@@ -42,8 +49,24 @@ export function interruptWindow(cli: CliContext): InterruptWindow {
     get signal() {
       return signal;
     },
-    remainingTimeMs: () => (signal === undefined ? Number.POSITIVE_INFINITY : 0),
-    race: (work) => Promise.race([work, gracePeriod]),
+    async push(pusher, request, onResult) {
+      const answered = new Map<string, SiteResult>();
+      let reporting = true;
+      const report = await Promise.race([
+        pusher.push({
+          ...request,
+          remainingTimeMs: () => (signal === undefined ? Number.POSITIVE_INFINITY : 0),
+          onResult: (result) => {
+            if (!reporting) return;
+            answered.set(result.site, result);
+            onResult(result);
+          },
+        }),
+        gracePeriod,
+      ]);
+      reporting = false;
+      return { report, answered };
+    },
     close() {
       remove();
       grace.abort();

@@ -16,7 +16,7 @@ import {
   truncatedKeyProblem,
 } from '../../lambda/keys.js';
 import { siteListFromFile } from '../../lambda/local/static-site-list.js';
-import type { SiteList, SiteResult } from '../../lambda/ports.js';
+import type { SiteList } from '../../lambda/ports.js';
 import { createFleetPusher } from '../../lambda/push.js';
 import { printable } from '../../lambda/site-list.js';
 import { cliLogger, count } from './format.js';
@@ -145,8 +145,6 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
   // default roots, NODE_EXTRA_CA_CERTS included).
   const dispatcher = createFleetDispatcher({ connectTimeoutMs: settings.timeoutMs });
   const interrupt = interruptWindow(cli);
-  const answered = new Map<string, SiteResult>();
-  let reporting = true;
   try {
     const pusher = createFleetPusher({
       dispatcher,
@@ -161,21 +159,13 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
     }
     const progress = pushProgress(cli.stderr, list.sites.length);
     const started = Date.now();
-    const pushing = pusher.push({
-      sites: list.sites,
-      key: settings.key,
-      masterApiKey: settings.masterKey,
-      // No invocation deadline outside Lambda: every site gets its attempts, until an interrupt.
-      remainingTimeMs: interrupt.remainingTimeMs,
-      onResult: (result) => {
-        if (!reporting) return;
-        answered.set(result.site, result);
-        progress.report(result);
-      },
-    });
-    const report = await interrupt.race(pushing);
+    // No invocation deadline outside Lambda: every site gets its attempts, until an interrupt.
+    const { report, answered } = await interrupt.push(
+      pusher,
+      { sites: list.sites, key: settings.key, masterApiKey: settings.masterKey },
+      (result) => progress.report(result),
+    );
     const interrupted = interrupt.signal;
-    reporting = false;
     progress.finish();
     const results = list.sites.flatMap((site) => {
       const result = answered.get(site);

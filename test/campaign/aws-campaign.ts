@@ -52,7 +52,7 @@ import {
   startMoto,
   startMotoRotation,
 } from '../support/moto.js';
-import { InvariantViolation } from './campaign.js';
+import { check } from './campaign.js';
 
 const POOL_SITES = 8;
 const FIRST_ADDRESS = '127.7.0.1';
@@ -165,10 +165,6 @@ export function emptyAwsStats(): AwsCampaignStats {
     convergedAfterRetry: 0,
     aborted: 0,
   };
-}
-
-function check(condition: boolean, message: () => string): void {
-  if (!condition) throw new InvariantViolation(message());
 }
 
 /** A fresh Stripe-looking key (never a real one). */

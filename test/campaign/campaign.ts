@@ -106,7 +106,8 @@ export class InvariantViolation extends Error {
   override readonly name = 'InvariantViolation';
 }
 
-function check(condition: boolean, message: () => string): void {
+/** Throws InvariantViolation with `message()` unless `condition` holds. */
+export function check(condition: boolean, message: () => string): void {
   if (!condition) throw new InvariantViolation(message());
 }
 
