@@ -5,6 +5,7 @@
 import { createInterface } from 'node:readline';
 import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
 import type { IntegerSetting } from '../../lambda/contract.js';
+import { formatDuration, parseDuration } from '../../lambda/duration.js';
 import { ConfigurationError, KeyRejectedError } from '../../lambda/errors.js';
 import { maskKeysIn } from '../../lambda/keys.js';
 import { CONTROL_CHARACTER } from '../../lambda/site-list.js';
@@ -179,6 +180,33 @@ export function wholeNumber(
 /** A flag standing for one of the function's whole-number settings: its default and bounds (lambda/contract.ts). */
 export function settingNumber(name: string, raw: string | undefined, setting: IntegerSetting): number {
   return wholeNumber(name, raw, setting.default, setting.min, setting.max);
+}
+
+/** Bounds and default of a duration flag, in milliseconds. */
+export interface DurationBounds {
+  readonly default: number;
+  readonly min: number;
+  readonly max: number;
+}
+
+/** `100ms–2m`: a duration flag's bounds as help text and messages show them. */
+export function durationRange(bounds: DurationBounds): string {
+  return `${formatDuration(bounds.min)}–${formatDuration(bounds.max)}`;
+}
+
+/** A flag taking a duration with its unit (`30s`, `2m`): milliseconds. */
+export function durationFlag(name: string, raw: string | undefined, bounds: DurationBounds): number {
+  if (raw === undefined) return bounds.default;
+  const parsed = parseDuration(raw);
+  if ('problem' in parsed) {
+    // Shown only when it looks like a number: anything else may be a key typed in the wrong place.
+    const shown = /^[\d.]{1,12}[a-z]{0,3}$/.test(raw.trim()) ? raw.trim() : '(value not shown)';
+    throw new UsageError(`--${name} ${shown} ${parsed.problem}`);
+  }
+  if (parsed.ms < bounds.min || parsed.ms > bounds.max) {
+    throw new UsageError(`--${name} ${formatDuration(parsed.ms)} is out of range (${durationRange(bounds)})`);
+  }
+  return parsed.ms;
 }
 
 /** Prints an error the way an operator needs it and returns the exit code it means. */

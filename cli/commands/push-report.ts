@@ -3,6 +3,7 @@
  * after an interrupt, when it covers exactly the answers received before exiting.
  */
 import { SETTINGS } from '../../lambda/contract.js';
+import { formatDuration } from '../../lambda/duration.js';
 import { endpointUrl } from '../../lambda/fleet-http.js';
 import { describeKey, type KeyMode, keyJson } from '../../lambda/keys.js';
 import {
@@ -77,7 +78,7 @@ export function printPlan(settings: PushSettings, list: SiteList, cli: CliContex
       (list.duplicates.length > 0 ? ` (${count(list.duplicates.length, 'duplicate')} ignored)` : '') +
       '\n' +
       `Plan:       ${canaries > 0 ? `${count(canaries, 'canary site')} first, then ` : ''}up to ${settings.concurrency} ` +
-      `at a time; ${settings.timeoutMs} ms per attempt, up to ${ATTEMPTS} attempts for transient failures\n` +
+      `at a time; ${formatDuration(settings.timeoutMs)} per attempt, up to ${ATTEMPTS} attempts for transient failures\n` +
       `Would PUT {"value": <the key>} with X-API-Key to:\n${endpoints.map((url) => `  ${url}\n`).join('')}` +
       'Run again without --dry-run to push.\n',
   );

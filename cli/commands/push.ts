@@ -5,6 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { range, SETTINGS } from '../../lambda/contract.js';
+import { formatDuration } from '../../lambda/duration.js';
 import { ConfigurationError } from '../../lambda/errors.js';
 import { createFleetDispatcher, SITE_ENDPOINT_PATH } from '../../lambda/fleet-http.js';
 import {
@@ -24,6 +25,8 @@ import {
   askYes,
   type CliContext,
   type Command,
+  durationFlag,
+  durationRange,
   EXIT_NOT_CONFIRMED,
   EXIT_OK,
   PROGRAM,
@@ -74,7 +77,8 @@ Options:
   --sites-file <path>   required: one https URL per line, blank lines and # comments ignored
   --concurrency <n>     requests in flight at most, ${range(CONCURRENCY)} (default ${CONCURRENCY.default}; 1 = one site after the
                         other, like the sequential script)
-  --timeout <ms>        limit for one attempt at one site, ${range(TIMEOUT_MS)} (default ${TIMEOUT_MS.default})
+  --timeout <duration>  limit for one attempt at one site, with its unit: ${durationRange(TIMEOUT_MS)}
+                        (default ${formatDuration(TIMEOUT_MS.default)}; e.g. 500ms, 30s)
   --canary <n>          push to the first n sites one at a time first and stop everything if one of them
                         fails, ${range(CANARY)} (default ${CANARY.default}; 0 = contact every site whatever happens)
   --dry-run             check the key, the master key and the sites file, show what would be sent,
@@ -234,7 +238,7 @@ function resolveSettings(values: PushValues, cli: CliContext): PushSettings {
   const sitesFile = values['sites-file'];
   if (sitesFile === undefined || sitesFile.trim() === '') throw new UsageError('--sites-file is required');
   const concurrency = settingNumber('concurrency', values.concurrency, CONCURRENCY);
-  const timeoutMs = settingNumber('timeout', values.timeout, TIMEOUT_MS);
+  const timeoutMs = durationFlag('timeout', values.timeout, TIMEOUT_MS);
   const canary = settingNumber('canary', values.canary, CANARY);
 
   const argvWarning = (flag: string, variable: string): void => {

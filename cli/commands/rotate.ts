@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DescribeSecretCommand, RotateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { SETTINGS } from '../../lambda/contract.js';
+import { formatDuration } from '../../lambda/duration.js';
 import { ConfigurationError } from '../../lambda/errors.js';
 import {
   AWSCURRENT,
@@ -31,6 +32,9 @@ import { count, table } from './format.js';
 import {
   type CliContext,
   type Command,
+  type DurationBounds,
+  durationFlag,
+  durationRange,
   EXIT_INTERRUPTED,
   EXIT_NOT_CONFIRMED,
   EXIT_OK,
@@ -38,23 +42,22 @@ import {
   PROGRAM,
   parseOptions,
   type StopSignal,
-  wholeNumber,
 } from './frame.js';
 
 const OPTIONS = {
   ...AWS_OPTIONS,
   wait: { type: 'boolean' },
-  'timeout-minutes': { type: 'string' },
-  'failed-grace-seconds': { type: 'string' },
+  timeout: { type: 'string' },
+  'failed-grace': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-const DEFAULT_TIMEOUT_MINUTES = 30;
+const WAIT_TIMEOUT: DurationBounds = { default: 30 * 60_000, min: 60_000, max: 24 * 3_600_000 };
 /**
  * Secrets Manager invokes the function asynchronously: Lambda retries a failed step twice, about 1 and 2
  * minutes later. A `failed` ledger outcome is final only once no retry changed the record for longer.
  */
-const DEFAULT_FAILED_GRACE_SECONDS = 240;
+const FAILED_GRACE: DurationBounds = { default: 4 * 60_000, min: 0, max: 3_600_000 };
 const POLL_INTERVAL_MS = 2_000;
 
 const HELP = `Usage: ${PROGRAM} rotate (--stack <name> | --secret-id <id>) [--wait] [options]
@@ -68,13 +71,14 @@ propagation ledger (a live line on a terminal, plain lines otherwise).
 
 ${awsOptionsHelp(['ledger-table'])}
 Options:
-  --wait                       follow the rotation until AWSCURRENT moves (needs --ledger-table for
-                               the per-site progress; without it only the labels are followed)
-  --timeout-minutes <n>        give up waiting after n minutes (default ${DEFAULT_TIMEOUT_MINUTES}; the rotation itself
-                               goes on)
-  --failed-grace-seconds <n>   a rotation the ledger records as failed is reported failed once nothing
-                               changed for n seconds (default ${DEFAULT_FAILED_GRACE_SECONDS}: Lambda retries a failed step)
-  -h, --help                   show this help
+  --wait                      follow the rotation until AWSCURRENT moves (needs --ledger-table for
+                              the per-site progress; without it only the labels are followed)
+  --timeout <duration>        give up waiting after this long, ${durationRange(WAIT_TIMEOUT)} (default ${formatDuration(WAIT_TIMEOUT.default)}; the
+                              rotation itself goes on)
+  --failed-grace <duration>   a rotation the ledger records as failed is reported failed once nothing
+                              changed for this long, ${durationRange(FAILED_GRACE)} (default ${formatDuration(FAILED_GRACE.default)}: Lambda retries
+                              a failed step)
+  -h, --help                  show this help
 
 Exit codes:
   0  the rotation started (without --wait), or AWSCURRENT moved to the new version (--wait)
@@ -97,20 +101,8 @@ export const rotateCommand: Command = {
 async function run(argv: readonly string[], cli: CliContext): Promise<number> {
   const values = await withStackOutputs(parseOptions(argv, OPTIONS));
   const target = awsTarget(values);
-  const timeoutMinutes = wholeNumber(
-    'timeout-minutes',
-    values['timeout-minutes'],
-    DEFAULT_TIMEOUT_MINUTES,
-    1,
-    1440,
-  );
-  const graceSeconds = wholeNumber(
-    'failed-grace-seconds',
-    values['failed-grace-seconds'],
-    DEFAULT_FAILED_GRACE_SECONDS,
-    0,
-    3600,
-  );
+  const timeoutMs = durationFlag('timeout', values.timeout, WAIT_TIMEOUT);
+  const graceMs = durationFlag('failed-grace', values['failed-grace'], FAILED_GRACE);
   const ledgerTable = setting(values, cli.env, 'ledger-table');
   const clients = awsClients(target);
   try {
@@ -127,9 +119,9 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
     cli.stdout.write(`Rotation started: version ${versionId} of ${arn} (labelled AWSPENDING)\n`);
     if (values.wait !== true) return EXIT_OK;
     return await waitFor(clients, { secretArn: arn, token: versionId }, ledgerTable, cli, {
-      deadline: Date.now() + timeoutMinutes * 60_000,
-      timeoutMinutes,
-      graceMs: graceSeconds * 1000,
+      deadline: Date.now() + timeoutMs,
+      timeoutMs,
+      graceMs,
     });
   } finally {
     clients.destroy();
@@ -202,7 +194,7 @@ function unfinishedPending(stages: Record<string, string[]> | undefined): string
 
 interface WaitLimits {
   readonly deadline: number;
-  readonly timeoutMinutes: number;
+  readonly timeoutMs: number;
   readonly graceMs: number;
 }
 
@@ -303,7 +295,7 @@ async function waitFor(
         : state.outcome === 'failed' && now - lastChange >= limits.graceMs
           ? `the rotation function recorded a failure and nothing changed for ${Math.round((now - lastChange) / 1000)} s`
           : now >= limits.deadline
-            ? `still not finished after ${count(limits.timeoutMinutes, 'minute')} (the rotation goes on; ` +
+            ? `still not finished after ${formatDuration(limits.timeoutMs)} (the rotation goes on; ` +
               `'${PROGRAM} status' shows where it stands)`
             : undefined;
     if (why !== undefined) {

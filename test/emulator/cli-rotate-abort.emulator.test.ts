@@ -219,7 +219,7 @@ describe('stripe-key-rotator rotate, against moto', () => {
 
   it('--wait exits 0 once the four steps moved AWSCURRENT to the new version, every site confirmed', async () => {
     const d = await deploy();
-    const waiting = cli('rotate', d, ['--wait', '--timeout-minutes', '1']);
+    const waiting = cli('rotate', d, ['--wait', '--timeout', '1m']);
     const token = await pendingCreatedByCli(d.arn);
 
     await step(d, token, STEPS);
@@ -235,7 +235,7 @@ describe('stripe-key-rotator rotate, against moto', () => {
 
   it('--wait exits 1 naming the failing site when one answers 401, AWSCURRENT untouched', async () => {
     const d = await deploy();
-    const waiting = cli('rotate', d, ['--wait', '--timeout-minutes', '1', '--failed-grace-seconds', '3']);
+    const waiting = cli('rotate', d, ['--wait', '--timeout', '1m', '--failed-grace', '3s']);
     const token = await pendingCreatedByCli(d.arn);
     const wrong = fleet.site(12);
     wrong.masterApiKey = secret('site-12-master-key-is-another-one');
@@ -254,7 +254,7 @@ describe('stripe-key-rotator rotate, against moto', () => {
 
   it('--wait exits 1 when the AWSPENDING label is removed before the rotation finished', async () => {
     const d = await deploy();
-    const waiting = cli('rotate', d, ['--wait', '--timeout-minutes', '1']);
+    const waiting = cli('rotate', d, ['--wait', '--timeout', '1m']);
     const token = await pendingCreatedByCli(d.arn);
 
     await step(d, token, ['createSecret']);

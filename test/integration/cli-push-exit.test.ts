@@ -41,7 +41,7 @@ describe('push with unresolvable hosts', () => {
         '--concurrency',
         '12',
         '--timeout',
-        '1000',
+        '1s',
       ],
       {
         cwd: ROOT,

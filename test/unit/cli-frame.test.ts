@@ -1,6 +1,12 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { askYes, type CliContext, processContext } from '../../cli/commands/frame.js';
+import {
+  askYes,
+  type CliContext,
+  durationFlag,
+  processContext,
+  UsageError,
+} from '../../cli/commands/frame.js';
 
 function context(answer: string | undefined): { cli: CliContext; prompts: string[] } {
   const stdin = new PassThrough();
@@ -70,5 +76,33 @@ describe('the CLI output redactor', () => {
     expect(io({ TERM: 'xterm-256color' }).stderr.isTTY).toBe(true);
     expect(io({ TERM: 'dumb' }).stderr.isTTY).toBe(false);
     expect(io({ TERM: 'dumb' }).stderr.columns).toBeUndefined();
+  });
+});
+
+describe('a duration flag', () => {
+  const bounds = { default: 10_000, min: 100, max: 120_000 };
+
+  it('takes the default when absent, else the duration given with its unit', () => {
+    expect(durationFlag('timeout', undefined, bounds)).toBe(10_000);
+    expect(durationFlag('timeout', '30s', bounds)).toBe(30_000);
+    expect(durationFlag('timeout', '250ms', bounds)).toBe(250);
+  });
+
+  it('refuses a bare number, naming the flag and the units it might mean', () => {
+    expect(() => durationFlag('timeout', '1000', bounds)).toThrow(
+      new UsageError('--timeout 1000 has no unit: write 1000ms, 1000s or 1000m'),
+    );
+  });
+
+  it('refuses a duration out of bounds, showing the bounds with units', () => {
+    expect(() => durationFlag('timeout', '5m', bounds)).toThrow(
+      new UsageError('--timeout 5m is out of range (100ms–2m)'),
+    );
+  });
+
+  it('never shows a value that does not look like a duration: it may be a key typed in the wrong place', () => {
+    expect(() => durationFlag('timeout', 'sk_live_51AbCdEfGhIjKlMnOp', bounds)).toThrow(
+      new UsageError('--timeout (value not shown) is not a duration (e.g. 500ms, 30s, 2m, 1h, 1m30s)'),
+    );
   });
 });

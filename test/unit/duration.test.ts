@@ -1,0 +1,52 @@
+import fc from 'fast-check';
+import { describe, it } from 'vitest';
+import { formatDuration, parseDuration } from '../../lambda/duration.js';
+
+describe('parseDuration', () => {
+  it('reads a number with its unit: ms, s, m or h', ({ expect }) => {
+    expect(parseDuration('500ms')).toEqual({ ms: 500 });
+    expect(parseDuration('30s')).toEqual({ ms: 30_000 });
+    expect(parseDuration(' 2m ')).toEqual({ ms: 120_000 });
+    expect(parseDuration('1h')).toEqual({ ms: 3_600_000 });
+    expect(parseDuration('1.5s')).toEqual({ ms: 1_500 });
+  });
+
+  it('adds up a sum of parts such as 1m30s', ({ expect }) => {
+    expect(parseDuration('1m30s')).toEqual({ ms: 90_000 });
+    expect(parseDuration('1h2m3s4ms')).toEqual({ ms: 3_723_004 });
+  });
+
+  it('refuses a bare number, suggesting the units it might have meant', ({ expect }) => {
+    expect(parseDuration('1000')).toEqual({ problem: 'has no unit: write 1000ms, 1000s or 1000m' });
+  });
+
+  it('refuses anything else, with examples', ({ expect }) => {
+    for (const text of ['', 'abc', '10 s', '-5s', '5sec', 's', '1m 30s', '10S']) {
+      expect(parseDuration(text), text).toEqual({
+        problem: 'is not a duration (e.g. 500ms, 30s, 2m, 1h, 1m30s)',
+      });
+    }
+  });
+
+  it('refuses a fraction of a millisecond', ({ expect }) => {
+    expect(parseDuration('0.5ms')).toEqual({ problem: 'is not a whole number of milliseconds' });
+  });
+});
+
+describe('formatDuration', () => {
+  it('shows a duration in the largest unit that is exact', ({ expect }) => {
+    expect(formatDuration(600_000)).toBe('10m');
+    expect(formatDuration(10_000)).toBe('10s');
+    expect(formatDuration(1_500)).toBe('1500ms');
+    expect(formatDuration(7_200_000)).toBe('2h');
+    expect(formatDuration(0)).toBe('0s');
+  });
+
+  it('is read back as the same duration, for every whole number of milliseconds', ({ expect }) => {
+    fc.assert(
+      fc.property(fc.nat({ max: 30 * 24 * 3_600_000 }), (ms) => {
+        expect(parseDuration(formatDuration(ms))).toEqual({ ms });
+      }),
+    );
+  });
+});
