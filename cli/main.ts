@@ -74,6 +74,7 @@ Options:
   -h, --help     show this help; '${PROGRAM} <command> --help' shows a command's help
   --version      show the version
 
+${COMMON_OPTIONS_HELP}
 Exit codes: 0 success (every site confirmed), 1 not every site confirmed (or the run failed),
 2 usage or configuration error, 130/143 interrupted by SIGINT/SIGTERM (push, abort and rotate --wait
 after reporting what was done).
@@ -85,6 +86,12 @@ function version(): string {
   const value = (manifest as { version?: unknown }).version;
   return typeof value === 'string' ? value : 'unknown';
 }
+
+const QUIET_FLAGS = ['-q', '--quiet'];
+
+const COMMON_OPTIONS_HELP = `Every command also takes -q, --quiet: no progress line and no notices on stderr (results on
+stdout, warnings, errors and questions still print).
+`;
 
 const isHelp = (arg: string | undefined): boolean => arg === '--help' || arg === '-h';
 
@@ -115,7 +122,7 @@ async function runCli(argv: readonly string[], cli: CliContext): Promise<number>
   }
   const command = await entry.load();
   if (first === 'help' || rest.some(isHelp)) {
-    cli.stdout.write(command.help);
+    cli.stdout.write(`${command.help}\n${COMMON_OPTIONS_HELP}`);
     return EXIT_OK;
   }
   try {
@@ -125,7 +132,14 @@ async function runCli(argv: readonly string[], cli: CliContext): Promise<number>
   }
 }
 
-const code = await runCli(process.argv.slice(2), processContext());
+const argv = process.argv.slice(2);
+// Only before a lone "--": what follows it is not an option.
+const optionsEnd = argv.includes('--') ? argv.indexOf('--') : argv.length;
+const quiet = argv.slice(0, optionsEnd).some((arg) => QUIET_FLAGS.includes(arg));
+const code = await runCli(
+  argv.filter((arg, index) => index >= optionsEnd || !QUIET_FLAGS.includes(arg)),
+  processContext(process, { quiet }),
+);
 // Exit as soon as the result is out: abandoned work (DNS lookups of timed-out attempts, a stdin still open)
 // must not keep the process alive for minutes after its summary. The empty writes wait for earlier output.
 await Promise.all(

@@ -315,8 +315,8 @@ async function repush(
       // These sites already accepted a push in this rotation: no canary to protect the rest.
       canaryCount: 0,
     });
-    cli.stderr.write(`Pushing the current key ${describeKey(key)} to ${count(sites.length, 'site')}...\n`);
-    const progress = pushProgress(cli.stderr, sites.length);
+    cli.progress.write(`Pushing the current key ${describeKey(key)} to ${count(sites.length, 'site')}...\n`);
+    const progress = pushProgress(cli.progress, sites.length);
     const { report, answered } = await interrupt.push(
       pusher,
       { sites, key, masterApiKey: master },

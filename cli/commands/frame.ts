@@ -46,7 +46,10 @@ export interface OutputStream {
 
 export interface CliContext {
   readonly stdout: OutputStream;
+  /** Errors, warnings, prompts and what explains an exit code: always shown. */
   readonly stderr: OutputStream;
+  /** The progress line and notices: stderr, or nowhere with --quiet. */
+  readonly progress: OutputStream;
   readonly stdin: NodeJS.ReadableStream & { readonly isTTY?: boolean };
   readonly env: Readonly<Record<string, string | undefined>>;
   /**
@@ -83,8 +86,11 @@ export interface ProcessIo {
 /** The progress line's own redraw (carriage return, erase line), else any control character but \n. */
 const UNSAFE_OUTPUT = new RegExp(`\r\u001b\\[2K|\r|${CONTROL_CHARACTER.source}`, 'g');
 
+/** Where nothing is shown: the progress stream of --quiet. */
+const NOWHERE: OutputStream = { write: () => {}, isTTY: false, columns: undefined };
+
 /** The CLI context over a real process, redacting registered secrets from everything written. */
-export function processContext(io: ProcessIo = process): CliContext {
+export function processContext(io: ProcessIo = process, options: { quiet?: boolean } = {}): CliContext {
   const hidden = new Set<string>();
   const redact = (text: string): string => {
     let clean = text;
@@ -106,9 +112,11 @@ export function processContext(io: ProcessIo = process): CliContext {
       return live(target) ? target.columns : undefined;
     },
   });
+  const stderr = stream(io.stderr);
   return {
     stdout: stream(io.stdout),
-    stderr: stream(io.stderr),
+    stderr,
+    progress: options.quiet === true ? NOWHERE : stderr,
     stdin: io.stdin,
     env: io.env,
     onInterrupt: (listener) => {

@@ -130,7 +130,7 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
       : await confirmedIn(settings.retryFrom, settings.key);
   const list: SiteList = { ...full, sites: full.sites.filter((site) => !confirmedEarlier.has(site)) };
   if (settings.retryFrom !== undefined && !settings.json) {
-    cli.stderr.write(
+    cli.progress.write(
       `${count(full.sites.length - list.sites.length, 'site')} confirmed in ${settings.retryFrom}: ` +
         `pushing to the other ${count(list.sites.length, 'site')} only.\n`,
     );
@@ -159,9 +159,9 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
       canaryCount: settings.canary,
     });
     if (!settings.json) {
-      cli.stderr.write(`Pushing ${describeKey(settings.key)} to ${count(list.sites.length, 'site')}...\n`);
+      cli.progress.write(`Pushing ${describeKey(settings.key)} to ${count(list.sites.length, 'site')}...\n`);
     }
-    const progress = pushProgress(cli.stderr, list.sites.length);
+    const progress = pushProgress(cli.progress, list.sites.length);
     const started = Date.now();
     // No invocation deadline outside Lambda: every site gets its attempts, until an interrupt.
     const { report, answered } = await interrupt.push(

@@ -178,7 +178,7 @@ async function startRotation(
     if (!(after.VersionIdsToStages?.[versionId] ?? []).includes(AWSPENDING)) {
       throw operatorFixable(error, `Starting the rotation of ${arn}`);
     }
-    cli.stderr.write(
+    cli.progress.write(
       `note: RotateSecret answered ResourceNotFoundException for ${lambdaArn} after creating version ${versionId}: ` +
         'the rotation started but its function could not be invoked (an emulator without the function?); ' +
         'the steps must be run by other means\n',
@@ -238,11 +238,11 @@ async function waitFor(
   limits: WaitLimits,
 ): Promise<number> {
   if (ledgerTable === undefined) {
-    cli.stderr.write(
+    cli.progress.write(
       `note: no --ledger-table (or ${SETTINGS.ledgerTable.variable}): per-site progress is not shown\n`,
     );
   }
-  const progress = liveProgress(cli.stderr);
+  const progress = liveProgress(cli.progress);
   let lastSignature = '';
   let lastChange = Date.now();
   // Waiting is all this command does after RotateSecret: an interrupt only stops the following, at once.

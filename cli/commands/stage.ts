@@ -165,12 +165,12 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
       throw new UsageError('"none" means "nothing staged" in the staged key secret: give the new Stripe key');
     }
     if (!verdict.accepted) throw new KeyRejectedError(`${verdict.message} Nothing was staged.`);
-    cli.stderr.write(
-      apiBase === undefined
-        ? `warning: --no-stripe-check: ${shown} was not checked with Stripe; the rotation will check it ` +
-            'before touching any site (unless the deployment turned its check off).\n'
-        : `Stripe accepted ${shown} (${keyMode} mode, read-only check).\n`,
-    );
+    if (apiBase === undefined) {
+      cli.stderr.write(
+        `warning: --no-stripe-check: ${shown} was not checked with Stripe; the rotation will check it ` +
+          'before touching any site (unless the deployment turned its check off).\n',
+      );
+    } else cli.progress.write(`Stripe accepted ${shown} (${keyMode} mode, read-only check).\n`);
 
     if (staged?.trim() === key) {
       cli.stdout.write(
@@ -223,7 +223,7 @@ const STDIN_HINT_AFTER_MS = 2_000;
  */
 async function readStdin(cli: CliContext): Promise<string> {
   const hint = setTimeout(
-    () => cli.stderr.write('Waiting for the key on stdin (one line; Ctrl-C to cancel)...\n'),
+    () => cli.progress.write('Waiting for the key on stdin (one line; Ctrl-C to cancel)...\n'),
     STDIN_HINT_AFTER_MS,
   );
   const chunks: Buffer[] = [];

@@ -29,6 +29,7 @@ describe.concurrent('stripe-key-rotator --help', () => {
       '--live',
       '--retry-from',
       '--json',
+      '-q, --quiet',
       '130  interrupted by SIGINT',
       '143  interrupted by SIGTERM',
     ]) {

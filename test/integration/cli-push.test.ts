@@ -294,4 +294,22 @@ describe.concurrent('stripe-key-rotator push, against real HTTPS template sites'
     expect(unknown.stderr).toContain("Run 'stripe-key-rotator push --help' for usage.");
     expect(fleet.requestCount).toBe(0);
   });
+
+  it('with -q prints the result and warnings only: no progress line, no notice', async ({ expect }) => {
+    const { fleet, sitesFile } = await fleetWithSitesFile(3);
+    const withDuplicate = await scratch.write(
+      `sites-${++files}.txt`,
+      `${fleet.urls.join('\n')}\n${fleet.urls[0]}\n`,
+    );
+
+    const quiet = await push(['--sites-file', withDuplicate, '--force', '-q']);
+    const long = await push(['--sites-file', sitesFile, '--quiet', '--force']);
+
+    expect(quiet.code, output(quiet)).toBe(0);
+    expect(quiet.stdout).toContain('3 confirmed, 0 failed, 0 not attempted');
+    expect(quiet.stderr).toMatch(/^warning: ignored duplicate: [^\n]+:4[^\n]*\n$/);
+    expect(long.code, output(long)).toBe(0);
+    expect(long.stderr).toBe('');
+    expect(long.stdout).toContain('3 confirmed, 0 failed, 0 not attempted');
+  });
 });
