@@ -29,6 +29,23 @@ export function duration(ms: number): string {
   return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
 }
 
+/** One site's result in a `--json` document (push, abort). */
+export function siteResultJson(result: SiteResult) {
+  return {
+    site: result.site,
+    outcome: result.outcome,
+    httpStatus: result.httpStatus ?? null,
+    detail: result.detail ?? null,
+    attempts: result.attempts,
+    durationMs: result.durationMs,
+  };
+}
+
+/** A `--json` document on stdout: one JSON value, indented, then a newline. */
+export function writeJson(out: OutputStream, document: unknown): void {
+  out.write(`${JSON.stringify(document, null, 2)}\n`);
+}
+
 export function count(n: number, singular: string, pluralForm = `${singular}s`): string {
   return `${n} ${n === 1 ? singular : pluralForm}`;
 }

@@ -12,7 +12,7 @@ import {
   type SiteList,
   type SiteResult,
 } from '../../lambda/ports.js';
-import { count, duration, table } from './format.js';
+import { count, duration, siteResultJson, table } from './format.js';
 import {
   type CliContext,
   EXIT_INTERRUPTED,
@@ -132,14 +132,7 @@ export function printReport(settings: PushSettings, outcome: PushOutcome, cli: C
               attempts: 0,
               durationMs: 0,
             })),
-            ...results.map((r) => ({
-              site: r.site,
-              outcome: r.outcome,
-              httpStatus: r.httpStatus ?? null,
-              detail: r.detail ?? null,
-              attempts: r.attempts,
-              durationMs: r.durationMs,
-            })),
+            ...results.map(siteResultJson),
             ...unanswered.map((site) => ({
               site,
               outcome: 'unanswered',

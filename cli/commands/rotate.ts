@@ -28,7 +28,7 @@ import {
   setting,
   withStackOutputs,
 } from './aws.js';
-import { count, table } from './format.js';
+import { count, table, writeJson } from './format.js';
 import {
   type CliContext,
   type Command,
@@ -49,6 +49,7 @@ const OPTIONS = {
   wait: { type: 'boolean' },
   timeout: { type: 'string' },
   'failed-grace': { type: 'string' },
+  json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -78,6 +79,7 @@ Options:
   --failed-grace <duration>   a rotation the ledger records as failed is reported failed once nothing
                               changed for this long, ${durationRange(FAILED_GRACE)} (default ${formatDuration(FAILED_GRACE.default)}: Lambda retries
                               a failed step)
+  --json                      print the outcome as JSON on stdout (progress still goes to stderr)
   -h, --help                  show this help
 
 Exit codes:
@@ -104,10 +106,19 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
   const timeoutMs = durationFlag('timeout', values.timeout, WAIT_TIMEOUT);
   const graceMs = durationFlag('failed-grace', values['failed-grace'], FAILED_GRACE);
   const ledgerTable = setting(values, cli.env, 'ledger-table');
+  const json = values.json === true;
   const clients = awsClients(target);
   try {
     const started = await startRotation(clients, target.secretId, cli);
     if ('pendingVersionId' in started) {
+      if (json) {
+        writeJson(cli.stdout, {
+          started: false,
+          secretArn: started.arn,
+          reason: 'rotation_under_way',
+          pendingVersionId: started.pendingVersionId,
+        });
+      }
       cli.stderr.write(
         `Not started: version ${started.pendingVersionId} of ${started.arn} is labelled AWSPENDING, so a ` +
           'rotation is under way or stuck, and Secrets Manager refuses a new one. ' +
@@ -116,13 +127,40 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
       return EXIT_NOT_CONFIRMED;
     }
     const { arn, versionId } = started;
-    cli.stdout.write(`Rotation started: version ${versionId} of ${arn} (labelled AWSPENDING)\n`);
-    if (values.wait !== true) return EXIT_OK;
-    return await waitFor(clients, { secretArn: arn, token: versionId }, ledgerTable, cli, {
+    if (values.wait !== true) {
+      if (json) writeJson(cli.stdout, { started: true, secretArn: arn, versionId });
+      else cli.stdout.write(`Rotation started: version ${versionId} of ${arn} (labelled AWSPENDING)\n`);
+      return EXIT_OK;
+    }
+    // With --json the one document comes at the end; the start is progress.
+    (json ? cli.progress : cli.stdout).write(
+      `Rotation started: version ${versionId} of ${arn} (labelled AWSPENDING)\n`,
+    );
+    const ended = await waitFor(clients, { secretArn: arn, token: versionId }, ledgerTable, cli, {
       deadline: Date.now() + timeoutMs,
       timeoutMs,
       graceMs,
     });
+    if (json) {
+      writeJson(cli.stdout, {
+        started: true,
+        secretArn: arn,
+        versionId,
+        outcome: ended.outcome,
+        ...(ended.reason === undefined ? {} : { reason: ended.reason }),
+        ...(ended.signal === undefined ? {} : { interrupted: ended.signal }),
+        sites: ledgerTable === undefined ? null : { total: ended.sites.length, ...tally(ended.sites) },
+        unconfirmed: ended.sites
+          .filter((s) => s.status !== 'confirmed')
+          .map((s) => ({
+            site: s.site,
+            status: s.status,
+            outcome: s.outcome ?? null,
+            detail: s.detail ?? null,
+          })),
+      });
+    } else cli.stdout.write(ended.text);
+    return ended.code;
   } finally {
     clients.destroy();
   }
@@ -192,6 +230,17 @@ function unfinishedPending(stages: Record<string, string[]> | undefined): string
   return Object.entries(stages ?? {}).find(([, labels]) => marksUnfinishedRotation(labels))?.[0];
 }
 
+/** How a wait ended: its exit code, the text without --json, and what --json shows. */
+interface WaitEnd {
+  readonly code: number;
+  readonly outcome: 'finished' | 'failed' | 'cleared' | 'timed_out' | 'interrupted';
+  readonly reason?: string;
+  readonly signal?: StopSignal;
+  /** The ledger's per-site records at the last poll (none without a ledger table). */
+  readonly sites: readonly SiteRecord[];
+  readonly text: string;
+}
+
 interface WaitLimits {
   readonly deadline: number;
   readonly timeoutMs: number;
@@ -236,13 +285,14 @@ async function waitFor(
   ledgerTable: string | undefined,
   cli: CliContext,
   limits: WaitLimits,
-): Promise<number> {
+): Promise<WaitEnd> {
   if (ledgerTable === undefined) {
     cli.progress.write(
       `note: no --ledger-table (or ${SETTINGS.ledgerTable.variable}): per-site progress is not shown\n`,
     );
   }
   const progress = liveProgress(cli.progress);
+  let lastSites: readonly SiteRecord[] = [];
   let lastSignature = '';
   let lastChange = Date.now();
   // Waiting is all this command does after RotateSecret: an interrupt only stops the following, at once.
@@ -256,11 +306,15 @@ async function waitFor(
     for (;;) {
       if (interrupted !== undefined) {
         progress.finish();
-        cli.stdout.write(
-          `Interrupted (${interrupted}): stopped following. The rotation of version ${id.token} goes on in AWS; ` +
+        return {
+          code: EXIT_INTERRUPTED[interrupted],
+          outcome: 'interrupted',
+          signal: interrupted,
+          sites: lastSites,
+          text:
+            `Interrupted (${interrupted}): stopped following. The rotation of version ${id.token} goes on in AWS; ` +
             `'${PROGRAM} status' shows where it stands.\n`,
-        );
-        return EXIT_INTERRUPTED[interrupted];
+        };
       }
       const verdict = await pollOnce();
       if (verdict !== undefined) return verdict;
@@ -272,9 +326,10 @@ async function waitFor(
     removeInterrupt();
   }
 
-  async function pollOnce(): Promise<number | undefined> {
+  async function pollOnce(): Promise<WaitEnd | undefined> {
     const now = Date.now();
     const state = await snapshot(clients, id, ledgerTable);
+    lastSites = state.sites;
     if (state.signature !== lastSignature) {
       lastSignature = state.signature;
       lastChange = now;
@@ -282,27 +337,43 @@ async function waitFor(
     progress.show(state);
     if (state.stages?.includes(AWSCURRENT) === true) {
       progress.finish();
-      cli.stdout.write(
-        `Rotation finished: AWSCURRENT is now version ${id.token}` +
+      return {
+        code: EXIT_OK,
+        outcome: 'finished',
+        sites: state.sites,
+        text:
+          `Rotation finished: AWSCURRENT is now version ${id.token}` +
           (ledgerTable === undefined ? '' : `; ${confirmedText(state.sites)}`) +
           '\n',
-      );
-      return EXIT_OK;
+      };
     }
-    const why =
+    const why: { outcome: WaitEnd['outcome']; reason: string } | undefined =
       state.stages?.includes(AWSPENDING) !== true
-        ? `version ${id.token} no longer carries AWSPENDING (the rotation was cleared or aborted)`
+        ? {
+            outcome: 'cleared',
+            reason: `version ${id.token} no longer carries AWSPENDING (the rotation was cleared or aborted)`,
+          }
         : state.outcome === 'failed' && now - lastChange >= limits.graceMs
-          ? `the rotation function recorded a failure and nothing changed for ${Math.round((now - lastChange) / 1000)} s`
+          ? {
+              outcome: 'failed',
+              reason: `the rotation function recorded a failure and nothing changed for ${formatDuration(Math.round((now - lastChange) / 1000) * 1000)}`,
+            }
           : now >= limits.deadline
-            ? `still not finished after ${formatDuration(limits.timeoutMs)} (the rotation goes on; ` +
-              `'${PROGRAM} status' shows where it stands)`
+            ? {
+                outcome: 'timed_out',
+                reason:
+                  `still not finished after ${formatDuration(limits.timeoutMs)} (the rotation goes on; ` +
+                  `'${PROGRAM} status' shows where it stands)`,
+              }
             : undefined;
     if (why !== undefined) {
       progress.finish();
-      cli.stdout.write(`Rotation did not finish: ${why}. AWSCURRENT has not moved.\n`);
-      cli.stdout.write(failureText(state.sites));
-      return EXIT_NOT_CONFIRMED;
+      return {
+        code: EXIT_NOT_CONFIRMED,
+        ...why,
+        sites: state.sites,
+        text: `Rotation did not finish: ${why.reason}. AWSCURRENT has not moved.\n${failureText(state.sites)}`,
+      };
     }
     return undefined;
   }

@@ -252,6 +252,44 @@ describe('stripe-key-rotator rotate, against moto', () => {
     expect(await currentSecretValue(sm, d.arn)).toBe(CURRENT);
   });
 
+  it('--json prints one document: started, then with --wait the outcome and the unconfirmed sites', async () => {
+    const d = await deploy();
+    const waiting = cli('rotate', d, ['--wait', '--json', '--timeout', '1m', '--failed-grace', '3s']);
+    const token = await pendingCreatedByCli(d.arn);
+    const wrong = fleet.site(12);
+    wrong.masterApiKey = secret('site-12-master-key-is-another-one');
+
+    await step(d, token, ['createSecret']);
+    await rejection(step(d, token, ['setSecret']));
+    const run = await waiting;
+
+    expect(run.code, output(run)).toBe(1);
+    expect(JSON.parse(run.stdout)).toEqual({
+      started: true,
+      secretArn: d.arn,
+      versionId: token,
+      outcome: 'failed',
+      reason: expect.stringContaining('the rotation function recorded a failure'),
+      sites: { total: 25, confirmed: 24, failed: 1, remaining: 0 },
+      unconfirmed: [
+        { site: wrong.url, status: 'failed', outcome: 'invalid_api_key', detail: expect.any(String) },
+      ],
+    });
+    expect(run.stderr).toContain(`Rotation started: version ${token}`);
+
+    await removePending(d.arn, token);
+    const plain = await cli('rotate', d, ['--json']);
+    expect(plain.code, output(plain)).toBe(0);
+    expect(JSON.parse(plain.stdout)).toEqual({
+      started: true,
+      secretArn: d.arn,
+      versionId: await pendingVersion(d.arn),
+    });
+    const refused = await cli('rotate', d, ['--json']);
+    expect(refused.code, output(refused)).toBe(1);
+    expect(JSON.parse(refused.stdout)).toMatchObject({ started: false, reason: 'rotation_under_way' });
+  });
+
   it('--wait exits 1 when the AWSPENDING label is removed before the rotation finished', async () => {
     const d = await deploy();
     const waiting = cli('rotate', d, ['--wait', '--timeout', '1m']);
