@@ -30,7 +30,7 @@ import {
   requiredSetting,
   withStackOutputs,
 } from './aws.js';
-import { cliLogger, count, resultLine } from './format.js';
+import { cliLogger, count, resultLine, siteResultJson, writeJson } from './format.js';
 import {
   askYes,
   type CliContext,
@@ -38,6 +38,7 @@ import {
   EXIT_INTERRUPTED,
   EXIT_NOT_CONFIRMED,
   EXIT_OK,
+  type OutputStream,
   PROGRAM,
   parseOptions,
   settingNumber,
@@ -51,6 +52,7 @@ const OPTIONS = {
   force: { type: 'boolean' },
   yes: { type: 'boolean' },
   concurrency: { type: 'string' },
+  json: { type: 'boolean' },
   verbose: { type: 'boolean', short: 'v' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -81,6 +83,8 @@ ${awsOptionsHelp(['ledger-table', 'master-key-secret-id'])}
 Options:
   --force, --yes       no confirmation question (required when stdin is not a terminal)
   --concurrency <n>    sites pushed at once, ${range(CONCURRENCY)} (default ${CONCURRENCY.default})
+  --json               print the outcome as JSON on stdout (what would be text on stdout goes to
+                       stderr)
   -v, --verbose        the push engine's structured log on stderr
   -h, --help           show this help
 
@@ -110,6 +114,14 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
   const masterSecretId = requiredSetting(values, cli.env, 'master-key-secret-id');
   const concurrency = settingNumber('concurrency', values.concurrency, CONCURRENCY);
   const force = values.force === true || values.yes === true;
+  const json = values.json === true;
+  // The text a reader needs goes to stdout; with --json the document does, and the text goes to stderr.
+  const text = json ? cli.progress : cli.stdout;
+  const outcome = (code: number, document: Record<string, unknown>, message: string): number => {
+    if (json) writeJson(cli.stdout, document);
+    text.write(message);
+    return code;
+  };
   if (!force && cli.stdin.isTTY !== true) {
     throw new UsageError(
       'refusing to abort without confirmation: stdin is not a terminal. Pass --force to abort ' +
@@ -127,10 +139,11 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
     const pending = versions.find(([, s]) => marksUnfinishedRotation(s));
     const current = versions.find(([, s]) => s.includes(AWSCURRENT));
     if (pending === undefined) {
-      cli.stdout.write(
+      return outcome(
+        EXIT_OK,
+        { aborted: false, reason: 'no_stuck_rotation', secretArn: arn },
         `No stuck rotation: no version of ${arn} other than AWSCURRENT is labelled AWSPENDING.\n`,
       );
-      return EXIT_OK;
     }
     if (current === undefined) throw new ConfigurationError(`${arn} has no AWSCURRENT version`);
     const [pendingId] = pending;
@@ -140,6 +153,15 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
     const record = await reading(`Reading the ledger table ${ledgerTable}`, () => ledger.get(id));
     const running = record === undefined ? undefined : recentlyRunning(record, Date.now());
     if (running !== undefined) {
+      if (json) {
+        writeJson(cli.stdout, {
+          aborted: false,
+          reason: 'step_running',
+          secretArn: arn,
+          pendingVersionId: pendingId,
+          ...running,
+        });
+      }
       cli.stderr.write(
         `Refusing to abort: the ledger shows ${running.step} running since ${running.startedAt}, less than ` +
           '15 minutes ago; the rotation function may still be pushing. Wait for it to end ' +
@@ -150,7 +172,7 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
     // Not only the confirmed sites: one whose answer was lost (a timeout, the function stopped mid-push)
     // may have stored the key too.
     const took = record === undefined ? [] : (await ledger.sites(id)).filter(mayHoldRotationKey);
-    cli.stdout.write(
+    text.write(
       `Stuck rotation: version ${pendingId} of ${arn} is labelled AWSPENDING ` +
         `(ledger: ${record === undefined ? 'no record, no site was contacted' : record.outcome}).\n` +
         `Sites that took or may hold the pending key (${took.length}):\n${took.map((s) => `  ${s.site}\n`).join('')}`,
@@ -163,9 +185,18 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
           `version ${pendingId}.\nType "yes" to abort the rotation: `,
       ))
     ) {
+      if (json)
+        writeJson(cli.stdout, {
+          aborted: false,
+          reason: 'declined',
+          secretArn: arn,
+          pendingVersionId: pendingId,
+        });
       cli.stderr.write('Nothing was changed.\n');
       return EXIT_NOT_CONFIRMED;
     }
+    let results: readonly SiteResult[] = [];
+    const base = { secretArn: arn, pendingVersionId: pendingId, sites: took.map((s) => s.site) };
 
     if (took.length > 0) {
       const interrupt = interruptWindow(cli);
@@ -175,32 +206,41 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
           took.map((s) => s.site),
           arn,
           masterSecretId,
-          { concurrency, verbose: values.verbose === true, interrupt },
+          { concurrency, verbose: values.verbose === true, interrupt, text },
           store,
           cli,
         );
       } finally {
         interrupt.close();
       }
-      const { key, results } = pushed;
+      const { key } = pushed;
+      results = pushed.results;
       const [currentId] = current;
       await recordRestored(ledger, arn, results, key, currentId, cli);
       const signal = interrupt.signal;
       if (signal !== undefined) {
         const confirmed = results.filter((r) => r.outcome === 'confirmed').length;
-        cli.stdout.write(
+        return outcome(
+          EXIT_INTERRUPTED[signal],
+          {
+            aborted: false,
+            reason: 'interrupted',
+            interrupted: signal,
+            ...base,
+            results: results.map(siteResultJson),
+          },
           `Interrupted (${signal}): ${confirmed} of ${count(took.length, 'site')} confirmed the current key again ` +
             `(recorded in the ledger). AWSPENDING is kept on version ${pendingId}: run '${PROGRAM} abort' again ` +
             'to finish.\n',
         );
-        return EXIT_INTERRUPTED[signal];
       }
       if (results.some((r) => r.outcome !== 'confirmed')) {
-        cli.stdout.write(
+        return outcome(
+          EXIT_NOT_CONFIRMED,
+          { aborted: false, reason: 'sites_not_confirmed', ...base, results: results.map(siteResultJson) },
           `AWSPENDING is kept on version ${pendingId}: sites above still hold the pending key, and the label ` +
             `is what shows the rotation unfinished. Fix them and run '${PROGRAM} abort' again.\n`,
         );
-        return EXIT_NOT_CONFIRMED;
       }
     }
     try {
@@ -224,11 +264,12 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
           ),
         );
     }
-    cli.stdout.write(
+    return outcome(
+      EXIT_OK,
+      { aborted: true, ...base, results: results.map(siteResultJson) },
       `Rotation aborted: ${count(took.length, 'site')} confirmed the current key again and AWSPENDING was ` +
         `removed from version ${pendingId}. A new rotation can start.\n`,
     );
-    return EXIT_OK;
   } finally {
     clients.destroy();
   }
@@ -287,11 +328,11 @@ async function repush(
   sites: readonly string[],
   arn: string,
   masterSecretId: string,
-  options: { concurrency: number; verbose: boolean; interrupt: InterruptWindow },
+  options: { concurrency: number; verbose: boolean; interrupt: InterruptWindow; text: OutputStream },
   store: SecretsManagerStore,
   cli: CliContext,
 ): Promise<{ key: string; results: readonly SiteResult[] }> {
-  const { concurrency, verbose, interrupt } = options;
+  const { concurrency, verbose, interrupt, text } = options;
   const key = await reading(`Reading the AWSCURRENT value of ${arn}`, () =>
     store.getValue(arn, { stage: AWSCURRENT }),
   );
@@ -326,7 +367,7 @@ async function repush(
     const results = report?.results ?? [...answered.values()];
     const failed = results.filter((r) => r.outcome !== 'confirmed');
     if (failed.length > 0) {
-      cli.stdout.write(
+      text.write(
         `Sites that did not confirm the current key (${failed.length} of ${sites.length}):\n` +
           failed.map((r) => `  ${resultLine(r)}\n`).join(''),
       );

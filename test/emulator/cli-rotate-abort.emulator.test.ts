@@ -393,6 +393,33 @@ describe('stripe-key-rotator abort, against moto', () => {
     expect(await pendingVersion(d.arn)).not.toBe(token);
   });
 
+  it('--json prints one document with every re-pushed site, and says when there is nothing to abort', async () => {
+    const d = await deploy();
+    const { token, wrongUrl } = await rotationFailedOnOneSite(d);
+
+    const run = await cli('abort', d, ['--force', '--json']);
+
+    expect(run.code, output(run)).toBe(0);
+    const document = JSON.parse(run.stdout) as {
+      sites: string[];
+      results: { site: string; outcome: string }[];
+    };
+    expect(document).toMatchObject({ aborted: true, secretArn: d.arn, pendingVersionId: token });
+    const others = fleet.urls.filter((url) => url !== wrongUrl).sort();
+    expect([...document.sites].sort()).toEqual(others);
+    expect(document.results.map((r) => r.site).sort()).toEqual(others);
+    expect(document.results.every((r) => r.outcome === 'confirmed')).toBe(true);
+    expect(run.stderr).toContain('Sites that took or may hold the pending key (24)');
+
+    const again = await cli('abort', d, ['--force', '--json']);
+    expect(again.code, output(again)).toBe(0);
+    expect(JSON.parse(again.stdout)).toEqual({
+      aborted: false,
+      reason: 'no_stuck_rotation',
+      secretArn: d.arn,
+    });
+  });
+
   it('puts the current key back on a site whose answer never came (it stored the pending key), and records the abort', async () => {
     const d = await deploy();
     const started = await cli('rotate', d);
