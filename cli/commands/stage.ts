@@ -7,7 +7,7 @@ import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { SecretsManagerStore } from '../../lambda/aws/secrets-manager.js';
 import { NOTHING_STAGED, SETTINGS } from '../../lambda/contract.js';
 import { KeyRejectedError } from '../../lambda/errors.js';
-import { describeKey, keyModeOf } from '../../lambda/keys.js';
+import { describeKey, keyJson, keyModeOf } from '../../lambda/keys.js';
 import { AWSCURRENT, AWSPREVIOUS } from '../../lambda/ports.js';
 import { stagedKeyVerdict } from '../../lambda/staged-key.js';
 import { createStripeDispatcher, StripeKeyChecker } from '../../lambda/stripe-check.js';
@@ -22,7 +22,7 @@ import {
   stripeApiBase,
   withStackOutputs,
 } from './aws.js';
-import { cliLogger } from './format.js';
+import { cliLogger, writeJson } from './format.js';
 import {
   askYes,
   type CliContext,
@@ -43,6 +43,7 @@ const OPTIONS = {
   'no-stripe-check': { type: 'boolean' },
   force: { type: 'boolean' },
   yes: { type: 'boolean' },
+  json: { type: 'boolean' },
   verbose: { type: 'boolean', short: 'v' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -69,6 +70,7 @@ ${awsOptionsHelp(['staged-secret-id', 'ledger-table', 'key-mode'])}
 Options:
   --no-stripe-check   skip the Stripe check (a warning is printed; the rotation still checks)
   --force, --yes      no confirmation for a live key (required when stdin is not a terminal)
+  --json              print the outcome as JSON on stdout (a refusal is an error on stderr, exit 2)
   -v, --verbose       print the Stripe check's structured log on stderr
   -h, --help          show this help
 
@@ -172,20 +174,37 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
       );
     } else cli.progress.write(`Stripe accepted ${shown} (${keyMode} mode, read-only check).\n`);
 
+    const outcome = (inPlace: boolean, written: boolean, text: string): void => {
+      if (values.json !== true) {
+        cli.stdout.write(text);
+        return;
+      }
+      writeJson(cli.stdout, {
+        staged: inPlace,
+        written,
+        key: keyJson(key),
+        secretArn: arn,
+        stagedSecretId: stagedId,
+        stripeCheck: apiBase === undefined ? 'skipped' : 'passed',
+      });
+    };
     if (staged?.trim() === key) {
-      cli.stdout.write(
+      outcome(
+        true,
+        false,
         `${shown} is already staged in ${stagedId}; nothing was written.\n${nextStep(target.selector)}`,
       );
       return EXIT_OK;
     }
     if (keyMode === 'live' && !force && !(await confirmed(shown, stagedId, cli))) {
+      outcome(false, false, '');
       cli.stderr.write('Nothing was staged.\n');
       return EXIT_NOT_CONFIRMED;
     }
     await reading(`Writing the staged key secret ${stagedId}`, () =>
       clients.secretsManager.send(new PutSecretValueCommand({ SecretId: stagedId, SecretString: key })),
     );
-    cli.stdout.write(`Staged ${shown}, a ${keyMode} key, in ${stagedId}.\n${nextStep(target.selector)}`);
+    outcome(true, true, `Staged ${shown}, a ${keyMode} key, in ${stagedId}.\n${nextStep(target.selector)}`);
     return EXIT_OK;
   } finally {
     clients.destroy();

@@ -23,7 +23,7 @@ import { PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { Agent } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { STACK_OUTPUTS } from '../../lambda/contract.js';
-import { maskKey } from '../../lambda/keys.js';
+import { fingerprint, maskKey } from '../../lambda/keys.js';
 import { createRotationHandler } from '../../lambda/runtime.js';
 import { type StripeStub, startStripeStub } from '../../sim/stripe-stub.js';
 import { startTemplateFleet, type TemplateFleet } from '../../sim/template-fleet.js';
@@ -568,6 +568,26 @@ describe('stripe-key-rotator stage, against moto', () => {
     expect(run.stdout).toContain(`rotate --secret-id ${d.arn} --wait`);
     expect(run.stderr).toContain('Stripe accepted');
     expect(stripe.requests).toContain('/v1/balance');
+  });
+
+  it('--json prints one document: staged, whether it was written, the key masked, the Stripe check', async () => {
+    const d = await deploy('none');
+
+    const run = await stage(d, `${NEXT}\n`, ['--json']);
+    const again = await stage(d, `${NEXT}\n`, ['--json']);
+
+    expect(run.code, output(run)).toBe(0);
+    expect(JSON.parse(run.stdout)).toEqual({
+      staged: true,
+      written: true,
+      key: { masked: maskKey(NEXT), fingerprint: fingerprint(NEXT), mode: 'test' },
+      secretArn: d.arn,
+      stagedSecretId: d.stagedArn,
+      stripeCheck: 'passed',
+    });
+    expect(again.code, output(again)).toBe(0);
+    expect(JSON.parse(again.stdout)).toMatchObject({ staged: true, written: false });
+    expect(await currentSecretValue(sm, d.stagedArn)).toBe(NEXT);
   });
 
   it('refuses a key of the other mode with exit 2 and stages nothing', async () => {
