@@ -18,12 +18,13 @@ import {
 import { rotate } from '../../lambda/rotation.js';
 import type { InvocationClock } from '../../lambda/rotation-deps.js';
 import { setUp, type World } from './demo-world.js';
-import { count, duration } from './format.js';
+import { count, duration, writeJson } from './format.js';
 import {
   type CliContext,
   type Command,
   EXIT_NOT_CONFIRMED,
   EXIT_OK,
+  type OutputStream,
   PROGRAM,
   parseOptions,
   wholeNumber,
@@ -32,6 +33,7 @@ import { auditTrail, siteTable } from './ledger-view.js';
 
 const OPTIONS = {
   sites: { type: 'string' },
+  json: { type: 'boolean' },
   verbose: { type: 'boolean', short: 'v' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -41,7 +43,7 @@ const MAX_SITES = 200;
 /** Each step runs with the budget of a 5-minute Lambda invocation. */
 const INVOCATION_BUDGET_MS = 300_000;
 
-const HELP = `Usage: ${PROGRAM} demo [--sites <n>] [--verbose]
+const HELP = `Usage: ${PROGRAM} demo [--sites <n>] [--json] [--verbose]
 
 Rehearses a complete rotation on this machine, with nothing but Node and no AWS account, through the
 real rotation core (the same rotate() the Lambda runs, with the real push engine and Stripe check):
@@ -56,6 +58,7 @@ real rotation core (the same rotate() the Lambda runs, with the real push engine
 
 Options:
   --sites <n>       size of the fleet, 2-${MAX_SITES} (default ${DEFAULT_SITES})
+  --json            print the outcome as JSON on stdout (the story goes to stderr)
   -v, --verbose     also print the rotation core's structured log on stderr
   -h, --help        show this help
 
@@ -83,18 +86,47 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
   const size = wholeNumber('sites', values.sites, DEFAULT_SITES, 2, MAX_SITES);
   const started = performance.now();
   const world = await setUp(size, values.verbose === true, cli);
-  let code: number;
+  const json = values.json === true;
+  // With --json the story is progress, and the one document on stdout says how it ended.
+  const text = json ? cli.progress : cli.stdout;
+  let ending: StoryEnding;
   try {
-    code = await story(world, cli, started);
+    ending = await story(world, text, cli, started);
   } finally {
     await world.close();
   }
-  cli.stdout.write('Every local server is stopped.\n');
-  return code;
+  text.write('Every local server is stopped.\n');
+  if (json) {
+    writeJson(cli.stdout, {
+      passed: ending.deviation === undefined,
+      ...(ending.deviation === undefined ? {} : { deviation: ending.deviation }),
+      sites: size,
+      misconfiguredSite: world.broken.url,
+      secretArn: world.rotatedArn,
+      versionId: ending.versionId,
+      steps: ending.steps,
+      durationMs: Math.round(performance.now() - started),
+    });
+  }
+  return ending.deviation === undefined ? EXIT_OK : EXIT_NOT_CONFIRMED;
 }
 
-async function story(world: World, cli: CliContext, started: number): Promise<number> {
-  const out = (text = ''): void => cli.stdout.write(`${text}\n`);
+interface StoryEnding {
+  readonly versionId: string;
+  /** Every step invoked, in order, and how it ended. */
+  readonly steps: readonly { step: RotationStep; ok: boolean; error: string | null }[];
+  /** What did not play out as told (masked), when something did not. */
+  readonly deviation?: string;
+}
+
+async function story(
+  world: World,
+  stdout: OutputStream,
+  cli: CliContext,
+  started: number,
+): Promise<StoryEnding> {
+  const out = (text = ''): void => stdout.write(`${text}\n`);
+  const steps: { step: RotationStep; ok: boolean; error: string | null }[] = [];
   const indent = (text: string): string =>
     maskKeysIn(text)
       .split('\n')
@@ -136,10 +168,12 @@ async function story(world: World, cli: CliContext, started: number): Promise<nu
     const invocation: InvocationClock = { getRemainingTimeInMillis: () => deadline - Date.now() };
     try {
       await rotate({ Step: name, SecretId: rotatedArn, ClientRequestToken: token }, deps, invocation);
+      steps.push({ step: name, ok: true, error: null });
       return undefined;
     } catch (error) {
-      if (error instanceof Error) return error;
-      throw error;
+      if (!(error instanceof Error)) throw error;
+      steps.push({ step: name, ok: false, error: error.name });
+      return error;
     }
   };
   const mustPass = async (name: RotationStep, note: string): Promise<void> => {
@@ -240,10 +274,9 @@ async function story(world: World, cli: CliContext, started: number): Promise<nu
   } catch (error) {
     if (!(error instanceof StoryDeviation)) throw error;
     out();
-    cli.stderr.write(
-      `demo FAILED: the rotation did not play out as expected: ${maskKeysIn(error.message)}\n`,
-    );
-    return EXIT_NOT_CONFIRMED;
+    const deviation = maskKeysIn(error.message);
+    cli.stderr.write(`demo FAILED: the rotation did not play out as expected: ${deviation}\n`);
+    return { versionId: token, steps, deviation };
   }
   out(
     `Demo passed in ${duration(performance.now() - started)}: AWSCURRENT moved only once all ${size} sites ` +
@@ -253,7 +286,7 @@ async function story(world: World, cli: CliContext, started: number): Promise<nu
     `In production the last step is yours: let the old key (fp ${fingerprint(keys.current)}) expire in the ` +
       'Stripe Dashboard.',
   );
-  return EXIT_OK;
+  return { versionId: token, steps };
 }
 
 /** The per-site table, the audit trail and the secret's versions, after the rotation finished. */

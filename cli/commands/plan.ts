@@ -32,7 +32,7 @@ import {
   reading,
   withStackOutputs,
 } from './aws.js';
-import { cliLogger } from './format.js';
+import { cliLogger, writeJson } from './format.js';
 import {
   type CliContext,
   type Command,
@@ -132,9 +132,8 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
       logger,
       cli,
     });
-    cli.stdout.write(
-      values.json === true ? `${JSON.stringify(plan, null, 2)}\n` : render(plan, config, target.selector),
-    );
+    if (values.json === true) writeJson(cli.stdout, plan);
+    else cli.stdout.write(render(plan, config, target.selector));
     return plan.wouldProceed ? EXIT_OK : EXIT_NOT_CONFIRMED;
   } finally {
     clients.destroy();

@@ -12,7 +12,7 @@ import {
   type SiteList,
   type SiteResult,
 } from '../../lambda/ports.js';
-import { count, duration, siteResultJson, table } from './format.js';
+import { count, duration, siteResultJson, table, writeJson } from './format.js';
 import {
   type CliContext,
   EXIT_INTERRUPTED,
@@ -49,24 +49,18 @@ export interface PushSettings {
 export function printPlan(settings: PushSettings, list: SiteList, cli: CliContext): void {
   const endpoints = list.sites.map((site) => endpointUrl(site) ?? site);
   if (settings.json) {
-    cli.stdout.write(
-      `${JSON.stringify(
-        {
-          dryRun: true,
-          key: keyJson(settings.key),
-          sitesFile: settings.sitesFile,
-          sites: list.sites.length,
-          endpoints,
-          duplicates: list.duplicates,
-          concurrency: settings.concurrency,
-          canary: settings.canary,
-          timeoutMs: settings.timeoutMs,
-          attempts: ATTEMPTS,
-        },
-        null,
-        2,
-      )}\n`,
-    );
+    writeJson(cli.stdout, {
+      dryRun: true,
+      key: keyJson(settings.key),
+      sitesFile: settings.sitesFile,
+      sites: list.sites.length,
+      endpoints,
+      duplicates: list.duplicates,
+      concurrency: settings.concurrency,
+      canary: settings.canary,
+      timeoutMs: settings.timeoutMs,
+      attempts: ATTEMPTS,
+    });
     return;
   }
   const canaries = Math.min(settings.canary, list.sites.length);
@@ -111,42 +105,36 @@ export function printReport(settings: PushSettings, outcome: PushOutcome, cli: C
   const code = interrupted !== undefined ? EXIT_INTERRUPTED[interrupted] : ok ? EXIT_OK : EXIT_NOT_CONFIRMED;
 
   if (settings.json) {
-    cli.stdout.write(
-      `${JSON.stringify(
-        {
-          ok,
-          interrupted: interrupted ?? null,
-          key: keyJson(settings.key),
-          sitesFile: settings.sitesFile,
-          summary: { sites, confirmed, failed, notAttempted, unanswered: unanswered.length },
-          ...(outcome.stoppedBecause === undefined || interrupted !== undefined
-            ? {}
-            : { stoppedBecause: outcome.stoppedBecause }),
-          durationMs: Math.round(outcome.elapsedMs),
-          results: [
-            ...confirmedEarlier.map((site) => ({
-              site,
-              outcome: 'confirmed',
-              httpStatus: null,
-              detail: `confirmed earlier (${settings.retryFrom ?? ''})`,
-              attempts: 0,
-              durationMs: 0,
-            })),
-            ...results.map(siteResultJson),
-            ...unanswered.map((site) => ({
-              site,
-              outcome: 'unanswered',
-              httpStatus: null,
-              detail: 'no answer before exiting: the site may or may not hold the key',
-              attempts: null,
-              durationMs: null,
-            })),
-          ],
-        },
-        null,
-        2,
-      )}\n`,
-    );
+    writeJson(cli.stdout, {
+      ok,
+      interrupted: interrupted ?? null,
+      key: keyJson(settings.key),
+      sitesFile: settings.sitesFile,
+      summary: { sites, confirmed, failed, notAttempted, unanswered: unanswered.length },
+      ...(outcome.stoppedBecause === undefined || interrupted !== undefined
+        ? {}
+        : { stoppedBecause: outcome.stoppedBecause }),
+      durationMs: Math.round(outcome.elapsedMs),
+      results: [
+        ...confirmedEarlier.map((site) => ({
+          site,
+          outcome: 'confirmed',
+          httpStatus: null,
+          detail: `confirmed earlier (${settings.retryFrom ?? ''})`,
+          attempts: 0,
+          durationMs: 0,
+        })),
+        ...results.map(siteResultJson),
+        ...unanswered.map((site) => ({
+          site,
+          outcome: 'unanswered',
+          httpStatus: null,
+          detail: 'no answer before exiting: the site may or may not hold the key',
+          attempts: null,
+          durationMs: null,
+        })),
+      ],
+    });
     return code;
   }
 

@@ -29,7 +29,7 @@ import {
   setting,
   withStackOutputs,
 } from './aws.js';
-import { count, table } from './format.js';
+import { count, table, writeJson } from './format.js';
 import { type CliContext, type Command, EXIT_OK, PROGRAM, parseOptions, UsageError } from './frame.js';
 import { auditTrail, siteTable } from './ledger-view.js';
 
@@ -140,7 +140,8 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
   const clients = awsClients(target);
   try {
     const status = await gather(clients, target.secretId, stagedId, ledgerTable, keyModeRaw, cli);
-    cli.stdout.write(values.json === true ? `${JSON.stringify(status, null, 2)}\n` : render(status));
+    if (values.json === true) writeJson(cli.stdout, status);
+    else cli.stdout.write(render(status));
     return EXIT_OK;
   } finally {
     clients.destroy();

@@ -64,6 +64,26 @@ describe('stripe-key-rotator demo', () => {
     expect(all).not.toMatch(DEMO_MASTER_KEY);
   }, 70_000);
 
+  it('with --json prints one document on stdout (the story on stderr, nothing at all with -q)', async () => {
+    const run = await runCli(['demo', '--json', '--sites', '4', '-q'], { entry: 'shim', timeoutMs: 60_000 });
+
+    expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
+    expect(run.stderr).toBe('');
+    const document = JSON.parse(run.stdout) as { steps: { step: string; ok: boolean }[] };
+    expect(document).toMatchObject({ passed: true, sites: 4, misconfiguredSite: expect.any(String) });
+    expect(document.steps.map(({ step, ok }) => `${step}:${ok ? 'ok' : 'failed'}`)).toEqual([
+      'createSecret:ok',
+      'setSecret:failed',
+      'finishSecret:failed',
+      'createSecret:ok',
+      'setSecret:ok',
+      'testSecret:ok',
+      'finishSecret:ok',
+    ]);
+    expect(run.stdout).not.toMatch(UNMASKED_KEY);
+    expect(run.stdout).not.toMatch(DEMO_MASTER_KEY);
+  });
+
   it('refuses a fleet too small to tell the story (exit 2)', async () => {
     const run = await runCli(['demo', '--sites', '1']);
 
