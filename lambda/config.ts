@@ -6,6 +6,7 @@
 import {
   type IntegerSetting,
   range,
+  readStripeAccount,
   readStripeApiBase,
   SETTINGS,
   sitesParameterProblem,
@@ -108,12 +109,10 @@ export function loadConfig(env: Env): RotatorConfig {
   const siteAttempts = integer(SETTINGS.siteAttempts);
   const canarySites = integer(SETTINGS.canarySites);
   const stripeCheck = oneOf(SETTINGS.stripeCheck) === 'on';
-  const stripeAccountRaw = env[SETTINGS.stripeAccount.variable]?.trim() || SETTINGS.stripeAccount.default;
-  const stripeAccount = stripeAccountRaw === SETTINGS.stripeAccount.default ? undefined : stripeAccountRaw;
-  if (stripeAccount !== undefined && !SETTINGS.stripeAccount.pattern.test(stripeAccount)) {
-    // Not echoed: a key pasted into the wrong variable must not reach a log.
-    problems.push(`${SETTINGS.stripeAccount.variable} is not ${SETTINGS.stripeAccount.patternText}`);
-  }
+  const { value: stripeAccount, problems: stripeAccountProblems } = readStripeAccount(
+    env[SETTINGS.stripeAccount.variable],
+  );
+  problems.push(...stripeAccountProblems);
   const stripeApiBase = readStripeApiBase(env[SETTINGS.stripeApiBase.variable]);
   problems.push(...stripeApiBase.problems);
 

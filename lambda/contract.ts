@@ -233,6 +233,19 @@ export function readStripeApiBase(raw: string | undefined): { value: string; pro
   return { value: url.origin + url.pathname.replace(/\/+$/, ''), problems };
 }
 
+/** STRIPE_ACCOUNT as the function reads it: an account id, or undefined when unset or `none`. */
+export function readStripeAccount(raw: string | undefined): {
+  value: string | undefined;
+  problems: string[];
+} {
+  const { variable, default: unset, pattern, patternText } = SETTINGS.stripeAccount;
+  const text = raw?.trim() || unset;
+  if (text === unset) return { value: undefined, problems: [] };
+  // Not echoed: a key pasted into the wrong variable must not reach a log.
+  if (!pattern.test(text)) return { value: undefined, problems: [`${variable} is not ${patternText}`] };
+  return { value: text, problems: [] };
+}
+
 /**
  * The stack outputs the operator CLI reads with `--stack NAME`, by output name: the stack defines them under
  * these names, the CLI maps each to the flag it stands for.

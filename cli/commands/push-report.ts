@@ -42,9 +42,15 @@ export interface PushSettings {
   readonly json: boolean;
   readonly verbose: boolean;
   readonly live: boolean;
+  /** --stripe-check: where Stripe is, and the account the key must belong to (STRIPE_ACCOUNT). */
+  readonly stripeCheck: { readonly apiBase: string; readonly account: string | undefined } | undefined;
   /** The earlier `--json` result whose unconfirmed sites this push retries. */
   readonly retryFrom: string | undefined;
 }
+
+/** Reaching a report means the check passed: a refusal stops the push before. */
+const stripeCheckJson = (settings: PushSettings): 'passed' | 'skipped' =>
+  settings.stripeCheck === undefined ? 'skipped' : 'passed';
 
 export function printPlan(settings: PushSettings, list: SiteList, cli: CliContext): void {
   const endpoints = list.sites.map((site) => endpointUrl(site) ?? site);
@@ -52,6 +58,7 @@ export function printPlan(settings: PushSettings, list: SiteList, cli: CliContex
     writeJson(cli.stdout, {
       dryRun: true,
       key: keyJson(settings.key),
+      stripeCheck: stripeCheckJson(settings),
       sitesFile: settings.sitesFile,
       sites: list.sites.length,
       endpoints,
@@ -109,6 +116,7 @@ export function printReport(settings: PushSettings, outcome: PushOutcome, cli: C
       ok,
       interrupted: interrupted ?? null,
       key: keyJson(settings.key),
+      stripeCheck: stripeCheckJson(settings),
       sitesFile: settings.sitesFile,
       summary: { sites, confirmed, failed, notAttempted, unanswered: unanswered.length },
       ...(outcome.stoppedBecause === undefined || interrupted !== undefined

@@ -4,7 +4,7 @@
  * Interrupt-safe: a signal stops new requests and the result still covers every answer received.
  */
 import { readFile } from 'node:fs/promises';
-import { range, SETTINGS } from '../../lambda/contract.js';
+import { range, readStripeAccount, readStripeApiBase, SETTINGS } from '../../lambda/contract.js';
 import { formatDuration } from '../../lambda/duration.js';
 import { ConfigurationError } from '../../lambda/errors.js';
 import { createFleetDispatcher, SITE_ENDPOINT_PATH } from '../../lambda/fleet-http.js';
@@ -20,6 +20,7 @@ import { siteListFromFile } from '../../lambda/local/static-site-list.js';
 import type { SiteList } from '../../lambda/ports.js';
 import { createFleetPusher } from '../../lambda/push.js';
 import { printable } from '../../lambda/site-list.js';
+import { createStripeDispatcher, StripeKeyChecker } from '../../lambda/stripe-check.js';
 import { cliLogger, count } from './format.js';
 import {
   askYes,
@@ -50,6 +51,7 @@ const OPTIONS = {
   yes: { type: 'boolean' },
   live: { type: 'boolean' },
   'retry-from': { type: 'string' },
+  'stripe-check': { type: 'boolean' },
   json: { type: 'boolean' },
   verbose: { type: 'boolean', short: 'v' },
   help: { type: 'boolean', short: 'h' },
@@ -84,6 +86,9 @@ Options:
   --dry-run             check the key, the master key and the sites file, show what would be sent,
                         contact nothing
   --live                required to push a live (sk_live_) key: a live key goes nowhere by accident
+  --stripe-check        first check the key with Stripe, read-only (GET /v1/balance at ${SETTINGS.stripeApiBase.variable},
+                        default ${SETTINGS.stripeApiBase.default}): a key Stripe refuses, or of another mode, goes
+                        nowhere; with ${SETTINGS.stripeAccount.variable}=acct_... it must belong to that account
   --retry-from <file>   a previous push's --json output: push only to the sites it does not show
                         confirmed (same key required); its confirmed sites count as confirmed
   --force, --yes        no confirmation question (required when stdin is not a terminal, e.g. in CI)
@@ -100,9 +105,10 @@ ${INTERRUPT_GRACE_MS / 1000} s for the requests in flight, then prints the parti
 
 Exit codes:
   0    every site confirmed (or --dry-run found nothing wrong)
-  1    at least one site did not confirm, or the confirmation was declined
+  1    at least one site did not confirm, the confirmation was declined, or Stripe could not be
+       reached (--stripe-check)
   2    usage or configuration error (missing, malformed or truncated key, live key without --live,
-       invalid sites file, no terminal to confirm)
+       invalid sites file, no terminal to confirm), or the key refused by Stripe (--stripe-check)
   130  interrupted by SIGINT, after reporting what was done
   143  interrupted by SIGTERM, after reporting what was done
 
@@ -136,6 +142,7 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
     );
   }
 
+  if (settings.stripeCheck !== undefined) await checkWithStripe(settings, settings.stripeCheck, cli);
   if (settings.dryRun) {
     printPlan(settings, list, cli);
     return EXIT_OK;
@@ -194,6 +201,31 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
   } finally {
     interrupt.close();
     // Destroy, not close: nothing of this push may keep the process alive once its result is printed.
+    await dispatcher.destroy();
+  }
+}
+
+/** Throws KeyRejectedError (exit 2) when Stripe refuses the key, an Error (exit 1) when it cannot be reached. */
+async function checkWithStripe(
+  settings: PushSettings,
+  check: NonNullable<PushSettings['stripeCheck']>,
+  cli: CliContext,
+): Promise<void> {
+  const dispatcher = createStripeDispatcher();
+  try {
+    const checker = new StripeKeyChecker({
+      apiBase: check.apiBase,
+      dispatcher,
+      logger: cliLogger(cli.stderr, settings.verbose),
+    });
+    const account = await checker.check(settings.key, settings.keyMode, undefined, check.account);
+    cli.progress.write(
+      `Stripe accepted ${describeKey(settings.key)} (${settings.keyMode} mode, read-only check; ` +
+        (account === undefined
+          ? `its account was not compared: ${SETTINGS.stripeAccount.variable}=acct_... requires one).\n`
+          : `account ${account}).\n`),
+    );
+  } finally {
     await dispatcher.destroy();
   }
 }
@@ -279,6 +311,13 @@ function resolveSettings(values: PushValues, cli: CliContext): PushSettings {
     const problem = masterApiKeyProblem(masterKey);
     if (problem !== undefined) problems.push(`the master key in ${masterKeyFrom} ${problem}`);
   }
+  let stripeCheck: PushSettings['stripeCheck'];
+  if (values['stripe-check'] === true) {
+    const apiBase = readStripeApiBase(env[SETTINGS.stripeApiBase.variable]);
+    const account = readStripeAccount(env[SETTINGS.stripeAccount.variable]);
+    problems.push(...apiBase.problems, ...account.problems);
+    stripeCheck = { apiBase: apiBase.value, account: account.value };
+  }
   const keyMode = keyModeOf(key);
   if (problems.length > 0 || keyMode === undefined) {
     throw new ConfigurationError('Cannot push:', { problems });
@@ -297,6 +336,7 @@ function resolveSettings(values: PushValues, cli: CliContext): PushSettings {
     force: values.force === true || values.yes === true,
     live: values.live === true,
     retryFrom: values['retry-from'],
+    stripeCheck,
     json: values.json === true,
     verbose: values.verbose === true,
   };

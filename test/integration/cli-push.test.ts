@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { PUSH_STOP_EXPLANATIONS } from '../../lambda/ports.js';
+import { type StripeStub, startStripeStub } from '../../sim/stripe-stub.js';
 import { startTemplateFleet, type TemplateFleet } from '../../sim/template-fleet.js';
 import { createTestCa, type TestCertificateAuthority } from '../../sim/tls.js';
 import { secret } from '../support/secret-guard.js';
@@ -18,15 +19,19 @@ const OTHER_MASTER_API_KEY = secret('template-master-key-of-another-fleet-77d1')
 let ca: TestCertificateAuthority;
 let scratch: Awaited<ReturnType<typeof scratchDir>>;
 let caFile: string;
+let stripe: StripeStub;
 const fleets: TemplateFleet[] = [];
 
 beforeAll(async () => {
   ca = await createTestCa();
   scratch = await scratchDir();
   caFile = await scratch.write('ca.pem', ca.certPem);
+  stripe = await startStripeStub(await ca.issue({ ips: ['127.0.0.1'] }));
+  stripe.keys.set(TEST_KEY, { account: 'acct_1CliPush', livemode: false });
 });
 
 afterAll(async () => {
+  await stripe.close();
   await Promise.all(fleets.map((fleet) => fleet.close()));
   await scratch.remove();
 });
@@ -311,5 +316,67 @@ describe.concurrent('stripe-key-rotator push, against real HTTPS template sites'
     expect(long.code, output(long)).toBe(0);
     expect(long.stderr).toBe('');
     expect(long.stdout).toContain('3 confirmed, 0 failed, 0 not attempted');
+  });
+
+  describe('--stripe-check', () => {
+    it('checks the key with Stripe, read-only, before any site, then pushes it', async ({ expect }) => {
+      const { fleet, sitesFile } = await fleetWithSitesFile(3);
+
+      const run = await push(['--sites-file', sitesFile, '--force', '--stripe-check', '--json'], {
+        STRIPE_API_BASE: stripe.url,
+        STRIPE_ACCOUNT: 'acct_1CliPush',
+      });
+
+      expect(run.code, output(run)).toBe(0);
+      expect(run.stderr).toContain(`Stripe accepted sk_test_…0001`);
+      expect(run.stderr).toContain('account acct_1CliPush');
+      expect(JSON.parse(run.stdout)).toMatchObject({ ok: true, stripeCheck: 'passed' });
+      for (const site of fleet.sites) expect(site.storedKey).toBe(TEST_KEY);
+    });
+
+    it('refuses a key Stripe does not know with exit 2, contacting no site', async ({ expect }) => {
+      const { fleet, sitesFile } = await fleetWithSitesFile(2);
+      const unknown = secret('sk_test_CliPushUnknownToStripe0000000000000000009');
+
+      const run = await push(['--sites-file', sitesFile, '--force', '--stripe-check'], {
+        STRIPE_API_BASE: stripe.url,
+        STRIPE_SECRET_KEY: unknown,
+      });
+
+      expect(run.code, output(run)).toBe(2);
+      expect(run.stderr).toContain('Stripe refused the new key sk_test_…0009');
+      expect(fleet.requestCount).toBe(0);
+    });
+
+    it('refuses a key of another account than STRIPE_ACCOUNT with exit 2, contacting no site', async ({
+      expect,
+    }) => {
+      const { fleet, sitesFile } = await fleetWithSitesFile(2);
+
+      const run = await push(['--sites-file', sitesFile, '--force', '--stripe-check', '--dry-run'], {
+        STRIPE_API_BASE: stripe.url,
+        STRIPE_ACCOUNT: 'acct_1SomeoneElse',
+      });
+
+      expect(run.code, output(run)).toBe(2);
+      expect(run.stderr).toContain('belongs to Stripe account acct_1CliPush, not to acct_1SomeoneElse');
+      expect(fleet.requestCount).toBe(0);
+    });
+
+    it('names the variable of a malformed STRIPE_ACCOUNT or STRIPE_API_BASE (exit 2) without calling Stripe', async ({
+      expect,
+    }) => {
+      const { fleet, sitesFile } = await fleetWithSitesFile(1);
+
+      const run = await push(['--sites-file', sitesFile, '--force', '--stripe-check'], {
+        STRIPE_API_BASE: 'http://127.0.0.1:1',
+        STRIPE_ACCOUNT: 'not-an-account',
+      });
+
+      expect(run.code, output(run)).toBe(2);
+      expect(run.stderr).toContain('STRIPE_API_BASE="http://127.0.0.1:1" must use https');
+      expect(run.stderr).toContain('STRIPE_ACCOUNT is not a Stripe account id');
+      expect(fleet.requestCount).toBe(0);
+    });
   });
 });
