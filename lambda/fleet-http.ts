@@ -7,6 +7,7 @@
 import { createSecureContext } from 'node:tls';
 import type { Dispatcher } from 'undici';
 import { SETTINGS } from './contract.js';
+import { lookupQueue } from './dns-queue.js';
 import { MAX_RESPONSE_BYTES, parseRetryAfter } from './http.js';
 import {
   type AttemptPhase,
@@ -38,19 +39,22 @@ export interface FleetDispatcherOptions {
  *   included, about 0.2–0.6 ms of CPU each;
  * - no keep-alive (`pipelining: 0` sends `connection: close`): idle sockets of finished sites, each holding
  *   its TLS state until the keep-alive timeout, are what makes memory grow with the fleet;
- * - one connection per origin (a Client rather than a Pool) and no TLS session cache: nothing reuses them.
+ * - one connection per origin (a Client rather than a Pool) and no TLS session cache: nothing reuses them;
+ * - host names looked up through `lookupQueue` (dns-queue.ts): a lookup outliving its attempt is dropped.
  * A retry opens a new connection. Stripe, called twice per rotation, is better served by a plain Agent.
  * Without `ca`, the default roots apply, NODE_EXTRA_CA_CERTS included.
  */
 export function createFleetDispatcher(options: FleetDispatcherOptions = {}): Dispatcher {
   const secureContext = createSecureContext(options.ca === undefined ? {} : { ca: options.ca });
+  const connectTimeoutMs = options.connectTimeoutMs ?? SETTINGS.siteTimeoutMs.default;
   return new Agent({
     connections: 1,
     pipelining: 0,
     connect: {
       secureContext,
       maxCachedSessions: 0,
-      timeout: options.connectTimeoutMs ?? SETTINGS.siteTimeoutMs.default,
+      timeout: connectTimeoutMs,
+      lookup: lookupQueue({ connectTimeoutMs }),
     },
   });
 }

@@ -111,6 +111,25 @@ describe('the fleet dispatcher (shared TLS context, no keep-alive)', { timeout: 
     expect(fleet.sites.every((site) => site.requests[0]?.headers.connection === 'close')).toBe(true);
   });
 
+  it('looks up a site named by host name (through its lookup queue) and confirms it', async () => {
+    const fleet = await startTemplateFleet({
+      size: 1,
+      masterApiKey: MASTER_API_KEY,
+      ca,
+      firstAddress: '127.0.0.1',
+    });
+    cleanups.push(() => fleet.close());
+    const site = fleet.site(0);
+    site.useCredentials(await ca.issue({ dnsNames: ['localhost'], ips: ['127.0.0.1'] }));
+    const byName = site.url.replace('127.0.0.1', 'localhost');
+    const { push } = pusher({ canaryCount: 0 }, createFleetDispatcher({ ca: ca.certPem }));
+
+    const report = await push(request([byName]).pushRequest);
+
+    expect(report.results.map((result) => [result.site, result.outcome])).toEqual([[byName, 'confirmed']]);
+    expect(site.storedKey).toBe(KEY);
+  });
+
   it('still verifies every certificate against the trusted CA', async () => {
     const fleet = await fleetOf(2);
     fleet.site(1).useCredentials(await (await createTestCa('rogue CA')).issue({ ips: [fleet.site(1).host] }));
