@@ -65,17 +65,22 @@ function peakRss(pid: number): number | undefined {
 /** How often a process's VmHWM is sampled; a peak reached in its last few ms can escape. */
 const RSS_SAMPLE_MS = 20;
 
-interface Finished {
+export interface Finished {
+  /** null when killed (the time limit). */
   readonly code: number | null;
   readonly stdout: string;
   readonly stderrTail: string;
   readonly lines: number;
+  /** Spawn to exit. */
   readonly wallMs: number;
+  /** Spawn to the last output on stdout: the summary, for a push. */
+  readonly lastStdoutMs: number;
   readonly cpu: { user: number; system: number };
   readonly peakRssBytes: number;
 }
 
-function runMeasured(
+/** Runs a command to its end (killed after `timeoutMs`), with its CPU, peak RSS and timings. */
+export function runMeasured(
   command: string,
   args: readonly string[],
   env: NodeJS.ProcessEnv,
@@ -101,8 +106,10 @@ function runMeasured(
     let stdout = '';
     let stderrTail = '';
     let lines = 0;
+    let lastStdoutMs = 0;
     child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
       stdout += chunk;
+      lastStdoutMs = performance.now() - started;
     });
     child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
       for (const char of chunk) if (char === '\n') lines += 1;
@@ -125,6 +132,7 @@ function runMeasured(
         stderrTail,
         lines,
         wallMs,
+        lastStdoutMs,
         cpu: { user: cpuAfter.user - cpuBefore.user, system: cpuAfter.system - cpuBefore.system },
         peakRssBytes: peak,
       });
@@ -133,18 +141,18 @@ function runMeasured(
   });
 }
 
-function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env = { ...process.env, ...extra };
-  // Nothing of the orchestrator's own loader or CA settings leaks into a measured process.
-  delete env.NODE_OPTIONS;
-  if (extra.NODE_EXTRA_CA_CERTS === undefined) delete env.NODE_EXTRA_CA_CERTS;
-  return env;
-}
-
 function sitesFile(urls: readonly string[]): string {
   const file = join(scratchDir('bench-sites-'), 'sites.txt');
   writeFileSync(file, `${urls.join('\n')}\n`);
   return file;
+}
+
+/** The orchestrator's environment and `extra`, without its loader or CA settings. */
+export function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env = { ...process.env, ...extra };
+  delete env.NODE_OPTIONS;
+  if (extra.NODE_EXTRA_CA_CERTS === undefined) delete env.NODE_EXTRA_CA_CERTS;
+  return env;
 }
 
 // ---------------------------------------------------------------------------------------------------------

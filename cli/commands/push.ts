@@ -126,7 +126,16 @@ export const pushCommand: Command = {
   run,
 };
 
+/**
+ * glibc's resolver waits 5 s for a name server, twice, and Node waits for lookups still running in its
+ * thread pool before the process can exit: after the summary of a push to names that do not resolve, that
+ * was seconds more. One second, once, per lookup (the engine retries the whole attempt anyway), unless the
+ * operator set RES_OPTIONS. Read by glibc at the first lookup, so set before any.
+ */
+const RESOLVER_OPTIONS = 'timeout:1 attempts:1';
+
 async function run(argv: readonly string[], cli: CliContext): Promise<number> {
+  if (process.env.RES_OPTIONS === undefined) process.env.RES_OPTIONS = RESOLVER_OPTIONS;
   const settings = resolveSettings(parseOptions(argv, OPTIONS), cli);
   const full = await siteListFromFile(settings.sitesFile).load();
   for (const duplicate of full.duplicates) cli.stderr.write(`warning: ignored duplicate: ${duplicate}\n`);
