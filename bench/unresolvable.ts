@@ -148,6 +148,7 @@ function chart(rows: readonly Row[]): string {
   const colors = { cli: '#2ca02c', aiohttp: '#d62728' } as const;
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">`,
+    '<title>Peak RSS of push against the number of sites that never resolve, for each client</title>',
     `<rect width="${width}" height="${height}" fill="white"/>`,
     `<text x="${m.left}" y="18" font-weight="bold">Peak RSS (MB) against sites that never resolve</text>`,
     `<line x1="${m.left}" y1="${y(TARGET_RSS_MB)}" x2="${width - m.right}" y2="${y(TARGET_RSS_MB)}" stroke="#999" stroke-dasharray="5,4"/>`,
