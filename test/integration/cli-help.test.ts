@@ -44,7 +44,7 @@ describe.concurrent('stripe-key-rotator --help', () => {
     const run = await runCli(['help', 'demo']);
 
     expect(run.code).toBe(0);
-    expect(run.stdout).toContain('Usage: stripe-key-rotator demo [--sites <n>] [--verbose]');
+    expect(run.stdout).toContain('Usage: stripe-key-rotator demo [--sites <n>] [--json] [--verbose]');
   });
 
   it('answers no command with the usage on stderr and exit 2', async ({ expect }) => {
