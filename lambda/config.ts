@@ -8,6 +8,7 @@ import {
   range,
   readStripeAccount,
   readStripeApiBase,
+  readSuccessNoticeTopic,
   SETTINGS,
   sitesParameterProblem,
   type WhenNothingStaged,
@@ -32,6 +33,8 @@ export interface RotatorConfig {
   /** STRIPE_ACCOUNT: the account a new key must belong to when the current key cannot vouch for it. */
   readonly stripeAccount?: string;
   readonly stripeApiBase: string;
+  /** SUCCESS_NOTICE_TOPIC_ARN: where a finished rotation is announced; absent: nowhere. */
+  readonly successNoticeTopicArn?: string;
 }
 
 /** The configuration's optional part when its variables are not set. */
@@ -115,6 +118,10 @@ export function loadConfig(env: Env): RotatorConfig {
   problems.push(...stripeAccountProblems);
   const stripeApiBase = readStripeApiBase(env[SETTINGS.stripeApiBase.variable]);
   problems.push(...stripeApiBase.problems);
+  const { value: successNoticeTopicArn, problems: noticeTopicProblems } = readSuccessNoticeTopic(
+    env[SETTINGS.successNoticeTopicArn.variable],
+  );
+  problems.push(...noticeTopicProblems);
 
   if (problems.length > 0) {
     throw new ConfigurationError('The rotation function is misconfigured; fix its environment variables:', {
@@ -135,14 +142,16 @@ export function loadConfig(env: Env): RotatorConfig {
     stripeCheck,
     ...(stripeAccount === undefined ? {} : { stripeAccount }),
     stripeApiBase: stripeApiBase.value,
+    ...(successNoticeTopicArn === undefined ? {} : { successNoticeTopicArn }),
   };
 }
 
 /**
- * What a deployment decides; the rest of `RotatorConfig` keeps its default: STRIPE_API_BASE, and
- * STRIPE_ACCOUNT, an override an operator sets on the function deliberately, for one rotation.
+ * What a deployment decides up front; the rest of `RotatorConfig` keeps its default: STRIPE_API_BASE,
+ * STRIPE_ACCOUNT (an override an operator sets on the function deliberately, for one rotation) and
+ * SUCCESS_NOTICE_TOPIC_ARN (added by the construct once its topic exists, with `notifyOnSuccess`).
  */
-export type DeployedConfig = Omit<RotatorConfig, 'stripeApiBase' | 'stripeAccount'>;
+export type DeployedConfig = Omit<RotatorConfig, 'stripeApiBase' | 'stripeAccount' | 'successNoticeTopicArn'>;
 
 /**
  * The environment variables that make `loadConfig` return `config`: what the construct deploys. Values may

@@ -99,6 +99,14 @@ export const SETTINGS = {
     pattern: /^acct_[A-Za-z0-9]{1,64}$/,
     patternText: 'a Stripe account id (acct_ followed by letters and digits), or none',
   },
+  successNoticeTopicArn: {
+    variable: 'SUCCESS_NOTICE_TOPIC_ARN',
+    meaning:
+      'the SNS topic told when a rotation finished (AWSCURRENT moved: the masked key and the site count), or none',
+    default: 'none',
+    pattern: /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/,
+    patternText: 'an SNS topic ARN, or none',
+  },
   stripeApiBase: {
     variable: 'STRIPE_API_BASE',
     meaning: 'the Stripe API the key check calls (https, no credentials, query or fragment)',
@@ -233,17 +241,37 @@ export function readStripeApiBase(raw: string | undefined): { value: string; pro
   return { value: url.origin + url.pathname.replace(/\/+$/, ''), problems };
 }
 
-/** STRIPE_ACCOUNT as the function reads it: an account id, or undefined when unset or `none`. */
-export function readStripeAccount(raw: string | undefined): {
-  value: string | undefined;
-  problems: string[];
-} {
-  const { variable, default: unset, pattern, patternText } = SETTINGS.stripeAccount;
+/** What an optional setting read from the environment gives: undefined when unset, and any problem. */
+export interface OptionalSetting {
+  readonly value: string | undefined;
+  readonly problems: string[];
+}
+
+/** A setting whose default, `none`, means unset: its value, or what is wrong with it. */
+function readOptional(
+  setting: { variable: string; default: string; pattern: RegExp; patternText: string },
+  raw: string | undefined,
+  shown: boolean,
+): OptionalSetting {
+  const { variable, default: unset, pattern, patternText } = setting;
   const text = raw?.trim() || unset;
   if (text === unset) return { value: undefined, problems: [] };
+  if (pattern.test(text)) return { value: text, problems: [] };
+  return {
+    value: undefined,
+    problems: [`${shown ? `${variable}="${text}"` : variable} is not ${patternText}`],
+  };
+}
+
+/** STRIPE_ACCOUNT as the function reads it: an account id, or undefined when unset or `none`. */
+export function readStripeAccount(raw: string | undefined): OptionalSetting {
   // Not echoed: a key pasted into the wrong variable must not reach a log.
-  if (!pattern.test(text)) return { value: undefined, problems: [`${variable} is not ${patternText}`] };
-  return { value: text, problems: [] };
+  return readOptional(SETTINGS.stripeAccount, raw, false);
+}
+
+/** SUCCESS_NOTICE_TOPIC_ARN as the function reads it: a topic ARN, or undefined when unset or `none`. */
+export function readSuccessNoticeTopic(raw: string | undefined): OptionalSetting {
+  return readOptional(SETTINGS.successNoticeTopicArn, raw, true);
 }
 
 /**

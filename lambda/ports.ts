@@ -44,6 +44,11 @@ export interface StagedKeyWriter {
   writeStaged(secretId: string, value: string): Promise<void>;
 }
 
+/** Where a finished rotation is announced (an SNS topic in the Lambda). Never given a secret value. */
+export interface Notifier {
+  notify(subject: string, message: string): Promise<void>;
+}
+
 /** Reads the AWSCURRENT value of a secret the function only reads (staged key, master API key). */
 export interface SecretReader {
   /** undefined when the secret exists but holds no value yet. */

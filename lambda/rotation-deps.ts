@@ -4,6 +4,7 @@ import type { MetricName } from './contract.js';
 import type { RotationLogger } from './log.js';
 import type {
   KeyChecker,
+  Notifier,
   RotatedSecretStore,
   RotationLedger,
   SecretReader,
@@ -32,6 +33,8 @@ export interface RotationDeps {
   readonly ledger: RotationLedger;
   readonly logger: RotationLogger;
   readonly metrics: RotationMetrics;
+  /** Told when AWSCURRENT moved; absent: no notice (config.successNoticeTopicArn unset). */
+  readonly notifier?: Notifier;
   /** Wall clock for ledger timestamps. @default () => new Date() */
   readonly now?: () => Date;
 }

@@ -309,6 +309,17 @@ async function finishSecret({ event, id, description, deps, log }: StepInput): P
     }),
   );
   await resetStagedKey(deps, log, async () => pending);
+  const { notifier } = deps;
+  if (notifier !== undefined) {
+    await bestEffort(log, 'Could not send the success notice', () =>
+      notifier.notify(
+        `Stripe key rotation finished (${sites.length} sites)`,
+        `Stripe key rotation finished for ${description.arn}: AWSCURRENT is now version ${id.token}, ` +
+          `${describeKey(pending)}, after all ${sites.length} sites confirmed it (previous version ` +
+          `${currentVersion}). Let the previous key expire in the Stripe Dashboard.`,
+      ),
+    );
+  }
   log.info('Rotation finished: AWSCURRENT moved', {
     key: describeKey(pending),
     sites: sites.length,

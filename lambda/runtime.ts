@@ -7,11 +7,13 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SNSClient } from '@aws-sdk/client-sns';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Dispatcher } from 'undici';
 import { DynamoDbLedger } from './aws/dynamodb-ledger.js';
 import { SecretsManagerStore } from './aws/secrets-manager.js';
+import { SnsNotifier } from './aws/sns-notifier.js';
 import { SsmSiteListSource } from './aws/ssm-site-list.js';
 import { loadConfig } from './config.js';
 import { AWS_CLIENT_CONFIG, METRICS, type MetricName, POWERTOOLS_SETTINGS } from './contract.js';
@@ -29,6 +31,7 @@ export interface RuntimeOverrides {
   readonly secretsManager?: SecretsManagerClient;
   readonly ssm?: SSMClient;
   readonly dynamodb?: DynamoDBClient;
+  readonly sns?: SNSClient;
   /** Replaces the DynamoDB ledger entirely (tests focused on HTTP, local runs). */
   readonly ledger?: RotationLedger;
   readonly logger?: Logger;
@@ -80,6 +83,14 @@ export function createRotationHandler(
       }),
     logger,
     metrics: { record },
+    ...(config.successNoticeTopicArn === undefined
+      ? {}
+      : {
+          notifier: new SnsNotifier(
+            overrides.sns ?? new SNSClient(AWS_CLIENT_CONFIG),
+            config.successNoticeTopicArn,
+          ),
+        }),
   };
 
   return async (input, context) => {

@@ -25,6 +25,8 @@ export interface EnvironmentSettings {
   readonly region?: string;
   readonly serviceName?: string;
   readonly notificationEmails?: readonly string[];
+  /** The construct's `notifyOnSuccess`: a notice when a rotation finished. */
+  readonly notifyOnSuccess?: boolean;
   /** Role or user ARNs let through the rotated secret's write guard (`operatorPrincipals`). */
   readonly operatorPrincipals?: readonly string[];
   /** `cron(...)` (with `scheduleWindowHours`) or `rate(N hours|days)`. */
@@ -102,6 +104,7 @@ function readEnvironment(name: string, value: unknown, problems: string[]): Envi
     region: read.string('region', /^[a-z]{2}(-[a-z]+)+-\d$/, 'a region such as eu-west-3'),
     serviceName: read.string('serviceName'),
     notificationEmails: read.stringList('notificationEmails'),
+    notifyOnSuccess: read.boolean('notifyOnSuccess'),
     operatorPrincipals: read.stringList('operatorPrincipals'),
     schedule: read.string('schedule', /^(cron|rate)\(.*\)$/, 'cron(...) or rate(N hours|days)'),
     scheduleWindowHours: read.number('scheduleWindowHours'),

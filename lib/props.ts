@@ -175,6 +175,15 @@ export interface StripeKeyRotationProps {
   readonly notificationsTopic?: sns.ITopic;
 
   /**
+   * Also tell the notifications topic when a rotation finished: the function publishes, once AWSCURRENT
+   * moved, the masked new key (with its fingerprint), the number of sites that confirmed it and both version
+   * ids. A failed publish is logged and never fails the rotation.
+   *
+   * @default false - notices for failures and alarms only
+   */
+  readonly notifyOnSuccess?: boolean;
+
+  /**
    * How old the last successful rotation may get before the watchdog's overdue alarm fires (whole hours).
    *
    * @default the schedule's longest gap between two starts plus its window; required for a cron schedule

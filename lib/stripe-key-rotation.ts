@@ -15,7 +15,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { configEnvironment } from '../lambda/config.js';
-import { NOTHING_STAGED, POWERTOOLS_SETTINGS } from '../lambda/contract.js';
+import { NOTHING_STAGED, POWERTOOLS_SETTINGS, SETTINGS } from '../lambda/contract.js';
 import { KEY_IN_TEXT } from '../lambda/keys.js';
 import { LEDGER_TABLE_SCHEMA } from '../lambda/ledger-schema.js';
 import { handlerAsset } from './handler-asset.js';
@@ -334,6 +334,7 @@ export class StripeKeyRotation extends Construct {
     // Secrets Manager tests the configuration as soon as the schedule exists: its failure notice needs the
     // rule and the topic policy in place.
     this.rotationSchedule.node.addDependency(monitoring.failureRule, monitoring.topic);
+    if (props.notifyOnSuccess === true) this.allowSuccessNotices(monitoring.topic);
 
     this.watchdog = new RotationWatchdog(this, {
       serviceName: settings.serviceName,
@@ -392,6 +393,30 @@ export class StripeKeyRotation extends Construct {
   /** Lets `grantee` stage the next key (the CLI's `stage`: write the staged secret, compare with the keys in service). */
   grantStageKey(grantee: iam.IGrantable): iam.Grant {
     return RotationGrants.grant(grantee, this.#grants.stageKey());
+  }
+
+  /** The function publishes a notice when a rotation finished (`notifyOnSuccess`), to `topic` only. */
+  private allowSuccessNotices(topic: sns.ITopic): void {
+    const fn = this.rotationFunction;
+    fn.addEnvironment(SETTINGS.successNoticeTopicArn.variable, topic.topicArn);
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'PublishSuccessNotice',
+        actions: ['sns:Publish'],
+        resources: [topic.topicArn],
+      }),
+    );
+    if (topic.masterKey !== undefined) {
+      // What SNS needs to encrypt a message for an encrypted topic, through SNS only (no wildcard action).
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({
+          sid: 'EncryptSuccessNotice',
+          actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+          resources: [topic.masterKey.keyArn],
+          conditions: { StringEquals: { 'kms:ViaService': `sns.${Stack.of(this).region}.amazonaws.com` } },
+        }),
+      );
+    }
   }
 
   /** Lets `grantee` start a rotation (`RotateSecret`, and the invoke right on the function it requires). */

@@ -63,6 +63,7 @@ export class StripeKeyRotatorStack extends Stack {
       memorySize: settings.memorySize,
       logRetention: settings.logRetentionDays as logs.RetentionDays | undefined,
       notificationEmails: settings.notificationEmails,
+      notifyOnSuccess: settings.notifyOnSuccess,
       overdueAfter:
         settings.overdueAfterHours === undefined ? undefined : Duration.hours(settings.overdueAfterHours),
       pendingMaxAge:

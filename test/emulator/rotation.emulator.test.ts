@@ -18,10 +18,12 @@ import {
   PutSecretValueCommand,
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
+import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { Agent } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { NOTHING_STAGED } from '../../lambda/contract.js';
+import { fingerprint } from '../../lambda/keys.js';
 import { createRotationHandler, type RotationHandler } from '../../lambda/runtime.js';
 import { TEMPLATE_ENDPOINT_PATH } from '../../sim/site-behaviours.js';
 import { type StripeStub, startStripeStub } from '../../sim/stripe-stub.js';
@@ -30,6 +32,7 @@ import {
   createLedgerTable,
   currentSecretValue,
   type MotoServer,
+  motoClientConfig,
   motoClients,
   secretStages,
   startMoto,
@@ -49,12 +52,14 @@ let dispatcher: Agent;
 let sm: SecretsManagerClient;
 let ssm: SSMClient;
 let dynamodb: DynamoDBClient;
+let sns: SNSClient;
 let ledgerTable: string;
 let runId = 0;
 
 beforeAll(async () => {
   moto = await startMoto();
   ({ sm, ssm, dynamodb } = motoClients(moto));
+  sns = new SNSClient(motoClientConfig(moto));
   ledgerTable = await createLedgerTable(dynamodb, 'stripe-key-rotator-emulator-ledger');
   fleet = await startTemplateFleet({ size: 25, masterApiKey: MASTER_API_KEY, firstAddress: '127.0.20.2' });
   stripe = await startStripeStub(await fleet.ca.issue({ ips: ['127.0.0.1'] }));
@@ -67,7 +72,7 @@ afterAll(async () => {
   await dispatcher?.close();
   await stripe?.close();
   await fleet?.close();
-  for (const client of [sm, ssm, dynamodb]) client?.destroy();
+  for (const client of [sm, ssm, dynamodb, sns]) client?.destroy();
   await moto?.stop();
 });
 
@@ -115,7 +120,14 @@ async function deploy(options: {
       SITE_TIMEOUT_MS: '2000',
       ...options.env,
     },
-    { dispatcher, secretsManager: sm, ssm, dynamodb, logger: new Logger({ serviceName: 'emulator-test' }) },
+    {
+      dispatcher,
+      secretsManager: sm,
+      ssm,
+      dynamodb,
+      sns,
+      logger: new Logger({ serviceName: 'emulator-test' }),
+    },
   );
   return { arn, stagedArn, sitesParameter, handler };
 }
@@ -163,6 +175,29 @@ describe('a rotation against the moto emulator', () => {
       expect(site.requests[0]?.headers['x-api-key']).toBe(MASTER_API_KEY);
       expect(site.requests[0]?.body).toEqual({ value: NEXT });
     }
+  });
+
+  it('publishes one success notice to SUCCESS_NOTICE_TOPIC_ARN once AWSCURRENT moved: masked key, site count, never a key', async () => {
+    const topicArn =
+      (await sns.send(new CreateTopicCommand({ Name: `notices-${runId + 1}` }))).TopicArn ?? '';
+    const d = await deploy({ staged: NEXT, env: { SUCCESS_NOTICE_TOPIC_ARN: topicArn } });
+    const token = await startMotoRotation(sm, d.arn);
+
+    await run(d, token);
+    await run(d, token, ['finishSecret']);
+
+    // moto keeps what was published to a topic; its state is readable at /moto-api/data.json.
+    const state = (await (await fetch(`${moto.endpoint}/moto-api/data.json`)).json()) as {
+      sns: { Topic: { arn: string; sent_notifications: unknown[] }[] };
+    };
+    const sent = state.sns.Topic.find((topic) => topic.arn === topicArn)?.sent_notifications ?? [];
+    expect(sent).toHaveLength(1);
+    const text = JSON.stringify(sent);
+    expect(text).toContain('Stripe key rotation finished (25 sites)');
+    expect(text).toContain(`AWSCURRENT is now version ${token}`);
+    expect(text).toContain(`(fp ${fingerprint(NEXT)})`);
+    expect(text).not.toContain(NEXT);
+    expect(text).not.toContain(MASTER_API_KEY);
   });
 
   it('resets the staged key secret to the nothing-staged value after finishSecret, once even when replayed', async () => {

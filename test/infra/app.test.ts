@@ -30,6 +30,7 @@ const EVERY_OPTION = {
   siteList: { path: '/stripe/live/sites/', kmsKeyArn: KEY_ARN },
   schedule: 'rate(7 days)',
   notificationEmails: ['ops@example.com'],
+  notifyOnSuccess: true,
 };
 
 function nagViolations(scope: IConstruct): { rule: string; paths: (string | undefined)[] }[] {

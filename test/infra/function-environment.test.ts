@@ -16,7 +16,15 @@ import { buildApp } from '../../lib/app.js';
 import type { StripeKeyRotationProps } from '../../lib/props.js';
 import { SiteListParameter } from '../../lib/site-list.js';
 import { StripeKeyRotation } from '../../lib/stripe-key-rotation.js';
-import { ENV, logicalId, propertiesOf, resources, testApp, testStack } from './support.js';
+import {
+  ENV,
+  identityStatements,
+  logicalId,
+  propertiesOf,
+  resources,
+  testApp,
+  testStack,
+} from './support.js';
 
 const SYNTH_TIMEOUT = 60_000;
 const ROTATED_ARN = `arn:aws:secretsmanager:${ENV.region}:${ENV.account}:secret:stripe/live/key-AbC123`;
@@ -41,6 +49,7 @@ function plausible(value: unknown, template: Template): string {
       return `arn:aws:secretsmanager:${ENV.region}:${ENV.account}:secret:${id}-AbCdEf`;
     }
     if (type === 'AWS::DynamoDB::Table' || type === 'AWS::SSM::Parameter') return id;
+    if (type === 'AWS::SNS::Topic') return `arn:aws:sns:${ENV.region}:${ENV.account}:${id}`;
     throw new Error(`no plausible value for a Ref to ${id} (${type})`);
   }
   const getAtt = intrinsic['Fn::GetAtt'];
@@ -190,6 +199,39 @@ describe('the environment the construct gives the rotation function', () => {
         stripeCheck: false,
         stripeApiBase: CONFIG_DEFAULTS.stripeApiBase,
       });
+    },
+    SYNTH_TIMEOUT,
+  );
+
+  it(
+    'loads with notifyOnSuccess as a configuration naming the notifications topic, which the function may publish to',
+    () => {
+      const { rotation, template } = build(() => ({ keyMode: 'live', notifyOnSuccess: true }));
+      const topicId = logicalId(rotation.notificationsTopic);
+      expectLoads(rotation, template, {
+        ...CONFIG_DEFAULTS,
+        stagedSecretId: createdSecretArn(rotation.stagedKeySecret),
+        masterApiKeySecretId: createdSecretArn(rotation.masterApiKeySecret),
+        sitesParameter: `/${rotation.serviceName}/sites`,
+        ledgerTable: logicalId(rotation.ledgerTable),
+        keyMode: 'live',
+        successNoticeTopicArn: `arn:aws:sns:${ENV.region}:${ENV.account}:${topicId}`,
+      });
+      expect(identityStatements(template)).toContainEqual({
+        Sid: 'PublishSuccessNotice',
+        Action: 'sns:Publish',
+        Effect: 'Allow',
+        Resource: { Ref: topicId },
+      });
+      expect(identityStatements(template)).toContainEqual({
+        Sid: 'EncryptSuccessNotice',
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        Effect: 'Allow',
+        Resource: { 'Fn::GetAtt': [logicalId(rotation.notificationsTopic.masterKey ?? rotation), 'Arn'] },
+        Condition: { StringEquals: { 'kms:ViaService': `sns.${ENV.region}.amazonaws.com` } },
+      });
+      const without = build(() => ({ keyMode: 'live' }));
+      expect(JSON.stringify(identityStatements(without.template))).not.toContain('sns:Publish');
     },
     SYNTH_TIMEOUT,
   );

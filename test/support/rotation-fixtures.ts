@@ -10,6 +10,7 @@ import type { KeyMode } from '../../lambda/keys.js';
 import { InMemoryLedger } from '../../lambda/local/memory-ledger.js';
 import type {
   KeyChecker,
+  Notifier,
   PushReport,
   PushRequest,
   SiteList,
@@ -97,6 +98,7 @@ export function rotationWorld(options: {
   staged?: string;
   env?: Record<string, string>;
   sites?: string[];
+  notifier?: Notifier;
 }): RotationWorld {
   const sm = new FakeSecretsManager();
   const rotatedArn = sm.createSecret('stripe/secret-key', options.current);
@@ -129,6 +131,7 @@ export function rotationWorld(options: {
     ledger,
     logger: new Logger({ serviceName: 'rotation-test', logLevel: 'DEBUG' }),
     metrics: { record: (name, value) => metrics.set(name, (metrics.get(name) ?? 0) + value) },
+    ...(options.notifier === undefined ? {} : { notifier: options.notifier }),
   };
   return { sm, rotatedArn, stagedArn, masterArn, checker, pusher, siteList, ledger, metrics, deps };
 }

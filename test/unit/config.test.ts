@@ -78,6 +78,18 @@ describe('the handler configuration', () => {
     ]);
   });
 
+  it('reads SUCCESS_NOTICE_TOPIC_ARN as a topic ARN, none as no notice, and names anything else', () => {
+    const topic = 'arn:aws:sns:eu-west-1:123456789012:stripe-key-rotator-live-notifications';
+    expect(loadConfig({ ...REQUIRED, SUCCESS_NOTICE_TOPIC_ARN: topic }).successNoticeTopicArn).toBe(topic);
+    expect(
+      loadConfig({ ...REQUIRED, SUCCESS_NOTICE_TOPIC_ARN: 'none' }).successNoticeTopicArn,
+    ).toBeUndefined();
+    expect(loadConfig(REQUIRED).successNoticeTopicArn).toBeUndefined();
+    expect(configError({ ...REQUIRED, SUCCESS_NOTICE_TOPIC_ARN: 'my-topic' }).problems).toEqual([
+      'SUCCESS_NOTICE_TOPIC_ARN="my-topic" is not an SNS topic ARN, or none',
+    ]);
+  });
+
   it('reports every missing required variable at once, by name', () => {
     const error = configError({});
     expect(error.problems).toHaveLength(5);

@@ -803,3 +803,65 @@ describe('the staged key secret after finishSecret', () => {
     expect(world.metrics.get('StagedKeyResetFailed')).toBe(1);
   });
 });
+
+describe('the success notice (SUCCESS_NOTICE_TOPIC_ARN)', () => {
+  function recordingNotifier(fail = false) {
+    const notices: { subject: string; message: string }[] = [];
+    return {
+      notices,
+      notify: async (subject: string, message: string) => {
+        if (fail)
+          throw Object.assign(new Error('Not authorized to publish'), {
+            name: 'AuthorizationErrorException',
+          });
+        notices.push({ subject, message });
+      },
+    };
+  }
+
+  it('is sent once AWSCURRENT moved, with the masked key, the site count and both versions, never the key', async () => {
+    const notifier = recordingNotifier();
+    const world = rotationWorld({ current: CURRENT, staged: NEXT, notifier });
+    const token = world.sm.startRotation(world.rotatedArn);
+
+    await runAllSteps(world, token);
+    await step(world, 'finishSecret', token);
+
+    expect(notifier.notices).toHaveLength(1);
+    const [notice] = notifier.notices;
+    expect(notice?.subject).toBe('Stripe key rotation finished (3 sites)');
+    expect(notice?.message).toContain(`AWSCURRENT is now version ${token}`);
+    expect(notice?.message).toContain(`(fp ${fingerprint(NEXT)})`);
+    expect(notice?.message).toContain('after all 3 sites confirmed it');
+    expect(notice?.message).not.toContain(NEXT);
+    expect(notice?.message).not.toContain(CURRENT);
+  });
+
+  it('is not sent when finishSecret refuses to move AWSCURRENT', async () => {
+    const notifier = recordingNotifier();
+    const world = rotationWorld({ current: CURRENT, staged: NEXT, notifier });
+    world.pusher.outcomes.set('https://b.example', {
+      outcome: 'invalid_api_key',
+      httpStatus: 401,
+      detail: 'answered 401 invalid_api_key',
+      attempts: 1,
+      durationMs: 5,
+    });
+    const token = world.sm.startRotation(world.rotatedArn);
+    await step(world, 'createSecret', token);
+    await rejection(step(world, 'setSecret', token));
+
+    await rejection(step(world, 'finishSecret', token));
+
+    expect(notifier.notices).toHaveLength(0);
+  });
+
+  it('never fails the rotation: a refused publish is logged, AWSCURRENT has moved', async () => {
+    const world = rotationWorld({ current: CURRENT, staged: NEXT, notifier: recordingNotifier(true) });
+
+    await runAllSteps(world, world.sm.startRotation(world.rotatedArn));
+
+    expect(world.sm.valueAt(world.rotatedArn, 'AWSCURRENT')).toBe(NEXT);
+    expect(capturedText()).toContain('Could not send the success notice');
+  });
+});
