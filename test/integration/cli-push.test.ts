@@ -312,7 +312,9 @@ describe.concurrent('stripe-key-rotator push, against real HTTPS template sites'
 
     expect(quiet.code, output(quiet)).toBe(0);
     expect(quiet.stdout).toContain('3 confirmed, 0 failed, 0 not attempted');
-    expect(quiet.stderr).toMatch(/^warning: ignored duplicate: [^\n]+ line 4 repeats [^\n]+ line 1 [^\n]+\n$/);
+    expect(quiet.stderr).toMatch(
+      /^warning: ignored duplicate: [^\n]+ line 4 repeats [^\n]+ line 1 [^\n]+\n$/,
+    );
     expect(long.code, output(long)).toBe(0);
     expect(long.stderr).toBe('');
     expect(long.stdout).toContain('3 confirmed, 0 failed, 0 not attempted');
