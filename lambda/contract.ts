@@ -271,7 +271,8 @@ export function readStripeAccount(raw: string | undefined): OptionalSetting {
 
 /** SUCCESS_NOTICE_TOPIC_ARN as the function reads it: a topic ARN, or undefined when unset or `none`. */
 export function readSuccessNoticeTopic(raw: string | undefined): OptionalSetting {
-  return readOptional(SETTINGS.successNoticeTopicArn, raw, true);
+  // Shown only when ARN-shaped: anything else may be a secret pasted into the wrong variable.
+  return readOptional(SETTINGS.successNoticeTopicArn, raw, raw?.trim().startsWith('arn:') === true);
 }
 
 /**

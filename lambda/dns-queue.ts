@@ -30,8 +30,11 @@ export interface LookupQueueOptions {
   readonly now?: () => number;
 }
 
-/** Past its deadline a queued lookup's socket is gone; the margin keeps clear of the connect timer's own. */
-const ABANDON_MARGIN_MS = 50;
+/**
+ * Past its deadline a queued lookup's socket is gone. undici arms its connect timer with a coarse (about
+ * 1 s) clock, so the margin is wider than that; an abandoned lookup also reads as a timeout (site-answer.ts).
+ */
+const ABANDON_MARGIN_MS = 1_500;
 
 /** A `lookup` for `net`/`tls.connect` options that drops lookups whose socket has timed out meanwhile. */
 export function lookupQueue(options: LookupQueueOptions): LookupFunction {

@@ -9,6 +9,9 @@ type Unit = keyof typeof UNIT_MS;
 const PART = /(\d+(?:\.\d+)?)(ms|s|m|h)/gy;
 const WHOLE = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h))+$/;
 
+/** Largest first: `1h30m`, never `30m1h` or `1s1s`. */
+const ORDER: readonly Unit[] = ['h', 'm', 's', 'ms'];
+
 /** Milliseconds, or why `text` is not a duration. */
 export function parseDuration(text: string): { ms: number } | { problem: string } {
   const trimmed = text.trim();
@@ -17,8 +20,17 @@ export function parseDuration(text: string): { ms: number } | { problem: string 
   }
   if (!WHOLE.test(trimmed)) return { problem: 'is not a duration (e.g. 500ms, 30s, 2m, 1h, 1m30s)' };
   let ms = 0;
-  for (const [, amount, unit] of trimmed.matchAll(PART)) ms += Number(amount) * UNIT_MS[unit as Unit];
-  if (!Number.isInteger(ms)) return { problem: 'is not a whole number of milliseconds' };
+  let lastRank = -1;
+  for (const [, amount, unit] of trimmed.matchAll(PART)) {
+    const rank = ORDER.indexOf(unit as Unit);
+    if (rank <= lastRank) return { problem: 'repeats a unit or puts a smaller one first (write e.g. 1h30m)' };
+    lastRank = rank;
+    // 2.01 × 1000 is 2009.9999999999998 in floating point: a whole number within rounding error counts.
+    const part = Number(amount) * UNIT_MS[unit as Unit];
+    const whole = Math.round(part);
+    if (Math.abs(part - whole) > 1e-6) return { problem: 'is not a whole number of milliseconds' };
+    ms += whole;
+  }
   return { ms };
 }
 

@@ -313,9 +313,9 @@ async function finishSecret({ event, id, description, deps, log }: StepInput): P
   if (notifier !== undefined) {
     await bestEffort(log, 'Could not send the success notice', () =>
       notifier.notify(
-        `Stripe key rotation finished (${sites.length} sites)`,
+        `Stripe key rotation finished (${sites.length} ${sites.length === 1 ? 'site' : 'sites'})`,
         `Stripe key rotation finished for ${description.arn}: AWSCURRENT is now version ${id.token}, ` +
-          `${describeKey(pending)}, after all ${sites.length} sites confirmed it (previous version ` +
+          `${describeKey(pending)}, after ${sites.length === 1 ? 'its one site' : `all ${sites.length} sites`} confirmed it (previous version ` +
           `${currentVersion}). Let the previous key expire in the Stripe Dashboard.`,
       ),
     );

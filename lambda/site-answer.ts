@@ -131,6 +131,8 @@ const TIMEOUT_CODES = new Set([
   'UND_ERR_BODY_TIMEOUT',
   'ERR_TLS_HANDSHAKE_TIMEOUT',
   'ETIMEDOUT',
+  // dns-queue.ts: the attempt's connect timeout passed while its lookup was still queued.
+  'ELOOKUPABANDONED',
 ]);
 
 /** The first `code` (or a timeout/abort name) along an error's cause chain; never its message. */

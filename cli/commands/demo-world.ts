@@ -110,7 +110,7 @@ export async function setUp(size: number, verbose: boolean, cli: CliContext): Pr
     const pusher: SitePusher = {
       async push(request) {
         pushes.push(request.sites);
-        const progress = cli.stdout.isTTY ? pushProgress(cli.stdout, request.sites.length) : undefined;
+        const progress = cli.progress.isTTY ? pushProgress(cli.progress, request.sites.length) : undefined;
         try {
           return await engine.push({
             ...request,

@@ -85,8 +85,13 @@ describe('the handler configuration', () => {
       loadConfig({ ...REQUIRED, SUCCESS_NOTICE_TOPIC_ARN: 'none' }).successNoticeTopicArn,
     ).toBeUndefined();
     expect(loadConfig(REQUIRED).successNoticeTopicArn).toBeUndefined();
+    // Shown only when ARN-shaped: anything else may be a secret pasted into the wrong variable.
     expect(configError({ ...REQUIRED, SUCCESS_NOTICE_TOPIC_ARN: 'my-topic' }).problems).toEqual([
-      'SUCCESS_NOTICE_TOPIC_ARN="my-topic" is not an SNS topic ARN, or none',
+      'SUCCESS_NOTICE_TOPIC_ARN is not an SNS topic ARN, or none',
+    ]);
+    const queue = 'arn:aws:sqs:eu-west-1:123456789012:not-a-topic';
+    expect(configError({ ...REQUIRED, SUCCESS_NOTICE_TOPIC_ARN: queue }).problems).toEqual([
+      `SUCCESS_NOTICE_TOPIC_ARN="${queue}" is not an SNS topic ARN, or none`,
     ]);
   });
 

@@ -49,7 +49,7 @@ describe('lookupQueue', () => {
   }) => {
     const h = harness(100);
     for (const host of ['a', 'b', 'stale-1', 'stale-2']) h.ask(host);
-    h.advance(151);
+    h.advance(1_601);
     h.ask('fresh');
 
     h.pending[0]?.answer(null, '192.0.2.1', 4);

@@ -28,6 +28,30 @@ describe('parseDuration', () => {
     }
   });
 
+  it('reads decimals exactly, whatever floating point makes of them', ({ expect }) => {
+    expect(parseDuration('2.01s')).toEqual({ ms: 2_010 });
+    expect(parseDuration('0.27m')).toEqual({ ms: 16_200 });
+    expect(parseDuration('1.10h')).toEqual({ ms: 3_960_000 });
+  });
+
+  it('refuses a repeated unit, or a smaller unit before a larger one', ({ expect }) => {
+    for (const text of ['1s1s', '30s1m', '1h60m1h', '5ms1s']) {
+      expect(parseDuration(text), text).toEqual({
+        problem: 'repeats a unit or puts a smaller one first (write e.g. 1h30m)',
+      });
+    }
+  });
+
+  it('reads every two-decimal amount of every unit as the whole number of ms it is', ({ expect }) => {
+    fc.assert(
+      fc.property(fc.nat({ max: 99_999 }), fc.constantFrom('s', 'm', 'h'), (hundredths, unit) => {
+        const factor = { s: 10, m: 600, h: 36_000 }[unit];
+        const text = `${Math.floor(hundredths / 100)}.${String(hundredths % 100).padStart(2, '0')}${unit}`;
+        expect(parseDuration(text)).toEqual({ ms: hundredths * factor });
+      }),
+    );
+  });
+
   it('refuses a fraction of a millisecond', ({ expect }) => {
     expect(parseDuration('0.5ms')).toEqual({ problem: 'is not a whole number of milliseconds' });
   });

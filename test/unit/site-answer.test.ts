@@ -98,7 +98,13 @@ describe('classifying a request that got no answer', () => {
 
   it('treats the whole-attempt timeout and undici timeouts as transient timeouts', () => {
     const abort = new DOMException('The operation was aborted due to timeout', 'TimeoutError');
-    for (const error of [abort, withCode('UND_ERR_HEADERS_TIMEOUT'), withCode('UND_ERR_CONNECT_TIMEOUT')]) {
+    // ELOOKUPABANDONED: the connect timeout passed while the host's lookup was still queued (dns-queue.ts).
+    for (const error of [
+      abort,
+      withCode('UND_ERR_HEADERS_TIMEOUT'),
+      withCode('UND_ERR_CONNECT_TIMEOUT'),
+      withCode('ELOOKUPABANDONED'),
+    ]) {
       expect(classifyFailure(error, 300)).toEqual({
         outcome: 'timeout',
         retryable: true,
