@@ -177,7 +177,8 @@ export interface StripeKeyRotationProps {
   /**
    * Also tell the notifications topic when a rotation finished: the function publishes, once AWSCURRENT
    * moved, the masked new key (with its fingerprint), the number of sites that confirmed it and both version
-   * ids. A failed publish is logged and never fails the rotation.
+   * ids. A failed publish is logged and never fails the rotation. With an imported `notificationsTopic`, synth
+   * warns what the topic's key and policy must allow (nothing here can add it).
    *
    * @default false - notices for failures and alarms only
    */

@@ -416,6 +416,15 @@ export class StripeKeyRotation extends Construct {
           conditions: { StringEquals: { 'kms:ViaService': `sns.${Stack.of(this).region}.amazonaws.com` } },
         }),
       );
+    } else if (topic.node.defaultChild === undefined) {
+      // An imported topic: its encryption and its policy are not known here.
+      Annotations.of(this).addWarningV2(
+        'stripe-key-rotator:notifyOnSuccess:imported-topic',
+        `notifyOnSuccess: notificationsTopic is imported, so the rotation role may publish to it but nothing ` +
+          `here can allow it on the topic's side: if the topic is encrypted, its key policy must let the role use ` +
+          `kms:Decrypt and kms:GenerateDataKey through SNS; if it is in another account, its policy must allow ` +
+          `sns:Publish to the role. Otherwise success notices fail (logged by the function, never failing a rotation).`,
+      );
     }
   }
 

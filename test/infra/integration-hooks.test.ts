@@ -6,7 +6,15 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { StripeKeyRotation } from '../../lib/stripe-key-rotation.js';
-import { logicalId, propertiesOf, ref, resourceCounts, resources, testStack } from './support.js';
+import {
+  identityStatements,
+  logicalId,
+  propertiesOf,
+  ref,
+  resourceCounts,
+  resources,
+  testStack,
+} from './support.js';
 
 describe("a StripeKeyRotation's integration hooks", () => {
   let rotation: StripeKeyRotation;
@@ -124,5 +132,30 @@ describe('a StripeKeyRotation given its own notifications topic', () => {
     for (const sid of ['FailureRulePublishes', 'RotationAlarmsPublish', 'WatchdogAlarmsPublish']) {
       expect(warnings.some((warning) => warning.includes(`statement ${sid} could not be added`))).toBe(true);
     }
+    expect(Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('notifyOnSuccess'))).toEqual(
+      [],
+    );
+  }, 60_000);
+
+  it('with notifyOnSuccess and an imported topic, grants the publish and warns what the topic side needs', () => {
+    const stack = testStack();
+    const topic = sns.Topic.fromTopicArn(stack, 'Alerts', TOPIC_ARN);
+    new StripeKeyRotation(stack, 'Rotation', {
+      keyMode: 'live',
+      notificationsTopic: topic,
+      notifyOnSuccess: true,
+    });
+
+    expect(identityStatements(Template.fromStack(stack))).toContainEqual({
+      Sid: 'PublishSuccessNotice',
+      Action: 'sns:Publish',
+      Effect: 'Allow',
+      Resource: TOPIC_ARN,
+    });
+    const warnings = Annotations.fromStack(stack)
+      .findWarning('*', Match.stringLikeRegexp('notifyOnSuccess: notificationsTopic is imported'))
+      .map((warning) => String(warning.entry.data));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain('kms:Decrypt and kms:GenerateDataKey through SNS');
   }, 60_000);
 });
