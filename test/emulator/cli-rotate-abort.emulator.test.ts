@@ -193,16 +193,21 @@ const ledger = (): DynamoDbLedger =>
 
 const output = (run: { stdout: string; stderr: string }): string => `${run.stdout}\n${run.stderr}`;
 
+/** Runs createSecret, then a setSecret that fails on site 12 (401): the other 24 take NEXT. */
+async function failOnSite12(d: Deployment, token: string): Promise<{ wrongUrl: string }> {
+  const wrong = fleet.site(12);
+  wrong.masterApiKey = secret('site-12-master-key-is-another-one');
+  await step(d, token, ['createSecret']);
+  await rejection(step(d, token, ['setSecret']));
+  return { wrongUrl: wrong.url };
+}
+
 /** A rotation started by RotateSecret whose setSecret failed on site 12 (401): the other 24 took NEXT. */
 async function rotationFailedOnOneSite(d: Deployment): Promise<{ token: string; wrongUrl: string }> {
   const started = await cli('rotate', d);
   expect(started.code, output(started)).toBe(0);
   const token = await pendingCreatedByCli(d.arn);
-  const wrong = fleet.site(12);
-  wrong.masterApiKey = secret('site-12-master-key-is-another-one');
-  await step(d, token, ['createSecret']);
-  await rejection(step(d, token, ['setSecret']));
-  return { token, wrongUrl: wrong.url };
+  return { token, ...(await failOnSite12(d, token)) };
 }
 
 describe('stripe-key-rotator rotate, against moto', () => {
@@ -237,17 +242,14 @@ describe('stripe-key-rotator rotate, against moto', () => {
     const d = await deploy();
     const waiting = cli('rotate', d, ['--wait', '--timeout', '1m', '--failed-grace', '3s']);
     const token = await pendingCreatedByCli(d.arn);
-    const wrong = fleet.site(12);
-    wrong.masterApiKey = secret('site-12-master-key-is-another-one');
 
-    await step(d, token, ['createSecret']);
-    await rejection(step(d, token, ['setSecret']));
+    const { wrongUrl } = await failOnSite12(d, token);
     const run = await waiting;
 
     expect(run.code, output(run)).toBe(1);
     expect(run.stdout).toContain('Rotation did not finish: the rotation function recorded a failure');
     expect(run.stdout).toContain('Sites not confirmed (1 of 25)');
-    expect(run.stdout).toMatch(new RegExp(`${wrong.url} +failed: invalid_api_key`));
+    expect(run.stdout).toMatch(new RegExp(`${wrongUrl} +failed: invalid_api_key`));
     expect(run.stderr).toContain('24 confirmed · 1 failed · 0 remaining of 25 (ledger: failed)');
     expect(await currentSecretValue(sm, d.arn)).toBe(CURRENT);
   });
@@ -256,11 +258,8 @@ describe('stripe-key-rotator rotate, against moto', () => {
     const d = await deploy();
     const waiting = cli('rotate', d, ['--wait', '--json', '--timeout', '1m', '--failed-grace', '3s']);
     const token = await pendingCreatedByCli(d.arn);
-    const wrong = fleet.site(12);
-    wrong.masterApiKey = secret('site-12-master-key-is-another-one');
 
-    await step(d, token, ['createSecret']);
-    await rejection(step(d, token, ['setSecret']));
+    const { wrongUrl } = await failOnSite12(d, token);
     const run = await waiting;
 
     expect(run.code, output(run)).toBe(1);
@@ -272,7 +271,7 @@ describe('stripe-key-rotator rotate, against moto', () => {
       reason: expect.stringContaining('the rotation function recorded a failure'),
       sites: { total: 25, confirmed: 24, failed: 1, remaining: 0 },
       unconfirmed: [
-        { site: wrong.url, status: 'failed', outcome: 'invalid_api_key', detail: expect.any(String) },
+        { site: wrongUrl, status: 'failed', outcome: 'invalid_api_key', detail: expect.any(String) },
       ],
     });
     expect(run.stderr).toContain(`Rotation started: version ${token}`);

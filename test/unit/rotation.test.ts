@@ -22,6 +22,14 @@ import { capturedText, rejection, secret } from '../support/secret-guard.js';
 const CURRENT = fakeKey('test', 'Current');
 const NEXT = fakeKey('test', 'Next');
 const PREVIOUS = fakeKey('test', 'Previous');
+/** A site that expects another master API key. */
+const REFUSED_MASTER_KEY = {
+  outcome: 'invalid_api_key',
+  httpStatus: 401,
+  detail: 'answered 401 invalid_api_key',
+  attempts: 1,
+  durationMs: 5,
+} as const;
 
 function step(world: RotationWorld, Step: RotationStep, token: string, extra: Partial<RotationEvent> = {}) {
   return rotate(
@@ -144,13 +152,7 @@ describe('a rotation from a staged key', () => {
 describe('a site that does not confirm', () => {
   it('fails setSecret naming every unconfirmed site, and AWSCURRENT stays on the old key', async () => {
     const world = rotationWorld({ current: CURRENT, staged: NEXT });
-    world.pusher.outcomes.set('https://b.example', {
-      outcome: 'invalid_api_key',
-      httpStatus: 401,
-      detail: 'answered 401 invalid_api_key',
-      attempts: 1,
-      durationMs: 5,
-    });
+    world.pusher.outcomes.set('https://b.example', REFUSED_MASTER_KEY);
     const token = world.sm.startRotation(world.rotatedArn);
     await step(world, 'createSecret', token);
 
@@ -840,13 +842,7 @@ describe('the success notice (SUCCESS_NOTICE_TOPIC_ARN)', () => {
   it('is not sent when finishSecret refuses to move AWSCURRENT', async () => {
     const notifier = recordingNotifier();
     const world = rotationWorld({ current: CURRENT, staged: NEXT, notifier });
-    world.pusher.outcomes.set('https://b.example', {
-      outcome: 'invalid_api_key',
-      httpStatus: 401,
-      detail: 'answered 401 invalid_api_key',
-      attempts: 1,
-      durationMs: 5,
-    });
+    world.pusher.outcomes.set('https://b.example', REFUSED_MASTER_KEY);
     const token = world.sm.startRotation(world.rotatedArn);
     await step(world, 'createSecret', token);
     await rejection(step(world, 'setSecret', token));
