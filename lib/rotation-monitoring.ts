@@ -155,13 +155,15 @@ export class RotationMonitoring {
       description: `Failed, abandoned or failed-test rotations of the Stripe key secret of ${serviceName}.`,
       eventPattern: rotationFailurePattern(rotatedSecret),
     });
+    // Secrets Manager's errorMessage names the failing step and function ("Error when executing lambda <arn>
+    // during setSecret step"), not the function's own error: that one is in the log group the message names.
     const message = events.RuleTargetInput.fromText(
       `Stripe key rotation ${events.EventField.fromPath('$.detail.eventName')} for ` +
-        `${events.EventField.fromPath('$.detail.additionalEventData.SecretId')} at ${events.EventField.time}: ` +
-        `${events.EventField.fromPath('$.detail.errorMessage')}. ` +
+        `${events.EventField.fromPath('$.detail.additionalEventData.SecretId')} at ${events.EventField.time}. ` +
+        `Secrets Manager: ${events.EventField.fromPath('$.detail.errorMessage')}. ` +
         'AWSCURRENT moves only after every site confirmed: unless the ledger shows this rotation finished, the ' +
-        'key in service is unchanged. Read the failing step and the per-site results in log ' +
-        `group ${logGroup.logGroupName} and on dashboard ${serviceName}.`,
+        "key in service is unchanged. The function's own error and the per-site results are in log " +
+        `group ${logGroup.logGroupName} (search for "Rotation step failed") and on dashboard ${serviceName}.`,
     );
     this.deadLetterQueue.addToResourcePolicy(
       new iam.PolicyStatement({

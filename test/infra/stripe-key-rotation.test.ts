@@ -43,6 +43,32 @@ function dashboardBody(template: Template): { widgets: { properties: Record<stri
   return JSON.parse(text);
 }
 
+interface TransformerProps {
+  readonly InputPathsMap: Record<string, string>;
+  readonly InputTemplate: string | { 'Fn::Join': [string, unknown[]] };
+}
+
+/**
+ * What EventBridge does with an input transformer, for the simple paths the rule uses: each `<name>` of the
+ * template becomes the value at its `$.a.b` path; tokens of the template (the log group's name) become `<ref>`.
+ */
+function renderInputTransformer(transformer: TransformerProps, event: Record<string, unknown>): string {
+  const template =
+    typeof transformer.InputTemplate === 'string'
+      ? transformer.InputTemplate
+      : transformer.InputTemplate['Fn::Join'][1]
+          .map((part) => (typeof part === 'string' ? part : '<ref>'))
+          .join('');
+  const filled = template.replace(/<([A-Za-z0-9_-]+)>/g, (whole, name: string) => {
+    const path = transformer.InputPathsMap[name];
+    if (path === undefined) return whole;
+    let value: unknown = event;
+    for (const key of path.replace(/^\$\./, '').split('.')) value = (value as Record<string, unknown>)[key];
+    return String(value);
+  });
+  return JSON.parse(filled) as string;
+}
+
 describe('a StripeKeyRotation with default props', () => {
   let stack: Stack;
   let rotation: StripeKeyRotation;
@@ -366,6 +392,34 @@ describe('a StripeKeyRotation with default props', () => {
       TreatMissingData: 'notBreaching',
     });
     expect(rotation.alarms).toContain(rotation.node.findChild('StagedKeyResetFailedAlarm'));
+  });
+
+  it('turns a RotationFailed event into one message naming the secret, the failing step and where to read the cause', () => {
+    const rule = resources(template)[logicalId(rotation.failureRule)]?.Properties as {
+      Targets: { InputTransformer: TransformerProps }[];
+    };
+    const transformer = rule.Targets[0]?.InputTransformer;
+    expect(transformer).toBeDefined();
+    // The shape of a RotationFailed event as CloudTrail delivers it: errorMessage names the step.
+    const event = {
+      'detail-type': 'AWS Service Event via CloudTrail',
+      source: 'aws.secretsmanager',
+      time: '2026-12-01T02:14:09Z',
+      detail: {
+        eventName: 'RotationFailed',
+        eventSource: 'secretsmanager.amazonaws.com',
+        errorMessage:
+          'Error when executing lambda arn:aws:lambda:eu-west-3:123456789012:function:rotator during setSecret step',
+        additionalEventData: { SecretId: 'arn:aws:secretsmanager:eu-west-3:123456789012:secret:sk-AbC123' },
+      },
+    };
+    const message = renderInputTransformer(transformer as TransformerProps, event);
+    expect(message).toMatch(
+      /^Stripe key rotation RotationFailed for arn:aws:secretsmanager:eu-west-3:123456789012:secret:sk-AbC123 at 2026-12-01T02:14:09Z\. /,
+    );
+    expect(message).toContain('Secrets Manager: Error when executing lambda');
+    expect(message).toContain('during setSecret step.');
+    expect(message).toContain('log group <ref> (search for "Rotation step failed")');
   });
 
   it('retries undeliverable failure notices, then keeps them in an encrypted dead-letter queue only the rule may write', () => {
