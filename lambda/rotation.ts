@@ -258,7 +258,10 @@ async function testSecret({ event, id, deps, log }: StepInput): Promise<void> {
   const notReady: string[] = [];
   const keyIssue = keyProblem(pending, config.keyMode);
   if (keyIssue) notReady.push(`the current value ${keyIssue}`);
+  // Both reads the ledger's schema needs (its keys, its history index): an adopted table without them
+  // fails here, on deploy, rather than in the middle of the first real rotation.
   await ledger.get(id);
+  await ledger.history(id.secretArn, 1);
   for (const check of [() => readMasterApiKey(deps), () => siteList.load()]) {
     try {
       await check();

@@ -13,6 +13,13 @@ export interface ExistingSecretSettings {
   readonly kmsKeyArn?: string;
 }
 
+export interface ExistingTableSettings {
+  /** The table's name (in the stack's account and region). */
+  readonly name: string;
+  /** The customer managed key the table is encrypted with, if any. */
+  readonly kmsKeyArn?: string;
+}
+
 export type SiteListSettings =
   | { readonly name: string; readonly kmsKeyArn?: string }
   | { readonly path: string; readonly kmsKeyArn?: string };
@@ -51,6 +58,8 @@ export interface EnvironmentSettings {
   readonly stagedKeySecret?: ExistingSecretSettings;
   readonly masterApiKeySecret?: ExistingSecretSettings;
   readonly siteList?: SiteListSettings;
+  /** An existing ledger table to adopt (the construct's `ledgerTable`). */
+  readonly ledgerTable?: ExistingTableSettings;
   /** @default true for live key mode */
   readonly terminationProtection?: boolean;
 }
@@ -128,6 +137,7 @@ function readEnvironment(name: string, value: unknown, problems: string[]): Envi
     stagedKeySecret: read.existingSecret('stagedKeySecret'),
     masterApiKeySecret: read.existingSecret('masterApiKeySecret'),
     siteList: read.siteList('siteList'),
+    ledgerTable: read.existingTable('ledgerTable'),
     terminationProtection: read.boolean('terminationProtection'),
   };
   read.rejectUnknown();
@@ -225,6 +235,27 @@ class Reader {
       return undefined;
     }
     return kmsKeyArn === undefined ? { arn } : { arn, kmsKeyArn };
+  }
+
+  existingTable(key: string): ExistingTableSettings | undefined {
+    const raw = this.#take(key);
+    if (raw === undefined) return undefined;
+    const nested = isObject(raw) ? new Reader(`${this.at}.${key}`, raw, this.problems) : undefined;
+    // DynamoDB's own rule for table names.
+    const name = nested?.string(
+      'name',
+      /^[A-Za-z0-9_.-]{3,255}$/,
+      'a DynamoDB table name (3–255 of A-Z a-z 0-9 _ . -)',
+    );
+    const kmsKeyArn = nested?.string('kmsKeyArn', KMS_KEY_ARN, 'a KMS key ARN');
+    nested?.rejectUnknown();
+    if (name === undefined) {
+      if (!isObject(raw) || raw.name === undefined) {
+        this.problems.push(`${this.at}.${key}: expected {"name": "<table name>", "kmsKeyArn"?: "..."}`);
+      }
+      return undefined;
+    }
+    return kmsKeyArn === undefined ? { name } : { name, kmsKeyArn };
   }
 
   siteList(key: string): SiteListSettings | undefined {

@@ -4,6 +4,7 @@
  * below restate it and test/infra/props.test.ts checks that they agree.
  */
 import { Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -65,6 +66,18 @@ export interface StripeKeyRotationProps {
    * @default - a new secret `<serviceName>/master-api-key` holding a random placeholder to replace
    */
   readonly masterApiKeySecret?: secretsmanager.ISecret;
+
+  /**
+   * The propagation ledger (rotation history, per-site results, what each site holds). Pass an existing
+   * table to adopt it, e.g. the one a deleted stack retained, so the new stack keeps that memory. It needs
+   * the ledger's schema: string keys `pk` and `sk` and a global secondary index `history` on `gsi1pk`,
+   * `gsi1sk` (projection ALL); the function's configuration test on deploy reads both and fails naming the
+   * table when they are not there. Import a table encrypted with a customer managed key with that key
+   * (`Table.fromTableAttributes({ tableName, encryptionKey })`) so the function may use it.
+   *
+   * @default - a new on-demand table, encrypted, with point-in-time recovery and deletion protection
+   */
+  readonly ledgerTable?: dynamodb.ITable;
 
   /**
    * Where the list of sites lives.

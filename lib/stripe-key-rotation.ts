@@ -3,11 +3,12 @@
  * The rotation function is the one in `lambda/` (see docs/rotation-protocol.md); this file only deploys it:
  * props in props.ts, notifications and dashboard in rotation-monitoring.ts.
  */
-import { Annotations, SecretValue, Stack, Validations } from 'aws-cdk-lib';
+import { Annotations, type RemovalPolicy, SecretValue, Stack, Validations } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -43,7 +44,7 @@ export class StripeKeyRotation extends Construct {
   /** The parameter this construct created, when it created one. */
   readonly sitesParameter?: ssm.StringParameter;
   /** The propagation ledger: per-rotation site-list snapshot, per-site results, what each site holds. */
-  readonly ledgerTable: dynamodb.Table;
+  readonly ledgerTable: dynamodb.ITable;
   /** The rotation function Secrets Manager invokes for each of the four steps. */
   readonly rotationFunction: lambda.Function;
   /** The function's logs: one structured line per step and per site result, never a secret. */
@@ -171,31 +172,7 @@ export class StripeKeyRotation extends Construct {
       this.sitesParameterName = siteList.parameter;
     }
 
-    // Key schema shared with the function's adapter (lambda/ledger-schema.ts), so the two cannot drift apart.
-    this.ledgerTable = new dynamodb.Table(this, 'LedgerTable', {
-      partitionKey: { name: LEDGER_TABLE_SCHEMA.partitionKey, type: dynamodb.AttributeType.STRING },
-      sortKey: { name: LEDGER_TABLE_SCHEMA.sortKey, type: dynamodb.AttributeType.STRING },
-      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-      encryption:
-        props.encryptionKey === undefined
-          ? dynamodb.TableEncryption.AWS_MANAGED
-          : dynamodb.TableEncryption.CUSTOMER_MANAGED,
-      encryptionKey: props.encryptionKey,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      timeToLiveAttribute: LEDGER_TABLE_SCHEMA.timeToLiveAttribute,
-      // The ledger is the rotation's memory (what every site holds): a stack update must not drop it.
-      deletionProtection: true,
-      removalPolicy,
-    });
-    this.ledgerTable.addGlobalSecondaryIndex({
-      indexName: LEDGER_TABLE_SCHEMA.historyIndex.name,
-      partitionKey: {
-        name: LEDGER_TABLE_SCHEMA.historyIndex.partitionKey,
-        type: dynamodb.AttributeType.STRING,
-      },
-      sortKey: { name: LEDGER_TABLE_SCHEMA.historyIndex.sortKey, type: dynamodb.AttributeType.STRING },
-      projectionType: dynamodb.ProjectionType.ALL,
-    });
+    this.ledgerTable = props.ledgerTable ?? this.createLedgerTable(props.encryptionKey, removalPolicy);
 
     this.logGroup = new logs.LogGroup(this, 'LogGroup', {
       retention: settings.logRetention,
@@ -396,6 +373,38 @@ export class StripeKeyRotation extends Construct {
   }
 
   /** The function publishes a notice when a rotation finished (`notifyOnSuccess`), to `topic` only. */
+  /** The ledger table. Key schema shared with the function's adapter (lambda/ledger-schema.ts): they cannot drift apart. */
+  private createLedgerTable(
+    encryptionKey: kms.IKey | undefined,
+    removalPolicy: RemovalPolicy,
+  ): dynamodb.Table {
+    const table = new dynamodb.Table(this, 'LedgerTable', {
+      partitionKey: { name: LEDGER_TABLE_SCHEMA.partitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: LEDGER_TABLE_SCHEMA.sortKey, type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      encryption:
+        encryptionKey === undefined
+          ? dynamodb.TableEncryption.AWS_MANAGED
+          : dynamodb.TableEncryption.CUSTOMER_MANAGED,
+      encryptionKey,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      timeToLiveAttribute: LEDGER_TABLE_SCHEMA.timeToLiveAttribute,
+      // The ledger is the rotation's memory (what every site holds): a stack update must not drop it.
+      deletionProtection: true,
+      removalPolicy,
+    });
+    table.addGlobalSecondaryIndex({
+      indexName: LEDGER_TABLE_SCHEMA.historyIndex.name,
+      partitionKey: {
+        name: LEDGER_TABLE_SCHEMA.historyIndex.partitionKey,
+        type: dynamodb.AttributeType.STRING,
+      },
+      sortKey: { name: LEDGER_TABLE_SCHEMA.historyIndex.sortKey, type: dynamodb.AttributeType.STRING },
+      projectionType: dynamodb.ProjectionType.ALL,
+    });
+    return table;
+  }
+
   private allowSuccessNotices(topic: sns.ITopic): void {
     const fn = this.rotationFunction;
     fn.addEnvironment(SETTINGS.successNoticeTopicArn.variable, topic.topicArn);

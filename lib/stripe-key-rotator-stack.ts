@@ -3,6 +3,7 @@
  * the optional customer managed key, and the outputs an operator needs.
  */
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
@@ -10,7 +11,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { NOTHING_STAGED, STACK_OUTPUTS } from '../lambda/contract.js';
 import { ConfigurationError } from '../lambda/errors.js';
-import type { EnvironmentSettings, ExistingSecretSettings } from './config.js';
+import type { EnvironmentSettings, ExistingSecretSettings, ExistingTableSettings } from './config.js';
 import { defaultServiceName } from './props.js';
 import { KeyRotationSchedule } from './schedule.js';
 import { SiteListParameter } from './site-list.js';
@@ -52,6 +53,7 @@ export class StripeKeyRotatorStack extends Stack {
       stagedKeySecret: this.existingSecret('StagedKeySecret', settings.stagedKeySecret),
       masterApiKeySecret: this.existingSecret('MasterApiKeySecret', settings.masterApiKeySecret),
       siteList: this.siteList(settings),
+      ledgerTable: this.existingLedgerTable(settings.ledgerTable),
       schedule: schedule(settings),
       whenNothingStaged: settings.whenNothingStaged,
       pushConcurrency: settings.pushConcurrency,
@@ -141,6 +143,17 @@ export class StripeKeyRotatorStack extends Stack {
         existing.kmsKeyArn === undefined
           ? undefined
           : kms.Key.fromKeyArn(this, `${id}Key`, existing.kmsKeyArn),
+    });
+  }
+
+  private existingLedgerTable(existing?: ExistingTableSettings): dynamodb.ITable | undefined {
+    if (existing === undefined) return undefined;
+    return dynamodb.Table.fromTableAttributes(this, 'LedgerTable', {
+      tableName: existing.name,
+      encryptionKey:
+        existing.kmsKeyArn === undefined
+          ? undefined
+          : kms.Key.fromKeyArn(this, 'LedgerTableKey', existing.kmsKeyArn),
     });
   }
 

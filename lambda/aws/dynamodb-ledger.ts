@@ -308,12 +308,20 @@ export class DynamoDbLedger implements RotationLedger {
   }
 
   #failed(what: string, cause: unknown): Error {
+    // A table of another schema (ValidationException) or one missing, or missing the index (DynamoDB and
+    // its emulators differ here: ResourceNotFoundException): say what the ledger needs.
+    const schema = SCHEMA_ERRORS.has(errorName(cause) ?? '')
+      ? ` (the ledger needs a table with string keys ${SCHEMA.partitionKey} and ${SCHEMA.sortKey} and a global secondary ` +
+        `index ${SCHEMA.historyIndex.name} on ${SCHEMA.historyIndex.partitionKey}, ${SCHEMA.historyIndex.sortKey})`
+      : '';
     return new Error(
-      `The ledger (DynamoDB table ${this.#table}) failed ${what}: ${errorName(cause) ?? 'error'}: ${errorMessage(cause)}`,
+      `The ledger (DynamoDB table ${this.#table}) failed ${what}: ${errorName(cause) ?? 'error'}: ${errorMessage(cause)}${schema}`,
       { cause },
     );
   }
 }
+
+const SCHEMA_ERRORS = new Set(['ValidationException', 'ResourceNotFoundException']);
 
 function describeId({ secretArn, token }: RotationId): string {
   return `${token} of ${secretArn}`;

@@ -308,6 +308,28 @@ describe('a rotation against the moto emulator', () => {
     expect(fleet.requestCount).toBe(0);
   });
 
+  it('fails the configuration test on an adopted ledger table without the history index, naming the table and the schema', async () => {
+    const adopted = await createLedgerTable(dynamodb, `adopted-ledger-${runId + 1}`, { historyIndex: false });
+    const d = await deploy({ staged: 'none', env: { LEDGER_TABLE: adopted } });
+    const token = await startMotoRotation(sm, d.arn);
+    await sm.send(
+      new PutSecretValueCommand({
+        SecretId: d.arn,
+        ClientRequestToken: token,
+        SecretString: CURRENT,
+        VersionStages: ['AWSPENDING'],
+      }),
+    );
+    const before = JSON.stringify(await secretStages(sm, d.arn));
+
+    const error = await rejection(run(d, token, ['testSecret']));
+
+    expect(error.message).toContain(`DynamoDB table ${adopted}`);
+    expect(error.message).toContain('a global secondary index history on gsi1pk, gsi1sk');
+    expect(JSON.stringify(await secretStages(sm, d.arn))).toBe(before);
+    expect(fleet.requestCount).toBe(0);
+  });
+
   it('reads a fleet split across a parameter path (String + StringList + SecureString), collapsing duplicates', async () => {
     const d = await deploy({
       staged: NEXT,

@@ -89,7 +89,13 @@ export async function startMoto(): Promise<MotoServer> {
 }
 
 /** Creates the propagation ledger's table (the schema the CDK construct deploys) and returns its name. */
-export async function createLedgerTable(dynamodb: DynamoDBClient, tableName: string): Promise<string> {
+export async function createLedgerTable(
+  dynamodb: DynamoDBClient,
+  tableName: string,
+  options: { readonly historyIndex?: boolean } = {},
+): Promise<string> {
+  // Without the history index: a table of another schema, as an operator might adopt by mistake.
+  const historyIndex = options.historyIndex ?? true;
   await dynamodb.send(
     new CreateTableCommand({
       TableName: tableName,
@@ -97,23 +103,31 @@ export async function createLedgerTable(dynamodb: DynamoDBClient, tableName: str
       AttributeDefinitions: [
         { AttributeName: SCHEMA.partitionKey, AttributeType: 'S' },
         { AttributeName: SCHEMA.sortKey, AttributeType: 'S' },
-        { AttributeName: SCHEMA.historyIndex.partitionKey, AttributeType: 'S' },
-        { AttributeName: SCHEMA.historyIndex.sortKey, AttributeType: 'S' },
+        ...(historyIndex
+          ? [
+              { AttributeName: SCHEMA.historyIndex.partitionKey, AttributeType: 'S' as const },
+              { AttributeName: SCHEMA.historyIndex.sortKey, AttributeType: 'S' as const },
+            ]
+          : []),
       ],
       KeySchema: [
         { AttributeName: SCHEMA.partitionKey, KeyType: 'HASH' },
         { AttributeName: SCHEMA.sortKey, KeyType: 'RANGE' },
       ],
-      GlobalSecondaryIndexes: [
-        {
-          IndexName: SCHEMA.historyIndex.name,
-          KeySchema: [
-            { AttributeName: SCHEMA.historyIndex.partitionKey, KeyType: 'HASH' },
-            { AttributeName: SCHEMA.historyIndex.sortKey, KeyType: 'RANGE' },
-          ],
-          Projection: { ProjectionType: 'ALL' },
-        },
-      ],
+      ...(historyIndex
+        ? {
+            GlobalSecondaryIndexes: [
+              {
+                IndexName: SCHEMA.historyIndex.name,
+                KeySchema: [
+                  { AttributeName: SCHEMA.historyIndex.partitionKey, KeyType: 'HASH' as const },
+                  { AttributeName: SCHEMA.historyIndex.sortKey, KeyType: 'RANGE' as const },
+                ],
+                Projection: { ProjectionType: 'ALL' as const },
+              },
+            ],
+          }
+        : {}),
     }),
   );
   await dynamodb.send(

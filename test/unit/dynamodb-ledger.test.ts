@@ -366,6 +366,31 @@ describe('DynamoDbLedger reads', () => {
     expect(inputs[1]).toMatchObject({ IndexName: 'history', ExclusiveStartKey: { pk: 'page-1' } });
   });
 
+  it('says which schema the ledger needs when DynamoDB refuses a read as invalid (an adopted table without the history index)', async () => {
+    ddb.on(QueryCommand).rejects(
+      new DynamoDBServiceException({
+        name: 'ValidationException',
+        $fault: 'client',
+        $metadata: {},
+        message: 'The table does not have the specified index: history',
+      }),
+    );
+    const error = await rejection(ledgerWith().history(ARN, 1));
+    expect(error.message).toBe(
+      `The ledger (DynamoDB table ${TABLE}) failed reading the rotation history of ${ARN}: ValidationException: ` +
+        'The table does not have the specified index: history (the ledger needs a table with string keys pk and sk and a ' +
+        'global secondary index history on gsi1pk, gsi1sk)',
+    );
+    expect(error.cause).toBeInstanceOf(DynamoDBServiceException);
+  });
+
+  it('adds no schema hint to other failures', async () => {
+    ddb.on(GetCommand).rejects(throttled());
+    const error = await rejection(ledgerWith().get(ID));
+    expect(error.message).toContain('ProvisionedThroughputExceededException');
+    expect(error.message).not.toContain('the ledger needs');
+  });
+
   it('pages through a rotation’s site items on LastEvaluatedKey', async () => {
     const sites = fleetOf(3);
     const { ledger, meta } = await begun(sites);

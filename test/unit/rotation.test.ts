@@ -382,6 +382,24 @@ describe('testSecret', () => {
     expect(error.name).toBe('AccessDeniedException');
   });
 
+  it("fails the configuration test when the ledger's history index cannot be read (an adopted table of another schema)", async () => {
+    const world = rotationWorld({ current: CURRENT, staged: 'none' });
+    const token = world.sm.startRotation(world.rotatedArn);
+    await step(world, 'createSecret', token);
+    const historyReads: number[] = [];
+    world.deps.ledger.history = async (_secretArn, limit) => {
+      historyReads.push(limit);
+      throw new Error(
+        'The ledger (DynamoDB table adopted) failed reading the rotation history: ValidationException',
+      );
+    };
+
+    const error = await rejection(step(world, 'testSecret', token));
+
+    expect(error.message).toContain('ValidationException');
+    expect(historyReads).toEqual([1]);
+  });
+
   it('fails a real rotation whose pending value is not a key, without calling Stripe', async () => {
     const world = rotationWorld({ current: CURRENT, staged: NEXT });
     const token = world.sm.startRotation(world.rotatedArn);
