@@ -12,9 +12,9 @@ const COLORS: Readonly<Record<ClientKind, string>> = {
   aiohttp: '#d62728',
   fetch: '#ff7f0e',
   undici: '#8c564b',
-  'engine-agent': '#9467bd',
   'undici-fleet': '#e377c2',
   'tls-floor': '#7f7f7f',
+  'node-https': '#bcbd22',
 };
 
 const PANEL_W = 520;

@@ -1,14 +1,12 @@
 /**
  * Measured case (a): the real push engine as the Lambda's setSecret runs it — `createFleetPusher` with a
  * canary, retries and per-site timeouts on, a Powertools logger writing every site's line to stdout (the
- * orchestrator counts, then discards them), and every result recorded in a ledger the way rotation.ts does.
- * `job.dispatcher` picks the undici dispatcher: the fleet dispatcher (`createFleetDispatcher`), or the
- * general-purpose keep-alive Agent runtime.ts gave the pusher before (it still serves Stripe), for comparison.
+ * orchestrator counts, then discards them), and every result recorded in a ledger the way rotation.ts does,
+ * through the fleet connector runtime.ts builds.
  */
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Agent } from 'undici';
-import { createFleetDispatcher } from '../lambda/fleet-http.js';
+import { FleetConnector } from '../lambda/fleet-http.js';
 import { fingerprint, maskKey } from '../lambda/keys.js';
 import { InMemoryLedger } from '../lambda/local/memory-ledger.js';
 import type { SiteRecord, SiteResult } from '../lambda/ports.js';
@@ -42,13 +40,8 @@ function siteRecord(result: SiteResult): SiteRecord {
 
 serveClient(async (job) => {
   const logger = new Logger({ serviceName: 'stripe-key-rotator-bench' });
-  const dispatcher =
-    job.dispatcher === 'agent'
-      ? // runtime.ts's Agent before the fleet dispatcher, with the fleet's CA.
-        new Agent({ keepAliveTimeout: 4_000, connect: { timeout: 10_000, ca: job.caPem } })
-      : createFleetDispatcher({ ca: job.caPem });
   const pusher = createFleetPusher({
-    dispatcher,
+    connector: new FleetConnector({ ca: job.caPem }),
     logger,
     concurrency: job.concurrency,
     siteTimeoutMs: 10_000,

@@ -1,17 +1,21 @@
 /**
  * Bare baseline (c): `undici.request` in a loop with C workers — no retries, no timeouts beyond the defaults,
  * no bookkeeping — through a default `Agent` trusting the fleet's CA. With `job.dispatcher === 'fleet'` it
- * goes through `createFleetDispatcher` instead: the engine's own connection handling without the engine,
- * which separates what the engine adds from what undici costs.
+ * goes through the Agent the engine used until it read answers itself (fleet-http.ts): one shared TLS
+ * context, no keep-alive, one connection per origin, no session cache. What undici costs at its leanest.
  */
+import { createSecureContext } from 'node:tls';
 import { Agent, request } from 'undici';
-import { createFleetDispatcher } from '../lambda/fleet-http.js';
 import { ENDPOINT_PATH, errorCode, serveClient, workerPool } from './client-harness.js';
 
 serveClient(async (job) => {
   const dispatcher =
     job.dispatcher === 'fleet'
-      ? createFleetDispatcher({ ca: job.caPem })
+      ? new Agent({
+          connections: 1,
+          pipelining: 0,
+          connect: { secureContext: createSecureContext({ ca: job.caPem }), maxCachedSessions: 0 },
+        })
       : new Agent({ connect: { ca: job.caPem } });
   const headers = { 'content-type': 'application/json', 'x-api-key': job.masterApiKey };
   const body = JSON.stringify({ value: job.key });

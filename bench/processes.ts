@@ -201,22 +201,22 @@ export const CLIENT_KINDS = [
   'aiohttp',
   'fetch',
   'undici',
-  'engine-agent',
   'undici-fleet',
   'tls-floor',
+  'node-https',
 ] as const;
 export type ClientKind = (typeof CLIENT_KINDS)[number];
 export type BundledKind = Exclude<ClientKind, 'cli' | 'aiohttp'>;
-const BUNDLES = ['engine', 'fetch', 'undici', 'tls'] as const;
+const BUNDLES = ['engine', 'fetch', 'undici', 'tls', 'https'] as const;
 type Bundle = (typeof BUNDLES)[number];
 
-const CLIENT_SETUP: Readonly<Record<BundledKind, { bundle: Bundle; dispatcher?: 'fleet' | 'agent' }>> = {
+const CLIENT_SETUP: Readonly<Record<BundledKind, { bundle: Bundle; dispatcher?: 'fleet' }>> = {
   engine: { bundle: 'engine' },
   fetch: { bundle: 'fetch' },
   undici: { bundle: 'undici' },
-  'engine-agent': { bundle: 'engine', dispatcher: 'agent' },
   'undici-fleet': { bundle: 'undici', dispatcher: 'fleet' },
   'tls-floor': { bundle: 'tls' },
+  'node-https': { bundle: 'https' },
 };
 
 export interface ClientBundles {

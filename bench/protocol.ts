@@ -50,10 +50,10 @@ export interface ClientJob {
   /** PEM of the fleet's CA (undici clients; the fetch client trusts it through NODE_EXTRA_CA_CERTS). */
   readonly caPem: string;
   /**
-   * The undici dispatcher: the engine uses `createFleetDispatcher` unless told 'agent' (the Agent runtime.ts
-   * builds today); bare undici uses a default Agent unless told 'fleet'.
+   * Bare undici's dispatcher: a default Agent, or with 'fleet' the one-shot Agent the engine used before its
+   * own connector (one TLS context, no keep-alive, one connection per origin).
    */
-  readonly dispatcher?: 'fleet' | 'agent';
+  readonly dispatcher?: 'fleet';
 }
 
 /** What a client measured around its push, and nothing else (startup excluded). */

@@ -178,8 +178,15 @@ export function renderResults(input: ResultsInput): string {
       find(summaries, c.n, c.latencyMs, c.concurrency, kind);
     const steps: readonly [ClientKind, string][] = [
       ['tls-floor', '`tls.connect` + one hand-written request: handshake, certificate checks, sockets'],
-      ['undici-fleet', "+ undici's HTTP client, through the engine's dispatcher"],
-      ['engine', '+ the engine: canary, timeouts, classification, retries armed, logs, ledger'],
+      [
+        'engine',
+        '+ the engine: its HTTP/1.1 reader, canary, timeouts, classification, retries armed, logs, ledger',
+      ],
+      ['node-https', "Node's own HTTP client (`http.request`, llhttp) over the same TLS connections"],
+      [
+        'undici-fleet',
+        'bare undici through the one-shot Agent the engine used before (one TLS context, no keep-alive)',
+      ],
       ['undici', 'bare undici through a default Agent (new TLS context per site, keep-alive)'],
       ['fetch', 'bare global fetch'],
       ['cli', 'the CLI as a user runs it, process start included'],
@@ -203,28 +210,6 @@ export function renderResults(input: ResultsInput): string {
       ...(peer === undefined ? [] : [`| 0.9 × aiohttp peer | the target | ${f2(0.9 * peer.cpuPerSiteMs)} |`]),
     );
   }
-  const before = summaries.filter((s) => s.kind === 'engine-agent');
-  if (before.length > 0) {
-    push(
-      '',
-      "## The engine's dispatcher: a general-purpose Agent (before) → `createFleetDispatcher`",
-      '',
-      'Same engine, same cases; only the undici dispatcher differs (keep-alive Agent with `connect: { ca }` vs one' +
-        ' shared TLS context, no keep-alive, one connection per origin).',
-      '',
-      '| N | L ms | C | wall ms | CPU ms/site | peak RSS MB |',
-      '| ---: | ---: | ---: | ---: | ---: | ---: |',
-    );
-    for (const agent of before) {
-      const c = agent.benchCase;
-      const fleet = find(summaries, c.n, c.latencyMs, c.concurrency, 'engine');
-      if (fleet === undefined) continue;
-      push(
-        `| ${c.n} | ${c.latencyMs} | ${c.concurrency} | ${f0(agent.wallMs)} → ${f0(fleet.wallMs)} |` +
-          ` ${f2(agent.cpuPerSiteMs)} → ${f2(fleet.cpuPerSiteMs)} | ${f0(agent.peakRssMb)} → ${f0(fleet.peakRssMb)} |`,
-      );
-    }
-  }
   push(
     '',
     '## Cold start of the bundled handler',
@@ -233,7 +218,7 @@ export function renderResults(input: ResultsInput): string {
       ' node, target node20, ES module builds first, external source map without sources), then required by fresh' +
       " `node -e` processes with the construct's environment (placeholder values); medians of" +
       ` ${coldStart.runs} runs per row, interleaved. The bundle size counts \`index.js\` only (the source map is` +
-      " read only with source maps on). Building the fleet dispatcher at module scope loads Node's root" +
+      " read only with source maps on). Building the fleet connector at module scope loads Node's root" +
       ' certificate store (about 25 ms): the first AWS call of an invocation would load it otherwise.',
     '',
     '| run | bundle bytes (map) | ms since process start | require() alone ms | spawn → exit ms |',

@@ -113,7 +113,7 @@ function clientsFor(c: BenchCase, peer: Peer): readonly ClientKind[] {
   const wanted = process.env.BENCH_CLIENTS?.split(',').map((kind) => kind.trim());
   const base: readonly ClientKind[] = ['engine', 'cli', 'aiohttp', 'fetch'];
   const extra: readonly ClientKind[] = c.decompose
-    ? ['tls-floor', 'undici', 'engine-agent', 'undici-fleet']
+    ? ['tls-floor', 'undici', 'undici-fleet', 'node-https']
     : c.headline
       ? ['tls-floor']
       : [];

@@ -106,9 +106,9 @@ export const KIND_LABELS: Readonly<Record<ClientKind, string>> = {
   aiohttp: 'aiohttp peer',
   fetch: 'bare fetch',
   undici: 'bare undici',
-  'engine-agent': 'engine, general-purpose Agent',
-  'undici-fleet': 'bare undici, fleet dispatcher',
+  'undici-fleet': 'bare undici, one-shot Agent',
   'tls-floor': 'bare TLS floor',
+  'node-https': 'bare node:http over tls',
 };
 
 export const f0 = (value: number): string => value.toFixed(0);

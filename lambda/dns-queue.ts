@@ -31,8 +31,8 @@ export interface LookupQueueOptions {
 }
 
 /**
- * Past its deadline a queued lookup's socket is gone. undici arms its connect timer with a coarse (about
- * 1 s) clock, so the margin is wider than that; an abandoned lookup also reads as a timeout (site-answer.ts).
+ * Past its deadline a queued lookup's socket is gone; the margin keeps a lookup whose attempt is about to
+ * end from racing its timer. An abandoned lookup also reads as a timeout (site-answer.ts).
  */
 const ABANDON_MARGIN_MS = 1_500;
 

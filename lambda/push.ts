@@ -7,18 +7,17 @@
  */
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Dispatcher } from 'undici';
 import { type BackoffPolicy, DEFAULT_MAX_RETRY_AFTER_MS, retryDelayMs } from './backoff.js';
 import type { RotatorConfig } from './config.js';
 import { ConfigurationError } from './errors.js';
-import { attemptPut, endpointUrl, type SitePut, sitePut } from './fleet-http.js';
+import { attemptPut, endpointUrl, type FleetConnector, type SitePut, sitePut } from './fleet-http.js';
 import type { RotationLogger } from './log.js';
 import type { PushReport, PushRequest, PushStopReason, SitePusher, SiteResult } from './ports.js';
 import type { AttemptVerdict } from './site-answer.js';
 
 export interface FleetPusherOptions {
-  /** undici dispatcher, created once by the caller (tests: `new Agent({ connect: { ca } })`). */
-  readonly dispatcher: Dispatcher;
+  /** The fleet's connections, created once by the caller (tests: `new FleetConnector({ ca })`). */
+  readonly connector: FleetConnector;
   readonly logger: RotationLogger;
   /** Requests in flight at most (PUSH_CONCURRENCY). */
   readonly concurrency: number;
@@ -108,7 +107,7 @@ class PushRun {
   ) {
     this.results = new Array<SiteResult | undefined>(request.sites.length);
     this.put = sitePut({
-      dispatcher: settings.dispatcher,
+      connector: settings.connector,
       key: request.key,
       masterApiKey: request.masterApiKey,
       timeoutMs: settings.siteTimeoutMs,

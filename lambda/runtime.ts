@@ -1,7 +1,7 @@
 /**
  * Builds the rotation's dependencies once (module scope in `handler.ts`) and returns the Lambda handler.
- * Overrides exist so tests and local tools can inject a dispatcher trusting a test CA, or endpoint-bound
- * clients, without mocking modules.
+ * Overrides exist so tests and local tools can trust a test CA, or inject endpoint-bound clients, without
+ * mocking modules.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
@@ -10,7 +10,6 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { Dispatcher } from 'undici';
 import { DynamoDbLedger } from './aws/dynamodb-ledger.js';
 import { SecretsManagerStore } from './aws/secrets-manager.js';
 import { SnsNotifier } from './aws/sns-notifier.js';
@@ -18,7 +17,7 @@ import { SsmSiteListSource } from './aws/ssm-site-list.js';
 import { loadConfig } from './config.js';
 import { AWS_CLIENT_CONFIG, METRICS, type MetricName, POWERTOOLS_SETTINGS } from './contract.js';
 import { parseRotationEvent } from './event.js';
-import { createFleetDispatcher } from './fleet-http.js';
+import { FleetConnector } from './fleet-http.js';
 import type { RotationLedger } from './ports.js';
 import { createFleetPusher, pushSettingsOf } from './push.js';
 import { rotate } from './rotation.js';
@@ -27,7 +26,8 @@ import { SourceMappedLogger } from './stack-map.js';
 import { createStripeDispatcher, StripeKeyChecker } from './stripe-check.js';
 
 export interface RuntimeOverrides {
-  readonly dispatcher?: Dispatcher;
+  /** PEM of a CA trusted instead of the default roots, for the sites and Stripe (tests, the simulated fleet). */
+  readonly ca?: string;
   readonly secretsManager?: SecretsManagerClient;
   readonly ssm?: SSMClient;
   readonly dynamodb?: DynamoDBClient;
@@ -51,11 +51,11 @@ export function createRotationHandler(
   const metrics = new Metrics({ namespace: env[namespace.variable] || namespace.default, serviceName });
   const record = (name: MetricName, value: number) =>
     metrics.addMetric(name, METRICS.names[name].unit, value);
-  const dispatcher = overrides.dispatcher ?? createStripeDispatcher();
-  // The fleet gets a dispatcher built for thousands of distinct origins contacted once (no keep-alive, one
+  const trusted = overrides.ca === undefined ? {} : { ca: overrides.ca };
+  const dispatcher = createStripeDispatcher(trusted);
+  // The fleet gets connections built for thousands of distinct origins contacted once (no keep-alive, one
   // shared TLS context; bench/results.md). Connecting to a site is part of its attempt: SITE_TIMEOUT_MS bounds it.
-  const fleetDispatcher =
-    overrides.dispatcher ?? createFleetDispatcher({ connectTimeoutMs: config.siteTimeoutMs });
+  const connector = new FleetConnector({ ...trusted, connectTimeoutMs: config.siteTimeoutMs });
   const store = new SecretsManagerStore(
     overrides.secretsManager ?? new SecretsManagerClient(AWS_CLIENT_CONFIG),
   );
@@ -71,7 +71,7 @@ export function createRotationHandler(
     }),
     keyChecker: new StripeKeyChecker({ apiBase: config.stripeApiBase, dispatcher, logger }),
     pusher: createFleetPusher({
-      dispatcher: fleetDispatcher,
+      connector,
       logger,
       ...pushSettingsOf(config),
     }),

@@ -125,22 +125,19 @@ const CERTIFICATE_ERROR_CODES = new Set([
   'HOSTNAME_MISMATCH',
 ]);
 
+/** The attempt's own deadline settles as `timedOut` directly; these are the system's timeouts within it. */
 const TIMEOUT_CODES = new Set([
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_HEADERS_TIMEOUT',
-  'UND_ERR_BODY_TIMEOUT',
   'ERR_TLS_HANDSHAKE_TIMEOUT',
   'ETIMEDOUT',
   // dns-queue.ts: the attempt's connect timeout passed while its lookup was still queued.
   'ELOOKUPABANDONED',
 ]);
 
-/** The first `code` (or a timeout/abort name) along an error's cause chain; never its message. */
+/** The first `code` along an error's cause chain; never its message. */
 function failureCode(error: unknown): string | undefined {
   let current: unknown = error;
   for (let depth = 0; typeof current === 'object' && current !== null && depth < 5; depth += 1) {
-    const { code, name, cause } = current as { code?: unknown; name?: unknown; cause?: unknown };
-    if (name === 'TimeoutError' || name === 'AbortError') return name;
+    const { code, cause } = current as { code?: unknown; cause?: unknown };
     if (typeof code === 'string') return code;
     current = cause;
   }
@@ -150,7 +147,7 @@ function failureCode(error: unknown): string | undefined {
 /** Where an attempt was when it failed: before the status line and headers, or reading the body. */
 export type AttemptPhase = 'answer' | 'body';
 
-/** The verdict for an attempt cut by the per-attempt timeout (or an undici timeout within it). */
+/** The verdict for an attempt cut by the per-attempt timeout (or a system timeout within it). */
 export function timedOut(siteTimeoutMs: number, phase: AttemptPhase): AttemptVerdict {
   const waiting = phase === 'answer' ? 'waiting for an answer' : "reading the answer's body";
   return { outcome: 'timeout', retryable: true, detail: `timed out after ${siteTimeoutMs} ms ${waiting}` };
@@ -167,20 +164,11 @@ export function classifyFailure(
     const name = error instanceof Error ? error.name : typeof error;
     return { outcome: 'connection_error', retryable: true, detail: `request failed: ${name}` };
   }
-  // Only our own whole-attempt signal aborts a request.
-  if (code === 'TimeoutError' || code === 'AbortError' || TIMEOUT_CODES.has(code)) {
+  if (TIMEOUT_CODES.has(code)) {
     return timedOut(siteTimeoutMs, phase);
   }
   if (CERTIFICATE_ERROR_CODES.has(code) || code.startsWith('ERR_TLS_') || code.startsWith('ERR_SSL_')) {
     return { outcome: 'tls_error', retryable: false, detail: `certificate rejected: ${code}` };
-  }
-  if (code === 'UND_ERR_INVALID_ARG') {
-    // A malformed header value (e.g. a master key with a newline): no attempt will ever succeed.
-    return {
-      outcome: 'connection_error',
-      retryable: false,
-      detail: `request refused by the HTTP client: ${code}`,
-    };
   }
   return { outcome: 'connection_error', retryable: true, detail: `connection failed: ${code}` };
 }

@@ -7,7 +7,7 @@ import { DescribeSecretCommand, UpdateSecretVersionStageCommand } from '@aws-sdk
 import { SecretsManagerStore } from '../../lambda/aws/secrets-manager.js';
 import { FUNCTION_TIMEOUT_MAX_MS, range, SETTINGS } from '../../lambda/contract.js';
 import { ConfigurationError } from '../../lambda/errors.js';
-import { createFleetDispatcher } from '../../lambda/fleet-http.js';
+import { FleetConnector } from '../../lambda/fleet-http.js';
 import { describeKey, keyIdentity, masterApiKeyProblem } from '../../lambda/keys.js';
 import {
   AWSCURRENT,
@@ -345,10 +345,10 @@ async function repush(
   if (master === undefined || problem !== undefined) {
     throw new ConfigurationError(`The master API key in ${masterSecretId} ${problem ?? 'holds no value'}`);
   }
-  const dispatcher = createFleetDispatcher({ connectTimeoutMs: SITE_TIMEOUT_MS });
+  const connector = new FleetConnector({ connectTimeoutMs: SITE_TIMEOUT_MS });
   try {
     const pusher = createFleetPusher({
-      dispatcher,
+      connector,
       logger: cliLogger(cli.stderr, verbose),
       concurrency,
       siteTimeoutMs: SITE_TIMEOUT_MS,
@@ -374,7 +374,7 @@ async function repush(
     }
     return { key, results };
   } finally {
-    // Destroy, not close: a request still in flight after an interrupt must not keep the process alive.
-    await dispatcher.destroy();
+    // A request still in flight after an interrupt must not keep the process alive.
+    connector.destroy();
   }
 }

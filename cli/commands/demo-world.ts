@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { CONFIG_DEFAULTS, type RotatorConfig } from '../../lambda/config.js';
 import { ConfigurationError } from '../../lambda/errors.js';
-import { createFleetDispatcher } from '../../lambda/fleet-http.js';
+import { FleetConnector } from '../../lambda/fleet-http.js';
 import { InMemoryLedger } from '../../lambda/local/memory-ledger.js';
 import { InMemorySecrets } from '../../lambda/local/memory-secrets.js';
 import { siteListFromText } from '../../lambda/local/static-site-list.js';
@@ -64,10 +64,10 @@ export async function setUp(size: number, verbose: boolean, cli: CliContext): Pr
     closers.push(() => fleet.close());
     const stripe = await startStripeStub(await ca.issue({ ips: ['127.0.0.1'] }));
     closers.push(() => stripe.close());
-    // The push goes through the Lambda's own fleet dispatcher (no keep-alive, one TLS context); Stripe,
+    // The push goes through the Lambda's own fleet connections (no keep-alive, one TLS context); Stripe,
     // a single origin called twice, gets its own pooled dispatcher.
-    const fleetDispatcher = createFleetDispatcher({ ca: ca.certPem, connectTimeoutMs: DEMO_SITE_TIMEOUT_MS });
-    closers.push(() => fleetDispatcher.destroy());
+    const connector = new FleetConnector({ ca: ca.certPem, connectTimeoutMs: DEMO_SITE_TIMEOUT_MS });
+    closers.push(async () => connector.destroy());
     const stripeDispatcher = createStripeDispatcher({ ca: ca.certPem });
     closers.push(() => stripeDispatcher.destroy());
 
@@ -101,7 +101,7 @@ export async function setUp(size: number, verbose: boolean, cli: CliContext): Pr
     };
     const logger = cliLogger(cli.stderr, verbose);
     const engine = createFleetPusher({
-      dispatcher: fleetDispatcher,
+      connector,
       logger,
       ...pushSettingsOf(config),
     });

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { range, readStripeAccount, readStripeApiBase, SETTINGS } from '../../lambda/contract.js';
 import { formatDuration } from '../../lambda/duration.js';
 import { ConfigurationError } from '../../lambda/errors.js';
-import { createFleetDispatcher, SITE_ENDPOINT_PATH } from '../../lambda/fleet-http.js';
+import { FleetConnector, SITE_ENDPOINT_PATH } from '../../lambda/fleet-http.js';
 import {
   describeKey,
   fingerprint,
@@ -161,13 +161,13 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
     return EXIT_NOT_CONFIRMED;
   }
 
-  // The rotation's own fleet dispatcher: no keep-alive, one shared TLS context (the sites' CA comes from the
+  // The rotation's own fleet connections: no keep-alive, one shared TLS context (the sites' CA comes from the
   // default roots, NODE_EXTRA_CA_CERTS included).
-  const dispatcher = createFleetDispatcher({ connectTimeoutMs: settings.timeoutMs });
+  const connector = new FleetConnector({ connectTimeoutMs: settings.timeoutMs });
   const interrupt = interruptWindow(cli);
   try {
     const pusher = createFleetPusher({
-      dispatcher,
+      connector,
       logger: cliLogger(cli.stderr, settings.verbose),
       concurrency: settings.concurrency,
       siteTimeoutMs: settings.timeoutMs,
@@ -209,8 +209,8 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
     );
   } finally {
     interrupt.close();
-    // Destroy, not close: nothing of this push may keep the process alive once its result is printed.
-    await dispatcher.destroy();
+    // Nothing of this push may keep the process alive once its result is printed.
+    connector.destroy();
   }
 }
 

@@ -1,6 +1,6 @@
 /**
  * Randomized fault campaigns: fast-check generates fleets of 5–200 simulated HTTPS sites, each with a fault
- * script (`faults.ts`), runs the real rotation steps (`rotate` with the real fleet pusher and dispatcher, the
+ * script (`faults.ts`), runs the real rotation steps (`rotate` with the real fleet pusher and connector, the
  * in-memory Secrets Manager and ledger of `lambda/local`) and checks the promise on the sites themselves:
  *
  * 1. AWSCURRENT moved ⇔ the rotation finished, and then every snapshot site stores the new key; a site the
@@ -15,9 +15,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
-import type { Dispatcher } from 'undici';
 import { loadConfig } from '../../lambda/config.js';
-import { createFleetDispatcher } from '../../lambda/fleet-http.js';
+import { FleetConnector } from '../../lambda/fleet-http.js';
 import { InMemoryLedger } from '../../lambda/local/memory-ledger.js';
 import { InMemorySecrets } from '../../lambda/local/memory-secrets.js';
 import type { RotationLogger } from '../../lambda/log.js';
@@ -203,15 +202,13 @@ export async function runCase(pool: CampaignFleet, spec: CampaignCase, stats: Ca
   });
   const logger = new TextLogger();
   const ledger = new InMemoryLedger();
-  // One dispatcher per invocation, as a fresh Lambda would have: undici keeps a connection attempt to a silent
-  // site going after its attempt was abandoned, for up to the connect timeout, and an immediate second
-  // invocation would queue behind it. Secrets Manager's real retry comes minutes later.
-  const dispatchers: Dispatcher[] = [];
+  // One connector per invocation, as a fresh Lambda would have; each is destroyed once the case is over.
+  const connectors: FleetConnector[] = [];
   const pusher = (siteTimeoutMs: number) => {
-    const dispatcher = createFleetDispatcher({ ca: pool.fleet.caPem, connectTimeoutMs: siteTimeoutMs });
-    dispatchers.push(dispatcher);
+    const connector = new FleetConnector({ ca: pool.fleet.caPem, connectTimeoutMs: siteTimeoutMs });
+    connectors.push(connector);
     return createFleetPusher({
-      dispatcher,
+      connector,
       logger,
       concurrency: spec.concurrency,
       siteTimeoutMs,
@@ -331,7 +328,7 @@ export async function runCase(pool: CampaignFleet, spec: CampaignCase, stats: Ca
     }
   } finally {
     for (const [index, kit] of kits.entries()) await liftFaults(kit, scripts[index] ?? { kind: 'healthy' });
-    await Promise.all(dispatchers.map((dispatcher) => dispatcher.destroy()));
+    for (const connector of connectors) connector.destroy();
   }
   stats.cases += 1;
   stats.sites += kits.length;

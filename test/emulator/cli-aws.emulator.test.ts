@@ -20,7 +20,6 @@ import {
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
-import { Agent } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { STACK_OUTPUTS } from '../../lambda/contract.js';
 import { fingerprint, maskKey } from '../../lambda/keys.js';
@@ -51,7 +50,6 @@ const SITES = 4;
 let moto: MotoServer;
 let fleet: TemplateFleet;
 let stripe: StripeStub;
-let dispatcher: Agent;
 let sm: SecretsManagerClient;
 let ssm: SSMClient;
 let dynamodb: DynamoDBClient;
@@ -69,13 +67,11 @@ beforeAll(async () => {
   stripe = await startStripeStub(await fleet.ca.issue({ ips: ['127.0.0.1'] }));
   for (const key of [CURRENT, NEXT, LATER])
     stripe.keys.set(key, { account: 'acct_1CliAws', livemode: false });
-  dispatcher = new Agent({ connect: { ca: fleet.caPem } });
   scratch = await scratchDir();
   caFile = await scratch.write('ca.pem', fleet.caPem);
 });
 
 afterAll(async () => {
-  await dispatcher?.close();
   await stripe?.close();
   await fleet?.close();
   for (const client of [sm, ssm, dynamodb]) client?.destroy();
@@ -130,7 +126,13 @@ async function deploy(
 async function rotateThroughHandler(d: Deployment): Promise<string> {
   const handler = createRotationHandler(
     { ...d.env, STRIPE_API_BASE: stripe.url, SITE_TIMEOUT_MS: '2000' },
-    { dispatcher, secretsManager: sm, ssm, dynamodb, logger: new Logger({ serviceName: 'cli-aws-test' }) },
+    {
+      ca: fleet.caPem,
+      secretsManager: sm,
+      ssm,
+      dynamodb,
+      logger: new Logger({ serviceName: 'cli-aws-test' }),
+    },
   );
   const token = await startMotoRotation(sm, d.arn);
   for (const Step of ['createSecret', 'setSecret', 'testSecret', 'finishSecret']) {

@@ -18,7 +18,6 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { Agent } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoDbLedger } from '../../lambda/aws/dynamodb-ledger.js';
 import { fingerprint, maskKey } from '../../lambda/keys.js';
@@ -48,7 +47,6 @@ const CLI_TIMEOUT_MS = 60_000;
 let moto: MotoServer;
 let fleet: TemplateFleet;
 let stripe: StripeStub;
-let dispatcher: Agent;
 let sm: SecretsManagerClient;
 let ssm: SSMClient;
 let dynamodb: DynamoDBClient;
@@ -64,13 +62,11 @@ beforeAll(async () => {
   fleet = await startTemplateFleet({ size: SITES, masterApiKey: MASTER_API_KEY, firstAddress: '127.0.42.2' });
   stripe = await startStripeStub(await fleet.ca.issue({ ips: ['127.0.0.1'] }));
   for (const key of [CURRENT, NEXT]) stripe.keys.set(key, { account: 'acct_1RotAbort', livemode: false });
-  dispatcher = new Agent({ connect: { ca: fleet.caPem } });
   scratch = await scratchDir();
   caFile = await scratch.write('ca.pem', fleet.caPem);
 });
 
 afterAll(async () => {
-  await dispatcher?.close();
   await stripe?.close();
   await fleet?.close();
   for (const client of [sm, ssm, dynamodb]) client?.destroy();
@@ -130,7 +126,7 @@ async function deploy(): Promise<Deployment> {
   const handler = createRotationHandler(
     { ...env, STRIPE_API_BASE: stripe.url, SITE_TIMEOUT_MS: '2000' },
     {
-      dispatcher,
+      ca: fleet.caPem,
       secretsManager: sm,
       ssm,
       dynamodb,

@@ -20,7 +20,6 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
-import { Agent } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { NOTHING_STAGED } from '../../lambda/contract.js';
 import { fingerprint } from '../../lambda/keys.js';
@@ -48,7 +47,6 @@ const STEPS = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as con
 let moto: MotoServer;
 let fleet: TemplateFleet;
 let stripe: StripeStub;
-let dispatcher: Agent;
 let sm: SecretsManagerClient;
 let ssm: SSMClient;
 let dynamodb: DynamoDBClient;
@@ -65,11 +63,9 @@ beforeAll(async () => {
   stripe = await startStripeStub(await fleet.ca.issue({ ips: ['127.0.0.1'] }));
   stripe.keys.set(CURRENT, { account: 'acct_1Moto', livemode: false });
   stripe.keys.set(NEXT, { account: 'acct_1Moto', livemode: false });
-  dispatcher = new Agent({ connect: { ca: fleet.caPem } });
 });
 
 afterAll(async () => {
-  await dispatcher?.close();
   await stripe?.close();
   await fleet?.close();
   for (const client of [sm, ssm, dynamodb, sns]) client?.destroy();
@@ -121,7 +117,7 @@ async function deploy(options: {
       ...options.env,
     },
     {
-      dispatcher,
+      ca: fleet.caPem,
       secretsManager: sm,
       ssm,
       dynamodb,

@@ -1,13 +1,13 @@
 /**
- * SITE_TIMEOUT_MS bounds a whole attempt — DNS, connect, TLS, headers and body — whatever the dispatcher's
- * own connect timeout, and the invocation deadline holds with sites that accept TCP but never complete TLS.
- * Real TCP/TLS servers on loopback; the Lambda runtime builds its own fleet dispatcher here.
+ * SITE_TIMEOUT_MS bounds a whole attempt — DNS, connect, TLS, headers and body — and the invocation deadline
+ * holds with sites that accept TCP but never complete TLS.
+ * Real TCP/TLS servers on loopback; the Lambda runtime builds its own fleet connector here.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { attemptPut, createFleetDispatcher, endpointUrl, sitePut } from '../../lambda/fleet-http.js';
+import { attemptPut, endpointUrl, FleetConnector, sitePut } from '../../lambda/fleet-http.js';
 import { InMemoryLedger } from '../../lambda/local/memory-ledger.js';
 import { createRotationHandler } from '../../lambda/runtime.js';
 import { slowBody } from '../../sim/site-behaviours.js';
@@ -38,10 +38,10 @@ function endpoint(index: number): string {
 }
 
 describe('one attempt at a site', () => {
-  it('ends within its timeout at a site that accepts TCP but never answers the ClientHello, even when the dispatcher would wait 10 s to connect', async () => {
+  it('ends within its timeout at a site that accepts TCP but never answers the ClientHello', async () => {
     await fleet.site(0).setConnectionMode('silent');
-    const dispatcher = createFleetDispatcher({ ca: fleet.caPem, connectTimeoutMs: 10_000 });
-    const put = sitePut({ dispatcher, key: NEXT, masterApiKey: MASTER_API_KEY, timeoutMs: 500 });
+    const connector = new FleetConnector({ ca: fleet.caPem, connectTimeoutMs: 10_000 });
+    const put = sitePut({ connector, key: NEXT, masterApiKey: MASTER_API_KEY, timeoutMs: 500 });
     try {
       const started = performance.now();
       const verdict = await attemptPut(endpoint(0), put);
@@ -56,15 +56,15 @@ describe('one attempt at a site', () => {
       expect(elapsed).toBeLessThan(500 + SLACK_MS);
     } finally {
       await fleet.site(0).setConnectionMode('serve');
-      await dispatcher.destroy();
+      connector.destroy();
     }
   });
 
   it('ends within its timeout when the headers came but the body trickles, and says which phase ran out', async () => {
-    // 1 KiB, 16 bytes every 100 ms: every read is inside undici's bodyTimeout, the body needs 6.4 s.
+    // 1 KiB, 16 bytes every 100 ms: the site never goes quiet for long, but the body needs 6.4 s.
     fleet.site(1).behave(slowBody(1024, 16, 100));
-    const dispatcher = createFleetDispatcher({ ca: fleet.caPem });
-    const put = sitePut({ dispatcher, key: NEXT, masterApiKey: MASTER_API_KEY, timeoutMs: 500 });
+    const connector = new FleetConnector({ ca: fleet.caPem });
+    const put = sitePut({ connector, key: NEXT, masterApiKey: MASTER_API_KEY, timeoutMs: 500 });
     try {
       const started = performance.now();
       const verdict = await attemptPut(endpoint(1), put);
@@ -78,7 +78,7 @@ describe('one attempt at a site', () => {
       expect(elapsed).toBeLessThan(500 + SLACK_MS);
     } finally {
       fleet.site(1).restore();
-      await dispatcher.destroy();
+      connector.destroy();
     }
   });
 });

@@ -83,7 +83,7 @@ describe.concurrent('stripe-key-rotator push, against real HTTPS template sites'
     }
   });
 
-  it("contacts the sites through the rotation's fleet dispatcher: every request asks for connection: close", async ({
+  it("contacts the sites through the rotation's fleet connector: every request asks for connection: close", async ({
     expect,
   }) => {
     const { fleet, sitesFile } = await fleetWithSitesFile(4);
@@ -91,7 +91,7 @@ describe.concurrent('stripe-key-rotator push, against real HTTPS template sites'
     const run = await push(['--sites-file', sitesFile, '--force', '--concurrency', '2']);
 
     expect(run.code, output(run)).toBe(0);
-    // The fleet dispatcher asks for `connection: close`; a keep-alive Agent would leave idle sockets open.
+    // The fleet connector asks for `connection: close`; a keep-alive Agent would leave idle sockets open.
     expect(fleet.sites.map((site) => site.requests.map((request) => request.headers.connection))).toEqual(
       fleet.sites.map(() => ['close']),
     );

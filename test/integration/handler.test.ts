@@ -6,7 +6,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
-import { Agent } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { InMemoryLedger } from '../../lambda/local/memory-ledger.js';
 import { createRotationHandler, type RotationHandler } from '../../lambda/runtime.js';
@@ -23,18 +22,15 @@ const STEPS = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as con
 
 let fleet: TemplateFleet;
 let stripe: StripeStub;
-let dispatcher: Agent;
 
 beforeAll(async () => {
   fleet = await startTemplateFleet({ size: 25, masterApiKey: MASTER_API_KEY, firstAddress: '127.0.10.2' });
   stripe = await startStripeStub(await fleet.ca.issue({ ips: ['127.0.0.1'] }));
   stripe.keys.set(CURRENT, { account: 'acct_1Handler', livemode: false });
   stripe.keys.set(NEXT, { account: 'acct_1Handler', livemode: false });
-  dispatcher = new Agent({ connect: { ca: fleet.caPem } });
 });
 
 afterAll(async () => {
-  await dispatcher.close();
   await stripe.close();
   await fleet.close();
 });
@@ -79,7 +75,7 @@ function world(options: { staged: string; env?: Record<string, string> }): World
       ...options.env,
     },
     {
-      dispatcher,
+      ca: fleet.caPem,
       secretsManager: sm.client,
       ssm,
       ledger: new InMemoryLedger(),

@@ -2,9 +2,14 @@
  * The fleet pusher against real HTTPS template sites on loopback, trusted through a throwaway CA.
  * Every expectation is about outcomes: the report, and what each site received and stores.
  */
-import { Agent, type Dispatcher } from 'undici';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createFleetDispatcher, SITE_ENDPOINT_PATH } from '../../lambda/fleet-http.js';
+import {
+  attemptPut,
+  endpointUrl,
+  FleetConnector,
+  SITE_ENDPOINT_PATH,
+  sitePut,
+} from '../../lambda/fleet-http.js';
 import type { RotationLogger } from '../../lambda/log.js';
 import type { PushRequest, SiteResult } from '../../lambda/ports.js';
 import { createFleetPusher, type FleetPusherOptions } from '../../lambda/push.js';
@@ -63,16 +68,13 @@ async function fleetOf(size: number, latencyMs = 0): Promise<TemplateFleet> {
   return fleet;
 }
 
-type Overrides = Partial<Omit<FleetPusherOptions, 'dispatcher' | 'logger'>>;
+type Overrides = Partial<Omit<FleetPusherOptions, 'connector' | 'logger'>>;
 
-function pusher(
-  overrides: Overrides = {},
-  dispatcher: Dispatcher = new Agent({ connect: { ca: ca.certPem } }),
-) {
-  cleanups.push(() => dispatcher.destroy());
+function pusher(overrides: Overrides = {}, connector = new FleetConnector({ ca: ca.certPem })) {
+  cleanups.push(async () => connector.destroy());
   const logger = memoryLogger();
   const instance = createFleetPusher({
-    dispatcher,
+    connector,
     logger,
     concurrency: 5,
     siteTimeoutMs: 2000,
@@ -99,10 +101,10 @@ function request(sites: readonly string[], overrides: Partial<PushRequest> = {})
   return { pushRequest, reported };
 }
 
-describe('the fleet dispatcher (shared TLS context, no keep-alive)', { timeout: 5000 }, () => {
+describe('the fleet connections (shared TLS context, no keep-alive)', { timeout: 5000 }, () => {
   it('confirms every site, closing each connection after its answer', async () => {
     const fleet = await fleetOf(6);
-    const { push } = pusher({}, createFleetDispatcher({ ca: ca.certPem }));
+    const { push } = pusher({}, new FleetConnector({ ca: ca.certPem }));
     const { pushRequest } = request(fleet.urls);
 
     const report = await push(pushRequest);
@@ -122,7 +124,7 @@ describe('the fleet dispatcher (shared TLS context, no keep-alive)', { timeout: 
     const site = fleet.site(0);
     site.useCredentials(await ca.issue({ dnsNames: ['localhost'], ips: ['127.0.0.1'] }));
     const byName = site.url.replace('127.0.0.1', 'localhost');
-    const { push } = pusher({ canaryCount: 0 }, createFleetDispatcher({ ca: ca.certPem }));
+    const { push } = pusher({ canaryCount: 0 }, new FleetConnector({ ca: ca.certPem }));
 
     const report = await push(request([byName]).pushRequest);
 
@@ -133,12 +135,46 @@ describe('the fleet dispatcher (shared TLS context, no keep-alive)', { timeout: 
   it('still verifies every certificate against the trusted CA', async () => {
     const fleet = await fleetOf(2);
     fleet.site(1).useCredentials(await (await createTestCa('rogue CA')).issue({ ips: [fleet.site(1).host] }));
-    const { push } = pusher({ canaryCount: 0 }, createFleetDispatcher({ ca: ca.certPem }));
+    const { push } = pusher({ canaryCount: 0 }, new FleetConnector({ ca: ca.certPem }));
 
     const report = await push(request(fleet.urls).pushRequest);
 
     expect(report.results.map((result) => result.outcome)).toEqual(['confirmed', 'tls_error']);
     expect(fleet.site(1).requestCount).toBe(0);
+  });
+});
+
+describe('one attempt through the fleet connector', { timeout: 5000 }, () => {
+  it('ends at once as a connection error when the connector is destroyed mid-attempt (an interrupted CLI push)', async () => {
+    const fleet = await fleetOf(1);
+    fleet.site(0).behave(hang());
+    const connector = new FleetConnector({ ca: ca.certPem });
+    const put = sitePut({ connector, key: KEY, masterApiKey: MASTER_API_KEY, timeoutMs: 4000 });
+    const url = endpointUrl(fleet.urls[0] ?? '') ?? '';
+    const attempt = attemptPut(url, put);
+    while (fleet.site(0).requestCount === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    const started = performance.now();
+
+    connector.destroy();
+    const verdict = await attempt;
+
+    expect(verdict).toMatchObject({ outcome: 'connection_error', retryable: true });
+    expect(performance.now() - started).toBeLessThan(500);
+  });
+
+  it('reads a chunked answer the site streams (no Content-Length) to the end', async () => {
+    const fleet = await fleetOf(1);
+    fleet.site(0).behave(() => ({ kind: 'stream', status: 500, bytes: 40_000, declareLength: false }));
+    const put = sitePut({
+      connector: new FleetConnector({ ca: ca.certPem }),
+      key: KEY,
+      masterApiKey: MASTER_API_KEY,
+      timeoutMs: 2000,
+    });
+
+    const verdict = await attemptPut(endpointUrl(fleet.urls[0] ?? '') ?? '', put);
+
+    expect(verdict).toMatchObject({ outcome: 'server_error', httpStatus: 500, retryable: true });
   });
 });
 

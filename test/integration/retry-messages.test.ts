@@ -2,8 +2,8 @@
  * What a failed setSecret says on a retry (same token): the real pusher over real HTTPS sites, so the canary
  * of the retry is the first site still unconfirmed, while earlier runs already confirmed others.
  */
-import { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FleetConnector } from '../../lambda/fleet-http.js';
 import { createFleetPusher } from '../../lambda/push.js';
 import { rotate } from '../../lambda/rotation.js';
 import { startTemplateFleet, type TemplateFleet } from '../../sim/template-fleet.js';
@@ -14,15 +14,12 @@ const CURRENT = fakeKey('test', 'RetryCurrent');
 const NEXT = fakeKey('test', 'RetryNext');
 
 let fleet: TemplateFleet;
-let dispatcher: Agent;
 
 beforeAll(async () => {
   fleet = await startTemplateFleet({ size: 5, masterApiKey: MASTER_API_KEY, firstAddress: '127.0.14.2' });
-  dispatcher = new Agent({ connect: { ca: fleet.caPem } });
 });
 
 afterAll(async () => {
-  await dispatcher.close();
   await fleet.close();
 });
 
@@ -32,7 +29,7 @@ describe('a retried setSecret whose canary still fails', () => {
     const deps = {
       ...w.deps,
       pusher: createFleetPusher({
-        dispatcher,
+        connector: new FleetConnector({ ca: fleet.caPem }),
         logger: w.deps.logger,
         concurrency: 2,
         siteTimeoutMs: 2000,

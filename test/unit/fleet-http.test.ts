@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { endpointUrl, SITE_ENDPOINT_PATH } from '../../lambda/fleet-http.js';
+import { endpointUrl, FleetConnector, SITE_ENDPOINT_PATH, sitePut } from '../../lambda/fleet-http.js';
 
 describe('the endpoint URL of a site', () => {
   it('appends the template path to an origin or a site path', () => {
@@ -12,5 +12,31 @@ describe('the endpoint URL of a site', () => {
     for (const site of ['http://shop.example.fr', 'ftp://x', 'not a url', 'https://x.example/?a=1', '']) {
       expect(endpointUrl(site)).toBeUndefined();
     }
+  });
+});
+
+describe("one push's request", () => {
+  it('refuses a header value that could split the request, naming the header but never the value', () => {
+    const master = 'master-key\r\nx-injected: 1';
+    let message = '';
+    try {
+      sitePut({ connector: new FleetConnector(), key: 'sk_test_abc', masterApiKey: master, timeoutMs: 1000 });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toBe('The x-api-key header value is not valid in HTTP');
+  });
+
+  it('announces the exact body length and asks the site to close the connection', () => {
+    const put = sitePut({
+      connector: new FleetConnector(),
+      key: 'sk_test_é',
+      masterApiKey: 'master',
+      timeoutMs: 1000,
+    });
+    const [headers = '', body = ''] = put.headersAndBody.split('\r\n\r\n');
+    expect(body).toBe('{"value":"sk_test_é"}');
+    expect(headers).toContain(`content-length: ${Buffer.byteLength(body)}\r\n`);
+    expect(headers).toContain('connection: close');
   });
 });

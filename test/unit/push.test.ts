@@ -1,15 +1,15 @@
-import { Agent } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { ConfigurationError } from '../../lambda/errors.js';
+import { FleetConnector } from '../../lambda/fleet-http.js';
 import { createFleetPusher } from '../../lambda/push.js';
 import { rejection } from '../support/secret-guard.js';
 
 describe('fleet pusher options', () => {
   it('reports an empty fleet as done, not as stopped', async () => {
-    const dispatcher = new Agent();
+    const connector = new FleetConnector();
     const noop = (): void => undefined;
     const pusher = createFleetPusher({
-      dispatcher,
+      connector,
       logger: { debug: noop, info: noop, warn: noop, error: noop },
       concurrency: 2,
       siteTimeoutMs: 1000,
@@ -22,17 +22,16 @@ describe('fleet pusher options', () => {
       masterApiKey: 'm',
       remainingTimeMs: () => 0,
     });
-    await dispatcher.close();
     expect(report).toEqual({ results: [] });
   });
 
   it('refuses nonsensical limits, naming each option', async () => {
-    const dispatcher = new Agent();
+    const connector = new FleetConnector();
     const noop = (): void => undefined;
     const error = await rejection(
       Promise.resolve().then(() =>
         createFleetPusher({
-          dispatcher,
+          connector,
           logger: { debug: noop, info: noop, warn: noop, error: noop },
           concurrency: 0,
           siteTimeoutMs: 1.5,
@@ -41,7 +40,6 @@ describe('fleet pusher options', () => {
         }),
       ),
     );
-    await dispatcher.close();
     expect(error).toBeInstanceOf(ConfigurationError);
     expect((error as ConfigurationError).problems).toEqual([
       'concurrency=0 must be a whole number ≥ 1',

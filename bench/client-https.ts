@@ -1,0 +1,48 @@
+/**
+ * Candidate: Node's own `https.request` per site (llhttp in C, no undici), one shared TLS context,
+ * no agent (one connection per site, closed after the answer). Measures whether Node's built-in HTTP
+ * client stands nearer the TLS floor than undici for one-shot origins.
+ */
+import { request } from 'node:http';
+import { connect, createSecureContext } from 'node:tls';
+import { ENDPOINT_PATH, errorCode, serveClient, workerPool } from './client-harness.js';
+
+serveClient(async (job) => {
+  const secureContext = createSecureContext({ ca: job.caPem });
+  const body = JSON.stringify({ value: job.key });
+  const headers = {
+    'content-type': 'application/json',
+    'x-api-key': job.masterApiKey,
+    'content-length': String(Buffer.byteLength(body)),
+  };
+  const put = (url: string): Promise<string> =>
+    new Promise((resolve) => {
+      const { hostname, port } = new URL(url);
+      const req = request(
+        {
+          host: hostname,
+          port: Number(port),
+          path: ENDPOINT_PATH,
+          method: 'PUT',
+          headers,
+          createConnection: () =>
+            connect({ host: hostname, port: Number(port), secureContext, ALPNProtocols: ['http/1.1'] }),
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('end', () => {
+            const answer = Buffer.concat(chunks).toString('utf8');
+            resolve(
+              res.statusCode === 200 && answer.includes('"secret_saved"')
+                ? 'confirmed'
+                : `http_${res.statusCode}`,
+            );
+          });
+        },
+      );
+      req.on('error', (error) => resolve(errorCode(error)));
+      req.end(body);
+    });
+  return () => workerPool(job.urls, job.concurrency, put);
+});
