@@ -1,15 +1,15 @@
 /**
  * How one site is contacted: the endpoint URL, the connector built for a fleet of distinct origins, and one
- * PUT of the key over its own TLS connection, read within the response cap (`http1-response.ts`) and turned
- * into a verdict (`site-answer.ts`). Retries, canaries and concurrency are the push engine's (`push.ts`).
- * The key and the master key go into the request and nowhere else.
+ * PUT of the key over its own TLS connection through Node's HTTP client, read within the response cap and
+ * turned into a verdict (`site-answer.ts`). Retries, canaries and concurrency are the push engine's
+ * (`push.ts`). The key and the master key go into the request and nowhere else.
  */
+import { type ClientRequest, request as httpRequest, validateHeaderValue } from 'node:http';
 import { isIP, type LookupFunction } from 'node:net';
 import { connect, createSecureContext, type SecureContext, type TLSSocket } from 'node:tls';
 import { SETTINGS } from './contract.js';
 import { lookupQueue } from './dns-queue.js';
 import { MAX_RESPONSE_BYTES, parseRetryAfter } from './http.js';
-import { AnswerReader } from './http1-response.js';
 import {
   type AttemptPhase,
   type AttemptVerdict,
@@ -17,6 +17,7 @@ import {
   bodyTooLarge,
   classifyAnswer,
   classifyFailure,
+  type SiteAnswer,
   timedOut,
 } from './site-answer.js';
 
@@ -90,18 +91,17 @@ export function endpointUrl(site: string): string | undefined {
 /** One push's request, built once and sent to every site. */
 export interface SitePut {
   readonly connector: FleetConnector;
-  /** The request's headers after `host`, and its body: the same bytes for every site. */
-  readonly headersAndBody: string;
+  /** Every header but `host`, which names each site. */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly payload: string;
   /** Bound on one whole attempt: connect, TLS, headers and body. */
   readonly timeoutMs: number;
 }
 
-/** What a header value may hold (RFC 9110 §5.5): no CR, LF or other control character. */
-const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
-
 /**
- * The request every site receives. A header value that could split the request (a master key holding a
- * newline) is refused here, naming the header but never the value; the rotation checks both keys earlier.
+ * The request every site receives. A header value Node would refuse to send (a master key holding a newline)
+ * is refused here, once for the whole push, naming the header but never the value; the rotation checks both
+ * keys earlier still.
  */
 export function sitePut(options: {
   readonly connector: FleetConnector;
@@ -110,114 +110,90 @@ export function sitePut(options: {
   readonly timeoutMs: number;
 }): SitePut {
   const payload = JSON.stringify({ value: options.key });
-  const headers: readonly (readonly [string, string])[] = [
-    ['content-type', 'application/json'],
-    ['x-api-key', options.masterApiKey],
-    ['user-agent', USER_AGENT],
-    ['content-length', String(Buffer.byteLength(payload))],
-    ['connection', 'close'],
-  ];
-  for (const [name, value] of headers) {
-    if (!HEADER_VALUE.test(value)) throw new TypeError(`The ${name} header value is not valid in HTTP`);
-  }
-  return {
-    connector: options.connector,
-    headersAndBody: `${headers.map(([name, value]) => `${name}: ${value}\r\n`).join('')}\r\n${payload}`,
-    timeoutMs: options.timeoutMs,
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    'x-api-key': options.masterApiKey,
+    'user-agent': USER_AGENT,
+    'content-length': String(Buffer.byteLength(payload)),
+    connection: 'close',
   };
+  for (const [name, value] of Object.entries(headers)) {
+    try {
+      validateHeaderValue(name, value);
+    } catch (error) {
+      throw new TypeError(`The ${name} header value is not valid in HTTP`, { cause: error });
+    }
+  }
+  return { connector: options.connector, headers, payload, timeoutMs: options.timeoutMs };
 }
 
 /**
  * One attempt at one endpoint: its verdict, whatever happened (this never throws), within `timeoutMs` for
- * every phase together (DNS, connect, TLS, headers, body). An answer whose body does not decide the outcome
- * is classified from its status line and headers alone; a body over MAX_RESPONSE_BYTES is not read further.
+ * every phase together (DNS, connect, TLS, headers, body). Node's `http.request` over the connector's TLS
+ * connection, with no Agent: its parser (llhttp) reads the answer, strictly (no lenient parsing) and within
+ * its 16 KiB header limit. An answer whose body does not decide the outcome is classified from its status
+ * and headers alone; a body over MAX_RESPONSE_BYTES is not read further. Not undici: bench/README.md.
  */
 export function attemptPut(url: string, put: SitePut): Promise<AttemptVerdict> {
   const { timeoutMs } = put;
   return new Promise<AttemptVerdict>((resolve) => {
-    let target: URL;
-    try {
-      target = new URL(url);
-    } catch (error) {
-      resolve(classifyFailure(error, timeoutMs));
-      return;
-    }
     let phase: AttemptPhase = 'answer';
     let settled = false;
-    let socket: TLSSocket | undefined;
+    let request: ClientRequest | undefined;
     const settle = (verdict: AttemptVerdict): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      socket?.destroy();
+      request?.destroy();
       resolve(verdict);
     };
     const timer = setTimeout(() => settle(timedOut(timeoutMs, phase)), timeoutMs);
-
-    const reader = new AnswerReader(MAX_RESPONSE_BYTES);
-    let needsBody = false;
-    let strict = true;
-    /** The verdict once the answer decides it: its head alone, or its head and (capped) body. */
-    const verdict = (): AttemptVerdict | undefined => {
-      const { head } = reader;
-      if (head === undefined) return undefined;
-      if (phase === 'answer') {
-        phase = 'body';
-        needsBody = answerNeedsBody(head.status);
-        strict = head.status !== 401;
-        // A body that does not decide the outcome is not waited for.
-        if (!needsBody) return classifyAnswer(answerOf(head));
-        if (strict && (head.contentLength ?? 0) > MAX_RESPONSE_BYTES) {
-          return bodyTooLarge(head.status, 'announced');
-        }
-      }
-      if (!reader.complete) return undefined;
-      if (strict && reader.truncated) return bodyTooLarge(head.status, 'sent');
-      return classifyAnswer({ ...answerOf(head), body: reader.body().toString('utf8') });
-    };
-    const read = (): void => {
-      const decided = verdict();
-      if (decided !== undefined) settle(decided);
-    };
     const failed = (error: unknown): void => settle(classifyFailure(error, timeoutMs, phase));
 
     try {
-      socket = put.connector.open(target);
+      const target = new URL(url);
+      request = httpRequest({
+        method: 'PUT',
+        path: `${target.pathname}${target.search}`,
+        headers: { host: target.host, ...put.headers },
+        createConnection: () => put.connector.open(target),
+      });
     } catch (error) {
       failed(error);
       return;
     }
-    socket.once('secureConnect', () => {
-      socket?.write(
-        `PUT ${target.pathname}${target.search} HTTP/1.1\r\nhost: ${target.host}\r\n${put.headersAndBody}`,
-      );
-    });
-    socket.on('data', (chunk: Buffer) => {
-      try {
-        reader.push(chunk);
-        read();
-      } catch (error) {
-        failed(error);
+    request.on('error', failed);
+    request.on('response', (response) => {
+      phase = 'body';
+      const status = response.statusCode ?? 0;
+      const answer: SiteAnswer = {
+        status,
+        location: response.headers.location,
+        retryAfterMs: parseRetryAfter(response.headers['retry-after']),
+      };
+      // A body that does not decide the outcome is not waited for.
+      if (!answerNeedsBody(status)) return settle(classifyAnswer(answer));
+      // A 401's explanation is kept up to the cap; any other over-cap body makes the attempt final.
+      const strict = status !== 401;
+      if (strict && Number(response.headers['content-length'] ?? 0) > MAX_RESPONSE_BYTES) {
+        return settle(bodyTooLarge(status, 'announced'));
       }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      const withBody = (): AttemptVerdict =>
+        classifyAnswer({ ...answer, body: Buffer.concat(chunks).toString('utf8') });
+      response.on('data', (chunk: Buffer) => {
+        if (size + chunk.length > MAX_RESPONSE_BYTES) {
+          chunks.push(chunk.subarray(0, MAX_RESPONSE_BYTES - size));
+          settle(strict ? bodyTooLarge(status, 'sent') : withBody());
+          return;
+        }
+        size += chunk.length;
+        chunks.push(chunk);
+      });
+      response.on('end', () => settle(withBody()));
+      response.on('error', failed);
     });
-    socket.once('end', () => {
-      try {
-        reader.end();
-        read();
-      } catch (error) {
-        failed(error);
-      }
-    });
-    socket.on('error', failed);
-    // Closed with neither an answer nor an error (e.g. destroyed by `FleetConnector.destroy`).
-    socket.once('close', () => failed(Object.assign(new Error('connection closed'), { code: 'ECONNRESET' })));
+    request.end(put.payload);
   });
-}
-
-function answerOf(head: { status: number; location?: string; retryAfter?: string }) {
-  return {
-    status: head.status,
-    location: head.location,
-    retryAfterMs: parseRetryAfter(head.retryAfter),
-  };
 }

@@ -1,7 +1,7 @@
 /**
  * Throwaway certificate authorities for tests, demos and benchmarks: ECDSA P-256 keys from Node's WebCrypto,
  * certificates built with `@peculiar/x509`, everything returned as PEM strings. Nothing is written to disk;
- * trust the CA through an undici `Agent({ connect: { ca: authority.certPem } })`, never by disabling checks.
+ * trust the CA through a client's `ca` option (the fleet connector's, an undici `Agent({ connect: { ca } })`), never by disabling checks.
  */
 import { KeyObject, webcrypto } from 'node:crypto';
 import type * as X509 from '@peculiar/x509';

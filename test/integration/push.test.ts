@@ -2,6 +2,8 @@
  * The fleet pusher against real HTTPS template sites on loopback, trusted through a throwaway CA.
  * Every expectation is about outcomes: the report, and what each site received and stores.
  */
+import type { AddressInfo } from 'node:net';
+import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   attemptPut,
@@ -160,6 +162,33 @@ describe('one attempt through the fleet connector', { timeout: 5000 }, () => {
 
     expect(verdict).toMatchObject({ outcome: 'connection_error', retryable: true });
     expect(performance.now() - started).toBeLessThan(500);
+  });
+
+  it('retries an answer that is not HTTP at all, naming the parser error and nothing the site sent', async () => {
+    const credentials = await ca.issue({ ips: ['127.0.0.1'] });
+    const connections = new Set<TLSSocket>();
+    const server = createTlsServer({ ...credentials }, (socket) => {
+      connections.add(socket);
+      socket.end('ICY 200 OK sk_live_NeverEchoedFromAnAnswer\r\n\r\n');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(async () => {
+      for (const connection of connections) connection.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    });
+    const { port } = server.address() as AddressInfo;
+    const put = sitePut({
+      connector: new FleetConnector({ ca: ca.certPem }),
+      key: KEY,
+      masterApiKey: MASTER_API_KEY,
+      timeoutMs: 2000,
+    });
+
+    const verdict = await attemptPut(`https://127.0.0.1:${port}${SITE_ENDPOINT_PATH}`, put);
+
+    expect(verdict.outcome).toBe('connection_error');
+    expect(verdict.retryable).toBe(true);
+    expect(verdict.detail).toMatch(/^connection failed: HPE_[A-Z_]+$/);
   });
 
   it('reads a chunked answer the site streams (no Content-Length) to the end', async () => {

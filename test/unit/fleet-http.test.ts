@@ -34,9 +34,11 @@ describe("one push's request", () => {
       masterApiKey: 'master',
       timeoutMs: 1000,
     });
-    const [headers = '', body = ''] = put.headersAndBody.split('\r\n\r\n');
-    expect(body).toBe('{"value":"sk_test_é"}');
-    expect(headers).toContain(`content-length: ${Buffer.byteLength(body)}\r\n`);
-    expect(headers).toContain('connection: close');
+    expect(put.payload).toBe('{"value":"sk_test_é"}');
+    expect(put.headers).toMatchObject({
+      'content-length': String(Buffer.byteLength(put.payload)),
+      connection: 'close',
+      'x-api-key': 'master',
+    });
   });
 });

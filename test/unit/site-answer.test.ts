@@ -120,7 +120,7 @@ describe('classifying a request that got no answer', () => {
   });
 
   it('treats refused and dropped connections as transient', () => {
-    for (const code of ['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'closed_in_body']) {
+    for (const code of ['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'HPE_INVALID_CONSTANT']) {
       expect(classifyFailure(withCode(code), 300)).toEqual({
         outcome: 'connection_error',
         retryable: true,
