@@ -5,17 +5,15 @@
  * without sources), then times fresh `node` processes
  * requiring the bundle with the construct's environment (placeholder values, so the module-scope
  * configuration parse succeeds): as deployed, then as deployed before (NODE_OPTIONS=--enable-source-maps,
- * which the construct no longer sets: lambda/stack-map.ts maps logged stacks lazily), then the bundle as it
- * was with undici's whole index.
+ * which the construct no longer sets: lambda/stack-map.ts maps logged stacks lazily).
  * `tsx bench/cold-start.ts` runs it alone.
  */
 import { spawnSync } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import type { Plugin } from 'esbuild';
 import { CONFIG_DEFAULTS, configEnvironment } from '../lambda/config.js';
 import { POWERTOOLS_SETTINGS } from '../lambda/contract.js';
-import { bundleHandler, REPO_ROOT } from '../scripts/build.js';
+import { bundleHandler } from '../scripts/build.js';
 import { scratchDir } from './processes.js';
 import { median } from './samples.js';
 
@@ -97,38 +95,6 @@ function medians(timing: Timing): ColdStartRuns {
   };
 }
 
-/**
- * Stands in for lambda/undici-parts.ts's direct imports of undici modules: the same objects taken from
- * undici's index, which is what the handler loaded before (fetch, WebSocket, caches, mocks… all included).
- */
-const undiciIndexPlugin: Plugin = {
-  name: 'undici-index',
-  setup(builder) {
-    const exportsOfIndex: Record<string, string> = {
-      'undici/lib/dispatcher/agent.js': "require('undici').Agent",
-      'undici/lib/api/api-request.js': "require('undici').Dispatcher.prototype.request",
-    };
-    builder.onResolve({ filter: /^undici\/lib\// }, (args) =>
-      args.path in exportsOfIndex ? { path: args.path, namespace: 'undici-index' } : undefined,
-    );
-    builder.onLoad({ filter: /.*/, namespace: 'undici-index' }, (args) => ({
-      contents: `module.exports = ${exportsOfIndex[args.path]};`,
-      resolveDir: REPO_ROOT,
-      loader: 'js',
-    }));
-  },
-};
-
-export interface BundleVariant {
-  /** Load undici's whole index rather than lambda/undici-parts.ts's modules (the bundle before). */
-  readonly undiciIndex?: boolean;
-}
-
-/** Bundles the handler with the construct's own build (scripts/build.ts), or a variant of it for comparison. */
-function bundleVariant(outdir: string, variant: BundleVariant = {}): Promise<string> {
-  return bundleHandler(outdir, variant.undiciIndex ? { plugins: [undiciIndexPlugin] } : {});
-}
-
 function requireScript(bundle: string): string {
   return (
     `const t0 = performance.now(); const m = require(${JSON.stringify(bundle)}); const t1 = performance.now();` +
@@ -138,10 +104,8 @@ function requireScript(bundle: string): string {
 }
 
 export async function measureColdStart(runs = RUNS): Promise<ColdStart> {
-  const asBuilt = await bundleVariant(scratchDir('bench-handler-'));
-  const withUndiciIndex = await bundleVariant(scratchDir('bench-handler-undici-index-'), {
-    undiciIndex: true,
-  });
+  // The construct's own build (scripts/build.ts).
+  const asBuilt = await bundleHandler(scratchDir('bench-handler-'));
   const sourceMapsOn = { ...HANDLER_ENV, NODE_OPTIONS: '--enable-source-maps' };
   const candidates: { label: string; bundle: string; env: Record<string, string>; node: string }[] = [
     {
@@ -153,12 +117,6 @@ export async function measureColdStart(runs = RUNS): Promise<ColdStart> {
     {
       label: `Node ${process.version}, before: the same with \`NODE_OPTIONS=--enable-source-maps\` (the map parsed at load)`,
       bundle: asBuilt,
-      env: sourceMapsOn,
-      node: process.execPath,
-    },
-    {
-      label: `Node ${process.version}, earlier: undici's whole index instead of lambda/undici-parts.ts, source maps on`,
-      bundle: withUndiciIndex,
       env: sourceMapsOn,
       node: process.execPath,
     },

@@ -35,3 +35,8 @@ export function retryDelayMs(
   const drawn = backoffDelayMs(retry, policy, random);
   return retryAfterMs === undefined ? drawn : Math.max(drawn, retryAfterMs);
 }
+
+/** "1 attempt", "3 attempts": how retried work says how often it tried. */
+export function attemptsText(attempts: number): string {
+  return attempts === 1 ? '1 attempt' : `${attempts} attempts`;
+}

@@ -7,7 +7,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type BackoffPolicy, DEFAULT_MAX_RETRY_AFTER_MS, retryDelayMs } from './backoff.js';
+import { attemptsText, type BackoffPolicy, DEFAULT_MAX_RETRY_AFTER_MS, retryDelayMs } from './backoff.js';
 import type { RotatorConfig } from './config.js';
 import { ConfigurationError } from './errors.js';
 import { attemptPut, endpointUrl, type FleetConnector, type SitePut, sitePut } from './fleet-http.js';
@@ -39,10 +39,6 @@ export interface FleetPusherOptions {
 
 const DEFAULT_BACKOFF: BackoffPolicy = { baseMs: 250, capMs: 8000 };
 const DEADLINE_SLACK_MS = 2000;
-
-function attemptsText(attempts: number): string {
-  return attempts === 1 ? '1 attempt' : `${attempts} attempts`;
-}
 
 /** The options with every default resolved: the field list is `FleetPusherOptions`'s. */
 type Settings = Required<FleetPusherOptions>;

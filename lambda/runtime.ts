@@ -23,7 +23,7 @@ import { createFleetPusher, pushSettingsOf } from './push.js';
 import { rotate } from './rotation.js';
 import type { InvocationClock, RotationDeps } from './rotation-deps.js';
 import { SourceMappedLogger } from './stack-map.js';
-import { createStripeDispatcher, StripeKeyChecker } from './stripe-check.js';
+import { createStripeAgent, StripeKeyChecker } from './stripe-check.js';
 
 export interface RuntimeOverrides {
   /** PEM of a CA trusted instead of the default roots, for the sites and Stripe (tests, the simulated fleet). */
@@ -52,7 +52,7 @@ export function createRotationHandler(
   const record = (name: MetricName, value: number) =>
     metrics.addMetric(name, METRICS.names[name].unit, value);
   const trusted = overrides.ca === undefined ? {} : { ca: overrides.ca };
-  const dispatcher = createStripeDispatcher(trusted);
+  const stripeAgent = createStripeAgent(trusted);
   // The fleet gets connections built for thousands of distinct origins contacted once (no keep-alive, one
   // shared TLS context; bench/results.md). Connecting to a site is part of its attempt: SITE_TIMEOUT_MS bounds it.
   const connector = new FleetConnector({ ...trusted, connectTimeoutMs: config.siteTimeoutMs });
@@ -69,7 +69,7 @@ export function createRotationHandler(
       client: overrides.ssm ?? new SSMClient(AWS_CLIENT_CONFIG),
       parameter: config.sitesParameter,
     }),
-    keyChecker: new StripeKeyChecker({ apiBase: config.stripeApiBase, dispatcher, logger }),
+    keyChecker: new StripeKeyChecker({ apiBase: config.stripeApiBase, agent: stripeAgent, logger }),
     pusher: createFleetPusher({
       connector,
       logger,

@@ -1,7 +1,7 @@
 /**
  * Source-mapped stack traces for the errors the function logs, without `--enable-source-maps`: that flag
  * makes Node parse the bundle's 1 MB source map at load (+12–22 ms of cold start, bench/README.md) and map
- * every stack Node formats, undici's per-site connection errors included. Here the map is read only when
+ * every stack Node formats, expected per-site connection errors included. Here the map is read only when
  * a logged error is formatted, once per process, and only the frames of files with a `.map` beside them
  * change; anything else (tests run from source, a missing map) keeps its stack as it is.
  */

@@ -3,31 +3,30 @@
  * Decisions rest on the HTTP status, not on the error `type`. Transient answers (429, 5xx, network) are
  * retried through the project's one retry policy (`backoff.ts`), Retry-After included.
  */
+import { Agent, request } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Dispatcher } from 'undici';
-import { type BackoffPolicy, DEFAULT_MAX_RETRY_AFTER_MS, retryDelayMs } from './backoff.js';
+import { attemptsText, type BackoffPolicy, DEFAULT_MAX_RETRY_AFTER_MS, retryDelayMs } from './backoff.js';
 import type { RotatorConfig } from './config.js';
 import { KeyRejectedError } from './errors.js';
 import { parseRetryAfter, readCappedBody } from './http.js';
 import { describeKey, fingerprint, type KeyMode, STRIPE_SECRET_KEY_PATTERN } from './keys.js';
 import type { RotationLogger } from './log.js';
 import type { KeyChecker, RotationLedger } from './ports.js';
-import { Agent, request } from './undici-parts.js';
 
 /** Bound on each Stripe request, and on connecting to Stripe. */
 const STRIPE_TIMEOUT_MS = 10_000;
 
-/** Stripe is called a few times per step: a plain keep-alive Agent (the function and the CLI alike). */
-export function createStripeDispatcher(options: { readonly ca?: string } = {}): Dispatcher {
-  return new Agent({
-    keepAliveTimeout: 4_000,
-    connect: { timeout: STRIPE_TIMEOUT_MS, ...(options.ca === undefined ? {} : { ca: options.ca }) },
-  });
+/**
+ * Stripe is called a few times per step: Node's keep-alive HTTPS Agent (the function and the CLI alike), whose
+ * idle sockets never keep a process alive. `ca` replaces the default roots (tests, the demo's Stripe stand-in).
+ */
+export function createStripeAgent(options: { readonly ca?: string } = {}): Agent {
+  return new Agent({ keepAlive: true, ...(options.ca === undefined ? {} : { ca: options.ca }) });
 }
 
 export interface StripeKeyCheckerOptions {
   readonly apiBase: string;
-  readonly dispatcher: Dispatcher;
+  readonly agent: Agent;
   readonly logger: RotationLogger;
   /** Bound on each Stripe request. @default STRIPE_TIMEOUT_MS (10 s) */
   readonly timeoutMs?: number;
@@ -163,13 +162,16 @@ export class StripeKeyChecker implements KeyChecker {
         failure = error;
       }
       if (attempt >= this.attempts) {
-        throw new Error(`Stripe could not be reached for the key check (${attempt} attempts on ${path})`, {
-          cause: failure,
-        });
+        throw new Error(
+          `Stripe could not be reached for the key check (${attemptsText(attempt)} on ${path})`,
+          {
+            cause: failure,
+          },
+        );
       }
       if (retryAfterMs !== undefined && retryAfterMs > this.maxRetryAfterMs) {
         throw new Error(
-          `Stripe could not be reached for the key check (${attempt === 1 ? '1 attempt' : `${attempt} attempts`} on ${path}): ` +
+          `Stripe could not be reached for the key check (${attemptsText(attempt)} on ${path}): ` +
             `it asked to retry after ${retryAfterMs} ms, more than the ${this.maxRetryAfterMs} ms limit`,
           { cause: failure },
         );
@@ -178,29 +180,51 @@ export class StripeKeyChecker implements KeyChecker {
     }
   }
 
-  private async getOnce(path: string, key: string): Promise<StripeAnswer> {
-    const response = await request(`${this.options.apiBase}${path}`, {
-      method: 'GET',
-      dispatcher: this.options.dispatcher,
-      headers: { authorization: `Bearer ${key}`, 'user-agent': 'stripe-key-rotator' },
-      signal: AbortSignal.timeout(this.timeoutMs),
-      headersTimeout: this.timeoutMs,
-      bodyTimeout: this.timeoutMs,
+  /** One GET, bounded as a whole (connect, TLS, headers, body) by `timeoutMs`; a failure rejects. */
+  private getOnce(path: string, key: string): Promise<StripeAnswer> {
+    return new Promise<StripeAnswer>((resolve, reject) => {
+      const call = request(`${this.options.apiBase}${path}`, {
+        method: 'GET',
+        agent: this.options.agent,
+        headers: { authorization: `Bearer ${key}`, 'user-agent': 'stripe-key-rotator' },
+      });
+      const timer = setTimeout(() => {
+        call.destroy(
+          Object.assign(new Error(`no answer from Stripe within ${this.timeoutMs} ms`), {
+            code: 'ETIMEDOUT',
+          }),
+        );
+      }, this.timeoutMs);
+      call.on('error', (error) => {
+        clearTimeout(timer);
+        reject(error);
+      });
+      call.on('response', (response) => {
+        readCappedBody(response).then(
+          ({ text }) => {
+            clearTimeout(timer);
+            resolve(stripeAnswer(response.statusCode ?? 0, text, response.headers['retry-after']));
+          },
+          (error: unknown) => {
+            clearTimeout(timer);
+            reject(error);
+          },
+        );
+      });
+      call.end();
     });
-    const { text } = await readCappedBody(response.body);
-    let body: Record<string, unknown> | undefined;
-    try {
-      const parsed: unknown = JSON.parse(text);
-      body = typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : undefined;
-    } catch {
-      body = undefined;
-    }
-    return {
-      status: response.statusCode,
-      body,
-      retryAfterMs: parseRetryAfter(response.headers['retry-after']),
-    };
   }
+}
+
+function stripeAnswer(status: number, text: string, retryAfter: string | undefined): StripeAnswer {
+  let body: Record<string, unknown> | undefined;
+  try {
+    const parsed: unknown = JSON.parse(text);
+    body = typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : undefined;
+  } catch {
+    body = undefined;
+  }
+  return { status, body, retryAfterMs: parseRetryAfter(retryAfter) };
 }
 
 /** Rotations looked at for the account on record of the current key. */

@@ -83,7 +83,7 @@ export async function bundleCli(outdir = CLI_DIR, overrides: BuildOptions = {}):
     platform: 'node',
     target: 'node20',
     mainFields: ['module', 'main'],
-    // CommonJS dependencies (undici, parts of the SDK) call require() for Node's modules.
+    // CommonJS dependencies (parts of the SDK) call require() for Node's modules.
     banner: {
       js: "import { createRequire as createRequireForCjs } from 'node:module'; const require = createRequireForCjs(import.meta.url);",
     },

@@ -12,7 +12,7 @@ import { siteListFromText } from '../../lambda/local/static-site-list.js';
 import type { SitePusher } from '../../lambda/ports.js';
 import { createFleetPusher, pushSettingsOf } from '../../lambda/push.js';
 import type { RotationDeps, RotationMetricName } from '../../lambda/rotation-deps.js';
-import { createStripeDispatcher, StripeKeyChecker } from '../../lambda/stripe-check.js';
+import { createStripeAgent, StripeKeyChecker } from '../../lambda/stripe-check.js';
 import { type StripeStub, startStripeStub } from '../../sim/stripe-stub.js';
 import { startTemplateFleet, type TemplateFleet, type TemplateSite } from '../../sim/template-fleet.js';
 import { createTestCa } from '../../sim/tls.js';
@@ -65,11 +65,11 @@ export async function setUp(size: number, verbose: boolean, cli: CliContext): Pr
     const stripe = await startStripeStub(await ca.issue({ ips: ['127.0.0.1'] }));
     closers.push(() => stripe.close());
     // The push goes through the Lambda's own fleet connections (no keep-alive, one TLS context); Stripe,
-    // a single origin called twice, gets its own pooled dispatcher.
+    // a single origin called twice, gets its own keep-alive Agent.
     const connector = new FleetConnector({ ca: ca.certPem, connectTimeoutMs: DEMO_SITE_TIMEOUT_MS });
     closers.push(async () => connector.destroy());
-    const stripeDispatcher = createStripeDispatcher({ ca: ca.certPem });
-    closers.push(() => stripeDispatcher.destroy());
+    const stripeAgent = createStripeAgent({ ca: ca.certPem });
+    closers.push(async () => stripeAgent.destroy());
 
     const account = `acct_DEMO${randomBytes(6).toString('hex')}`;
     stripe.keys.set(keys.current, { account, livemode: false });
@@ -135,7 +135,7 @@ export async function setUp(size: number, verbose: boolean, cli: CliContext): Pr
         config.sitesParameter,
         `# The demo fleet, in the sites.txt format\n${fleet.urls.join('\n')}\n`,
       ),
-      keyChecker: new StripeKeyChecker({ apiBase: stripe.url, dispatcher: stripeDispatcher, logger }),
+      keyChecker: new StripeKeyChecker({ apiBase: stripe.url, agent: stripeAgent, logger }),
       pusher,
       ledger,
       logger,

@@ -21,7 +21,7 @@ import {
   type SecretDescription,
   type SiteList,
 } from '../../lambda/ports.js';
-import { createStripeDispatcher, StripeKeyChecker } from '../../lambda/stripe-check.js';
+import { createStripeAgent, StripeKeyChecker } from '../../lambda/stripe-check.js';
 import {
   AWS_OPTIONS,
   awsClients,
@@ -117,7 +117,7 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
   );
   const logger = cliLogger(cli.stderr, values.verbose === true);
   const clients = awsClients(target);
-  const dispatcher = createStripeDispatcher();
+  const agent = createStripeAgent();
   try {
     const plan = await makePlan({
       config,
@@ -127,7 +127,7 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
       ledger: clients.ledger(config.ledgerTable),
       stripe:
         values['stripe-check'] === true
-          ? new StripeKeyChecker({ apiBase: config.stripeApiBase, dispatcher, logger })
+          ? new StripeKeyChecker({ apiBase: config.stripeApiBase, agent, logger })
           : undefined,
       logger,
       cli,
@@ -137,7 +137,7 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
     return plan.wouldProceed ? EXIT_OK : EXIT_NOT_CONFIRMED;
   } finally {
     clients.destroy();
-    await dispatcher.close();
+    agent.destroy();
   }
 }
 

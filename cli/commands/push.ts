@@ -20,7 +20,7 @@ import { siteListFromFile } from '../../lambda/local/static-site-list.js';
 import type { SiteList } from '../../lambda/ports.js';
 import { createFleetPusher } from '../../lambda/push.js';
 import { printable } from '../../lambda/site-list.js';
-import { createStripeDispatcher, StripeKeyChecker } from '../../lambda/stripe-check.js';
+import { createStripeAgent, StripeKeyChecker } from '../../lambda/stripe-check.js';
 import { cliLogger, count } from './format.js';
 import {
   askYes,
@@ -220,11 +220,11 @@ async function checkWithStripe(
   check: NonNullable<PushSettings['stripeCheck']>,
   cli: CliContext,
 ): Promise<void> {
-  const dispatcher = createStripeDispatcher();
+  const agent = createStripeAgent();
   try {
     const checker = new StripeKeyChecker({
       apiBase: check.apiBase,
-      dispatcher,
+      agent,
       logger: cliLogger(cli.stderr, settings.verbose),
     });
     const account = await checker.check(settings.key, settings.keyMode, undefined, check.account);
@@ -235,7 +235,7 @@ async function checkWithStripe(
           : `account ${account}).\n`),
     );
   } finally {
-    await dispatcher.destroy();
+    agent.destroy();
   }
 }
 

@@ -10,7 +10,7 @@ import { KeyRejectedError } from '../../lambda/errors.js';
 import { describeKey, keyJson, keyModeOf } from '../../lambda/keys.js';
 import { AWSCURRENT, AWSPREVIOUS } from '../../lambda/ports.js';
 import { stagedKeyVerdict } from '../../lambda/staged-key.js';
-import { createStripeDispatcher, StripeKeyChecker } from '../../lambda/stripe-check.js';
+import { createStripeAgent, StripeKeyChecker } from '../../lambda/stripe-check.js';
 import {
   AWS_OPTIONS,
   awsClients,
@@ -126,7 +126,7 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
   }
 
   const clients = awsClients(target);
-  const dispatcher = createStripeDispatcher();
+  const agent = createStripeAgent();
   try {
     const store = new SecretsManagerStore(clients.secretsManager);
     const { arn } = await reading(`Describing the secret ${target.secretId}`, () =>
@@ -152,7 +152,7 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
             ? undefined
             : new StripeKeyChecker({
                 apiBase,
-                dispatcher,
+                agent,
                 logger: cliLogger(cli.stderr, values.verbose === true),
               }),
       }),
@@ -208,7 +208,7 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
     return EXIT_OK;
   } finally {
     clients.destroy();
-    await dispatcher.close();
+    agent.destroy();
   }
 }
 

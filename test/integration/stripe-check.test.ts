@@ -1,10 +1,12 @@
+import type { Agent } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KeyRejectedError } from '../../lambda/errors.js';
-import { StripeKeyChecker } from '../../lambda/stripe-check.js';
+import { createStripeAgent, StripeKeyChecker } from '../../lambda/stripe-check.js';
 import { type StripeStub, startStripeStub } from '../../sim/stripe-stub.js';
-import { createTestCa } from '../../sim/tls.js';
+import { createTestCa, type TestCertificateAuthority } from '../../sim/tls.js';
 import { fakeKey } from '../support/rotation-fixtures.js';
 import { rejection } from '../support/secret-guard.js';
 
@@ -17,27 +19,28 @@ const UNKNOWN = fakeKey('live', 'StripeUnknown');
 
 let stub: StripeStub;
 let checker: StripeKeyChecker;
-let dispatcher: Agent;
+let agent: Agent;
+let ca: TestCertificateAuthority;
 
 beforeAll(async () => {
-  const ca = await createTestCa();
+  ca = await createTestCa();
   stub = await startStripeStub(await ca.issue({ ips: ['127.0.0.1'] }));
   stub.keys.set(CURRENT, { account: 'acct_1Current', livemode: true });
   stub.keys.set(NEXT, { account: 'acct_1Current', livemode: true });
   stub.keys.set(OTHER_ACCOUNT, { account: 'acct_9Other', livemode: true });
   stub.keys.set(TEST_MODE, { account: 'acct_1Current', livemode: false });
   stub.keys.set(EXPIRED, { expired: true });
-  dispatcher = new Agent({ connect: { ca: ca.certPem } });
+  agent = createStripeAgent({ ca: ca.certPem });
   checker = new StripeKeyChecker({
     apiBase: stub.url,
-    dispatcher,
+    agent,
     logger: new Logger({ serviceName: 'stripe-check-test' }),
     backoff: { baseMs: 10, capMs: 40 },
   });
 });
 
 afterAll(async () => {
-  await dispatcher.close();
+  agent.destroy();
   await stub.close();
 });
 
@@ -134,10 +137,40 @@ describe('the read-only Stripe key check', () => {
     );
   });
 
+  it('bounds each Stripe request by its timeout, connection and answer included, and says so', async () => {
+    // Accepts TLS, reads the request, never answers.
+    const connections = new Set<TLSSocket>();
+    const silent = createTlsServer({ ...(await ca.issue({ ips: ['127.0.0.1'] })) }, (socket) => {
+      connections.add(socket);
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as AddressInfo;
+    const hanging = new StripeKeyChecker({
+      apiBase: `https://127.0.0.1:${port}`,
+      agent: createStripeAgent({ ca: ca.certPem }),
+      logger: new Logger({ serviceName: 'stripe-check-test' }),
+      timeoutMs: 200,
+      attempts: 1,
+    });
+    try {
+      const started = performance.now();
+      const error = await rejection(hanging.check(NEXT, 'live', CURRENT));
+
+      expect(performance.now() - started).toBeLessThan(1000);
+      expect(error.message).toContain(
+        'Stripe could not be reached for the key check (1 attempt on /v1/balance)',
+      );
+      expect((error.cause as { code?: string }).code).toBe('ETIMEDOUT');
+    } finally {
+      for (const socket of connections) socket.destroy();
+      silent.close();
+    }
+  });
+
   it('does not trust a Stripe endpoint whose certificate is not from a trusted CA', async () => {
     const untrusted = new StripeKeyChecker({
       apiBase: stub.url,
-      dispatcher: new Agent(),
+      agent: createStripeAgent(),
       logger: new Logger({ serviceName: 'stripe-check-test' }),
       attempts: 1,
     });
