@@ -178,11 +178,11 @@ export function renderResults(input: ResultsInput): string {
       find(summaries, c.n, c.latencyMs, c.concurrency, kind);
     const steps: readonly [ClientKind, string][] = [
       ['tls-floor', '`tls.connect` + one hand-written request: handshake, certificate checks, sockets'],
+      ['node-https', "+ Node's own HTTP client (`http.request`, llhttp), as the engine uses it"],
       [
         'engine',
-        '+ the engine: its HTTP/1.1 reader, canary, timeouts, classification, retries armed, logs, ledger',
+        '+ the engine: canary, timeouts, classification, retries armed, one log line per site, ledger',
       ],
-      ['node-https', "Node's own HTTP client (`http.request`, llhttp) over the same TLS connections"],
       [
         'undici-fleet',
         'bare undici through the one-shot Agent the engine used before (one TLS context, no keep-alive)',
