@@ -132,15 +132,31 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
       else cli.stdout.write(`Rotation started: version ${versionId} of ${arn} (labelled AWSPENDING)\n`);
       return EXIT_OK;
     }
-    // With --json the one document comes at the end; the start is progress.
-    (json ? cli.progress : cli.stdout).write(
-      `Rotation started: version ${versionId} of ${arn} (labelled AWSPENDING)\n`,
-    );
-    const ended = await waitFor(clients, { secretArn: arn, token: versionId }, ledgerTable, cli, {
-      deadline: Date.now() + timeoutMs,
-      timeoutMs,
-      graceMs,
+    // Waiting is all this command does after RotateSecret: an interrupt only stops the following, at once.
+    // Caught before the start is printed, so a Ctrl-C right after it is never the default (silent) death.
+    let interrupted: StopSignal | undefined;
+    const wakeUp = new AbortController();
+    const removeInterrupt = cli.onInterrupt((signal) => {
+      interrupted = signal;
+      wakeUp.abort();
     });
+    let ended: WaitEnd;
+    try {
+      // With --json the one document comes at the end; the start is progress.
+      (json ? cli.progress : cli.stdout).write(
+        `Rotation started: version ${versionId} of ${arn} (labelled AWSPENDING)\n`,
+      );
+      ended = await waitFor(
+        clients,
+        { secretArn: arn, token: versionId },
+        ledgerTable,
+        cli,
+        { deadline: Date.now() + timeoutMs, timeoutMs, graceMs },
+        { signal: () => interrupted, wakeUp: wakeUp.signal },
+      );
+    } finally {
+      removeInterrupt();
+    }
     if (json) {
       writeJson(cli.stdout, {
         started: true,
@@ -247,6 +263,13 @@ interface WaitLimits {
   readonly graceMs: number;
 }
 
+/** The first SIGINT or SIGTERM, caught from before "Rotation started" is printed until the wait ends. */
+interface WaitInterrupt {
+  readonly signal: () => StopSignal | undefined;
+  /** Aborted by the signal: ends the pause between two polls at once. */
+  readonly wakeUp: AbortSignal;
+}
+
 interface Snapshot {
   readonly stages: readonly string[] | undefined;
   readonly outcome: string | undefined;
@@ -285,6 +308,7 @@ async function waitFor(
   ledgerTable: string | undefined,
   cli: CliContext,
   limits: WaitLimits,
+  interrupt: WaitInterrupt,
 ): Promise<WaitEnd> {
   if (ledgerTable === undefined) {
     cli.progress.write(
@@ -295,35 +319,25 @@ async function waitFor(
   let lastSites: readonly SiteRecord[] = [];
   let lastSignature = '';
   let lastChange = Date.now();
-  // Waiting is all this command does after RotateSecret: an interrupt only stops the following, at once.
-  let interrupted: StopSignal | undefined;
-  const wakeUp = new AbortController();
-  const removeInterrupt = cli.onInterrupt((signal) => {
-    interrupted = signal;
-    wakeUp.abort();
-  });
-  try {
-    for (;;) {
-      if (interrupted !== undefined) {
-        progress.finish();
-        return {
-          code: EXIT_INTERRUPTED[interrupted],
-          outcome: 'interrupted',
-          signal: interrupted,
-          sites: lastSites,
-          text:
-            `Interrupted (${interrupted}): stopped following. The rotation of version ${id.token} goes on in AWS; ` +
-            `'${PROGRAM} status' shows where it stands.\n`,
-        };
-      }
-      const verdict = await pollOnce();
-      if (verdict !== undefined) return verdict;
-      await sleep(Math.min(POLL_INTERVAL_MS, Math.max(0, limits.deadline - Date.now())), undefined, {
-        signal: wakeUp.signal,
-      }).catch(() => undefined);
+  for (;;) {
+    const interrupted = interrupt.signal();
+    if (interrupted !== undefined) {
+      progress.finish();
+      return {
+        code: EXIT_INTERRUPTED[interrupted],
+        outcome: 'interrupted',
+        signal: interrupted,
+        sites: lastSites,
+        text:
+          `Interrupted (${interrupted}): stopped following. The rotation of version ${id.token} goes on in AWS; ` +
+          `'${PROGRAM} status' shows where it stands.\n`,
+      };
     }
-  } finally {
-    removeInterrupt();
+    const verdict = await pollOnce();
+    if (verdict !== undefined) return verdict;
+    await sleep(Math.min(POLL_INTERVAL_MS, Math.max(0, limits.deadline - Date.now())), undefined, {
+      signal: interrupt.wakeUp,
+    }).catch(() => undefined);
   }
 
   async function pollOnce(): Promise<WaitEnd | undefined> {
