@@ -21,7 +21,12 @@ const STRIPE_TIMEOUT_MS = 10_000;
  * idle sockets never keep a process alive. `ca` replaces the default roots (tests, the demo's Stripe stand-in).
  */
 export function createStripeAgent(options: { readonly ca?: string } = {}): Agent {
-  return new Agent({ keepAlive: true, ...(options.ca === undefined ? {} : { ca: options.ca }) });
+  // An idle socket is closed after 4 s, before Stripe or a frozen Lambda makes it stale.
+  return new Agent({
+    keepAlive: true,
+    timeout: 4_000,
+    ...(options.ca === undefined ? {} : { ca: options.ca }),
+  });
 }
 
 export interface StripeKeyCheckerOptions {
@@ -96,10 +101,10 @@ export class StripeKeyChecker implements KeyChecker {
       );
       return undefined;
     }
-    const [next, current] = await Promise.all([
+    const [next, current] = await settledBoth(
       this.get('/v1/account', key),
       this.get('/v1/account', referenceKey),
-    ]);
+    );
     const nextRefusal = refusalOf(next);
     if (nextRefusal)
       throw new KeyRejectedError(`Stripe refused the new key ${shown} on /v1/account: ${nextRefusal}`);
@@ -214,6 +219,17 @@ export class StripeKeyChecker implements KeyChecker {
       call.end();
     });
   }
+}
+
+/**
+ * Both results, once both calls are over: unlike `Promise.all`, nothing is left running (retrying, sleeping,
+ * sending the key again) after the check has thrown and the caller has destroyed its agent.
+ */
+async function settledBoth<A, B>(first: Promise<A>, second: Promise<B>): Promise<[A, B]> {
+  const [a, b] = await Promise.allSettled([first, second]);
+  if (a.status === 'rejected') throw a.reason;
+  if (b.status === 'rejected') throw b.reason;
+  return [a.value, b.value];
 }
 
 function stripeAnswer(status: number, text: string, retryAfter: string | undefined): StripeAnswer {

@@ -10,7 +10,13 @@ import type { ServerCredentials } from './tls.js';
 export type StubKey =
   | { readonly account: string; readonly livemode: boolean }
   | { readonly expired: true }
-  | { readonly restricted: true };
+  | { readonly restricted: true }
+  /** Every call with this key on `/v1/account` answers 503 (an outage seen by one key), with Retry-After if given. */
+  | {
+      readonly account: string;
+      readonly livemode: boolean;
+      readonly accountUnavailable: { readonly retryAfter?: string };
+    };
 
 export interface StripeStub {
   /** Base URL to use as STRIPE_API_BASE. */
@@ -74,6 +80,14 @@ export async function startStripeStub(
       return answer(200, { object: 'balance', livemode: known.livemode, available: [], pending: [] });
     }
     if (req.method === 'GET' && path === '/v1/account') {
+      if ('accountUnavailable' in known) {
+        const { retryAfter } = known.accountUnavailable;
+        return answer(
+          503,
+          { error: { type: 'api_error', message: 'Service unavailable' } },
+          retryAfter === undefined ? {} : { 'retry-after': retryAfter },
+        );
+      }
       return answer(200, { id: known.account, object: 'account' });
     }
     return answer(404, { error: { type: 'invalid_request_error', message: 'Unrecognized request URL' } });

@@ -137,6 +137,34 @@ describe('the read-only Stripe key check', () => {
     );
   });
 
+  it('leaves nothing running once the check failed: the other account call ends before the check does', async () => {
+    const waitsTooLong = fakeKey('live', 'StripeAccountRetryAfter');
+    const keepsFailing = fakeKey('live', 'StripeAccountOutage');
+    stub.keys.set(waitsTooLong, {
+      account: 'acct_1Current',
+      livemode: true,
+      accountUnavailable: { retryAfter: '120' },
+    });
+    stub.keys.set(keepsFailing, { account: 'acct_1Current', livemode: true, accountUnavailable: {} });
+    const checker3 = new StripeKeyChecker({
+      apiBase: stub.url,
+      agent,
+      logger: new Logger({ serviceName: 'stripe-check-test' }),
+      backoff: { baseMs: 150, capMs: 150 },
+      random: () => 0.99,
+    });
+    stub.requests.length = 0;
+
+    // The current key's call gives up at once (Retry-After over the limit); the new key's retries twice.
+    const error = await rejection(checker3.check(keepsFailing, 'live', waitsTooLong));
+    const sentByThen = stub.requests.length;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+
+    expect(error.message).toContain('Stripe could not be reached for the key check');
+    expect(stub.requests.filter((path) => path === '/v1/account')).toHaveLength(1 + 3);
+    expect(stub.requests.length).toBe(sentByThen);
+  });
+
   it('bounds each Stripe request by its timeout, connection and answer included, and says so', async () => {
     // Accepts TLS, reads the request, never answers.
     const connections = new Set<TLSSocket>();
