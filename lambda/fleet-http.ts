@@ -163,6 +163,11 @@ export function attemptPut(url: string, put: SitePut): Promise<AttemptVerdict> {
       return;
     }
     request.on('error', failed);
+    // A 101 is no answer to a PUT: Node emits it here, not as a response, and would otherwise wait it out.
+    request.on('upgrade', (response, socket) => {
+      socket.destroy();
+      settle(classifyAnswer({ status: response.statusCode ?? 101 }));
+    });
     request.on('response', (response) => {
       phase = 'body';
       const status = response.statusCode ?? 0;

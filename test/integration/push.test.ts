@@ -191,6 +191,35 @@ describe('one attempt through the fleet connector', { timeout: 5000 }, () => {
     expect(verdict.detail).toMatch(/^connection failed: HPE_[A-Z_]+$/);
   });
 
+  it('ends at once on a 101 Switching Protocols, which is no answer to a PUT', async () => {
+    const credentials = await ca.issue({ ips: ['127.0.0.1'] });
+    const connections = new Set<TLSSocket>();
+    const server = createTlsServer({ ...credentials }, (socket) => {
+      connections.add(socket);
+      socket.once('data', () =>
+        socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n'),
+      );
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(async () => {
+      for (const connection of connections) connection.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    });
+    const { port } = server.address() as AddressInfo;
+    const put = sitePut({
+      connector: new FleetConnector({ ca: ca.certPem }),
+      key: KEY,
+      masterApiKey: MASTER_API_KEY,
+      timeoutMs: 3000,
+    });
+    const started = performance.now();
+
+    const verdict = await attemptPut(`https://127.0.0.1:${port}${SITE_ENDPOINT_PATH}`, put);
+
+    expect(verdict).toMatchObject({ outcome: 'http_error', httpStatus: 101, retryable: false });
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+
   it('reads a chunked answer the site streams (no Content-Length) to the end', async () => {
     const fleet = await fleetOf(1);
     fleet.site(0).behave(() => ({ kind: 'stream', status: 500, bytes: 40_000, declareLength: false }));
