@@ -3,7 +3,7 @@
  * bounds from the function's own contract (lambda/contract.ts); JSDoc cannot import, so the `@default`s
  * below restate it and test/infra/props.test.ts checks that they agree.
  */
-import { Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
+import { Arn, ArnFormat, Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -69,8 +69,8 @@ export interface StripeKeyRotationProps {
 
   /**
    * The propagation ledger (rotation history, per-site results, what each site holds). Pass an existing
-   * table to adopt it, e.g. the one a deleted stack retained, so the new stack keeps that memory. It needs
-   * the ledger's schema: string keys `pk` and `sk` and a global secondary index `history` on `gsi1pk`,
+   * table to adopt it, e.g. the one a deleted stack retained, so the new stack keeps that memory. It must be
+   * in this stack's account and region (the function finds it by name) and have the ledger's schema: string keys `pk` and `sk` and a global secondary index `history` on `gsi1pk`,
    * `gsi1sk` (projection ALL); the function's configuration test on deploy reads both and fails naming the
    * table when they are not there. Import a table encrypted with a customer managed key with that key
    * (`Table.fromTableAttributes({ tableName, encryptionKey })`) so the function may use it.
@@ -269,7 +269,11 @@ export function defaultServiceName(qualifier: string): string {
 }
 
 /** Applies defaults and validates every prop at once; each problem names the prop and its value. */
-export function resolveProps(path: string, props: StripeKeyRotationProps): RotationSettings {
+export function resolveProps(
+  path: string,
+  props: StripeKeyRotationProps,
+  home: { readonly account: string; readonly region: string },
+): RotationSettings {
   const problems: string[] = [];
   const integer = (
     name: string,
@@ -363,6 +367,20 @@ export function resolveProps(path: string, props: StripeKeyRotationProps): Rotat
   const pendingMaxHours =
     hours('pendingMaxAge', props.pendingMaxAge, WATCHDOG_SETTINGS.pendingMaxHours) ??
     WATCHDOG_SETTINGS.pendingMaxHours.default;
+
+  // The function finds the ledger by name, in its own account and region: a table elsewhere would be another.
+  const ledgerArn = props.ledgerTable?.tableArn;
+  if (ledgerArn !== undefined && !Token.isUnresolved(ledgerArn)) {
+    const parts = Arn.split(ledgerArn, ArnFormat.SLASH_RESOURCE_NAME);
+    for (const where of ['account', 'region'] as const) {
+      const theirs = parts[where];
+      if (theirs && !Token.isUnresolved(home[where]) && theirs !== home[where]) {
+        problems.push(
+          `ledgerTable=${parts.resourceName} is in ${where} ${theirs}, not in this stack's ${home[where]}: the function reads the ledger by name, in its own ${where}`,
+        );
+      }
+    }
+  }
 
   const operatorArns: string[] = [];
   (props.operatorPrincipals ?? []).forEach((principal, index) => {

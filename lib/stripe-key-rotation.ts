@@ -85,7 +85,7 @@ export class StripeKeyRotation extends Construct {
 
   constructor(scope: Construct, id: string, props: StripeKeyRotationProps) {
     super(scope, id);
-    const settings = resolveProps(this.node.path, props);
+    const settings = resolveProps(this.node.path, props, Stack.of(this));
     const stack = Stack.of(this);
     this.serviceName = settings.serviceName;
     const removalPolicy = settings.removalPolicy;
@@ -372,7 +372,6 @@ export class StripeKeyRotation extends Construct {
     return RotationGrants.grant(grantee, this.#grants.stageKey());
   }
 
-  /** The function publishes a notice when a rotation finished (`notifyOnSuccess`), to `topic` only. */
   /** The ledger table. Key schema shared with the function's adapter (lambda/ledger-schema.ts): they cannot drift apart. */
   private createLedgerTable(
     encryptionKey: kms.IKey | undefined,
@@ -405,6 +404,7 @@ export class StripeKeyRotation extends Construct {
     return table;
   }
 
+  /** The function publishes a notice when a rotation finished (`notifyOnSuccess`), to `topic` only. */
   private allowSuccessNotices(topic: sns.ITopic): void {
     const fn = this.rotationFunction;
     fn.addEnvironment(SETTINGS.successNoticeTopicArn.variable, topic.topicArn);

@@ -139,7 +139,7 @@ export class DynamoDbLedger implements RotationLedger {
       );
       item = out.Item;
     } catch (error) {
-      throw this.#failed(`reading rotation ${describeId(id)}`, error);
+      throw this.#failed(`reading rotation ${describeId(id)}`, error, 'read');
     }
     if (!item) return undefined;
     const record = rotationFromItem(item, this.#table);
@@ -277,7 +277,7 @@ export class DynamoDbLedger implements RotationLedger {
         if (items.length >= enough) break;
       }
     } catch (error) {
-      throw this.#failed(`reading ${what}`, error);
+      throw this.#failed(`reading ${what}`, error, 'read');
     }
     return items;
   }
@@ -307,13 +307,16 @@ export class DynamoDbLedger implements RotationLedger {
     return Math.floor(from.getTime() / 1000) + this.#retentionSeconds;
   }
 
-  #failed(what: string, cause: unknown): Error {
-    // A table of another schema (ValidationException) or one missing, or missing the index (DynamoDB and
-    // its emulators differ here: ResourceNotFoundException): say what the ledger needs.
-    const schema = SCHEMA_ERRORS.has(errorName(cause) ?? '')
-      ? ` (the ledger needs a table with string keys ${SCHEMA.partitionKey} and ${SCHEMA.sortKey} and a global secondary ` +
-        `index ${SCHEMA.historyIndex.name} on ${SCHEMA.historyIndex.partitionKey}, ${SCHEMA.historyIndex.sortKey})`
-      : '';
+  #failed(what: string, cause: unknown, call: 'read' | 'write' = 'write'): Error {
+    // A read refused as invalid (ValidationException), or of a missing table or index (DynamoDB and its
+    // emulators differ: ResourceNotFoundException), means a table of another schema: say what the ledger
+    // needs. A write can be refused for other reasons (an item too large), so it gets no such hint.
+    const schema =
+      call === 'read' && SCHEMA_ERRORS.has(errorName(cause) ?? '')
+        ? ` (the ledger needs a table with string keys ${SCHEMA.partitionKey} and ${SCHEMA.sortKey} and a global ` +
+          `secondary index ${SCHEMA.historyIndex.name} on ${SCHEMA.historyIndex.partitionKey}, ` +
+          `${SCHEMA.historyIndex.sortKey}, projection ALL)`
+        : '';
     return new Error(
       `The ledger (DynamoDB table ${this.#table}) failed ${what}: ${errorName(cause) ?? 'error'}: ${errorMessage(cause)}${schema}`,
       { cause },

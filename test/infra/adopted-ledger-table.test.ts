@@ -64,6 +64,27 @@ describe('a StripeKeyRotation adopting an existing ledger table (e.g. one a dele
   });
 });
 
+describe('a StripeKeyRotation given a ledger table of another region or account', () => {
+  it('refuses it at synth, naming the prop, the table and where it is: the function reads the ledger by name, at home', () => {
+    for (const [arn, where] of [
+      ['arn:aws:dynamodb:us-east-1:123456789012:table/elsewhere', 'region us-east-1'],
+      ['arn:aws:dynamodb:eu-west-3:210987654321:table/elsewhere', 'account 210987654321'],
+    ] as const) {
+      const stack = testStack();
+      let message = '';
+      try {
+        new StripeKeyRotation(stack, 'Rotation', {
+          keyMode: 'live',
+          ledgerTable: dynamodb.Table.fromTableArn(stack, 'Ledger', arn),
+        });
+      } catch (error) {
+        message = (error as Error).message;
+      }
+      expect(message).toContain(`ledgerTable=elsewhere is in ${where}, not in this stack's`);
+    }
+  });
+});
+
 describe('the ledgerTable setting of a cdk.json environment', () => {
   const live = { keyMode: 'live', account: '123456789012', region: 'eu-west-3' };
 

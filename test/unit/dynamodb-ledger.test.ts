@@ -379,9 +379,23 @@ describe('DynamoDbLedger reads', () => {
     expect(error.message).toBe(
       `The ledger (DynamoDB table ${TABLE}) failed reading the rotation history of ${ARN}: ValidationException: ` +
         'The table does not have the specified index: history (the ledger needs a table with string keys pk and sk and a ' +
-        'global secondary index history on gsi1pk, gsi1sk)',
+        'global secondary index history on gsi1pk, gsi1sk, projection ALL)',
     );
     expect(error.cause).toBeInstanceOf(DynamoDBServiceException);
+  });
+
+  it('adds no schema hint to a write refused as invalid: a write has other reasons to be', async () => {
+    ddb.on(PutCommand).rejects(
+      new DynamoDBServiceException({
+        name: 'ValidationException',
+        $fault: 'client',
+        $metadata: {},
+        message: 'Item size has exceeded the maximum allowed size',
+      }),
+    );
+    const error = await rejection(ledgerWith().begin(start(fleetOf(2))));
+    expect(error.message).toContain('ValidationException');
+    expect(error.message).not.toContain('the ledger needs');
   });
 
   it('adds no schema hint to other failures', async () => {
