@@ -9,7 +9,7 @@
  *
  * ```ts
  * const fleet = await startTemplateFleet({ size: 3, masterApiKey });
- * const dispatcher = new Agent({ connect: { ca: fleet.caPem } });
+ * const connector = new FleetConnector({ ca: fleet.caPem });
  * fleet.site(1).behave(sequence([json(503, { error: 'busy' })]));
  * ...
  * await fleet.close();
