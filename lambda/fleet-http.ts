@@ -9,7 +9,7 @@ import { isIP, type LookupFunction } from 'node:net';
 import { connect, createSecureContext, type SecureContext, type TLSSocket } from 'node:tls';
 import { SETTINGS } from './contract.js';
 import { lookupQueue } from './dns-queue.js';
-import { MAX_RESPONSE_BYTES, parseRetryAfter } from './http.js';
+import { MAX_RESPONSE_BYTES, parseRetryAfter, readCappedBody } from './http.js';
 import {
   type AttemptPhase,
   type AttemptVerdict,
@@ -183,21 +183,11 @@ export function attemptPut(url: string, put: SitePut): Promise<AttemptVerdict> {
       if (strict && Number(response.headers['content-length'] ?? 0) > MAX_RESPONSE_BYTES) {
         return settle(bodyTooLarge(status, 'announced'));
       }
-      const chunks: Buffer[] = [];
-      let size = 0;
-      const withBody = (): AttemptVerdict =>
-        classifyAnswer({ ...answer, body: Buffer.concat(chunks).toString('utf8') });
-      response.on('data', (chunk: Buffer) => {
-        if (size + chunk.length > MAX_RESPONSE_BYTES) {
-          chunks.push(chunk.subarray(0, MAX_RESPONSE_BYTES - size));
-          settle(strict ? bodyTooLarge(status, 'sent') : withBody());
-          return;
-        }
-        size += chunk.length;
-        chunks.push(chunk);
-      });
-      response.on('end', () => settle(withBody()));
-      response.on('error', failed);
+      readCappedBody(response).then(({ text, truncated }) => {
+        settle(
+          strict && truncated ? bodyTooLarge(status, 'sent') : classifyAnswer({ ...answer, body: text }),
+        );
+      }, failed);
     });
     request.end(put.payload);
   });

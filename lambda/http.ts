@@ -9,24 +9,43 @@ export interface CappedBody {
   readonly truncated: boolean;
 }
 
-/** Reads at most `maxBytes` of a response body, then stops reading and destroys the stream. */
-export async function readCappedBody(
-  body: Readable,
-  maxBytes: number = MAX_RESPONSE_BYTES,
-): Promise<CappedBody> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    const buffer = chunk as Buffer;
-    if (size + buffer.length > maxBytes) {
-      chunks.push(buffer.subarray(0, maxBytes - size));
-      body.destroy();
-      return { text: Buffer.concat(chunks).toString('utf8'), truncated: true };
-    }
-    chunks.push(buffer);
-    size += buffer.length;
-  }
-  return { text: Buffer.concat(chunks).toString('utf8'), truncated: false };
+/**
+ * Reads at most `maxBytes` of a response body, then stops reading and destroys the stream. Listens for
+ * events rather than iterating the stream: an async iterator per response is measurable CPU at fleet scale
+ * (bench/README.md). A body cut short (the connection closed before its end) rejects.
+ */
+export function readCappedBody(body: Readable, maxBytes: number = MAX_RESPONSE_BYTES): Promise<CappedBody> {
+  return new Promise<CappedBody>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    const finish = (truncated: boolean): void => {
+      if (done) return;
+      done = true;
+      resolve({ text: Buffer.concat(chunks).toString('utf8'), truncated });
+    };
+    const fail = (error: unknown): void => {
+      if (done) return;
+      done = true;
+      reject(error);
+    };
+    body.on('data', (chunk: Buffer) => {
+      if (done) return;
+      if (size + chunk.length > maxBytes) {
+        chunks.push(chunk.subarray(0, maxBytes - size));
+        finish(true);
+        body.destroy();
+        return;
+      }
+      size += chunk.length;
+      chunks.push(chunk);
+    });
+    body.once('end', () => finish(false));
+    body.once('error', fail);
+    body.once('close', () =>
+      fail(Object.assign(new Error('the body ended early: the connection closed'), { code: 'ECONNRESET' })),
+    );
+  });
 }
 
 /** Parses a `Retry-After` header (delta-seconds or HTTP-date) into milliseconds from `now`. */
