@@ -140,6 +140,23 @@ async function versionCount(arn: string): Promise<number> {
   );
 }
 
+/**
+ * Starts a rotation the way Secrets Manager tests a configuration (RotateImmediately=false): it fills the
+ * pending version with the current value itself. Returns the token.
+ */
+async function configurationTest(d: Deployment): Promise<string> {
+  const token = await startMotoRotation(sm, d.arn);
+  await sm.send(
+    new PutSecretValueCommand({
+      SecretId: d.arn,
+      ClientRequestToken: token,
+      SecretString: CURRENT,
+      VersionStages: ['AWSPENDING'],
+    }),
+  );
+  return token;
+}
+
 const FULL_BUDGET = { getRemainingTimeInMillis: () => 600_000 };
 
 async function run(
@@ -285,16 +302,7 @@ describe('a rotation against the moto emulator', () => {
 
   it('passes testSecret when pending equals current (RotateImmediately=false) and writes nothing', async () => {
     const d = await deploy({ staged: 'none' });
-    const token = await startMotoRotation(sm, d.arn);
-    // What Secrets Manager does itself when it only tests the configuration.
-    await sm.send(
-      new PutSecretValueCommand({
-        SecretId: d.arn,
-        ClientRequestToken: token,
-        SecretString: CURRENT,
-        VersionStages: ['AWSPENDING'],
-      }),
-    );
+    const token = await configurationTest(d);
     const before = JSON.stringify(await secretStages(sm, d.arn));
 
     await run(d, token, ['testSecret']);
@@ -307,15 +315,7 @@ describe('a rotation against the moto emulator', () => {
   it('fails the configuration test on an adopted ledger table without the history index, naming the table and the schema', async () => {
     const adopted = await createLedgerTable(dynamodb, `adopted-ledger-${runId + 1}`, { historyIndex: false });
     const d = await deploy({ staged: 'none', env: { LEDGER_TABLE: adopted } });
-    const token = await startMotoRotation(sm, d.arn);
-    await sm.send(
-      new PutSecretValueCommand({
-        SecretId: d.arn,
-        ClientRequestToken: token,
-        SecretString: CURRENT,
-        VersionStages: ['AWSPENDING'],
-      }),
-    );
+    const token = await configurationTest(d);
     const before = JSON.stringify(await secretStages(sm, d.arn));
 
     const error = await rejection(run(d, token, ['testSecret']));

@@ -146,6 +146,25 @@ describe('the fleet connections (shared TLS context, no keep-alive)', { timeout:
   });
 });
 
+/**
+ * A TLS server trusted through the test CA that answers with whatever `answer` writes: bytes no template
+ * site would send. Returns the endpoint URL; the server and its connections close after the test.
+ */
+async function rawTlsSite(answer: (socket: TLSSocket) => void): Promise<string> {
+  const connections = new Set<TLSSocket>();
+  const server = createTlsServer({ ...(await ca.issue({ ips: ['127.0.0.1'] })) }, (socket) => {
+    connections.add(socket);
+    answer(socket);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  cleanups.push(async () => {
+    for (const connection of connections) connection.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  const { port } = server.address() as AddressInfo;
+  return `https://127.0.0.1:${port}${SITE_ENDPOINT_PATH}`;
+}
+
 describe('one attempt through the fleet connector', { timeout: 5000 }, () => {
   it('ends at once as a connection error when the connector is destroyed mid-attempt (an interrupted CLI push)', async () => {
     const fleet = await fleetOf(1);
@@ -165,18 +184,9 @@ describe('one attempt through the fleet connector', { timeout: 5000 }, () => {
   });
 
   it('retries an answer that is not HTTP at all, naming the parser error and nothing the site sent', async () => {
-    const credentials = await ca.issue({ ips: ['127.0.0.1'] });
-    const connections = new Set<TLSSocket>();
-    const server = createTlsServer({ ...credentials }, (socket) => {
-      connections.add(socket);
-      socket.end('ICY 200 OK sk_live_NeverEchoedFromAnAnswer\r\n\r\n');
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    cleanups.push(async () => {
-      for (const connection of connections) connection.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    });
-    const { port } = server.address() as AddressInfo;
+    const url = await rawTlsSite((socket) =>
+      socket.end('ICY 200 OK sk_live_NeverEchoedFromAnAnswer\r\n\r\n'),
+    );
     const put = sitePut({
       connector: new FleetConnector({ ca: ca.certPem }),
       key: KEY,
@@ -184,7 +194,7 @@ describe('one attempt through the fleet connector', { timeout: 5000 }, () => {
       timeoutMs: 2000,
     });
 
-    const verdict = await attemptPut(`https://127.0.0.1:${port}${SITE_ENDPOINT_PATH}`, put);
+    const verdict = await attemptPut(url, put);
 
     expect(verdict.outcome).toBe('connection_error');
     expect(verdict.retryable).toBe(true);
@@ -192,20 +202,11 @@ describe('one attempt through the fleet connector', { timeout: 5000 }, () => {
   });
 
   it('ends at once on a 101 Switching Protocols, which is no answer to a PUT', async () => {
-    const credentials = await ca.issue({ ips: ['127.0.0.1'] });
-    const connections = new Set<TLSSocket>();
-    const server = createTlsServer({ ...credentials }, (socket) => {
-      connections.add(socket);
+    const url = await rawTlsSite((socket) =>
       socket.once('data', () =>
         socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n'),
-      );
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    cleanups.push(async () => {
-      for (const connection of connections) connection.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    });
-    const { port } = server.address() as AddressInfo;
+      ),
+    );
     const put = sitePut({
       connector: new FleetConnector({ ca: ca.certPem }),
       key: KEY,
@@ -214,7 +215,7 @@ describe('one attempt through the fleet connector', { timeout: 5000 }, () => {
     });
     const started = performance.now();
 
-    const verdict = await attemptPut(`https://127.0.0.1:${port}${SITE_ENDPOINT_PATH}`, put);
+    const verdict = await attemptPut(url, put);
 
     expect(verdict).toMatchObject({ outcome: 'http_error', httpStatus: 101, retryable: false });
     expect(performance.now() - started).toBeLessThan(1000);

@@ -93,6 +93,16 @@ function batchSizes(): number[] {
     .map((call) => call.args[0].input.RequestItems?.[TABLE]?.length ?? 0);
 }
 
+/** A request DynamoDB refuses as invalid (a key or index the table lacks, an item too large). */
+function invalid(message: string): DynamoDBServiceException {
+  return new DynamoDBServiceException({
+    name: 'ValidationException',
+    message,
+    $fault: 'client',
+    $metadata: { httpStatusCode: 400 },
+  });
+}
+
 function throttled(): DynamoDBServiceException {
   return new DynamoDBServiceException({
     name: 'ProvisionedThroughputExceededException',
@@ -367,14 +377,7 @@ describe('DynamoDbLedger reads', () => {
   });
 
   it('says which schema the ledger needs when DynamoDB refuses a read as invalid (an adopted table without the history index)', async () => {
-    ddb.on(QueryCommand).rejects(
-      new DynamoDBServiceException({
-        name: 'ValidationException',
-        $fault: 'client',
-        $metadata: {},
-        message: 'The table does not have the specified index: history',
-      }),
-    );
+    ddb.on(QueryCommand).rejects(invalid('The table does not have the specified index: history'));
     const error = await rejection(ledgerWith().history(ARN, 1));
     expect(error.message).toBe(
       `The ledger (DynamoDB table ${TABLE}) failed reading the rotation history of ${ARN}: ValidationException: ` +
@@ -385,14 +388,7 @@ describe('DynamoDbLedger reads', () => {
   });
 
   it('adds no schema hint to a write refused as invalid: a write has other reasons to be', async () => {
-    ddb.on(PutCommand).rejects(
-      new DynamoDBServiceException({
-        name: 'ValidationException',
-        $fault: 'client',
-        $metadata: {},
-        message: 'Item size has exceeded the maximum allowed size',
-      }),
-    );
+    ddb.on(PutCommand).rejects(invalid('Item size has exceeded the maximum allowed size'));
     const error = await rejection(ledgerWith().begin(start(fleetOf(2))));
     expect(error.message).toContain('ValidationException');
     expect(error.message).not.toContain('the ledger needs');
