@@ -7,22 +7,18 @@ import { SETTINGS } from '../../lambda/contract.js';
 import { buildApp } from '../../lib/app.js';
 import { readEnvironments } from '../../lib/config.js';
 import { StripeKeyRotation } from '../../lib/stripe-key-rotation.js';
-import { identityStatements, resourceCounts, resources, testApp, testStack } from './support.js';
+import {
+  identityStatements,
+  resourceCounts,
+  rotationFunctionEnvironment,
+  testApp,
+  testStack,
+} from './support.js';
 
 const SYNTH_TIMEOUT = 60_000;
 const TABLE = 'StripeKeyRotator-live-RotationLedgerTable1A2B3C-XYZ';
 const TABLE_ARN = `arn:aws:dynamodb:eu-west-3:123456789012:table/${TABLE}`;
 const TABLE_KEY = 'arn:aws:kms:eu-west-3:123456789012:key/ledger-key';
-
-function functionEnvironment(template: Template): Record<string, unknown> {
-  const rotationFunction = Object.values(resources(template)).find(
-    (r) => r.Type === 'AWS::Lambda::Function' && JSON.stringify(r.Properties).includes('STAGED_SECRET_ARN'),
-  );
-  const environment = rotationFunction?.Properties?.Environment as
-    | { Variables: Record<string, unknown> }
-    | undefined;
-  return environment?.Variables ?? {};
-}
 
 describe('a StripeKeyRotation adopting an existing ledger table (e.g. one a deleted stack retained)', () => {
   let rotation: StripeKeyRotation;
@@ -42,7 +38,7 @@ describe('a StripeKeyRotation adopting an existing ledger table (e.g. one a dele
   it('creates no table of its own and points the function at the adopted one', () => {
     expect(resourceCounts(template)['AWS::DynamoDB::Table']).toBeUndefined();
     expect(rotation.ledgerTable.tableName).toBe(TABLE);
-    expect(functionEnvironment(template)[SETTINGS.ledgerTable.variable]).toBe(TABLE);
+    expect(rotationFunctionEnvironment(template)[SETTINGS.ledgerTable.variable]).toBe(TABLE);
   });
 
   it('grants the function the ledger calls on that table and its history index, and its key only through DynamoDB', () => {
@@ -100,7 +96,7 @@ describe('the ledgerTable setting of a cdk.json environment', () => {
       const [stack] = buildApp(app);
       const template = Template.fromStack(stack as NonNullable<typeof stack>);
       expect(resourceCounts(template)['AWS::DynamoDB::Table']).toBeUndefined();
-      expect(functionEnvironment(template)[SETTINGS.ledgerTable.variable]).toBe(TABLE);
+      expect(rotationFunctionEnvironment(template)[SETTINGS.ledgerTable.variable]).toBe(TABLE);
       expect(template.toJSON().Outputs.LedgerTableName.Value).toBe(TABLE);
       expect(JSON.stringify(identityStatements(template))).toContain(TABLE_KEY);
     },

@@ -5,7 +5,14 @@ import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SETTINGS } from '../../lambda/contract.js';
 import { StripeKeyRotation } from '../../lib/stripe-key-rotation.js';
-import { identityStatements, logicalId, propertiesOf, resources, testStack } from './support.js';
+import {
+  identityStatements,
+  logicalId,
+  propertiesOf,
+  resources,
+  rotationFunctionEnvironment,
+  testStack,
+} from './support.js';
 
 const STAGED_ARN = 'arn:aws:secretsmanager:eu-west-3:123456789012:secret:payments/staged-stripe-key-AbC123';
 const STAGED_KEY = 'arn:aws:kms:eu-west-3:123456789012:key/staged-key';
@@ -36,13 +43,7 @@ describe('a StripeKeyRotation adopting an existing staged key secret (e.g. one a
   });
 
   it('points the function at the adopted secret, and lets it read (and decrypt) only that one', () => {
-    const rotationFunction = Object.values(resources(template)).find(
-      (r) => r.Type === 'AWS::Lambda::Function' && JSON.stringify(r.Properties).includes('STAGED_SECRET_ARN'),
-    );
-    const environment = rotationFunction?.Properties?.Environment as
-      | { Variables: Record<string, unknown> }
-      | undefined;
-    expect(environment?.Variables[SETTINGS.stagedSecretId.variable]).toBe(STAGED_ARN);
+    expect(rotationFunctionEnvironment(template)[SETTINGS.stagedSecretId.variable]).toBe(STAGED_ARN);
     const statements = JSON.stringify(identityStatements(template));
     expect(statements).toContain(STAGED_ARN);
     expect(statements).toContain(STAGED_KEY);

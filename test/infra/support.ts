@@ -115,3 +115,14 @@ export function managedPolicyStatements(template: Template): unknown[] {
 export function withoutAssetHashes(value: unknown): unknown {
   return JSON.parse(JSON.stringify(value).replace(/[0-9a-f]{64}/g, '<asset-hash>'));
 }
+
+/** The rotation function's environment variables (the function that reads STAGED_SECRET_ARN), as synthesized. */
+export function rotationFunctionEnvironment(template: Template): Record<string, unknown> {
+  const rotationFunction = Object.values(resources(template)).find(
+    (r) => r.Type === 'AWS::Lambda::Function' && JSON.stringify(r.Properties).includes('STAGED_SECRET_ARN'),
+  );
+  const environment = rotationFunction?.Properties?.Environment as
+    | { Variables: Record<string, unknown> }
+    | undefined;
+  return environment?.Variables ?? {};
+}
