@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism, release, totalmem } from 'node:os';
 import type { ColdStart, ColdStartRuns } from './cold-start.js';
+import type { PeerCertificateCost } from './peer-certificate.js';
 import type { PackageSize } from './process-clients.js';
 import type { ClientKind } from './processes.js';
 import {
@@ -36,6 +37,8 @@ export interface ResultsInput {
   readonly coldStart: ColdStart;
   /** `node bin/stripe-key-rotator.js --help`, spawn to exit. */
   readonly cliHelp: { readonly runs: number; readonly medianMs: number };
+  /** CPU of the certificate object Node's host-name check is handed, per Node binary. */
+  readonly peerCertificate: readonly PeerCertificateCost[];
   /** The package `npm pack` builds: the construct with its pre-built function bundle (issue 14). */
   readonly packageSize: PackageSize;
   readonly peer: { readonly available: true } | { readonly available: false; readonly reason: string };
@@ -237,6 +240,20 @@ export function renderResults(input: ResultsInput): string {
     `\`node bin/stripe-key-rotator.js --help\` as a user runs it, spawn to exit: median ${f0(input.cliHelp.medianMs)} ms` +
       ` over ${input.cliHelp.runs} runs (\`node -e\` alone: ${f0(coldStart.emptyNode.processMs)} ms). The CLI rows above` +
       ' include the same start.',
+    '',
+    "## The host-name check's certificate",
+    '',
+    "CPU per connection of the certificate object Node's TLS client builds for its host-name check: the" +
+      ' detailed one it asks for (every issuer as JS objects, with DER and digests) and the leaf alone, which the' +
+      ' fleet connector hands it instead (bench/peer-certificate.ts: one loopback connection, an ECDSA P-256 leaf' +
+      ` and its CA, ${input.peerCertificate[0]?.calls ?? 0} calls per round, median of 5 rounds).`,
+    '',
+    '| Node | detailed certificate µs | leaf only µs | saved per connection µs |',
+    '| --- | ---: | ---: | ---: |',
+    ...input.peerCertificate.map(
+      (cost) =>
+        `| ${cost.node} | ${f0(cost.detailedUs)} | ${f0(cost.leafUs)} | ${f0(cost.detailedUs - cost.leafUs)} |`,
+    ),
     '',
     '## The package',
     '',

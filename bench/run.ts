@@ -28,6 +28,7 @@ import { fingerprint } from '../lambda/keys.js';
 import { REPO_ROOT } from '../scripts/build.js';
 import { renderChart } from './chart.js';
 import { measureColdStart } from './cold-start.js';
+import { measurePeerCertificate } from './peer-certificate.js';
 import { type Peer, packageSize, preparePeer, runCliPush, runPeer, timeCliHelp } from './process-clients.js';
 import {
   benchSecrets,
@@ -242,6 +243,7 @@ async function main(): Promise<void> {
   const coldRuns = quick ? 5 : 15;
   const coldStart = await measureColdStart(coldRuns);
   const helpRuns = Array.from({ length: coldRuns }, () => timeCliHelp());
+  const peerCertificate = await measurePeerCertificate();
   clearInterval(sampler);
   const chartFile = 'results.svg';
   const markdown = renderResults({
@@ -256,6 +258,7 @@ async function main(): Promise<void> {
     samples,
     coldStart,
     cliHelp: { runs: helpRuns.length, medianMs: median(helpRuns) },
+    peerCertificate,
     packageSize: packageSize(),
     peer: peer.available ? { available: true } : { available: false, reason: peer.reason },
     chartFile,

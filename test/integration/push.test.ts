@@ -3,7 +3,7 @@
  * Every expectation is about outcomes: the report, and what each site received and stores.
  */
 import type { AddressInfo } from 'node:net';
-import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
+import tls, { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   attemptPut,
@@ -132,6 +132,40 @@ describe('the fleet connections (shared TLS context, no keep-alive)', { timeout:
 
     expect(report.results.map((result) => [result.site, result.outcome])).toEqual([[byName, 'confirmed']]);
     expect(site.storedKey).toBe(KEY);
+  });
+
+  it("hands Node's host-name check the leaf certificate alone, and the check still refuses another name", async () => {
+    const fleet = await startTemplateFleet({
+      size: 1,
+      masterApiKey: MASTER_API_KEY,
+      ca,
+      firstAddress: '127.0.0.1',
+    });
+    cleanups.push(() => fleet.close());
+    const site = fleet.site(0);
+    site.useCredentials(await ca.issue({ dnsNames: ['localhost'], ips: ['127.0.0.1'] }));
+    const byName = site.url.replace('127.0.0.1', 'localhost');
+    const identityCheck = vi.spyOn(tls, 'checkServerIdentity');
+    cleanups.push(async () => identityCheck.mockRestore());
+    const { push } = pusher({ canaryCount: 0 }, new FleetConnector({ ca: ca.certPem }));
+
+    const confirmed = await push(request([byName]).pushRequest);
+
+    expect(confirmed.results[0]?.outcome).toBe('confirmed');
+    expect(identityCheck).toHaveBeenCalledTimes(1);
+    const [host, certificate] = identityCheck.mock.calls[0] ?? [];
+    expect(host).toBe('localhost');
+    expect(certificate?.subjectaltname).toContain('DNS:localhost');
+    expect(certificate).not.toHaveProperty('issuerCertificate');
+
+    site.useCredentials(await ca.issue({ dnsNames: ['shop.example'], ips: ['127.0.0.1'] }));
+    const refused = await push(request([byName]).pushRequest);
+
+    expect(refused.results[0]).toMatchObject({
+      outcome: 'tls_error',
+      detail: 'certificate rejected: ERR_TLS_CERT_ALTNAME_INVALID',
+    });
+    expect(site.requestCount).toBe(1);
   });
 
   it('still verifies every certificate against the trusted CA', async () => {
