@@ -74,7 +74,7 @@ export class InMemoryLedger implements RotationLedger {
   async sites(id: RotationId): Promise<readonly SiteRecord[]> {
     const stored = this.#require(id);
     return stored.record.sites.map((site) =>
-      structuredClone(stored.sites.get(site) ?? { site, status: 'pending', attempts: 0 }),
+      copyFlat(stored.sites.get(site) ?? { site, status: 'pending', attempts: 0 }),
     );
   }
 
@@ -82,10 +82,7 @@ export class InMemoryLedger implements RotationLedger {
     const stored = this.#require(id);
     if (!stored.members.has(record.site)) throw outsideSnapshot(id, record.site);
     if (holds && holds.site !== record.site) throw holdsMismatch(record.site, holds.site);
-    stored.sites.set(
-      record.site,
-      structuredClone({ ...record, updatedAt: record.updatedAt ?? this.#stamp() }),
-    );
+    stored.sites.set(record.site, copyFlat({ ...record, updatedAt: record.updatedAt ?? this.#stamp() }));
     if (holds) this.#hold(id.secretArn, holds);
   }
 
@@ -121,9 +118,7 @@ export class InMemoryLedger implements RotationLedger {
 
   async fleet(secretArn: string): Promise<readonly FleetSiteRecord[]> {
     const fleet = this.#fleet.get(secretArn) ?? new Map<string, FleetSiteRecord>();
-    return [...fleet.values()]
-      .sort((a, b) => compareCodePoints(a.site, b.site))
-      .map((record) => structuredClone(record));
+    return [...fleet.values()].sort((a, b) => compareCodePoints(a.site, b.site)).map(copyFlat);
   }
 
   dump(): MemoryLedgerDump {
@@ -148,13 +143,23 @@ export class InMemoryLedger implements RotationLedger {
 
   #hold(secretArn: string, holding: FleetSiteRecord): void {
     const fleet = this.#fleet.get(secretArn) ?? new Map<string, FleetSiteRecord>();
-    fleet.set(holding.site, structuredClone(holding));
+    fleet.set(holding.site, copyFlat(holding));
     this.#fleet.set(secretArn, fleet);
   }
 
   #stamp(): string {
     return this.#now().toISOString();
   }
+}
+
+/**
+ * A copy of a record of primitives (the type refuses any other): as deep as structuredClone, at a fraction
+ * of its cost, and a push saves one or two per site.
+ */
+function copyFlat<T extends { readonly [K in keyof T]: string | number | boolean | undefined }>(
+  record: T,
+): T {
+  return { ...record };
 }
 
 function rotationKey({ secretArn, token }: RotationId): string {
