@@ -314,6 +314,20 @@ export async function runCase(pool: CampaignFleet, spec: CampaignCase, stats: Ca
     );
     stats.convergedAfterLifting += 1;
 
+    // Confirmations are logged in batches: every site that took the key is named in one of them.
+    const named = new Set(
+      logger.lines.flatMap((line) => {
+        const entry = JSON.parse(line) as { message?: string; sites?: { site: string }[] };
+        return entry.message === 'sites confirmed' ? (entry.sites ?? []).map(({ site }) => site) : [];
+      }),
+    );
+    const unnamed = urls.filter((url) => !named.has(url));
+    check(
+      unnamed.length === 0,
+      () =>
+        `${unnamed.length} confirmed sites are in no "sites confirmed" line: ${unnamed.slice(0, 5).join(', ')}`,
+    );
+
     const text = [
       ...logger.lines,
       ...errors.map((error) => JSON.stringify(error, errorFields)),

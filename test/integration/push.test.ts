@@ -18,6 +18,7 @@ import { createFleetPusher, type FleetPusherOptions } from '../../lambda/push.js
 import { unusedLoopbackUrl } from '../../sim/loopback.js';
 import {
   always,
+  delayed,
   hang,
   hugeBody,
   json,
@@ -51,6 +52,13 @@ function memoryLogger(): RotationLogger & { readonly lines: LogLine[] } {
       observeText(JSON.stringify({ level, message, ...attributes }));
     };
   return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+}
+
+/** The sites the `sites confirmed` lines name, in the order logged. */
+function confirmedInLog(lines: readonly LogLine[]) {
+  return lines
+    .filter((line) => line.message === 'sites confirmed')
+    .flatMap((line) => line.attributes.sites as { site: string; attempts: number; durationMs: number }[]);
 }
 
 let ca: TestCertificateAuthority;
@@ -298,13 +306,11 @@ describe('the fleet pusher, against real HTTPS template sites', { timeout: 5000 
     expect(fleet.maxInFlight).toBeLessThanOrEqual(5);
     expect(fleet.maxInFlight).toBeGreaterThan(1);
     expect(reported.map((r) => r.site).sort()).toEqual([...fleet.urls].sort());
-    const perSite = logger.lines.filter((line) => line.message === 'site confirmed');
-    expect(perSite).toHaveLength(25);
-    expect(perSite[0]?.attributes).toMatchObject({
-      site: fleet.urls[0],
-      outcome: 'confirmed',
-      httpStatus: 200,
-    });
+    const batches = logger.lines.filter((line) => line.message === 'sites confirmed');
+    expect(batches.map((line) => line.attributes.count)).toEqual([25]);
+    const logged = confirmedInLog(logger.lines);
+    expect(logged.map((entry) => entry.site).sort()).toEqual([...fleet.urls].sort());
+    expect(logged.every((entry) => entry.attempts === 1 && entry.durationMs >= 0)).toBe(true);
   });
 
   it('retries a site answering 503 twice and honours Retry-After before the third attempt', async () => {
@@ -685,9 +691,9 @@ describe('the fleet pusher, against real HTTPS template sites', { timeout: 5000 
     });
   });
 
-  it('surfaces an onResult failure after stopping new launches', async () => {
+  it('surfaces an onResult failure after stopping new launches, having logged what was confirmed', async () => {
     const fleet = await fleetOf(4);
-    const { push } = pusher({ canaryCount: 0, concurrency: 1 });
+    const { push, logger } = pusher({ canaryCount: 0, concurrency: 1 });
     const ledgerDown = new Error('ledger unavailable');
     let calls = 0;
 
@@ -702,5 +708,58 @@ describe('the fleet pusher, against real HTTPS template sites', { timeout: 5000 
 
     expect(await rejection(outcome)).toBe(ledgerDown);
     expect(fleet.sites.map((site) => site.requestCount)).toEqual([1, 1, 0, 0]);
+    expect(confirmedInLog(logger.lines).map((entry) => entry.site)).toEqual(fleet.urls.slice(0, 2));
+  });
+});
+
+describe('the log of confirmed sites', { timeout: 5000 }, () => {
+  it('names every confirmed site once, a batch per `size` sites, the rest before the summary', async () => {
+    const fleet = await fleetOf(5);
+    const { push, logger } = pusher({
+      canaryCount: 0,
+      concurrency: 1,
+      confirmationBatch: { size: 2, maxWaitMs: 60_000 },
+    });
+
+    await push(request(fleet.urls).pushRequest);
+
+    expect(
+      logger.lines.map((line) =>
+        line.message === 'sites confirmed' ? `${line.message} ${line.attributes.count}` : line.message,
+      ),
+    ).toEqual(['sites confirmed 2', 'sites confirmed 2', 'sites confirmed 1', 'fleet push finished']);
+    expect(confirmedInLog(logger.lines).map((entry) => entry.site)).toEqual(fleet.urls);
+  });
+
+  it('logs a batch with the next result once its first site waited `maxWaitMs`', async () => {
+    const fleet = await fleetOf(3);
+    fleet.site(1).behave(delayed(300));
+    const { push, logger } = pusher({
+      canaryCount: 0,
+      concurrency: 1,
+      confirmationBatch: { size: 100, maxWaitMs: 150 },
+    });
+
+    await push(request(fleet.urls).pushRequest);
+
+    const batches = logger.lines
+      .filter((line) => line.message === 'sites confirmed')
+      .map((line) => (line.attributes.sites as { site: string }[]).map((entry) => entry.site));
+    expect(batches).toEqual([fleet.urls.slice(0, 2), fleet.urls.slice(2)]);
+  });
+
+  it('warns about a site that is not confirmed at once, on its own line', async () => {
+    const fleet = await fleetOf(3);
+    fleet.site(1).behave(always(json(401, { success: false, error: 'invalid_api_key' })));
+    const { push, logger } = pusher({ canaryCount: 0, concurrency: 1 });
+
+    await push(request(fleet.urls).pushRequest);
+
+    expect(logger.lines.map((line) => [line.level, line.message, line.attributes.site])).toEqual([
+      ['warn', 'site not confirmed', fleet.urls[1]],
+      ['info', 'sites confirmed', undefined],
+      ['info', 'fleet push finished', undefined],
+    ]);
+    expect(confirmedInLog(logger.lines).map((entry) => entry.site)).toEqual([fleet.urls[0], fleet.urls[2]]);
   });
 });

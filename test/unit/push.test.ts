@@ -37,6 +37,7 @@ describe('fleet pusher options', () => {
           siteTimeoutMs: 1.5,
           attempts: 3,
           canaryCount: -1,
+          confirmationBatch: { size: 0, maxWaitMs: -1 },
         }),
       ),
     );
@@ -46,6 +47,8 @@ describe('fleet pusher options', () => {
       'siteTimeoutMs=1.5 must be a whole number ≥ 1',
       'canaryCount=-1 must be a whole number ≥ 0',
       'deadlineMarginMs=2001.5 must be a whole number ≥ 0',
+      'confirmationBatch.size=0 must be a whole number ≥ 1',
+      'confirmationBatch.maxWaitMs=-1 must be a whole number ≥ 0',
     ]);
   });
 });
