@@ -42,9 +42,11 @@ export function readCappedBody(body: Readable, maxBytes: number = MAX_RESPONSE_B
     });
     body.once('end', () => finish(false));
     body.once('error', fail);
-    body.once('close', () =>
-      fail(Object.assign(new Error('the body ended early: the connection closed'), { code: 'ECONNRESET' })),
-    );
+    // Every body closes, most after their end: the error (and its stack) is built only for one cut short.
+    body.once('close', () => {
+      if (!done)
+        fail(Object.assign(new Error('the body ended early: the connection closed'), { code: 'ECONNRESET' }));
+    });
   });
 }
 
