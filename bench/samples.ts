@@ -47,6 +47,8 @@ export interface Summary {
   readonly wallRange: readonly [number, number];
   readonly cpuPerSiteMs: number;
   readonly cpuRange: readonly [number, number];
+  /** The whole process's CPU per site, start-up included (for the bundled clients: up to the report). */
+  readonly processCpuPerSiteMs: number;
   readonly peakRssMb: number;
   readonly rssBeforeMb: number;
   readonly sitesPerS: number;
@@ -86,6 +88,7 @@ export function summarize(samples: readonly Sample[]): Summary[] {
       wallRange: [Math.min(...walls), Math.max(...walls)],
       cpuPerSiteMs: median(cpus),
       cpuRange: [Math.min(...cpus), Math.max(...cpus)],
+      processCpuPerSiteMs: median(group.map((s) => s.report.processCpuMs / s.report.sites)),
       peakRssMb: median(group.map((s) => s.report.peakRssMb)),
       rssBeforeMb: median(group.map((s) => s.report.rssBeforeMb)),
       sitesPerS: first.benchCase.n / (wallMs / 1000),

@@ -72,14 +72,17 @@ export function verdicts(summaries: readonly Summary[], input: ResultsInput): Ve
     pushOnly,
   );
   compare('N=1000, L=250, C=100: engine CPU/site ≤ 0.9 × aiohttp', engine, peer, cpu, 'ms', f2, 0.9);
+  // Like its wall time, the CLI's CPU is the whole process's; so is the peer's it is judged against.
   compare(
-    'N=1000, L=250, C=100: CLI CPU/site (start-up included) ≤ 0.9 × aiohttp',
+    'N=1000, L=250, C=100: CLI CPU/site ≤ 0.9 × aiohttp (whole process, start-up included, both)',
     cli,
     peer,
-    cpu,
+    (s) => s.processCpuPerSiteMs,
     'ms',
     f2,
     0.9,
+    (mine, p) =>
+      `; aiohttp's push alone ${f2(p.cpuPerSiteMs)} ms (ratio ${ratio(mine.processCpuPerSiteMs, p.cpuPerSiteMs)})`,
   );
   compare('N=1000, L=250, C=100: engine peak RSS ≤ 0.5 × aiohttp', engine, peer, rss, 'MB', f0, 0.5);
   compare('N=1000, L=250, C=100: CLI peak RSS ≤ 0.5 × aiohttp', cli, peer, rss, 'MB', f0, 0.5);
