@@ -180,11 +180,14 @@ export function renderResults(input: ResultsInput): string {
     const at = (kind: ClientKind): Summary | undefined =>
       find(summaries, c.n, c.latencyMs, c.concurrency, kind);
     const steps: readonly [ClientKind, string][] = [
-      ['tls-floor', '`tls.connect` + one hand-written request: handshake, certificate checks, sockets'],
+      [
+        'tls-floor',
+        "`tls.connect` + one hand-written request: handshake, certificate checks (Node's default host-name check, on the detailed chain), sockets",
+      ],
       ['node-https', "+ Node's own HTTP client (`http.request`, llhttp), as the engine uses it"],
       [
         'engine',
-        '+ the engine: canary, timeouts, classification, retries armed, one log line per site, ledger',
+        '+ the engine: canary, timeouts, classification, retries armed, confirmations logged 100 to a line, ledger; − the chain: its host-name check reads the leaf certificate only',
       ],
       [
         'undici-fleet',

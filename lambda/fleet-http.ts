@@ -84,8 +84,9 @@ export class FleetConnector {
  * `checkServerIdentity`, which reads the leaf's `subject` and `subjectaltname`. The leaf alone holds both,
  * for a fraction of the CPU: about 0.15 ms less per connection on Node 20 and 0.05 ms on Node 24, up to a
  * tenth of a push's CPU (bench/results.md, "The host-name check's certificate"). The chain is verified by
- * OpenSSL, which neither object feeds.
- * test/integration/push.test.ts pins that Node's check receives the leaf and still refuses a wrong name.
+ * OpenSSL, which neither object feeds. A custom `checkServerIdentity` needing the chain would not get it:
+ * none is passed. test/integration/push.test.ts pins that Node's check receives the leaf and still refuses a
+ * wrong name.
  */
 function leafCertificateOnly(this: TLSSocket): PeerCertificate {
   return TLSSocket.prototype.getPeerCertificate.call(this, false);

@@ -36,9 +36,10 @@ export interface FleetPusherOptions {
   /** Source of jitter in [0, 1). Default `Math.random`. */
   readonly random?: () => number;
   /**
-   * Confirmed sites are logged together, one `sites confirmed` line per batch: once `size` wait, or with the
-   * next result once the oldest waited `maxWaitMs`, and at the end of the push. A site that is not confirmed
-   * gets its own `site not confirmed` warning at once. Default `{ size: 100, maxWaitMs: 1000 }`.
+   * Confirmed sites are logged together, one `sites confirmed` line per batch: once `size` wait, once the
+   * first of them waited `maxWaitMs` (a timer, so slow results after it do not hold it back), and at the end
+   * of the push. A site that is not confirmed gets its own `site not confirmed` warning at once.
+   * Default `{ size: 100, maxWaitMs: 1000 }`.
    */
   readonly confirmationBatch?: ConfirmationBatch;
 }
@@ -116,9 +117,9 @@ class PushRun {
   private stopDetail = '';
   private callbackFailed = false;
   private callbackError: unknown;
-  /** Confirmed sites not logged yet, and when the first of them was added. */
+  /** Confirmed sites not logged yet, and the timer that logs them once the first waited `maxWaitMs`. */
   private confirmations: { site: string; attempts: number; durationMs: number }[] = [];
-  private firstConfirmationAt = 0;
+  private confirmationTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly settings: Settings,
@@ -249,20 +250,23 @@ class PushRun {
   }
 
   private confirmed(confirmation: { site: string; attempts: number; durationMs: number }): void {
-    const now = performance.now();
-    if (this.confirmations.length === 0) this.firstConfirmationAt = now;
-    this.confirmations.push(confirmation);
     const { size, maxWaitMs } = this.settings.confirmationBatch;
-    if (this.confirmations.length >= size || now - this.firstConfirmationAt >= maxWaitMs) {
+    this.confirmations.push(confirmation);
+    if (this.confirmations.length >= size) {
       this.logConfirmations();
+    } else if (this.confirmationTimer === undefined) {
+      // Unreferenced: a pending batch never keeps a finished process alive (the push logs it at its end).
+      this.confirmationTimer = setTimeout(() => this.logConfirmations(), maxWaitMs).unref();
     }
   }
 
   private logConfirmations(): void {
+    clearTimeout(this.confirmationTimer);
+    this.confirmationTimer = undefined;
     if (this.confirmations.length === 0) return;
-    const sites = this.confirmations;
+    const confirmedSites = this.confirmations;
     this.confirmations = [];
-    this.settings.logger.info('sites confirmed', { count: sites.length, sites });
+    this.settings.logger.info('sites confirmed', { count: confirmedSites.length, confirmedSites });
   }
 
   private async pushSite(site: string): Promise<SiteResult> {

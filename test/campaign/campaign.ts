@@ -317,8 +317,10 @@ export async function runCase(pool: CampaignFleet, spec: CampaignCase, stats: Ca
     // Confirmations are logged in batches: every site that took the key is named in one of them.
     const named = new Set(
       logger.lines.flatMap((line) => {
-        const entry = JSON.parse(line) as { message?: string; sites?: { site: string }[] };
-        return entry.message === 'sites confirmed' ? (entry.sites ?? []).map(({ site }) => site) : [];
+        const entry = JSON.parse(line) as { message?: string; confirmedSites?: { site: string }[] };
+        return entry.message === 'sites confirmed'
+          ? (entry.confirmedSites ?? []).map(({ site }) => site)
+          : [];
       }),
     );
     const unnamed = urls.filter((url) => !named.has(url));

@@ -58,7 +58,9 @@ function memoryLogger(): RotationLogger & { readonly lines: LogLine[] } {
 function confirmedInLog(lines: readonly LogLine[]) {
   return lines
     .filter((line) => line.message === 'sites confirmed')
-    .flatMap((line) => line.attributes.sites as { site: string; attempts: number; durationMs: number }[]);
+    .flatMap(
+      (line) => line.attributes.confirmedSites as { site: string; attempts: number; durationMs: number }[],
+    );
 }
 
 let ca: TestCertificateAuthority;
@@ -731,21 +733,26 @@ describe('the log of confirmed sites', { timeout: 5000 }, () => {
     expect(confirmedInLog(logger.lines).map((entry) => entry.site)).toEqual(fleet.urls);
   });
 
-  it('logs a batch with the next result once its first site waited `maxWaitMs`', async () => {
+  it('logs a batch once its first site waited `maxWaitMs`, even while no other site is confirmed', async () => {
     const fleet = await fleetOf(3);
-    fleet.site(1).behave(delayed(300));
+    fleet.site(1).behave(delayed(400, always(json(401, { success: false, error: 'invalid_api_key' }))));
     const { push, logger } = pusher({
       canaryCount: 0,
       concurrency: 1,
-      confirmationBatch: { size: 100, maxWaitMs: 150 },
+      confirmationBatch: { size: 100, maxWaitMs: 100 },
     });
 
     await push(request(fleet.urls).pushRequest);
 
-    const batches = logger.lines
-      .filter((line) => line.message === 'sites confirmed')
-      .map((line) => (line.attributes.sites as { site: string }[]).map((entry) => entry.site));
-    expect(batches).toEqual([fleet.urls.slice(0, 2), fleet.urls.slice(2)]);
+    expect(logger.lines.map((line) => [line.message, line.attributes.site ?? line.attributes.count])).toEqual(
+      [
+        ['sites confirmed', 1],
+        ['site not confirmed', fleet.urls[1]],
+        ['sites confirmed', 1],
+        ['fleet push finished', undefined],
+      ],
+    );
+    expect(confirmedInLog(logger.lines).map((entry) => entry.site)).toEqual([fleet.urls[0], fleet.urls[2]]);
   });
 
   it('warns about a site that is not confirmed at once, on its own line', async () => {
