@@ -314,20 +314,19 @@ export async function runCase(pool: CampaignFleet, spec: CampaignCase, stats: Ca
     );
     stats.convergedAfterLifting += 1;
 
-    // Confirmations are logged in batches: every site that took the key is named in one of them.
-    const named = new Set(
-      logger.lines.flatMap((line) => {
-        const entry = JSON.parse(line) as { message?: string; confirmedSites?: { site: string }[] };
-        return entry.message === 'sites confirmed'
-          ? (entry.confirmedSites ?? []).map(({ site }) => site)
-          : [];
-      }),
-    );
-    const unnamed = urls.filter((url) => !named.has(url));
+    // Confirmations are logged in batches: every site that took the key is named in exactly one of them
+    // (a retry contacts only the sites not confirmed yet, so none is named twice).
+    const named = logger.lines.flatMap((line) => {
+      const entry = JSON.parse(line) as { message?: string; confirmedSites?: { site: string }[] };
+      return entry.message === 'sites confirmed' ? (entry.confirmedSites ?? []).map(({ site }) => site) : [];
+    });
+    const times = new Map<string, number>();
+    for (const site of named) times.set(site, (times.get(site) ?? 0) + 1);
+    const misnamed = urls.filter((url) => times.get(url) !== 1);
     check(
-      unnamed.length === 0,
+      misnamed.length === 0 && named.length === urls.length,
       () =>
-        `${unnamed.length} confirmed sites are in no "sites confirmed" line: ${unnamed.slice(0, 5).join(', ')}`,
+        `${misnamed.length} sites are not named exactly once in the "sites confirmed" lines (${named.length} names for ${urls.length} sites): ${misnamed.slice(0, 5).join(', ')}`,
     );
 
     const text = [
