@@ -55,6 +55,9 @@ export interface ConfirmationBatch {
  */
 const DEFAULT_CONFIRMATION_BATCH: ConfirmationBatch = { size: 100, maxWaitMs: 1000 };
 
+/** What a `sites confirmed` line says of each site. */
+type Confirmation = Pick<SiteResult, 'site' | 'attempts' | 'durationMs'>;
+
 const DEFAULT_BACKOFF: BackoffPolicy = { baseMs: 250, capMs: 8000 };
 const DEADLINE_SLACK_MS = 2000;
 
@@ -118,7 +121,7 @@ class PushRun {
   private callbackFailed = false;
   private callbackError: unknown;
   /** Confirmed sites not logged yet, and the timer that logs them once the first waited `maxWaitMs`. */
-  private confirmations: { site: string; attempts: number; durationMs: number }[] = [];
+  private confirmations: Confirmation[] = [];
   private confirmationTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -249,7 +252,7 @@ class PushRun {
     }
   }
 
-  private confirmed(confirmation: { site: string; attempts: number; durationMs: number }): void {
+  private confirmed(confirmation: Confirmation): void {
     const { size, maxWaitMs } = this.settings.confirmationBatch;
     this.confirmations.push(confirmation);
     if (this.confirmations.length >= size) {

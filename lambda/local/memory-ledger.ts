@@ -82,7 +82,8 @@ export class InMemoryLedger implements RotationLedger {
     const stored = this.#require(id);
     if (!stored.members.has(record.site)) throw outsideSnapshot(id, record.site);
     if (holds && holds.site !== record.site) throw holdsMismatch(record.site, holds.site);
-    stored.sites.set(record.site, copyFlat({ ...record, updatedAt: record.updatedAt ?? this.#stamp() }));
+    // The spread is the copy: a SiteRecord is flat (copyFlat's type, applied to it in `sites`, says so).
+    stored.sites.set(record.site, { ...record, updatedAt: record.updatedAt ?? this.#stamp() });
     if (holds) this.#hold(id.secretArn, holds);
   }
 
