@@ -113,6 +113,20 @@ function request(sites: readonly string[], overrides: Partial<PushRequest> = {})
   return { pushRequest, reported };
 }
 
+/** One template site on 127.0.0.1 with a certificate for `localhost`, and its URL by that name. */
+async function siteNamedLocalhost() {
+  const fleet = await startTemplateFleet({
+    size: 1,
+    masterApiKey: MASTER_API_KEY,
+    ca,
+    firstAddress: '127.0.0.1',
+  });
+  cleanups.push(() => fleet.close());
+  const site = fleet.site(0);
+  site.useCredentials(await ca.issue({ dnsNames: ['localhost'], ips: ['127.0.0.1'] }));
+  return { site, byName: site.url.replace('127.0.0.1', 'localhost') };
+}
+
 describe('the fleet connections (shared TLS context, no keep-alive)', { timeout: 5000 }, () => {
   it('confirms every site, closing each connection after its answer', async () => {
     const fleet = await fleetOf(6);
@@ -126,16 +140,7 @@ describe('the fleet connections (shared TLS context, no keep-alive)', { timeout:
   });
 
   it('looks up a site named by host name (through its lookup queue) and confirms it', async () => {
-    const fleet = await startTemplateFleet({
-      size: 1,
-      masterApiKey: MASTER_API_KEY,
-      ca,
-      firstAddress: '127.0.0.1',
-    });
-    cleanups.push(() => fleet.close());
-    const site = fleet.site(0);
-    site.useCredentials(await ca.issue({ dnsNames: ['localhost'], ips: ['127.0.0.1'] }));
-    const byName = site.url.replace('127.0.0.1', 'localhost');
+    const { site, byName } = await siteNamedLocalhost();
     const { push } = pusher({ canaryCount: 0 }, new FleetConnector({ ca: ca.certPem }));
 
     const report = await push(request([byName]).pushRequest);
@@ -145,16 +150,7 @@ describe('the fleet connections (shared TLS context, no keep-alive)', { timeout:
   });
 
   it("hands Node's host-name check the leaf certificate alone, and the check still refuses another name", async () => {
-    const fleet = await startTemplateFleet({
-      size: 1,
-      masterApiKey: MASTER_API_KEY,
-      ca,
-      firstAddress: '127.0.0.1',
-    });
-    cleanups.push(() => fleet.close());
-    const site = fleet.site(0);
-    site.useCredentials(await ca.issue({ dnsNames: ['localhost'], ips: ['127.0.0.1'] }));
-    const byName = site.url.replace('127.0.0.1', 'localhost');
+    const { site, byName } = await siteNamedLocalhost();
     const identityCheck = vi.spyOn(tls, 'checkServerIdentity');
     cleanups.push(async () => identityCheck.mockRestore());
     const { push } = pusher({ canaryCount: 0 }, new FleetConnector({ ca: ca.certPem }));
