@@ -6,11 +6,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { FleetConnector } from '../lambda/fleet-http.js';
-import { fingerprint, maskKey } from '../lambda/keys.js';
-import { InMemoryLedger } from '../lambda/local/memory-ledger.js';
-import type { SiteRecord, SiteResult } from '../lambda/ports.js';
-import { createFleetPusher } from '../lambda/push.js';
+import type { SiteRecord, SiteResult } from '../core/ports.js';
+import { createFleetPusher } from '../core/push/engine.js';
+import { FleetConnector } from '../core/push/fleet-http.js';
+import { fingerprint, maskKey } from '../core/rules/keys.js';
+import { InMemoryLedger } from '../sim/memory-ledger.js';
 import { serveClient } from './client-harness.js';
 
 /** The Lambda's longest timeout: the deadline guard runs before every launch, as in production. */

@@ -1,7 +1,7 @@
 /**
  * Bare baseline: Node's own `http.request` (llhttp, in C) over one `tls.connect` per site with one shared TLS
  * context, no Agent (the connection closes after the answer): the HTTP client the engine uses
- * (lambda/fleet-http.ts), without the engine — no canary, timeouts, classification, log or ledger.
+ * (core/push/fleet-http.ts), without the engine — no canary, timeouts, classification, log or ledger.
  */
 import { request } from 'node:http';
 import { connect, createSecureContext } from 'node:tls';

@@ -1,7 +1,7 @@
 /**
  * What Node's host-name check costs per connection, by the certificate object it is handed: the detailed one
  * Node asks for (`getPeerCertificate(true)`: every issuer as JS objects, with DER and digests) against the leaf
- * alone (`false`), which the fleet connector hands it instead (lambda/fleet-http.ts, `leafCertificateOnly`).
+ * alone (`false`), which the fleet connector hands it instead (core/push/fleet-http.ts, `leafCertificateOnly`).
  * One TLS connection to a loopback server with a throwaway ECDSA P-256 CA, as in the fleet; each Node binary
  * (this one, and BENCH_LAMBDA_NODE when set) runs in its own process. `tsx bench/peer-certificate.ts` prints
  * the figures as JSON; bench/run.ts puts them in results.md.

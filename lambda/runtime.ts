@@ -10,20 +10,20 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { DynamoDbLedger } from './aws/dynamodb-ledger.js';
-import { SecretsManagerStore } from './aws/secrets-manager.js';
-import { SnsNotifier } from './aws/sns-notifier.js';
-import { SsmSiteListSource } from './aws/ssm-site-list.js';
-import { loadConfig } from './config.js';
-import { AWS_CLIENT_CONFIG, METRICS, type MetricName, POWERTOOLS_SETTINGS } from './contract.js';
-import { parseRotationEvent } from './event.js';
-import { FleetConnector } from './fleet-http.js';
-import type { RotationLedger } from './ports.js';
-import { createFleetPusher, pushSettingsOf } from './push.js';
-import { rotate } from './rotation.js';
-import type { InvocationClock, RotationDeps } from './rotation-deps.js';
+import { DynamoDbLedger } from '../adapters/aws/dynamodb-ledger.js';
+import { SecretsManagerStore } from '../adapters/aws/secrets-manager.js';
+import { SnsNotifier } from '../adapters/aws/sns-notifier.js';
+import { SsmSiteListSource } from '../adapters/aws/ssm-site-list.js';
+import { loadConfig } from '../core/config.js';
+import { AWS_CLIENT_CONFIG, METRICS, type MetricName, POWERTOOLS_SETTINGS } from '../core/contract.js';
+import type { RotationLedger } from '../core/ports.js';
+import { createFleetPusher, pushSettingsOf } from '../core/push/engine.js';
+import { FleetConnector } from '../core/push/fleet-http.js';
+import type { InvocationClock, RotationDeps } from '../core/rotation/deps.js';
+import { parseRotationEvent } from '../core/rotation/event.js';
+import { rotate } from '../core/rotation/steps.js';
+import { createStripeAgent, StripeKeyChecker } from '../core/stripe-check.js';
 import { SourceMappedLogger } from './stack-map.js';
-import { createStripeAgent, StripeKeyChecker } from './stripe-check.js';
 
 export interface RuntimeOverrides {
   /** PEM of a CA trusted instead of the default roots, for the sites and Stripe (tests, the simulated fleet). */

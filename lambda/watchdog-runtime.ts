@@ -6,22 +6,22 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SecretsManagerRotationState } from './aws/secret-rotation-state.js';
+import { SecretsManagerRotationState } from '../adapters/aws/secret-rotation-state.js';
 import {
   AWS_CLIENT_CONFIG,
   POWERTOOLS_SETTINGS,
   range,
   WATCHDOG_METRICS,
   WATCHDOG_SETTINGS,
-} from './contract.js';
-import { ConfigurationError } from './errors.js';
-import type { RotationStateReader } from './ports.js';
+} from '../core/contract.js';
+import { ConfigurationError } from '../core/errors.js';
+import type { RotationStateReader } from '../core/ports.js';
 import {
   assessStaleness,
   STALENESS_ADVICE,
   type StalenessLimits,
   type StalenessReport,
-} from './staleness.js';
+} from '../core/rotation/staleness.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 

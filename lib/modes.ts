@@ -1,10 +1,10 @@
 /**
  * Enum-like values for the construct's string-valued props, as aws-cdk-lib offers them: `KeyMode.LIVE` or
- * `'live'` both type-check. The values themselves are the contract's (lambda/contract.ts); a test checks
+ * `'live'` both type-check. The values themselves are the contract's (core/contract.ts); a test checks
  * that these objects cover every allowed value.
  */
-import type { WhenNothingStaged as WhenNothingStagedValue } from '../lambda/contract.js';
-import type { KeyMode as KeyModeValue } from '../lambda/keys.js';
+import type { WhenNothingStaged as WhenNothingStagedValue } from '../core/contract.js';
+import type { KeyMode as KeyModeValue } from '../core/rules/keys.js';
 
 /** Which Stripe keys a deployment rotates. */
 export const KeyMode = { LIVE: 'live', TEST: 'test' } as const satisfies Record<string, KeyModeValue>;

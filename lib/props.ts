@@ -1,6 +1,6 @@
 /**
  * The props of `StripeKeyRotation` and their validation. The function's settings take their defaults and
- * bounds from the function's own contract (lambda/contract.ts); JSDoc cannot import, so the `@default`s
+ * bounds from the function's own contract (core/contract.ts); JSDoc cannot import, so the `@default`s
  * below restate it and test/infra/props.test.ts checks that they agree.
  */
 import { Arn, ArnFormat, Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
@@ -10,16 +10,16 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
-import { CONFIG_DEFAULTS } from '../lambda/config.js';
+import { CONFIG_DEFAULTS } from '../core/config.js';
 import {
   FUNCTION_TIMEOUT_MAX_MS,
   POWERTOOLS_SETTINGS,
   SETTINGS,
   WATCHDOG_SETTINGS,
   type WhenNothingStaged,
-} from '../lambda/contract.js';
-import { ConfigurationError } from '../lambda/errors.js';
-import type { KeyMode } from '../lambda/keys.js';
+} from '../core/contract.js';
+import { ConfigurationError } from '../core/errors.js';
+import type { KeyMode } from '../core/rules/keys.js';
 import { operatorArnProblem, principalArnOf } from './rotated-secret-policy.js';
 import { KeyRotationSchedule } from './schedule.js';
 import type { SiteListParameter } from './site-list.js';

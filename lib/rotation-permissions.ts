@@ -9,7 +9,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { LEDGER_TABLE_SCHEMA } from '../lambda/ledger-schema.js';
+import { LEDGER_TABLE_SCHEMA } from '../core/rules/ledger-schema.js';
 import type { SiteListParameter } from './site-list.js';
 import { siteListReadStatements } from './site-list-access.js';
 
@@ -73,7 +73,7 @@ export function grantRotationPermissions(role: iam.IRole, deployed: RotationReso
   addToRole(
     new iam.PolicyStatement({
       sid: 'RecordLedger',
-      // Exactly the calls of lambda/aws/dynamodb-ledger.ts and its batch-writer.ts: no Scan, no DeleteItem.
+      // Exactly the calls of adapters/aws/dynamodb-ledger.ts and its batch-writer.ts: no Scan, no DeleteItem.
       actions: [
         'dynamodb:GetItem',
         'dynamodb:PutItem',

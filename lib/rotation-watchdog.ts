@@ -24,8 +24,8 @@ import {
   WATCHDOG_INTERVAL_HOURS,
   WATCHDOG_SETTINGS,
   type WatchdogMetricName,
-} from '../lambda/contract.js';
-import { STALENESS_ADVICE } from '../lambda/staleness.js';
+} from '../core/contract.js';
+import { STALENESS_ADVICE } from '../core/rotation/staleness.js';
 import { handlerAsset } from './handler-asset.js';
 import { allowOnTopic } from './rotation-monitoring.js';
 

@@ -3,8 +3,8 @@
  * by name, or every parameter under an existing path (for fleets beyond one parameter's 4 KB).
  */
 import type { IKey } from 'aws-cdk-lib/aws-kms';
-import { sitesParameterProblem } from '../lambda/contract.js';
-import { ConfigurationError } from '../lambda/errors.js';
+import { sitesParameterProblem } from '../core/contract.js';
+import { ConfigurationError } from '../core/errors.js';
 
 export interface ExistingSiteListOptions {
   /**
@@ -63,7 +63,7 @@ export class SiteListParameter {
   private constructor(readonly choice: SiteListChoice) {}
 }
 
-/** The function's own SITES_PARAMETER rule (lambda/contract.ts), applied at synth instead of at rotation time. */
+/** The function's own SITES_PARAMETER rule (core/contract.ts), applied at synth instead of at rotation time. */
 function assertValid(call: string, check: () => string | undefined): void {
   const problem = check();
   if (problem !== undefined) throw new ConfigurationError(`siteList: ${call} ${problem}`);

@@ -15,10 +15,10 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
-import { configEnvironment } from '../lambda/config.js';
-import { NOTHING_STAGED, POWERTOOLS_SETTINGS, SETTINGS } from '../lambda/contract.js';
-import { KEY_IN_TEXT } from '../lambda/keys.js';
-import { LEDGER_TABLE_SCHEMA } from '../lambda/ledger-schema.js';
+import { configEnvironment } from '../core/config.js';
+import { NOTHING_STAGED, POWERTOOLS_SETTINGS, SETTINGS } from '../core/contract.js';
+import { KEY_IN_TEXT } from '../core/rules/keys.js';
+import { LEDGER_TABLE_SCHEMA } from '../core/rules/ledger-schema.js';
 import { handlerAsset } from './handler-asset.js';
 import { resolveProps, type StripeKeyRotationProps } from './props.js';
 import { operatorArnProblem, principalArnOf, RotatedSecretGuard } from './rotated-secret-policy.js';
@@ -204,7 +204,7 @@ export class StripeKeyRotation extends Construct {
       role,
       logGroup: this.logGroup,
       environment: {
-        // The function's own loader reads these back (lambda/config.ts); test/infra proves it for every option.
+        // The function's own loader reads these back (core/config.ts); test/infra proves it for every option.
         ...configEnvironment({
           stagedSecretId: this.stagedKeySecret.secretArn,
           masterApiKeySecretId: this.masterApiKeySecret.secretArn,
@@ -372,7 +372,7 @@ export class StripeKeyRotation extends Construct {
     return RotationGrants.grant(grantee, this.#grants.stageKey());
   }
 
-  /** The ledger table. Key schema shared with the function's adapter (lambda/ledger-schema.ts): they cannot drift apart. */
+  /** The ledger table. Key schema shared with the function's adapter (core/rules/ledger-schema.ts): they cannot drift apart. */
   private createLedgerTable(
     encryptionKey: kms.IKey | undefined,
     removalPolicy: RemovalPolicy,

@@ -4,11 +4,9 @@
  * when every one of them confirmed is the AWSPENDING label removed, so a new rotation can start.
  */
 import { DescribeSecretCommand, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
-import { SecretsManagerStore } from '../../lambda/aws/secrets-manager.js';
-import { FUNCTION_TIMEOUT_MAX_MS, range, SETTINGS } from '../../lambda/contract.js';
-import { ConfigurationError } from '../../lambda/errors.js';
-import { FleetConnector } from '../../lambda/fleet-http.js';
-import { describeKey, keyIdentity, masterApiKeyProblem } from '../../lambda/keys.js';
+import { SecretsManagerStore } from '../../adapters/aws/secrets-manager.js';
+import { FUNCTION_TIMEOUT_MAX_MS, range, SETTINGS } from '../../core/contract.js';
+import { ConfigurationError } from '../../core/errors.js';
 import {
   AWSCURRENT,
   AWSPENDING,
@@ -17,9 +15,11 @@ import {
   type RotationLedger,
   type RotationRecord,
   type SiteResult,
-} from '../../lambda/ports.js';
-import { createFleetPusher } from '../../lambda/push.js';
-import { mayHoldRotationKey } from '../../lambda/site-answer.js';
+} from '../../core/ports.js';
+import { createFleetPusher } from '../../core/push/engine.js';
+import { FleetConnector } from '../../core/push/fleet-http.js';
+import { mayHoldRotationKey } from '../../core/push/site-answer.js';
+import { describeKey, keyIdentity, masterApiKeyProblem } from '../../core/rules/keys.js';
 import {
   AWS_OPTIONS,
   awsClients,

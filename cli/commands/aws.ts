@@ -8,8 +8,8 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { DynamoDbLedger } from '../../lambda/aws/dynamodb-ledger.js';
-import { loadConfig, type RotatorConfig } from '../../lambda/config.js';
+import { DynamoDbLedger } from '../../adapters/aws/dynamodb-ledger.js';
+import { loadConfig, type RotatorConfig } from '../../core/config.js';
 import {
   AWS_CLIENT_CONFIG,
   SETTINGS as FUNCTION_SETTINGS,
@@ -17,9 +17,9 @@ import {
   type SettingName,
   STACK_OUTPUTS,
   settingSummary,
-} from '../../lambda/contract.js';
-import { ConfigurationError } from '../../lambda/errors.js';
-import type { KeyMode } from '../../lambda/keys.js';
+} from '../../core/contract.js';
+import { ConfigurationError } from '../../core/errors.js';
+import type { KeyMode } from '../../core/rules/keys.js';
 import { UsageError } from './frame.js';
 
 export const AWS_OPTIONS = {

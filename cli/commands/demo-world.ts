@@ -3,16 +3,16 @@
  * ledger in memory, wired to the real rotation core. `demo.ts` tells the story against it.
  */
 import { randomBytes } from 'node:crypto';
-import { CONFIG_DEFAULTS, type RotatorConfig } from '../../lambda/config.js';
-import { ConfigurationError } from '../../lambda/errors.js';
-import { FleetConnector } from '../../lambda/fleet-http.js';
-import { InMemoryLedger } from '../../lambda/local/memory-ledger.js';
-import { InMemorySecrets } from '../../lambda/local/memory-secrets.js';
-import { siteListFromText } from '../../lambda/local/static-site-list.js';
-import type { SitePusher } from '../../lambda/ports.js';
-import { createFleetPusher, pushSettingsOf } from '../../lambda/push.js';
-import type { RotationDeps, RotationMetricName } from '../../lambda/rotation-deps.js';
-import { createStripeAgent, StripeKeyChecker } from '../../lambda/stripe-check.js';
+import { siteListFromText } from '../../adapters/local/static-site-list.js';
+import { CONFIG_DEFAULTS, type RotatorConfig } from '../../core/config.js';
+import { ConfigurationError } from '../../core/errors.js';
+import type { SitePusher } from '../../core/ports.js';
+import { createFleetPusher, pushSettingsOf } from '../../core/push/engine.js';
+import { FleetConnector } from '../../core/push/fleet-http.js';
+import type { RotationDeps, RotationMetricName } from '../../core/rotation/deps.js';
+import { createStripeAgent, StripeKeyChecker } from '../../core/stripe-check.js';
+import { InMemoryLedger } from '../../sim/memory-ledger.js';
+import { InMemorySecrets } from '../../sim/memory-secrets.js';
 import { type StripeStub, startStripeStub } from '../../sim/stripe-stub.js';
 import { startTemplateFleet, type TemplateFleet, type TemplateSite } from '../../sim/template-fleet.js';
 import { createTestCa } from '../../sim/tls.js';

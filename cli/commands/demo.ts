@@ -5,18 +5,18 @@
  * The story is checked as it runs: the command exits 0 only if it played out as told.
  */
 import { performance } from 'node:perf_hooks';
-import { METRICS } from '../../lambda/contract.js';
-import type { RotationStep } from '../../lambda/event.js';
-import { describeKey, fingerprint, maskKeysIn } from '../../lambda/keys.js';
+import { METRICS } from '../../core/contract.js';
 import {
   AWSCURRENT,
   AWSPENDING,
   AWSPREVIOUS,
   type RotationId,
   type RotationRecord,
-} from '../../lambda/ports.js';
-import { rotate } from '../../lambda/rotation.js';
-import type { InvocationClock } from '../../lambda/rotation-deps.js';
+} from '../../core/ports.js';
+import type { InvocationClock } from '../../core/rotation/deps.js';
+import type { RotationStep } from '../../core/rotation/event.js';
+import { rotate } from '../../core/rotation/steps.js';
+import { describeKey, fingerprint, maskKeysIn } from '../../core/rules/keys.js';
 import { setUp, type World } from './demo-world.js';
 import { count, duration, writeJson } from './format.js';
 import {

@@ -1,6 +1,6 @@
 /** Text shapes the commands share: tables, durations, per-site results, and a logger for `--verbose`. */
-import type { RotationLogger } from '../../lambda/log.js';
-import type { SiteResult } from '../../lambda/ports.js';
+import type { RotationLogger } from '../../core/log.js';
+import type { SiteResult } from '../../core/ports.js';
 import type { OutputStream } from './frame.js';
 
 export type Align = 'left' | 'right';

@@ -4,11 +4,11 @@
  */
 import { createInterface } from 'node:readline';
 import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
-import type { IntegerSetting } from '../../lambda/contract.js';
-import { formatDuration, parseDuration } from '../../lambda/duration.js';
-import { ConfigurationError, KeyRejectedError } from '../../lambda/errors.js';
-import { maskKeysIn } from '../../lambda/keys.js';
-import { CONTROL_CHARACTER } from '../../lambda/site-list.js';
+import type { IntegerSetting } from '../../core/contract.js';
+import { ConfigurationError, KeyRejectedError } from '../../core/errors.js';
+import { maskKeysIn } from '../../core/rules/keys.js';
+import { CONTROL_CHARACTER } from '../../core/rules/site-list.js';
+import { formatDuration, parseDuration } from '../duration.js';
 
 export const PROGRAM = 'stripe-key-rotator';
 
@@ -185,7 +185,7 @@ export function wholeNumber(
   return value;
 }
 
-/** A flag standing for one of the function's whole-number settings: its default and bounds (lambda/contract.ts). */
+/** A flag standing for one of the function's whole-number settings: its default and bounds (core/contract.ts). */
 export function settingNumber(name: string, raw: string | undefined, setting: IntegerSetting): number {
   return wholeNumber(name, raw, setting.default, setting.min, setting.max);
 }

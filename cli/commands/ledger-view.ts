@@ -2,9 +2,10 @@
  * How the ledger is shown to an operator: the per-site table of one rotation and its audit trail. Shared by
  * `demo` and, against DynamoDB, `status`. The ledger holds no secret, so neither does anything here.
  */
-import { ROTATION_STEPS } from '../../lambda/event.js';
-import { describeMaskedKey } from '../../lambda/keys.js';
-import type { FleetSiteRecord, RotationRecord, SiteRecord, StepMark } from '../../lambda/ports.js';
+
+import type { FleetSiteRecord, RotationRecord, SiteRecord, StepMark } from '../../core/ports.js';
+import { ROTATION_STEPS } from '../../core/rotation/event.js';
+import { describeMaskedKey } from '../../core/rules/keys.js';
 import { count, duration, table } from './format.js';
 
 /**

@@ -1,11 +1,11 @@
 /**
  * How `plan` shows its result as text: the plan's shape (also its `--json` output) and its rendering.
  */
-import type { RotatorConfig } from '../../lambda/config.js';
-import { SETTINGS } from '../../lambda/contract.js';
-import { SITE_ENDPOINT_PATH } from '../../lambda/fleet-http.js';
-import { describeMaskedKey, type KeyJson } from '../../lambda/keys.js';
-import type { RotationStart } from '../../lambda/ports.js';
+import type { RotatorConfig } from '../../core/config.js';
+import { SETTINGS } from '../../core/contract.js';
+import type { RotationStart } from '../../core/ports.js';
+import { SITE_ENDPOINT_PATH } from '../../core/push/fleet-http.js';
+import { describeMaskedKey, type KeyJson } from '../../core/rules/keys.js';
 import { count } from './format.js';
 import { PROGRAM } from './frame.js';
 

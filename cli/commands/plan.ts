@@ -3,15 +3,12 @@
  * The key choice is the rotation core's own `chooseNextKey` (read-only), so plan and rotation can never
  * disagree on which key is chosen or why it is refused.
  */
-import { SecretsManagerStore } from '../../lambda/aws/secrets-manager.js';
-import { SsmSiteListSource } from '../../lambda/aws/ssm-site-list.js';
-import type { RotatorConfig } from '../../lambda/config.js';
-import { range, SETTINGS } from '../../lambda/contract.js';
-import { ConfigurationError, KeyRejectedError, RotationStateError } from '../../lambda/errors.js';
-import { endpointUrl } from '../../lambda/fleet-http.js';
-import { type KeyMode, keyJson, keyModeOf, maskKeysIn, masterApiKeyProblem } from '../../lambda/keys.js';
-import type { RotationLogger } from '../../lambda/log.js';
-import { chooseNextKey } from '../../lambda/next-key.js';
+import { SecretsManagerStore } from '../../adapters/aws/secrets-manager.js';
+import { SsmSiteListSource } from '../../adapters/aws/ssm-site-list.js';
+import type { RotatorConfig } from '../../core/config.js';
+import { range, SETTINGS } from '../../core/contract.js';
+import { ConfigurationError, KeyRejectedError, RotationStateError } from '../../core/errors.js';
+import type { RotationLogger } from '../../core/log.js';
 import {
   AWSCURRENT,
   type KeyChecker,
@@ -20,8 +17,11 @@ import {
   type RotationStart,
   type SecretDescription,
   type SiteList,
-} from '../../lambda/ports.js';
-import { createStripeAgent, StripeKeyChecker } from '../../lambda/stripe-check.js';
+} from '../../core/ports.js';
+import { endpointUrl } from '../../core/push/fleet-http.js';
+import { chooseNextKey } from '../../core/rotation/next-key.js';
+import { type KeyMode, keyJson, keyModeOf, maskKeysIn, masterApiKeyProblem } from '../../core/rules/keys.js';
+import { createStripeAgent, StripeKeyChecker } from '../../core/stripe-check.js';
 import {
   AWS_OPTIONS,
   awsClients,

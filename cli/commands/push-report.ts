@@ -2,16 +2,16 @@
  * What `push` prints: the dry-run plan, and the result (per-site table, summary, `--json` document), also
  * after an interrupt, when it covers exactly the answers received before exiting.
  */
-import { SETTINGS } from '../../lambda/contract.js';
-import { formatDuration } from '../../lambda/duration.js';
-import { endpointUrl } from '../../lambda/fleet-http.js';
-import { describeKey, type KeyMode, keyJson } from '../../lambda/keys.js';
+import { SETTINGS } from '../../core/contract.js';
 import {
   PUSH_STOP_EXPLANATIONS,
   type PushStopReason,
   type SiteList,
   type SiteResult,
-} from '../../lambda/ports.js';
+} from '../../core/ports.js';
+import { endpointUrl } from '../../core/push/fleet-http.js';
+import { describeKey, type KeyMode, keyJson } from '../../core/rules/keys.js';
+import { formatDuration } from '../duration.js';
 import { count, duration, siteResultJson, table, writeJson } from './format.js';
 import {
   type CliContext,

@@ -4,10 +4,12 @@
  * Interrupt-safe: a signal stops new requests and the result still covers every answer received.
  */
 import { readFile } from 'node:fs/promises';
-import { range, readStripeAccount, readStripeApiBase, SETTINGS } from '../../lambda/contract.js';
-import { formatDuration } from '../../lambda/duration.js';
-import { ConfigurationError } from '../../lambda/errors.js';
-import { FleetConnector, SITE_ENDPOINT_PATH } from '../../lambda/fleet-http.js';
+import { siteListFromFile } from '../../adapters/local/static-site-list.js';
+import { range, readStripeAccount, readStripeApiBase, SETTINGS } from '../../core/contract.js';
+import { ConfigurationError } from '../../core/errors.js';
+import type { SiteList } from '../../core/ports.js';
+import { createFleetPusher } from '../../core/push/engine.js';
+import { FleetConnector, SITE_ENDPOINT_PATH } from '../../core/push/fleet-http.js';
 import {
   describeKey,
   fingerprint,
@@ -15,12 +17,10 @@ import {
   keyProblem,
   masterApiKeyProblem,
   truncatedKeyProblem,
-} from '../../lambda/keys.js';
-import { siteListFromFile } from '../../lambda/local/static-site-list.js';
-import type { SiteList } from '../../lambda/ports.js';
-import { createFleetPusher } from '../../lambda/push.js';
-import { printable } from '../../lambda/site-list.js';
-import { createStripeAgent, StripeKeyChecker } from '../../lambda/stripe-check.js';
+} from '../../core/rules/keys.js';
+import { printable } from '../../core/rules/site-list.js';
+import { createStripeAgent, StripeKeyChecker } from '../../core/stripe-check.js';
+import { formatDuration } from '../duration.js';
 import { cliLogger, count } from './format.js';
 import {
   askYes,

@@ -7,16 +7,16 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DescribeSecretCommand, RotateSecretCommand } from '@aws-sdk/client-secrets-manager';
-import { SETTINGS } from '../../lambda/contract.js';
-import { formatDuration } from '../../lambda/duration.js';
-import { ConfigurationError } from '../../lambda/errors.js';
+import { SETTINGS } from '../../core/contract.js';
+import { ConfigurationError } from '../../core/errors.js';
 import {
   AWSCURRENT,
   AWSPENDING,
   marksUnfinishedRotation,
   type RotationId,
   type SiteRecord,
-} from '../../lambda/ports.js';
+} from '../../core/ports.js';
+import { formatDuration } from '../duration.js';
 import {
   AWS_OPTIONS,
   type AwsClients,

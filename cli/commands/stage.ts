@@ -4,13 +4,13 @@
  * rotation takes. The key never comes from argv (visible in `ps` and shell history): a hidden prompt or stdin.
  */
 import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
-import { SecretsManagerStore } from '../../lambda/aws/secrets-manager.js';
-import { NOTHING_STAGED, SETTINGS } from '../../lambda/contract.js';
-import { KeyRejectedError } from '../../lambda/errors.js';
-import { describeKey, keyJson, keyModeOf } from '../../lambda/keys.js';
-import { AWSCURRENT, AWSPREVIOUS } from '../../lambda/ports.js';
-import { stagedKeyVerdict } from '../../lambda/staged-key.js';
-import { createStripeAgent, StripeKeyChecker } from '../../lambda/stripe-check.js';
+import { SecretsManagerStore } from '../../adapters/aws/secrets-manager.js';
+import { NOTHING_STAGED, SETTINGS } from '../../core/contract.js';
+import { KeyRejectedError } from '../../core/errors.js';
+import { AWSCURRENT, AWSPREVIOUS } from '../../core/ports.js';
+import { describeKey, keyJson, keyModeOf } from '../../core/rules/keys.js';
+import { stagedKeyVerdict } from '../../core/rules/staged-key.js';
+import { createStripeAgent, StripeKeyChecker } from '../../core/stripe-check.js';
 import {
   AWS_OPTIONS,
   awsClients,

@@ -8,9 +8,8 @@ import {
   type DescribeSecretCommandOutput,
   ListSecretVersionIdsCommand,
 } from '@aws-sdk/client-secrets-manager';
-import { SecretsManagerStore } from '../../lambda/aws/secrets-manager.js';
-import { SETTINGS } from '../../lambda/contract.js';
-import { describeMaskedKey, type KeyJson, type KeyMode, keyJson } from '../../lambda/keys.js';
+import { SecretsManagerStore } from '../../adapters/aws/secrets-manager.js';
+import { SETTINGS } from '../../core/contract.js';
 import {
   AWSCURRENT,
   AWSPREVIOUS,
@@ -18,8 +17,9 @@ import {
   marksUnfinishedRotation,
   type RotationRecord,
   type SiteRecord,
-} from '../../lambda/ports.js';
-import { type StagedKeyVerdict, stagedKeyVerdict } from '../../lambda/staged-key.js';
+} from '../../core/ports.js';
+import { describeMaskedKey, type KeyJson, type KeyMode, keyJson } from '../../core/rules/keys.js';
+import { type StagedKeyVerdict, stagedKeyVerdict } from '../../core/rules/staged-key.js';
 import {
   AWS_OPTIONS,
   awsClients,

@@ -31,8 +31,8 @@ import { PutParameterCommand } from '@aws-sdk/client-ssm';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Plugin } from 'esbuild';
 import fc from 'fast-check';
-import { DynamoDbLedger } from '../../lambda/aws/dynamodb-ledger.js';
-import { AWSCURRENT, AWSPENDING } from '../../lambda/ports.js';
+import { DynamoDbLedger } from '../../adapters/aws/dynamodb-ledger.js';
+import { AWSCURRENT, AWSPENDING } from '../../core/ports.js';
 import { bundleCli, bundleHandler, REPO_ROOT } from '../../scripts/build.js';
 import { hang, templateEndpoint } from '../../sim/site-behaviours.js';
 import { startTemplateFleet, type TemplateFleet } from '../../sim/template-fleet.js';
@@ -72,7 +72,7 @@ const LEDGER_TABLE = 'campaign-aws-ledger';
  */
 export const MUTANTS = {
   'abort-restores-confirmed-only': {
-    file: 'lambda/site-answer.ts',
+    file: 'core/push/site-answer.ts',
     from: "site.status === 'pending' || site.status === 'confirmed' || mayHoldKeySent(site.outcome)",
     to: "site.status === 'confirmed'",
   },

@@ -1,7 +1,7 @@
 /**
  * Randomized fault campaigns: fast-check generates fleets of 5–200 simulated HTTPS sites, each with a fault
  * script (`faults.ts`), runs the real rotation steps (`rotate` with the real fleet pusher and connector, the
- * in-memory Secrets Manager and ledger of `lambda/local`) and checks the promise on the sites themselves:
+ * in-memory Secrets Manager and ledger of `sim/`) and checks the promise on the sites themselves:
  *
  * 1. AWSCURRENT moved ⇔ the rotation finished, and then every snapshot site stores the new key; a site the
  *    ledger shows confirmed stores it; every site stores the current or the new key, nothing else.
@@ -15,15 +15,15 @@
  */
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
-import { loadConfig } from '../../lambda/config.js';
-import { FleetConnector } from '../../lambda/fleet-http.js';
-import { InMemoryLedger } from '../../lambda/local/memory-ledger.js';
-import { InMemorySecrets } from '../../lambda/local/memory-secrets.js';
-import type { RotationLogger } from '../../lambda/log.js';
-import { AWSCURRENT, type KeyChecker } from '../../lambda/ports.js';
-import { createFleetPusher } from '../../lambda/push.js';
-import { rotate } from '../../lambda/rotation.js';
-import type { RotationDeps } from '../../lambda/rotation-deps.js';
+import { loadConfig } from '../../core/config.js';
+import type { RotationLogger } from '../../core/log.js';
+import { AWSCURRENT, type KeyChecker } from '../../core/ports.js';
+import { createFleetPusher } from '../../core/push/engine.js';
+import { FleetConnector } from '../../core/push/fleet-http.js';
+import type { RotationDeps } from '../../core/rotation/deps.js';
+import { rotate } from '../../core/rotation/steps.js';
+import { InMemoryLedger } from '../../sim/memory-ledger.js';
+import { InMemorySecrets } from '../../sim/memory-secrets.js';
 import { startTemplateFleet, type TemplateFleet } from '../../sim/template-fleet.js';
 import { createTestCa, generateKeyPair } from '../../sim/tls.js';
 import {

@@ -21,8 +21,8 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { STACK_OUTPUTS } from '../../lambda/contract.js';
-import { fingerprint, maskKey } from '../../lambda/keys.js';
+import { STACK_OUTPUTS } from '../../core/contract.js';
+import { fingerprint, maskKey } from '../../core/rules/keys.js';
 import { createRotationHandler } from '../../lambda/runtime.js';
 import { type StripeStub, startStripeStub } from '../../sim/stripe-stub.js';
 import { startTemplateFleet, type TemplateFleet } from '../../sim/template-fleet.js';

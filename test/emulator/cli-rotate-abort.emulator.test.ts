@@ -19,8 +19,8 @@ import {
 import { PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DynamoDbLedger } from '../../lambda/aws/dynamodb-ledger.js';
-import { fingerprint, maskKey } from '../../lambda/keys.js';
+import { DynamoDbLedger } from '../../adapters/aws/dynamodb-ledger.js';
+import { fingerprint, maskKey } from '../../core/rules/keys.js';
 import { createRotationHandler, type RotationHandler } from '../../lambda/runtime.js';
 import { delayed, templateEndpoint } from '../../sim/site-behaviours.js';
 import { type StripeStub, startStripeStub } from '../../sim/stripe-stub.js';

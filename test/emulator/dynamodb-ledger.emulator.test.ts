@@ -3,7 +3,7 @@
  * it does not skip, when it is missing. Run with `npm run test:emulator`.
  *
  * The ledger contract on the real DynamoDB adapter and SDK, against moto over loopback HTTP. Every ledger
- * gets a fresh table created from the same key schema the CDK construct uses (lambda/ledger-schema.ts).
+ * gets a fresh table created from the same key schema the CDK construct uses (core/rules/ledger-schema.ts).
  */
 import { randomUUID } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
@@ -15,9 +15,9 @@ import {
   ScanCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoDbLedger } from '../../lambda/aws/dynamodb-ledger.js';
-import { fingerprint, maskKey } from '../../lambda/keys.js';
-import { LEDGER_TABLE_SCHEMA as SCHEMA } from '../../lambda/ledger-schema.js';
+import { DynamoDbLedger } from '../../adapters/aws/dynamodb-ledger.js';
+import { fingerprint, maskKey } from '../../core/rules/keys.js';
+import { LEDGER_TABLE_SCHEMA as SCHEMA } from '../../core/rules/ledger-schema.js';
 import { describeLedgerContract, largeFleet } from '../support/ledger-contract.js';
 import {
   createLedgerTable as createTable,

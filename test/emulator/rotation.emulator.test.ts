@@ -21,8 +21,8 @@ import {
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { NOTHING_STAGED } from '../../lambda/contract.js';
-import { fingerprint } from '../../lambda/keys.js';
+import { NOTHING_STAGED } from '../../core/contract.js';
+import { fingerprint } from '../../core/rules/keys.js';
 import { createRotationHandler, type RotationHandler } from '../../lambda/runtime.js';
 import { TEMPLATE_ENDPOINT_PATH } from '../../sim/site-behaviours.js';
 import { type StripeStub, startStripeStub } from '../../sim/stripe-stub.js';

@@ -6,7 +6,7 @@
  */
 import { GetParametersByPathCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SsmSiteListSource } from '../../lambda/aws/ssm-site-list.js';
+import { SsmSiteListSource } from '../../adapters/aws/ssm-site-list.js';
 import { type MotoClients, type MotoServer, motoClients, startMoto } from '../support/moto.js';
 
 let moto: MotoServer;

@@ -12,7 +12,7 @@ import {
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WATCHDOG_SETTINGS } from '../../lambda/contract.js';
+import { WATCHDOG_SETTINGS } from '../../core/contract.js';
 import { createWatchdogHandler } from '../../lambda/watchdog-runtime.js';
 import { type MotoServer, motoClients, startMoto, startMotoRotation } from '../support/moto.js';
 

@@ -3,7 +3,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { SETTINGS } from '../../lambda/contract.js';
+import { SETTINGS } from '../../core/contract.js';
 import { buildApp } from '../../lib/app.js';
 import { readEnvironments } from '../../lib/config.js';
 import { StripeKeyRotation } from '../../lib/stripe-key-rotation.js';

@@ -3,7 +3,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { SETTINGS } from '../../lambda/contract.js';
+import { SETTINGS } from '../../core/contract.js';
 import { StripeKeyRotation } from '../../lib/stripe-key-rotation.js';
 import {
   identityStatements,

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ConfigurationError } from '../../lambda/errors.js';
+import { ConfigurationError } from '../../core/errors.js';
 import { readEnvironments } from '../../lib/config.js';
 import { SiteListParameter } from '../../lib/site-list.js';
 

@@ -2,7 +2,7 @@
  * The environment the construct deploys, read by the function's own loader: for every configuration the
  * infrastructure tests synthesize, the function's `Environment.Variables` (CloudFormation references
  * replaced by plausible values) must load, with the values the configuration asked for. A variable the
- * construct spelled differently from lambda/contract.ts fails here, not at the first rotation.
+ * construct spelled differently from core/contract.ts fails here, not at the first rotation.
  */
 import { Duration, type Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
@@ -10,8 +10,8 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { IConstruct } from 'constructs';
 import { describe, expect, it } from 'vitest';
-import { CONFIG_DEFAULTS, loadConfig, type RotatorConfig } from '../../lambda/config.js';
-import { POWERTOOLS_SETTINGS, SETTINGS } from '../../lambda/contract.js';
+import { CONFIG_DEFAULTS, loadConfig, type RotatorConfig } from '../../core/config.js';
+import { POWERTOOLS_SETTINGS, SETTINGS } from '../../core/contract.js';
 import { buildApp } from '../../lib/app.js';
 import type { StripeKeyRotationProps } from '../../lib/props.js';
 import { SiteListParameter } from '../../lib/site-list.js';

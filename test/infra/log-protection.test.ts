@@ -1,6 +1,6 @@
 import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { KEY_IN_TEXT } from '../../lambda/keys.js';
+import { KEY_IN_TEXT } from '../../core/rules/keys.js';
 import { StripeKeyRotation } from '../../lib/stripe-key-rotation.js';
 import { logicalId, resources, testStack } from './support.js';
 

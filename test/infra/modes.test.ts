@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SETTINGS } from '../../lambda/contract.js';
+import { SETTINGS } from '../../core/contract.js';
 import { KeyMode, WhenNothingStaged } from '../../lib/modes.js';
 
 describe('the enum-like values of the construct props', () => {

@@ -1,10 +1,10 @@
 /**
  * The construct's documentation against the function's contract: JSDoc cannot import, so the `@default`s
- * and ranges of lib/props.ts restate lambda/contract.ts, and this checks that they still say the same.
+ * and ranges of lib/props.ts restate core/contract.ts, and this checks that they still say the same.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { FUNCTION_TIMEOUT_MAX_MS, POWERTOOLS_SETTINGS, SETTINGS } from '../../lambda/contract.js';
+import { FUNCTION_TIMEOUT_MAX_MS, POWERTOOLS_SETTINGS, SETTINGS } from '../../core/contract.js';
 
 const source = readFileSync(new URL('../../lib/props.ts', import.meta.url), 'utf8');
 

@@ -1,6 +1,6 @@
 import { Duration } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
-import { ConfigurationError } from '../../lambda/errors.js';
+import { ConfigurationError } from '../../core/errors.js';
 import { KeyRotationSchedule } from '../../lib/schedule.js';
 
 function problemsOf(build: () => unknown): string {

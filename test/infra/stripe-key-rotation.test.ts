@@ -4,8 +4,8 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { SETTINGS } from '../../lambda/contract.js';
-import { ConfigurationError } from '../../lambda/errors.js';
+import { SETTINGS } from '../../core/contract.js';
+import { ConfigurationError } from '../../core/errors.js';
 import type { StripeKeyRotationProps } from '../../lib/props.js';
 import { KeyRotationSchedule } from '../../lib/schedule.js';
 import { SiteListParameter } from '../../lib/site-list.js';
@@ -903,7 +903,7 @@ describe('the props validation of a StripeKeyRotation', () => {
     ]);
   });
 
-  it('bounds the function settings exactly as the function does (lambda/contract.ts)', () => {
+  it('bounds the function settings exactly as the function does (core/contract.ts)', () => {
     const { pushConcurrency, siteAttempts, canarySites, siteTimeoutMs } = SETTINGS;
     expect(
       refusal({

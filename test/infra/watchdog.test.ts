@@ -1,7 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ConfigurationError } from '../../lambda/errors.js';
+import { ConfigurationError } from '../../core/errors.js';
 import { buildApp } from '../../lib/app.js';
 import type { StripeKeyRotationProps } from '../../lib/props.js';
 import { KeyRotationSchedule } from '../../lib/schedule.js';

@@ -1,10 +1,10 @@
 /**
  * The CLI pushes as the rotation function does: its defaults and bounds are the function's own
- * (lambda/contract.ts), not copies that drift. Nothing here contacts a site or AWS.
+ * (core/contract.ts), not copies that drift. Nothing here contacts a site or AWS.
  */
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import { CONFIG_DEFAULTS } from '../../lambda/config.js';
-import { range, SETTINGS } from '../../lambda/contract.js';
+import { CONFIG_DEFAULTS } from '../../core/config.js';
+import { range, SETTINGS } from '../../core/contract.js';
 import { secret } from '../support/secret-guard.js';
 import { runCli, scratchDir } from './cli-harness.js';
 

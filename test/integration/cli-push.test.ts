@@ -4,7 +4,7 @@
  * tests run concurrently.
  */
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import { PUSH_STOP_EXPLANATIONS } from '../../lambda/ports.js';
+import { PUSH_STOP_EXPLANATIONS } from '../../core/ports.js';
 import { type StripeStub, startStripeStub } from '../../sim/stripe-stub.js';
 import { startTemplateFleet, type TemplateFleet } from '../../sim/template-fleet.js';
 import { createTestCa, type TestCertificateAuthority } from '../../sim/tls.js';

@@ -5,16 +5,16 @@
 import type { AddressInfo } from 'node:net';
 import tls, { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { RotationLogger } from '../../core/log.js';
+import type { PushRequest, SiteResult } from '../../core/ports.js';
+import { createFleetPusher, type FleetPusherOptions } from '../../core/push/engine.js';
 import {
   attemptPut,
   endpointUrl,
   FleetConnector,
   SITE_ENDPOINT_PATH,
   sitePut,
-} from '../../lambda/fleet-http.js';
-import type { RotationLogger } from '../../lambda/log.js';
-import type { PushRequest, SiteResult } from '../../lambda/ports.js';
-import { createFleetPusher, type FleetPusherOptions } from '../../lambda/push.js';
+} from '../../core/push/fleet-http.js';
 import { unusedLoopbackUrl } from '../../sim/loopback.js';
 import {
   always,

@@ -3,9 +3,9 @@
  * of the retry is the first site still unconfirmed, while earlier runs already confirmed others.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FleetConnector } from '../../lambda/fleet-http.js';
-import { createFleetPusher } from '../../lambda/push.js';
-import { rotate } from '../../lambda/rotation.js';
+import { createFleetPusher } from '../../core/push/engine.js';
+import { FleetConnector } from '../../core/push/fleet-http.js';
+import { rotate } from '../../core/rotation/steps.js';
 import { startTemplateFleet, type TemplateFleet } from '../../sim/template-fleet.js';
 import { clock, fakeKey, MASTER_API_KEY, rotationWorld } from '../support/rotation-fixtures.js';
 import { rejection, secret } from '../support/secret-guard.js';

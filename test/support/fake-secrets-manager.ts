@@ -14,7 +14,7 @@ import {
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
-import { SecretsManagerRefusal, SecretVersions } from '../../lambda/local/secret-versions.js';
+import { SecretsManagerRefusal, SecretVersions } from '../../sim/secret-versions.js';
 
 function awsError(name: string, message: string): Error {
   return Object.assign(new Error(message), { name, $metadata: { httpStatusCode: 400 } });

@@ -4,9 +4,9 @@
  * snapshot order, what each site holds, step marks, history, and never a secret value in storage.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
-import { RotationStateError } from '../../lambda/errors.js';
-import { describeKey, fingerprint, maskKey } from '../../lambda/keys.js';
-import type { RotationId, RotationLedger, SiteRecord } from '../../lambda/ports.js';
+import { RotationStateError } from '../../core/errors.js';
+import type { RotationId, RotationLedger, SiteRecord } from '../../core/ports.js';
+import { describeKey, fingerprint, maskKey } from '../../core/rules/keys.js';
 import {
   ALPHA,
   ARN,

@@ -1,6 +1,7 @@
 /** What the RotationLedger contract suites (ledger-contract.ts, ledger-fleet-contract.ts) record. */
-import { fingerprint, maskKey } from '../../lambda/keys.js';
-import type { FleetSiteRecord, RotationStart } from '../../lambda/ports.js';
+
+import type { FleetSiteRecord, RotationStart } from '../../core/ports.js';
+import { fingerprint, maskKey } from '../../core/rules/keys.js';
 import { secret } from './secret-guard.js';
 
 export const ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:stripe/live/secret-key-AbC123';

@@ -3,8 +3,8 @@
  * last key each site confirmed in a rotation, and what `recordHoldings` records outside one (`abort`).
  */
 import { describe, expect, it } from 'vitest';
-import { fingerprint, maskKey } from '../../lambda/keys.js';
-import type { RotationId, RotationLedger, SiteRecord } from '../../lambda/ports.js';
+import type { RotationId, RotationLedger, SiteRecord } from '../../core/ports.js';
+import { fingerprint, maskKey } from '../../core/rules/keys.js';
 import { ALPHA, ARN, holding, KEY, MID, NEXT_KEY, OTHER_ARN, start, ZETA } from './ledger-fixtures.js';
 import { rejection } from './secret-guard.js';
 

@@ -16,7 +16,7 @@ import {
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { LEDGER_TABLE_SCHEMA as SCHEMA } from '../../lambda/ledger-schema.js';
+import { LEDGER_TABLE_SCHEMA as SCHEMA } from '../../core/rules/ledger-schema.js';
 
 export interface MotoServer {
   readonly endpoint: string;

@@ -3,11 +3,9 @@
  * recording fakes for the Stripe checker and the pusher, and an in-memory site list.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
-import { SecretsManagerStore } from '../../lambda/aws/secrets-manager.js';
-import { loadConfig, type RotatorConfig } from '../../lambda/config.js';
-import { KeyRejectedError } from '../../lambda/errors.js';
-import type { KeyMode } from '../../lambda/keys.js';
-import { InMemoryLedger } from '../../lambda/local/memory-ledger.js';
+import { SecretsManagerStore } from '../../adapters/aws/secrets-manager.js';
+import { loadConfig, type RotatorConfig } from '../../core/config.js';
+import { KeyRejectedError } from '../../core/errors.js';
 import type {
   KeyChecker,
   Notifier,
@@ -17,8 +15,10 @@ import type {
   SiteListSource,
   SitePusher,
   SiteResult,
-} from '../../lambda/ports.js';
-import type { RotationDeps, RotationMetricName } from '../../lambda/rotation-deps.js';
+} from '../../core/ports.js';
+import type { RotationDeps, RotationMetricName } from '../../core/rotation/deps.js';
+import type { KeyMode } from '../../core/rules/keys.js';
+import { InMemoryLedger } from '../../sim/memory-ledger.js';
 import { FakeSecretsManager } from './fake-secrets-manager.js';
 import { secret } from './secret-guard.js';
 

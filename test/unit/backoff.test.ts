@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backoffDelayMs, retryDelayMs } from '../../lambda/backoff.js';
+import { backoffDelayMs, retryDelayMs } from '../../core/push/backoff.js';
 
 const policy = { baseMs: 250, capMs: 8000 };
 

@@ -7,8 +7,8 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { BatchWriter, type BatchWriterOptions } from '../../lambda/aws/batch-writer.js';
-import type { Item } from '../../lambda/aws/ledger-items.js';
+import { BatchWriter, type BatchWriterOptions } from '../../adapters/aws/batch-writer.js';
+import type { Item } from '../../adapters/aws/ledger-items.js';
 import { rejection } from '../support/secret-guard.js';
 
 const ddb = mockClient(DynamoDBDocumentClient);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { OutputStream } from '../../cli/commands/frame.js';
 import { pushProgress } from '../../cli/commands/progress.js';
-import type { SiteResult } from '../../lambda/ports.js';
+import type { SiteResult } from '../../core/ports.js';
 
 function terminal(isTTY: boolean, columns = 200): OutputStream & { readonly text: () => string } {
   const chunks: string[] = [];

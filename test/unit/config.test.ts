@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CONFIG_DEFAULTS, loadConfig } from '../../lambda/config.js';
-import { ConfigurationError } from '../../lambda/errors.js';
+import { CONFIG_DEFAULTS, loadConfig } from '../../core/config.js';
+import { ConfigurationError } from '../../core/errors.js';
 import { observeError, secret } from '../support/secret-guard.js';
 
 const REQUIRED = {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { configEnvironment, type DeployedConfig, loadConfig } from '../../lambda/config.js';
+import { configEnvironment, type DeployedConfig, loadConfig } from '../../core/config.js';
 import {
   METRICS,
   NOTHING_STAGED,
@@ -9,7 +9,7 @@ import {
   SETTINGS,
   settingSummary,
   sitesParameterProblem,
-} from '../../lambda/contract.js';
+} from '../../core/contract.js';
 
 describe('the deployment contract', () => {
   it('names every setting once, each with its own environment variable and a meaning', () => {

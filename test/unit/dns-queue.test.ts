@@ -1,7 +1,7 @@
 import type { LookupFunction } from 'node:net';
 import fc from 'fast-check';
 import { describe, it } from 'vitest';
-import { LookupAbandonedError, lookupQueue } from '../../lambda/dns-queue.js';
+import { LookupAbandonedError, lookupQueue } from '../../core/push/dns-queue.js';
 
 type Answer = Parameters<Parameters<LookupFunction>[2]>;
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, it } from 'vitest';
-import { formatDuration, parseDuration } from '../../lambda/duration.js';
+import { formatDuration, parseDuration } from '../../cli/duration.js';
 
 describe('parseDuration', () => {
   it('reads a number with its unit: ms, s, m or h', ({ expect }) => {

@@ -19,11 +19,11 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { DynamoDbLedger, type DynamoDbLedgerOptions } from '../../lambda/aws/dynamodb-ledger.js';
-import { MAX_SITE_URL_BYTES } from '../../lambda/aws/ledger-items.js';
-import { ConfigurationError, RotationStateError } from '../../lambda/errors.js';
-import { fingerprint, maskKey } from '../../lambda/keys.js';
-import type { RotationId, RotationStart } from '../../lambda/ports.js';
+import { DynamoDbLedger, type DynamoDbLedgerOptions } from '../../adapters/aws/dynamodb-ledger.js';
+import { MAX_SITE_URL_BYTES } from '../../adapters/aws/ledger-items.js';
+import { ConfigurationError, RotationStateError } from '../../core/errors.js';
+import type { RotationId, RotationStart } from '../../core/ports.js';
+import { fingerprint, maskKey } from '../../core/rules/keys.js';
 import { rejection, secret } from '../support/secret-guard.js';
 
 type Item = Record<string, NativeAttributeValue>;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { RotationStateError } from '../../lambda/errors.js';
-import { parseRotationEvent } from '../../lambda/event.js';
+import { RotationStateError } from '../../core/errors.js';
+import { parseRotationEvent } from '../../core/rotation/event.js';
 import { observeError, secret } from '../support/secret-guard.js';
 
 const VALID = {

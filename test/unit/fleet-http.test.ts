@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { endpointUrl, FleetConnector, SITE_ENDPOINT_PATH, sitePut } from '../../lambda/fleet-http.js';
+import { endpointUrl, FleetConnector, SITE_ENDPOINT_PATH, sitePut } from '../../core/push/fleet-http.js';
 
 describe('the endpoint URL of a site', () => {
   it('appends the template path to an origin or a site path', () => {

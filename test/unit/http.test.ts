@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { readCappedBody } from '../../lambda/http.js';
+import { readCappedBody } from '../../core/http.js';
 import { rejection } from '../support/secret-guard.js';
 
 describe('reading a response body within a cap', () => {

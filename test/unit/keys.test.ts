@@ -12,7 +12,7 @@ import {
   maskKeysIn,
   masterApiKeyProblem,
   truncatedKeyProblem,
-} from '../../lambda/keys.js';
+} from '../../core/rules/keys.js';
 import { secret } from '../support/secret-guard.js';
 
 const LIVE = secret(`sk_live_51Hx${'Q7w'.repeat(30)}abcd`);

@@ -10,10 +10,8 @@ import {
   rotationItem,
   siteFromItem,
   siteItem,
-} from '../../lambda/aws/ledger-items.js';
-import { ConfigurationError } from '../../lambda/errors.js';
-import { ROTATION_STEPS } from '../../lambda/event.js';
-import { fingerprint, maskKey } from '../../lambda/keys.js';
+} from '../../adapters/aws/ledger-items.js';
+import { ConfigurationError } from '../../core/errors.js';
 import {
   type FleetSiteRecord,
   ROTATION_OUTCOMES,
@@ -23,7 +21,9 @@ import {
   SITE_STATUSES,
   type SiteRecord,
   STEP_STATUSES,
-} from '../../lambda/ports.js';
+} from '../../core/ports.js';
+import { ROTATION_STEPS } from '../../core/rotation/event.js';
+import { fingerprint, maskKey } from '../../core/rules/keys.js';
 import { secret } from '../support/secret-guard.js';
 
 const TABLE = 'stripe-key-rotator-ledger';

@@ -1,4 +1,4 @@
-import { InMemoryLedger } from '../../lambda/local/memory-ledger.js';
+import { InMemoryLedger } from '../../sim/memory-ledger.js';
 import { describeLedgerContract } from '../support/ledger-contract.js';
 
 describeLedgerContract('InMemoryLedger', async (now) => {

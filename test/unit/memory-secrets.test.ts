@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../lambda/config.js';
-import { NOTHING_STAGED } from '../../lambda/contract.js';
-import { ConfigurationError, RotationStateError } from '../../lambda/errors.js';
-import { ROTATION_STEPS } from '../../lambda/event.js';
-import { InMemoryLedger } from '../../lambda/local/memory-ledger.js';
-import { InMemorySecrets } from '../../lambda/local/memory-secrets.js';
-import type { RotationLogger } from '../../lambda/log.js';
-import { AWSCURRENT, AWSPENDING, AWSPREVIOUS } from '../../lambda/ports.js';
-import { rotate } from '../../lambda/rotation.js';
+import { loadConfig } from '../../core/config.js';
+import { NOTHING_STAGED } from '../../core/contract.js';
+import { ConfigurationError, RotationStateError } from '../../core/errors.js';
+import type { RotationLogger } from '../../core/log.js';
+import { AWSCURRENT, AWSPENDING, AWSPREVIOUS } from '../../core/ports.js';
+import { ROTATION_STEPS } from '../../core/rotation/event.js';
+import { rotate } from '../../core/rotation/steps.js';
+import { InMemoryLedger } from '../../sim/memory-ledger.js';
+import { InMemorySecrets } from '../../sim/memory-secrets.js';
 import {
   clock,
   fakeKey,

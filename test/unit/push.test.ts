@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigurationError } from '../../lambda/errors.js';
-import { FleetConnector } from '../../lambda/fleet-http.js';
-import { createFleetPusher } from '../../lambda/push.js';
+import { ConfigurationError } from '../../core/errors.js';
+import { createFleetPusher } from '../../core/push/engine.js';
+import { FleetConnector } from '../../core/push/fleet-http.js';
 import { rejection } from '../support/secret-guard.js';
 
 describe('fleet pusher options', () => {

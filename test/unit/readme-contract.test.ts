@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { range, SETTINGS, type SettingSpec } from '../../lambda/contract.js';
+import { range, SETTINGS, type SettingSpec } from '../../core/contract.js';
 
 /** The README's "Handler configuration" table, as rows of cells keyed by the variable. */
 function readmeSettingsTable(): Map<string, readonly string[]> {

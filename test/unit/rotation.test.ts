@@ -1,15 +1,15 @@
 import { PutSecretValueCommand, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
 import { describe, expect, it } from 'vitest';
-import { NOTHING_STAGED } from '../../lambda/contract.js';
+import { NOTHING_STAGED } from '../../core/contract.js';
 import {
   ConfigurationError,
   KeyRejectedError,
   PropagationError,
   RotationStateError,
-} from '../../lambda/errors.js';
-import type { RotationEvent, RotationStep } from '../../lambda/event.js';
-import { fingerprint } from '../../lambda/keys.js';
-import { rotate } from '../../lambda/rotation.js';
+} from '../../core/errors.js';
+import type { RotationEvent, RotationStep } from '../../core/rotation/event.js';
+import { rotate } from '../../core/rotation/steps.js';
+import { fingerprint } from '../../core/rules/keys.js';
 import {
   clock,
   fakeKey,

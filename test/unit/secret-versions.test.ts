@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { RotationStateError } from '../../lambda/errors.js';
-import { SecretsManagerRefusal, SecretVersions } from '../../lambda/local/secret-versions.js';
-import { AWSCURRENT, AWSPENDING, AWSPREVIOUS } from '../../lambda/ports.js';
+import { RotationStateError } from '../../core/errors.js';
+import { AWSCURRENT, AWSPENDING, AWSPREVIOUS } from '../../core/ports.js';
+import { SecretsManagerRefusal, SecretVersions } from '../../sim/secret-versions.js';
 
 const ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:stripe/secret-key-AbCdEf';
 const V1 = '11111111-1111-4111-8111-111111111111';

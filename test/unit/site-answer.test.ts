@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_RESPONSE_BYTES } from '../../lambda/http.js';
+import { MAX_RESPONSE_BYTES } from '../../core/http.js';
 import {
   bodyTooLarge,
   classifyAnswer,
   classifyFailure,
   mayHoldRotationKey,
-} from '../../lambda/site-answer.js';
+} from '../../core/push/site-answer.js';
 import { secret } from '../support/secret-guard.js';
 
 describe('classifying a site answer (docs/architecture.md, "Site answers and what they mean")', () => {

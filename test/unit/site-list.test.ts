@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigurationError } from '../../lambda/errors.js';
+import { ConfigurationError } from '../../core/errors.js';
 import {
   CONTROL_CHARACTER,
   checkSite,
@@ -8,7 +8,7 @@ import {
   MAX_SITES,
   parseSiteList,
   type SiteListInput,
-} from '../../lambda/site-list.js';
+} from '../../core/rules/site-list.js';
 import { rejection, secret } from '../support/secret-guard.js';
 
 const lines = (text: string, source = '/stripe/sites'): SiteListInput => ({

@@ -1,7 +1,7 @@
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
-import { SnsNotifier } from '../../lambda/aws/sns-notifier.js';
+import { SnsNotifier } from '../../adapters/aws/sns-notifier.js';
 
 const TOPIC = 'arn:aws:sns:eu-west-1:123456789012:notifications';
 

@@ -10,8 +10,8 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { MAX_PAGES, SsmSiteListSource } from '../../lambda/aws/ssm-site-list.js';
-import { ConfigurationError } from '../../lambda/errors.js';
+import { MAX_PAGES, SsmSiteListSource } from '../../adapters/aws/ssm-site-list.js';
+import { ConfigurationError } from '../../core/errors.js';
 import { rejection, secret } from '../support/secret-guard.js';
 
 const ssm = mockClient(SSMClient);

@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { fingerprint, maskKey } from '../../lambda/keys.js';
-import { InMemoryLedger } from '../../lambda/local/memory-ledger.js';
-import { type StagedKeyContext, type StagedKeyVerdict, stagedKeyVerdict } from '../../lambda/staged-key.js';
+import { fingerprint, maskKey } from '../../core/rules/keys.js';
+import {
+  type StagedKeyContext,
+  type StagedKeyVerdict,
+  stagedKeyVerdict,
+} from '../../core/rules/staged-key.js';
+import { InMemoryLedger } from '../../sim/memory-ledger.js';
 import { fakeKey, RecordingKeyChecker } from '../support/rotation-fixtures.js';
 import { rejection, secret } from '../support/secret-guard.js';
 

@@ -5,10 +5,10 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { SecretsManagerRotationState } from '../../lambda/aws/secret-rotation-state.js';
-import { WATCHDOG_SETTINGS } from '../../lambda/contract.js';
-import { ConfigurationError } from '../../lambda/errors.js';
-import { assessStaleness } from '../../lambda/staleness.js';
+import { SecretsManagerRotationState } from '../../adapters/aws/secret-rotation-state.js';
+import { WATCHDOG_SETTINGS } from '../../core/contract.js';
+import { ConfigurationError } from '../../core/errors.js';
+import { assessStaleness } from '../../core/rotation/staleness.js';
 import { createWatchdogHandler, loadWatchdogConfig } from '../../lambda/watchdog-runtime.js';
 
 const sm = mockClient(SecretsManagerClient);

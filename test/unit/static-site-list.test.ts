@@ -2,8 +2,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigurationError } from '../../lambda/errors.js';
-import { siteListFromFile, siteListFromText } from '../../lambda/local/static-site-list.js';
+import { siteListFromFile, siteListFromText } from '../../adapters/local/static-site-list.js';
+import { ConfigurationError } from '../../core/errors.js';
 import { rejection } from '../support/secret-guard.js';
 
 let dir: string;

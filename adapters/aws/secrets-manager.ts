@@ -1,0 +1,114 @@
+/**
+ * Secrets Manager adapter: the rotated secret's versions (read/write) and the secrets the rotation only
+ * reads (staged key, master API key). Always reads with an explicit stage or version id.
+ */
+import {
+  DescribeSecretCommand,
+  GetSecretValueCommand,
+  PutSecretValueCommand,
+  type SecretsManagerClient,
+  UpdateSecretVersionStageCommand,
+} from '@aws-sdk/client-secrets-manager';
+import { ConfigurationError } from '../../core/errors.js';
+import {
+  AWSCURRENT,
+  AWSPENDING,
+  type RotatedSecretStore,
+  type SecretDescription,
+  type SecretReader,
+  type StagedKeyWriter,
+} from '../../core/ports.js';
+
+function errorName(error: unknown): string | undefined {
+  return error instanceof Error ? error.name : undefined;
+}
+
+export class SecretsManagerStore implements RotatedSecretStore, SecretReader, StagedKeyWriter {
+  constructor(private readonly client: SecretsManagerClient) {}
+
+  async describe(secretId: string): Promise<SecretDescription> {
+    const out = await this.client.send(new DescribeSecretCommand({ SecretId: secretId }));
+    return {
+      arn: out.ARN ?? secretId,
+      rotationEnabled: out.RotationEnabled === true,
+      versionIdsToStages: out.VersionIdsToStages ?? {},
+    };
+  }
+
+  async getValue(
+    secretId: string,
+    selector: { stage: string; versionId?: string },
+  ): Promise<string | undefined> {
+    try {
+      const out = await this.client.send(
+        new GetSecretValueCommand({
+          SecretId: secretId,
+          VersionStage: selector.stage,
+          ...(selector.versionId ? { VersionId: selector.versionId } : {}),
+        }),
+      );
+      // A binary secret is not a Stripe key; treat it as holding no usable string.
+      return out.SecretString;
+    } catch (error) {
+      // AWS answers ResourceNotFoundException for a version that exists but holds no value (the empty
+      // AWSPENDING placeholder RotateSecret creates) and for a stage that labels no version.
+      if (errorName(error) === 'ResourceNotFoundException') return undefined;
+      throw error;
+    }
+  }
+
+  async putPending(secretId: string, token: string, value: string, rotationToken?: string): Promise<void> {
+    await this.client.send(
+      new PutSecretValueCommand({
+        SecretId: secretId,
+        // Always the event's token: the SDK would otherwise invent one and create stray versions.
+        ClientRequestToken: token,
+        SecretString: value,
+        VersionStages: [AWSPENDING],
+        ...(rotationToken ? { RotationToken: rotationToken } : {}),
+      }),
+    );
+  }
+
+  async promote(secretId: string, token: string, fromVersionId: string): Promise<void> {
+    await this.client.send(
+      new UpdateSecretVersionStageCommand({
+        SecretId: secretId,
+        VersionStage: AWSCURRENT,
+        MoveToVersionId: token,
+        RemoveFromVersionId: fromVersionId,
+      }),
+    );
+  }
+
+  async writeStaged(secretId: string, value: string): Promise<void> {
+    // No VersionStages: AWSCURRENT moves to the new version. The SDK's generated token makes its own
+    // retries idempotent; a replayed finishSecret compares values first and writes nothing twice.
+    await this.client.send(new PutSecretValueCommand({ SecretId: secretId, SecretString: value }));
+  }
+
+  async readCurrent(secretId: string): Promise<string | undefined> {
+    try {
+      const value = await this.getValue(secretId, { stage: AWSCURRENT });
+      // "No value" and "no such secret" share one error name: tell them apart only on this rare path.
+      if (value === undefined) await this.describe(secretId);
+      return value;
+    } catch (error) {
+      if (errorName(error) === 'ResourceNotFoundException') {
+        throw new ConfigurationError(
+          `Secret ${secretId} does not exist (check the function's configuration)`,
+          {
+            cause: error,
+          },
+        );
+      }
+      if (errorName(error) === 'AccessDeniedException') {
+        throw new ConfigurationError(
+          `Access denied reading secret ${secretId}: the rotation function's role needs secretsmanager:GetSecretValue on it (and kms:Decrypt on its key)`,
+          { cause: error },
+        );
+      }
+      throw error;
+    }
+  }
+}
