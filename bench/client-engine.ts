@@ -6,10 +6,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
-import type { SiteRecord, SiteResult } from '../core/ports.js';
-import { createFleetPusher } from '../core/push/engine.js';
-import { FleetConnector } from '../core/push/fleet-http.js';
-import { fingerprint, maskKey } from '../core/rules/keys.js';
+import type { SiteRecord, SiteResult } from '../core/index.js';
+import { createFleetPusher, FleetConnector, fingerprint, maskKey } from '../core/index.js';
 import { InMemoryLedger } from '../sim/memory-ledger.js';
 import { serveClient } from './client-harness.js';
 

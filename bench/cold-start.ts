@@ -11,8 +11,7 @@
 import { spawnSync } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { CONFIG_DEFAULTS, configEnvironment } from '../core/config.js';
-import { POWERTOOLS_SETTINGS } from '../core/contract.js';
+import { CONFIG_DEFAULTS, configEnvironment, POWERTOOLS_SETTINGS } from '../core/index.js';
 import { bundleHandler } from '../scripts/build.js';
 import { scratchDir } from './processes.js';
 import { median } from './samples.js';

@@ -4,7 +4,7 @@
  * reply latency, reset and count confirmed sites between cases without restarting thousands of servers.
  * Exits by itself when the orchestrator goes away, or after a hard lifetime.
  */
-import { fingerprint } from '../core/rules/keys.js';
+import { fingerprint } from '../core/index.js';
 import { startTemplateFleet, type TemplateFleet } from '../sim/template-fleet.js';
 import type { FleetCommand, FleetReply } from './protocol.js';
 

@@ -24,7 +24,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { fingerprint } from '../core/rules/keys.js';
+import { fingerprint } from '../core/index.js';
 import { REPO_ROOT } from '../scripts/build.js';
 import { renderChart } from './chart.js';
 import { measureColdStart } from './cold-start.js';

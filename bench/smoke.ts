@@ -4,7 +4,7 @@
  * reported it and as the sites store it. No timing is judged. The aiohttp peer is left to `npm run bench`
  * (it needs Python and its wheels). Exits non-zero on any failure; bounded to 60 s whatever happens.
  */
-import { fingerprint } from '../core/rules/keys.js';
+import { fingerprint } from '../core/index.js';
 import { runCliPush } from './process-clients.js';
 import { type BundledKind, benchSecrets, bundleClients, runClient, startFleetProcess } from './processes.js';
 

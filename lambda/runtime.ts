@@ -14,15 +14,17 @@ import { DynamoDbLedger } from '../adapters/aws/dynamodb-ledger.js';
 import { SecretsManagerStore } from '../adapters/aws/secrets-manager.js';
 import { SnsNotifier } from '../adapters/aws/sns-notifier.js';
 import { SsmSiteListSource } from '../adapters/aws/ssm-site-list.js';
-import { loadConfig } from '../core/config.js';
-import { AWS_CLIENT_CONFIG, METRICS, type MetricName, POWERTOOLS_SETTINGS } from '../core/contract.js';
-import type { RotationLedger } from '../core/ports.js';
-import { createFleetPusher, pushSettingsOf } from '../core/push/engine.js';
-import { FleetConnector } from '../core/push/fleet-http.js';
-import type { InvocationClock, RotationDeps } from '../core/rotation/deps.js';
-import { parseRotationEvent } from '../core/rotation/event.js';
-import { rotate } from '../core/rotation/steps.js';
-import { createStripeAgent, StripeKeyChecker } from '../core/stripe-check.js';
+import type { InvocationClock, RotationDeps, RotationLedger } from '../core/index.js';
+import {
+  AWS_CLIENT_CONFIG,
+  createSiteServices,
+  loadConfig,
+  METRICS,
+  type MetricName,
+  POWERTOOLS_SETTINGS,
+  parseRotationEvent,
+  rotate,
+} from '../core/index.js';
 import { SourceMappedLogger } from './stack-map.js';
 
 export interface RuntimeOverrides {
@@ -51,11 +53,11 @@ export function createRotationHandler(
   const metrics = new Metrics({ namespace: env[namespace.variable] || namespace.default, serviceName });
   const record = (name: MetricName, value: number) =>
     metrics.addMetric(name, METRICS.names[name].unit, value);
-  const trusted = overrides.ca === undefined ? {} : { ca: overrides.ca };
-  const stripeAgent = createStripeAgent(trusted);
-  // The fleet gets connections built for thousands of distinct origins contacted once (no keep-alive, one
-  // shared TLS context; bench/results.md). Connecting to a site is part of its attempt: SITE_TIMEOUT_MS bounds it.
-  const connector = new FleetConnector({ ...trusted, connectTimeoutMs: config.siteTimeoutMs });
+  const services = createSiteServices({
+    config,
+    logger,
+    ...(overrides.ca === undefined ? {} : { ca: overrides.ca }),
+  });
   const store = new SecretsManagerStore(
     overrides.secretsManager ?? new SecretsManagerClient(AWS_CLIENT_CONFIG),
   );
@@ -69,12 +71,8 @@ export function createRotationHandler(
       client: overrides.ssm ?? new SSMClient(AWS_CLIENT_CONFIG),
       parameter: config.sitesParameter,
     }),
-    keyChecker: new StripeKeyChecker({ apiBase: config.stripeApiBase, agent: stripeAgent, logger }),
-    pusher: createFleetPusher({
-      connector,
-      logger,
-      ...pushSettingsOf(config),
-    }),
+    keyChecker: services.keyChecker,
+    pusher: services.pusher,
     ledger:
       overrides.ledger ??
       new DynamoDbLedger({

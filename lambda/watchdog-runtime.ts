@@ -7,21 +7,19 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SecretsManagerRotationState } from '../adapters/aws/secret-rotation-state.js';
+import type { RotationStateReader } from '../core/index.js';
 import {
   AWS_CLIENT_CONFIG,
+  assessStaleness,
+  ConfigurationError,
   POWERTOOLS_SETTINGS,
   range,
-  WATCHDOG_METRICS,
-  WATCHDOG_SETTINGS,
-} from '../core/contract.js';
-import { ConfigurationError } from '../core/errors.js';
-import type { RotationStateReader } from '../core/ports.js';
-import {
-  assessStaleness,
   STALENESS_ADVICE,
   type StalenessLimits,
   type StalenessReport,
-} from '../core/rotation/staleness.js';
+  WATCHDOG_METRICS,
+  WATCHDOG_SETTINGS,
+} from '../core/index.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 

@@ -2,9 +2,9 @@
  * Per-environment settings of the CDK app, read from the `environments` context (cdk.json) and checked
  * before anything is built: each problem names its context path and the offending value.
  */
-import { SETTINGS, type WhenNothingStaged } from '../core/contract.js';
-import { ConfigurationError } from '../core/errors.js';
-import type { KeyMode } from '../core/rules/keys.js';
+
+import type { KeyMode } from '../core/index.js';
+import { ConfigurationError, SETTINGS, type WhenNothingStaged } from '../core/index.js';
 
 export interface ExistingSecretSettings {
   /** Complete secret ARN (with its 6-character suffix), so policies need no wildcard. */

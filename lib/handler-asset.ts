@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigurationError } from '../core/errors.js';
+import { ConfigurationError } from '../core/index.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ASSET_ROOTS = [join(HERE, '..', 'assets'), join(HERE, '..', 'dist', 'assets')];

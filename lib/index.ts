@@ -2,7 +2,7 @@
  * The package's construct entry: `import { StripeKeyRotation } from 'stripe-key-rotator'`. Everything a CDK
  * app needs to deploy the rotation in its own stacks, and nothing of the CLI or the tests.
  */
-export { ConfigurationError } from '../core/errors.js';
+export { ConfigurationError } from '../core/index.js';
 export { KeyMode, WhenNothingStaged } from './modes.js';
 export type { StripeKeyRotationProps } from './props.js';
 export { KeyRotationSchedule } from './schedule.js';

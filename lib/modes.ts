@@ -3,8 +3,7 @@
  * `'live'` both type-check. The values themselves are the contract's (core/contract.ts); a test checks
  * that these objects cover every allowed value.
  */
-import type { WhenNothingStaged as WhenNothingStagedValue } from '../core/contract.js';
-import type { KeyMode as KeyModeValue } from '../core/rules/keys.js';
+import type { KeyMode as KeyModeValue, WhenNothingStaged as WhenNothingStagedValue } from '../core/index.js';
 
 /** Which Stripe keys a deployment rotates. */
 export const KeyMode = { LIVE: 'live', TEST: 'test' } as const satisfies Record<string, KeyModeValue>;

@@ -10,16 +10,16 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
-import { CONFIG_DEFAULTS } from '../core/config.js';
+import type { KeyMode } from '../core/index.js';
 import {
+  CONFIG_DEFAULTS,
+  ConfigurationError,
   FUNCTION_TIMEOUT_MAX_MS,
   POWERTOOLS_SETTINGS,
   SETTINGS,
   WATCHDOG_SETTINGS,
   type WhenNothingStaged,
-} from '../core/contract.js';
-import { ConfigurationError } from '../core/errors.js';
-import type { KeyMode } from '../core/rules/keys.js';
+} from '../core/index.js';
 import { operatorArnProblem, principalArnOf } from './rotated-secret-policy.js';
 import { KeyRotationSchedule } from './schedule.js';
 import type { SiteListParameter } from './site-list.js';

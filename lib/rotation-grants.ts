@@ -9,7 +9,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
-import { LEDGER_TABLE_SCHEMA } from '../core/rules/ledger-schema.js';
+import { LEDGER_TABLE_SCHEMA } from '../core/index.js';
 import { fullSecretArn, secretKeyConditions, secretsByKey } from './rotation-permissions.js';
 import type { SiteListParameter } from './site-list.js';
 import { siteListReadStatements } from './site-list-access.js';

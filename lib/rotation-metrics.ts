@@ -4,7 +4,7 @@
  */
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import { METRICS, type MetricName, POWERTOOLS_SETTINGS } from '../core/contract.js';
+import { METRICS, type MetricName, POWERTOOLS_SETTINGS } from '../core/index.js';
 
 /** How each metric is read when the caller does not say: counts of events summed, per-push figures at their maximum. */
 const DEFAULT_STATISTIC: Record<MetricName, string> = {

@@ -19,7 +19,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { type MetricName, NOTHING_STAGED } from '../core/contract.js';
+import { type MetricName, NOTHING_STAGED } from '../core/index.js';
 import { rotationMetric } from './rotation-metrics.js';
 
 export interface RotationMonitoringProps {

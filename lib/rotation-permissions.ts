@@ -9,7 +9,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { LEDGER_TABLE_SCHEMA } from '../core/rules/ledger-schema.js';
+import { LEDGER_TABLE_SCHEMA } from '../core/index.js';
 import type { SiteListParameter } from './site-list.js';
 import { siteListReadStatements } from './site-list-access.js';
 

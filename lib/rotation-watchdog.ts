@@ -20,12 +20,12 @@ import type { Construct } from 'constructs';
 import {
   METRICS,
   POWERTOOLS_SETTINGS,
+  STALENESS_ADVICE,
   WATCHDOG_ALARM_PERIODS,
   WATCHDOG_INTERVAL_HOURS,
   WATCHDOG_SETTINGS,
   type WatchdogMetricName,
-} from '../core/contract.js';
-import { STALENESS_ADVICE } from '../core/rotation/staleness.js';
+} from '../core/index.js';
 import { handlerAsset } from './handler-asset.js';
 import { allowOnTopic } from './rotation-monitoring.js';
 

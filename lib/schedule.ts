@@ -5,7 +5,7 @@
  */
 import type { Duration } from 'aws-cdk-lib';
 import type { CfnRotationSchedule } from 'aws-cdk-lib/aws-secretsmanager';
-import { ConfigurationError } from '../core/errors.js';
+import { ConfigurationError } from '../core/index.js';
 
 const HOUR_MS = 3_600_000;
 /** Secrets Manager refuses rotations closer together than this. */

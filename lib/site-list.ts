@@ -3,8 +3,7 @@
  * by name, or every parameter under an existing path (for fleets beyond one parameter's 4 KB).
  */
 import type { IKey } from 'aws-cdk-lib/aws-kms';
-import { sitesParameterProblem } from '../core/contract.js';
-import { ConfigurationError } from '../core/errors.js';
+import { ConfigurationError, sitesParameterProblem } from '../core/index.js';
 
 export interface ExistingSiteListOptions {
   /**

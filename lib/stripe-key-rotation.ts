@@ -15,10 +15,14 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
-import { configEnvironment } from '../core/config.js';
-import { NOTHING_STAGED, POWERTOOLS_SETTINGS, SETTINGS } from '../core/contract.js';
-import { KEY_IN_TEXT } from '../core/rules/keys.js';
-import { LEDGER_TABLE_SCHEMA } from '../core/rules/ledger-schema.js';
+import {
+  configEnvironment,
+  KEY_IN_TEXT,
+  LEDGER_TABLE_SCHEMA,
+  NOTHING_STAGED,
+  POWERTOOLS_SETTINGS,
+  SETTINGS,
+} from '../core/index.js';
 import { handlerAsset } from './handler-asset.js';
 import { resolveProps, type StripeKeyRotationProps } from './props.js';
 import { operatorArnProblem, principalArnOf, RotatedSecretGuard } from './rotated-secret-policy.js';

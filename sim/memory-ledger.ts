@@ -3,7 +3,7 @@
  * Same semantics as the DynamoDB ledger (the shared contract suite runs on both), minus durability.
  * Everything is deep-copied in and out, so no caller can change stored state behind the ledger's back.
  */
-import { RotationStateError } from '../core/errors.js';
+
 import type {
   FleetSiteRecord,
   RotationId,
@@ -12,7 +12,8 @@ import type {
   RotationRecord,
   RotationStart,
   SiteRecord,
-} from '../core/ports.js';
+} from '../core/index.js';
+import { RotationStateError } from '../core/index.js';
 
 export interface InMemoryLedgerOptions {
   /** Clock for createdAt / updatedAt. @default () => new Date() */

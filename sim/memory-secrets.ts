@@ -4,15 +4,16 @@
  * rules are those of `SecretVersions`, the one model of them.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { ConfigurationError, RotationStateError } from '../core/errors.js';
 import {
   AWSCURRENT,
   AWSPENDING,
+  ConfigurationError,
   type RotatedSecretStore,
+  RotationStateError,
   type SecretDescription,
   type SecretReader,
   type StagedKeyWriter,
-} from '../core/ports.js';
+} from '../core/index.js';
 import { type LabelMove, SecretVersions, type VersionSummary } from './secret-versions.js';
 
 export interface InMemorySecretsOptions {

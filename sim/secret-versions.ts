@@ -8,8 +8,7 @@
  * Pure and in memory: `InMemorySecrets` (the CLI's `demo`) and the unit tests' fake Secrets Manager client
  * are both adapters over it, so the two cannot drift apart.
  */
-import { RotationStateError } from '../core/errors.js';
-import { AWSCURRENT, AWSPENDING, AWSPREVIOUS } from '../core/ports.js';
+import { AWSCURRENT, AWSPENDING, AWSPREVIOUS, RotationStateError } from '../core/index.js';
 
 /** The exception Secrets Manager answers a refused request with. */
 export type SecretsManagerException =

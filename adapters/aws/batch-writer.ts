@@ -9,8 +9,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { type BackoffPolicy, backoffDelayMs } from '../../core/push/backoff.js';
-import { LEDGER_TABLE_SCHEMA as SCHEMA } from '../../core/rules/ledger-schema.js';
+import { type BackoffPolicy, backoffDelayMs, LEDGER_TABLE_SCHEMA as SCHEMA } from '../../core/index.js';
 import type { Item } from './ledger-items.js';
 
 /** BatchWriteItem accepts at most 25 put requests. */

@@ -13,8 +13,8 @@ import {
   type QueryCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { RotationStateError } from '../../core/errors.js';
 import type {
+  BackoffPolicy,
   FleetSiteRecord,
   RotationId,
   RotationLedger,
@@ -22,9 +22,8 @@ import type {
   RotationRecord,
   RotationStart,
   SiteRecord,
-} from '../../core/ports.js';
-import type { BackoffPolicy } from '../../core/push/backoff.js';
-import { LEDGER_TABLE_SCHEMA as SCHEMA } from '../../core/rules/ledger-schema.js';
+} from '../../core/index.js';
+import { RotationStateError, LEDGER_TABLE_SCHEMA as SCHEMA } from '../../core/index.js';
 import { BatchWriter, MAX_BATCH_ITEMS } from './batch-writer.js';
 import {
   encodeSnapshot,

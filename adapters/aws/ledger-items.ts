@@ -18,21 +18,22 @@
  */
 import { gunzipSync, gzipSync, constants as zlibConstants } from 'node:zlib';
 import type { NativeAttributeValue } from '@aws-sdk/lib-dynamodb';
-import { ConfigurationError } from '../../core/errors.js';
 import {
+  ConfigurationError,
   type FleetSiteRecord,
   ROTATION_OUTCOMES,
+  ROTATION_STEPS,
   ROTATION_TRIGGERS,
   type RotationId,
   type RotationRecord,
+  type RotationStep,
+  LEDGER_TABLE_SCHEMA as SCHEMA,
   SITE_OUTCOMES,
   SITE_STATUSES,
   type SiteRecord,
   STEP_STATUSES,
   type StepMark,
-} from '../../core/ports.js';
-import { ROTATION_STEPS, type RotationStep } from '../../core/rotation/event.js';
-import { LEDGER_TABLE_SCHEMA as SCHEMA } from '../../core/rules/ledger-schema.js';
+} from '../../core/index.js';
 
 export type Item = Record<string, NativeAttributeValue>;
 /** The primary key of one item. */

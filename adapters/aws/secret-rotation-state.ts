@@ -7,7 +7,7 @@ import {
   ListSecretVersionIdsCommand,
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import { marksUnfinishedRotation, type RotationState, type RotationStateReader } from '../../core/ports.js';
+import { marksUnfinishedRotation, type RotationState, type RotationStateReader } from '../../core/index.js';
 
 export class SecretsManagerRotationState implements RotationStateReader {
   constructor(private readonly client: SecretsManagerClient) {}

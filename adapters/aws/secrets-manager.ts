@@ -9,15 +9,15 @@ import {
   type SecretsManagerClient,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
-import { ConfigurationError } from '../../core/errors.js';
 import {
   AWSCURRENT,
   AWSPENDING,
+  ConfigurationError,
   type RotatedSecretStore,
   type SecretDescription,
   type SecretReader,
   type StagedKeyWriter,
-} from '../../core/ports.js';
+} from '../../core/index.js';
 
 function errorName(error: unknown): string | undefined {
   return error instanceof Error ? error.name : undefined;

@@ -1,6 +1,6 @@
 /** The success notice's adapter: one SNS Publish to the deployment's notifications topic. */
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
-import type { Notifier } from '../../core/ports.js';
+import type { Notifier } from '../../core/index.js';
 
 /** SNS caps a subject at 100 characters. */
 const MAX_SUBJECT = 100;

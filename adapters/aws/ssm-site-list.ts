@@ -8,10 +8,14 @@ import {
   paginateGetParametersByPath,
   type SSMClient,
 } from '@aws-sdk/client-ssm';
-import { sitesParameterProblem } from '../../core/contract.js';
-import { ConfigurationError } from '../../core/errors.js';
-import type { SiteList, SiteListSource } from '../../core/ports.js';
-import { MAX_SITES, parseSiteList, type SiteListInput } from '../../core/rules/site-list.js';
+import type { SiteList, SiteListSource } from '../../core/index.js';
+import {
+  ConfigurationError,
+  MAX_SITES,
+  parseSiteList,
+  type SiteListInput,
+  sitesParameterProblem,
+} from '../../core/index.js';
 
 /** GetParametersByPath pages hold at most 10 parameters, yet may be empty: bound the loop, not the pages. */
 export const MAX_PAGES = 1000;

@@ -4,9 +4,8 @@
  * deployed list, through `parseSiteList`.
  */
 import { readFile, stat } from 'node:fs/promises';
-import { ConfigurationError } from '../../core/errors.js';
-import type { SiteList, SiteListSource } from '../../core/ports.js';
-import { MAX_SITE_URL_CHARS, MAX_SITES, parseSiteList } from '../../core/rules/site-list.js';
+import type { SiteList, SiteListSource } from '../../core/index.js';
+import { ConfigurationError, MAX_SITE_URL_CHARS, MAX_SITES, parseSiteList } from '../../core/index.js';
 
 /** Far above MAX_SITES lines of MAX_SITE_URL_CHARS; anything larger is not a site list. */
 export const MAX_SITES_FILE_BYTES = 2 * MAX_SITES * MAX_SITE_URL_CHARS;

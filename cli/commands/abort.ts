@@ -5,21 +5,25 @@
  */
 import { DescribeSecretCommand, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
 import { SecretsManagerStore } from '../../adapters/aws/secrets-manager.js';
-import { FUNCTION_TIMEOUT_MAX_MS, range, SETTINGS } from '../../core/contract.js';
-import { ConfigurationError } from '../../core/errors.js';
 import {
   AWSCURRENT,
   AWSPENDING,
+  ConfigurationError,
+  createFleetPusher,
+  describeKey,
+  FleetConnector,
+  FUNCTION_TIMEOUT_MAX_MS,
+  keyIdentity,
   marksUnfinishedRotation,
+  masterApiKeyProblem,
+  mayHoldRotationKey,
   type RotationId,
   type RotationLedger,
   type RotationRecord,
+  range,
+  SETTINGS,
   type SiteResult,
-} from '../../core/ports.js';
-import { createFleetPusher } from '../../core/push/engine.js';
-import { FleetConnector } from '../../core/push/fleet-http.js';
-import { mayHoldRotationKey } from '../../core/push/site-answer.js';
-import { describeKey, keyIdentity, masterApiKeyProblem } from '../../core/rules/keys.js';
+} from '../../core/index.js';
 import {
   AWS_OPTIONS,
   awsClients,

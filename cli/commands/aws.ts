@@ -9,17 +9,18 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbLedger } from '../../adapters/aws/dynamodb-ledger.js';
-import { loadConfig, type RotatorConfig } from '../../core/config.js';
+import type { KeyMode } from '../../core/index.js';
 import {
   AWS_CLIENT_CONFIG,
+  ConfigurationError,
   SETTINGS as FUNCTION_SETTINGS,
+  loadConfig,
+  type RotatorConfig,
   readStripeApiBase,
   type SettingName,
   STACK_OUTPUTS,
   settingSummary,
-} from '../../core/contract.js';
-import { ConfigurationError } from '../../core/errors.js';
-import type { KeyMode } from '../../core/rules/keys.js';
+} from '../../core/index.js';
 import { UsageError } from './frame.js';
 
 export const AWS_OPTIONS = {

@@ -4,13 +4,17 @@
  */
 import { randomBytes } from 'node:crypto';
 import { siteListFromText } from '../../adapters/local/static-site-list.js';
-import { CONFIG_DEFAULTS, type RotatorConfig } from '../../core/config.js';
-import { ConfigurationError } from '../../core/errors.js';
-import type { SitePusher } from '../../core/ports.js';
-import { createFleetPusher, pushSettingsOf } from '../../core/push/engine.js';
-import { FleetConnector } from '../../core/push/fleet-http.js';
-import type { RotationDeps, RotationMetricName } from '../../core/rotation/deps.js';
-import { createStripeAgent, StripeKeyChecker } from '../../core/stripe-check.js';
+import type { RotationDeps, RotationMetricName, SitePusher } from '../../core/index.js';
+import {
+  CONFIG_DEFAULTS,
+  ConfigurationError,
+  createFleetPusher,
+  createStripeAgent,
+  FleetConnector,
+  pushSettingsOf,
+  type RotatorConfig,
+  StripeKeyChecker,
+} from '../../core/index.js';
 import { InMemoryLedger } from '../../sim/memory-ledger.js';
 import { InMemorySecrets } from '../../sim/memory-secrets.js';
 import { type StripeStub, startStripeStub } from '../../sim/stripe-stub.js';

@@ -5,18 +5,19 @@
  * The story is checked as it runs: the command exits 0 only if it played out as told.
  */
 import { performance } from 'node:perf_hooks';
-import { METRICS } from '../../core/contract.js';
+import type { InvocationClock, RotationStep } from '../../core/index.js';
 import {
   AWSCURRENT,
   AWSPENDING,
   AWSPREVIOUS,
+  describeKey,
+  fingerprint,
+  METRICS,
+  maskKeysIn,
   type RotationId,
   type RotationRecord,
-} from '../../core/ports.js';
-import type { InvocationClock } from '../../core/rotation/deps.js';
-import type { RotationStep } from '../../core/rotation/event.js';
-import { rotate } from '../../core/rotation/steps.js';
-import { describeKey, fingerprint, maskKeysIn } from '../../core/rules/keys.js';
+  rotate,
+} from '../../core/index.js';
 import { setUp, type World } from './demo-world.js';
 import { count, duration, writeJson } from './format.js';
 import {

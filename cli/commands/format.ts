@@ -1,6 +1,5 @@
 /** Text shapes the commands share: tables, durations, per-site results, and a logger for `--verbose`. */
-import type { RotationLogger } from '../../core/log.js';
-import type { SiteResult } from '../../core/ports.js';
+import type { RotationLogger, SiteResult } from '../../core/index.js';
 import type { OutputStream } from './frame.js';
 
 export type Align = 'left' | 'right';

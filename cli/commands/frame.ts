@@ -4,10 +4,8 @@
  */
 import { createInterface } from 'node:readline';
 import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
-import type { IntegerSetting } from '../../core/contract.js';
-import { ConfigurationError, KeyRejectedError } from '../../core/errors.js';
-import { maskKeysIn } from '../../core/rules/keys.js';
-import { CONTROL_CHARACTER } from '../../core/rules/site-list.js';
+import type { IntegerSetting } from '../../core/index.js';
+import { CONTROL_CHARACTER, ConfigurationError, KeyRejectedError, maskKeysIn } from '../../core/index.js';
 import { formatDuration, parseDuration } from '../duration.js';
 
 export const PROGRAM = 'stripe-key-rotator';

@@ -4,7 +4,7 @@
  * it received; a second signal exits at once (frame.ts).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { PushReport, PushRequest, SitePusher, SiteResult } from '../../core/ports.js';
+import type { PushReport, PushRequest, SitePusher, SiteResult } from '../../core/index.js';
 import type { CliContext, StopSignal } from './frame.js';
 
 /** After a first SIGINT/SIGTERM, how long requests already in flight may take to answer. */

@@ -3,9 +3,8 @@
  * `demo` and, against DynamoDB, `status`. The ledger holds no secret, so neither does anything here.
  */
 
-import type { FleetSiteRecord, RotationRecord, SiteRecord, StepMark } from '../../core/ports.js';
-import { ROTATION_STEPS } from '../../core/rotation/event.js';
-import { describeMaskedKey } from '../../core/rules/keys.js';
+import type { FleetSiteRecord, RotationRecord, SiteRecord, StepMark } from '../../core/index.js';
+import { describeMaskedKey, ROTATION_STEPS } from '../../core/index.js';
 import { count, duration, table } from './format.js';
 
 /**

@@ -1,11 +1,8 @@
 /**
  * How `plan` shows its result as text: the plan's shape (also its `--json` output) and its rendering.
  */
-import type { RotatorConfig } from '../../core/config.js';
-import { SETTINGS } from '../../core/contract.js';
-import type { RotationStart } from '../../core/ports.js';
-import { SITE_ENDPOINT_PATH } from '../../core/push/fleet-http.js';
-import { describeMaskedKey, type KeyJson } from '../../core/rules/keys.js';
+import type { RotationStart, RotatorConfig } from '../../core/index.js';
+import { describeMaskedKey, type KeyJson, SETTINGS, SITE_ENDPOINT_PATH } from '../../core/index.js';
 import { count } from './format.js';
 import { PROGRAM } from './frame.js';
 

@@ -5,23 +5,30 @@
  */
 import { SecretsManagerStore } from '../../adapters/aws/secrets-manager.js';
 import { SsmSiteListSource } from '../../adapters/aws/ssm-site-list.js';
-import type { RotatorConfig } from '../../core/config.js';
-import { range, SETTINGS } from '../../core/contract.js';
-import { ConfigurationError, KeyRejectedError, RotationStateError } from '../../core/errors.js';
-import type { RotationLogger } from '../../core/log.js';
+import type { RotationLogger, RotatorConfig } from '../../core/index.js';
 import {
   AWSCURRENT,
+  ConfigurationError,
+  chooseNextKey,
+  createStripeAgent,
+  endpointUrl,
   type KeyChecker,
+  type KeyMode,
+  KeyRejectedError,
+  keyJson,
+  keyModeOf,
   marksUnfinishedRotation,
+  maskKeysIn,
+  masterApiKeyProblem,
   type RotationLedger,
   type RotationStart,
+  RotationStateError,
+  range,
+  SETTINGS,
   type SecretDescription,
   type SiteList,
-} from '../../core/ports.js';
-import { endpointUrl } from '../../core/push/fleet-http.js';
-import { chooseNextKey } from '../../core/rotation/next-key.js';
-import { type KeyMode, keyJson, keyModeOf, maskKeysIn, masterApiKeyProblem } from '../../core/rules/keys.js';
-import { createStripeAgent, StripeKeyChecker } from '../../core/stripe-check.js';
+  StripeKeyChecker,
+} from '../../core/index.js';
 import {
   AWS_OPTIONS,
   awsClients,

@@ -2,7 +2,7 @@
  * Progress of a fleet push as results arrive: on a terminal one live line (confirmed / failed / remaining,
  * failures printed above it as they happen); otherwise one plain line per site, for logs and CI.
  */
-import type { SiteResult } from '../../core/ports.js';
+import type { SiteResult } from '../../core/index.js';
 import { resultLine } from './format.js';
 import type { OutputStream } from './frame.js';
 

@@ -2,15 +2,17 @@
  * What `push` prints: the dry-run plan, and the result (per-site table, summary, `--json` document), also
  * after an interrupt, when it covers exactly the answers received before exiting.
  */
-import { SETTINGS } from '../../core/contract.js';
 import {
+  describeKey,
+  endpointUrl,
+  type KeyMode,
+  keyJson,
   PUSH_STOP_EXPLANATIONS,
   type PushStopReason,
+  SETTINGS,
   type SiteList,
   type SiteResult,
-} from '../../core/ports.js';
-import { endpointUrl } from '../../core/push/fleet-http.js';
-import { describeKey, type KeyMode, keyJson } from '../../core/rules/keys.js';
+} from '../../core/index.js';
 import { formatDuration } from '../duration.js';
 import { count, duration, siteResultJson, table, writeJson } from './format.js';
 import {

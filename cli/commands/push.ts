@@ -5,21 +5,26 @@
  */
 import { readFile } from 'node:fs/promises';
 import { siteListFromFile } from '../../adapters/local/static-site-list.js';
-import { range, readStripeAccount, readStripeApiBase, SETTINGS } from '../../core/contract.js';
-import { ConfigurationError } from '../../core/errors.js';
-import type { SiteList } from '../../core/ports.js';
-import { createFleetPusher } from '../../core/push/engine.js';
-import { FleetConnector, SITE_ENDPOINT_PATH } from '../../core/push/fleet-http.js';
+import type { SiteList } from '../../core/index.js';
 import {
+  ConfigurationError,
+  createFleetPusher,
+  createStripeAgent,
   describeKey,
+  FleetConnector,
   fingerprint,
   keyModeOf,
   keyProblem,
   masterApiKeyProblem,
+  printable,
+  range,
+  readStripeAccount,
+  readStripeApiBase,
+  SETTINGS,
+  SITE_ENDPOINT_PATH,
+  StripeKeyChecker,
   truncatedKeyProblem,
-} from '../../core/rules/keys.js';
-import { printable } from '../../core/rules/site-list.js';
-import { createStripeAgent, StripeKeyChecker } from '../../core/stripe-check.js';
+} from '../../core/index.js';
 import { formatDuration } from '../duration.js';
 import { cliLogger, count } from './format.js';
 import {

@@ -7,15 +7,15 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DescribeSecretCommand, RotateSecretCommand } from '@aws-sdk/client-secrets-manager';
-import { SETTINGS } from '../../core/contract.js';
-import { ConfigurationError } from '../../core/errors.js';
 import {
   AWSCURRENT,
   AWSPENDING,
+  ConfigurationError,
   marksUnfinishedRotation,
   type RotationId,
+  SETTINGS,
   type SiteRecord,
-} from '../../core/ports.js';
+} from '../../core/index.js';
 import { formatDuration } from '../duration.js';
 import {
   AWS_OPTIONS,

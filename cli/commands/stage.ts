@@ -5,12 +5,19 @@
  */
 import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { SecretsManagerStore } from '../../adapters/aws/secrets-manager.js';
-import { NOTHING_STAGED, SETTINGS } from '../../core/contract.js';
-import { KeyRejectedError } from '../../core/errors.js';
-import { AWSCURRENT, AWSPREVIOUS } from '../../core/ports.js';
-import { describeKey, keyJson, keyModeOf } from '../../core/rules/keys.js';
-import { stagedKeyVerdict } from '../../core/rules/staged-key.js';
-import { createStripeAgent, StripeKeyChecker } from '../../core/stripe-check.js';
+import {
+  AWSCURRENT,
+  AWSPREVIOUS,
+  createStripeAgent,
+  describeKey,
+  KeyRejectedError,
+  keyJson,
+  keyModeOf,
+  NOTHING_STAGED,
+  SETTINGS,
+  StripeKeyChecker,
+  stagedKeyVerdict,
+} from '../../core/index.js';
 import {
   AWS_OPTIONS,
   awsClients,

@@ -9,17 +9,21 @@ import {
   ListSecretVersionIdsCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { SecretsManagerStore } from '../../adapters/aws/secrets-manager.js';
-import { SETTINGS } from '../../core/contract.js';
 import {
   AWSCURRENT,
   AWSPREVIOUS,
+  describeMaskedKey,
   type FleetSiteRecord,
+  type KeyJson,
+  type KeyMode,
+  keyJson,
   marksUnfinishedRotation,
   type RotationRecord,
+  SETTINGS,
   type SiteRecord,
-} from '../../core/ports.js';
-import { describeMaskedKey, type KeyJson, type KeyMode, keyJson } from '../../core/rules/keys.js';
-import { type StagedKeyVerdict, stagedKeyVerdict } from '../../core/rules/staged-key.js';
+  type StagedKeyVerdict,
+  stagedKeyVerdict,
+} from '../../core/index.js';
 import {
   AWS_OPTIONS,
   awsClients,
