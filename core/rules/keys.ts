@@ -67,8 +67,9 @@ export function keyJson(key: string): KeyJson {
 }
 
 /**
- * Checks a candidate key against the format and the deployment's mode.
- * Returns a problem sentence (never containing the key) or undefined when acceptable.
+ * The one verdict on a candidate key, shared by the rotation, `stage`, `plan` and `push`: format, the
+ * deployment's mode, and length (a truncated copy is refused). Returns a problem sentence (never containing
+ * the key) or undefined when acceptable.
  */
 export function keyProblem(key: string, expectedMode: KeyMode): string | undefined {
   if (!STRIPE_SECRET_KEY_PATTERN.test(key)) {
@@ -82,7 +83,7 @@ export function keyProblem(key: string, expectedMode: KeyMode): string | undefin
   if (mode !== expectedMode) {
     return `is a ${mode} key but this deployment rotates ${expectedMode} keys (${SETTINGS.keyMode.variable}=${expectedMode})`;
   }
-  return undefined;
+  return truncatedKeyProblem(key);
 }
 
 /**

@@ -4,7 +4,7 @@
  */
 import { ConfigurationError } from '../errors.js';
 import type { SiteList } from '../ports.js';
-import { maskKeysIn } from './keys.js';
+import { KEY_IN_TEXT, maskKeysIn } from './keys.js';
 
 export interface SiteListInput {
   /** Where the text came from (parameter name or file path); named in every message. */
@@ -32,6 +32,16 @@ const LOOKS_LIKE_ADDRESS =
 
 const FORMAT_HINT = 'one https://host[/path] URL per line, # starts a comment';
 
+const KEY_SHAPED = new RegExp(KEY_IN_TEXT);
+const KEY_IN_URL = 'a Stripe key inside a site URL is refused; a site URL carries no secret';
+
+/** `%xx` escapes decoded one by one, so a malformed escape elsewhere cannot hide an encoded key. */
+function percentDecoded(item: string): string {
+  return item.replace(/%[0-9a-f]{2}/gi, (sequence) =>
+    String.fromCharCode(Number.parseInt(sequence.slice(1), 16)),
+  );
+}
+
 export type SiteCheck = { readonly site: string } | { readonly problem: string };
 
 /**
@@ -40,6 +50,10 @@ export type SiteCheck = { readonly site: string } | { readonly problem: string }
  */
 export function checkSite(item: string): SiteCheck {
   const refuse = (what: string): SiteCheck => ({ problem: `${what} (${displayItem(item)})` });
+  // A key percent-encoded into an item is a key to the site all the same, and too disguised to mask.
+  if (!KEY_SHAPED.test(item) && KEY_SHAPED.test(percentDecoded(item))) {
+    return { problem: `${KEY_IN_URL} (${item.length} chars, not shown)` };
+  }
   if (CONTROL_CHARACTER.test(item)) return refuse('contains a control character');
   if (/\s/.test(item)) return refuse('contains whitespace; put one URL per line');
   if (item.length > MAX_SITE_URL_CHARS) return refuse(`longer than ${MAX_SITE_URL_CHARS} characters`);
@@ -53,6 +67,8 @@ export function checkSite(item: string): SiteCheck {
       ? refuse('not a valid URL; expected https://host[/path]')
       : { problem: `not a valid URL; expected https://host[/path] (${item.length} chars, not shown)` };
   }
+  // A key in a URL would be printed with the list and sent in the request line.
+  if (KEY_SHAPED.test(item)) return refuse(KEY_IN_URL);
   // Before the scheme check: in `user:pass@host` the parser takes "user" for the scheme.
   if (hideUserinfo(item) !== item) {
     return refuse('credentials in the URL are refused; sites authenticate the push with X-API-Key');
@@ -62,6 +78,7 @@ export function checkSite(item: string): SiteCheck {
   if (!/^https:\/\/[^/\\]/i.test(item) || item.includes('\\')) {
     return refuse('malformed https URL; expected https://host[/path]');
   }
+  if (url.port === '0') return refuse('port 0 refused; give the port the site listens on, or none for 443');
   if (item.includes('?')) return refuse('query string refused; a site is an origin plus an optional path');
   if (item.includes('#')) return refuse('fragment refused; a site is an origin plus an optional path');
   return { site: `${url.origin}${url.pathname.replace(/\/+$/, '')}` };
@@ -69,7 +86,8 @@ export function checkSite(item: string): SiteCheck {
 
 /**
  * Parses the inputs in order into one list. Duplicates (after normalisation, across inputs) keep their
- * first occurrence and are reported; invalid items all go into one ConfigurationError.
+ * first occurrence and are reported, the first MAX_REPORTED_PROBLEMS by line and the rest as a count;
+ * invalid items all go into one ConfigurationError.
  */
 export function parseSiteList(inputs: readonly SiteListInput[]): SiteList {
   const sources = inputs.map((input) => input.source);
@@ -78,6 +96,7 @@ export function parseSiteList(inputs: readonly SiteListInput[]): SiteList {
   const duplicates: string[] = [];
   const problems: string[] = [];
   let invalid = 0;
+  let repeated = 0;
 
   for (const input of inputs) {
     const unit = input.itemSeparator === 'comma' ? 'item' : 'line';
@@ -95,7 +114,9 @@ export function parseSiteList(inputs: readonly SiteListInput[]): SiteList {
       }
       const first = firstSeen.get(check.site);
       if (first !== undefined) {
-        duplicates.push(`${where} repeats ${first} (${check.site})`);
+        repeated += 1;
+        if (duplicates.length < MAX_REPORTED_PROBLEMS)
+          duplicates.push(`${where} repeats ${first} (${check.site})`);
         continue;
       }
       if (sites.length === MAX_SITES) {
@@ -126,6 +147,9 @@ export function parseSiteList(inputs: readonly SiteListInput[]): SiteList {
       `The site list is empty: ${where}. Put the template sites there, ${FORMAT_HINT} ` +
         '(a StringList takes them comma-separated), e.g. https://shop.example.com',
     );
+  }
+  if (repeated > duplicates.length) {
+    duplicates.push(`${repeated - duplicates.length} more repeated entries, not listed (${repeated} in all)`);
   }
   return { sites, sources, duplicates };
 }

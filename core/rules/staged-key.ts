@@ -118,7 +118,11 @@ export async function stagedKeyVerdict(
   const described = input ? `The key ${describeKey(candidate)}` : `The staged key ${describeKey(candidate)}`;
   const problem = problemOf(candidate, keyMode);
   if (problem !== undefined) {
-    const reason = keyModeOf(candidate) === undefined ? 'malformed' : 'wrong_mode';
+    const candidateMode = keyModeOf(candidate);
+    const reason =
+      candidateMode !== undefined && keyMode !== undefined && candidateMode !== keyMode
+        ? 'wrong_mode'
+        : 'malformed';
     return refused('new', reason, `${subject} ${problem}.`);
   }
   // keyProblem found nothing, so the key matched the pattern and has a mode.
@@ -169,7 +173,7 @@ export async function stagedKeyVerdict(
   return { accepted: true, staged: 'new', trigger: 'staged' };
 }
 
-/** Format, and the deployment's mode when known. */
+/** Format and length, and the deployment's mode when known. */
 function problemOf(key: string, keyMode: KeyMode | undefined): string | undefined {
   return keyProblem(key, keyMode ?? keyModeOf(key) ?? 'test');
 }

@@ -77,6 +77,14 @@ describe('key validation', () => {
     expect(keyProblem('sk_live_abc\u200bdef', 'live')).toContain('does not match');
     expect(keyProblem('sk_live_abc\u200bdef', 'live')).not.toContain('abc');
   });
+
+  it('refuses a well-formed key too short to be whole, whatever its mode', () => {
+    expect(keyProblem('sk_test_short', 'test')).toBe(
+      'looks truncated: 5 characters after the prefix, a Stripe secret key has at least 24 (sk_test_…)',
+    );
+    expect(keyProblem(`sk_live_${'a'.repeat(23)}`, 'live')).toContain('looks truncated');
+    expect(keyProblem(`sk_live_${'a'.repeat(24)}`, 'live')).toBeUndefined();
+  });
 });
 
 describe('master API key validation', () => {

@@ -173,9 +173,48 @@ describe('parseSiteList (the sites.txt format)', () => {
     expect(error.problems).toEqual([
       '/stripe/sites line 1: not a valid URL; expected https://host[/path] (24 chars, not shown)',
       '/stripe/sites line 2: not a valid URL; expected https://host[/path] (39 chars, not shown)',
-      '/stripe/sites line 3: query string refused; a site is an origin plus an optional path (https://a.example/sk_live_…6789?***)',
+      '/stripe/sites line 3: a Stripe key inside a site URL is refused; a site URL carries no secret (https://a.example/sk_live_…6789?***)',
       '/stripe/sites line 4: not a valid URL; expected https://host[/path] (34 chars, not shown)',
     ]);
+  });
+
+  it('refuses a key in any part of a URL, showing it masked, or not at all when percent-encoded', async () => {
+    const key = secret('sk_live_51HxxxInsideAUrl0123456789abcd');
+    const encoded = key.replace(/_/g, '%5F');
+    const error = await parseError([
+      lines(
+        [
+          `https://a.example/${key}`,
+          `https://${key}.example`,
+          `https://a.example:8443/x/${key.replace('sk_', 'rk_')}/y`,
+          `https://a.example/${encoded}`,
+          'https://b.example/fine',
+        ].join('\n'),
+      ),
+    ]);
+    const refused = 'a Stripe key inside a site URL is refused; a site URL carries no secret';
+    expect(error.problems).toEqual([
+      `/stripe/sites line 1: ${refused} (https://a.example/sk_live_…abcd)`,
+      `/stripe/sites line 2: ${refused} (https://sk_live_…abcd.example)`,
+      `/stripe/sites line 3: ${refused} (https://a.example:8443/x/<malformed value, 38 chars>/y)`,
+      `/stripe/sites line 4: ${refused} (${`https://a.example/${encoded}`.length} chars, not shown)`,
+    ]);
+  });
+
+  it('refuses port 0, which no site listens on', async () => {
+    const error = await parseError([lines('https://h.example:0\nhttps://b.example')]);
+    expect(error.problems).toEqual([
+      '/stripe/sites line 1: port 0 refused; give the port the site listens on, or none for 443 (https://h.example:0)',
+    ]);
+  });
+
+  it('lists the first MAX_REPORTED_PROBLEMS repeats and counts the others in one line', () => {
+    const list = parseSiteList([lines(Array(10_000).fill('https://a.example').join('\n'))]);
+    expect(list.sites).toEqual(['https://a.example']);
+    expect(list.duplicates).toHaveLength(MAX_REPORTED_PROBLEMS + 1);
+    expect(list.duplicates.at(-1)).toBe(
+      `${9_999 - MAX_REPORTED_PROBLEMS} more repeated entries, not listed (9999 in all)`,
+    );
   });
 
   it('shows a line with whitespace only as its address-shaped words, never the secret pasted with them', async () => {

@@ -74,6 +74,13 @@ describe('the staged key verdict, for a new key', () => {
     expectNoKey(verdict);
   });
 
+  it('refuses a truncated key as push does: one verdict for the rotation, stage, plan and push', async () => {
+    const verdict = await stagedKeyVerdict(secret('sk_test_short'), context());
+    expect(verdict).toMatchObject({ accepted: false, staged: 'new', reason: 'malformed' });
+    expect(refusal(verdict)).toContain('looks truncated: 5 characters after the prefix');
+    expectNoKey(verdict);
+  });
+
   it('refuses a restricted key as malformed', async () => {
     const verdict = await stagedKeyVerdict(secret('rk_test_51RestrictedKeyAbcdefghijklmnop'), context());
     expect(verdict).toMatchObject({ accepted: false, reason: 'malformed' });
