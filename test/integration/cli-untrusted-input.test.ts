@@ -67,7 +67,7 @@ describe.concurrent('the CLI on untrusted input', () => {
       /line 4: not a valid URL; expected https:\/\/host\[\/path\] \(\d+ chars, not shown\)/,
     );
     expect(run.stderr).toContain(
-      'line 5: query string refused; a site is an origin plus an optional path (https://a.example.com/sk_live_…0002?***)',
+      'line 5: a Stripe key inside a site URL is refused; a site URL carries no secret (https://a.example.com/sk_live_…0002?***)',
     );
     expect(run.stderr).toMatch(/line 6: contains a control character \(\[\d+ chars\]\)/);
     expect(run.stderr).toMatch(/line 7: contains a control character \(\[\d+ chars\] \[1 chars\]\)/);
