@@ -3,7 +3,8 @@
  * `npm ci`; in development `node --import tsx cli/main.ts`). Commands live in `commands/`; each one parses
  * its own options and returns its exit code.
  */
-import { readFileSync } from 'node:fs';
+// Bundled into the CLI at build time: the installed package has no package.json beside dist/cli.
+import manifest from '../package.json' with { type: 'json' };
 import {
   type CliContext,
   type Command,
@@ -77,14 +78,9 @@ Options:
 ${COMMON_OPTIONS_HELP}
 Exit codes: 0 success (every site confirmed), 1 not every site confirmed (or the run failed),
 2 usage or configuration error, 130/143 interrupted by SIGINT/SIGTERM (push, abort and rotate --wait
-after reporting what was done).
+after reporting what was done). With --json, an error ends with one document on stdout too:
+{"ok": false, "error": {"kind": "usage|configuration|key_refused|failure|interrupted", "message", "exitCode"}}.
 `;
-}
-
-function version(): string {
-  const manifest: unknown = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
-  const value = (manifest as { version?: unknown }).version;
-  return typeof value === 'string' ? value : 'unknown';
 }
 
 const QUIET_FLAGS = ['-q', '--quiet'];
@@ -106,7 +102,7 @@ async function runCli(argv: readonly string[], cli: CliContext): Promise<number>
     return EXIT_OK;
   }
   if (first === '--version') {
-    cli.stdout.write(`${PROGRAM} ${version()}\n`);
+    cli.stdout.write(`${PROGRAM} ${manifest.version}\n`);
     return EXIT_OK;
   }
   const wanted = first === 'help' ? rest[0] : first;
@@ -128,14 +124,18 @@ async function runCli(argv: readonly string[], cli: CliContext): Promise<number>
   try {
     return await command.run(rest, cli);
   } catch (error) {
-    return reportError(error, command.name, cli);
+    return reportError(error, command.name, cli, { json: beforeOptionsEnd(rest).includes('--json') });
   }
 }
 
+/** The arguments before a lone "--": what follows it is not an option. */
+function beforeOptionsEnd(argv: readonly string[]): readonly string[] {
+  return argv.includes('--') ? argv.slice(0, argv.indexOf('--')) : argv;
+}
+
 const argv = process.argv.slice(2);
-// Only before a lone "--": what follows it is not an option.
-const optionsEnd = argv.includes('--') ? argv.indexOf('--') : argv.length;
-const quiet = argv.slice(0, optionsEnd).some((arg) => QUIET_FLAGS.includes(arg));
+const optionsEnd = beforeOptionsEnd(argv).length;
+const quiet = beforeOptionsEnd(argv).some((arg) => QUIET_FLAGS.includes(arg));
 const code = await runCli(
   argv.filter((arg, index) => index >= optionsEnd || !QUIET_FLAGS.includes(arg)),
   processContext(process, { quiet }),

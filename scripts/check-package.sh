@@ -26,6 +26,7 @@ test -f cdk.out/Payments.template.json
 echo "== the installed CLI"
 help="$(npx --no-install stripe-key-rotator --help)"
 printf '%s\n' "$help" | head -n 3
+npx --no-install stripe-key-rotator --version
 echo "== the package's exports name the construct entry and the CLI"
 node --input-type=module -e "
 const construct = await import('stripe-key-rotator');

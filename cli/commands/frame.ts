@@ -99,9 +99,18 @@ export function processContext(io: ProcessIo = process, options: { quiet?: boole
   };
   // A terminal that cannot redraw a line (TERM=dumb: an editor's shell, some CI logs) gets plain lines.
   const live = (target: NodeJS.WriteStream): boolean => target.isTTY === true && io.env.TERM !== 'dumb';
+  // A reader that went away (`| head -1`) ends the output, not the command: what it was doing still
+  // finishes and its exit code still says how it went.
+  const closed = new Set<NodeJS.WriteStream>();
+  for (const target of [io.stdout, io.stderr]) {
+    target.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') throw error;
+      closed.add(target);
+    });
+  }
   const stream = (target: NodeJS.WriteStream): OutputStream => ({
     write: (text) => {
-      target.write(redact(text));
+      if (!closed.has(target)) target.write(redact(text));
     },
     get isTTY() {
       return live(target);
@@ -148,7 +157,8 @@ export function processContext(io: ProcessIo = process, options: { quiet?: boole
  * wrong place: positionals are refused without being shown, and anything key-shaped is masked.
  */
 export function parseOptions<const O extends ParseArgsOptionsConfig>(argv: readonly string[], options: O) {
-  const parse = () => parseArgs({ args: [...argv], options, strict: true, allowPositionals: true });
+  const parse = () =>
+    parseArgs({ args: [...argv], options, strict: true, allowPositionals: true, tokens: true });
   let parsed: ReturnType<typeof parse>;
   try {
     parsed = parse();
@@ -158,6 +168,16 @@ export function parseOptions<const O extends ParseArgsOptionsConfig>(argv: reado
       throw new UsageError(maskKeysIn(error.message));
     }
     throw error;
+  }
+  const given = new Set<string>();
+  for (const token of parsed.tokens) {
+    if (token.kind !== 'option') continue;
+    const option = options[token.name];
+    // The last of two values silently winning would hide a mistake (two --sites-file, two --secret-id).
+    if (option?.type === 'string' && option.multiple !== true && given.has(token.name)) {
+      throw new UsageError(`--${token.name} is given more than once; give it once`);
+    }
+    given.add(token.name);
   }
   if (parsed.positionals.length > 0) {
     throw new UsageError(
@@ -178,8 +198,12 @@ export function wholeNumber(
 ): number {
   if (raw === undefined) return fallback;
   if (!/^\d+$/.test(raw.trim())) throw new UsageError(`--${name} must be a whole number (${min}–${max})`);
-  const value = Number(raw.trim());
-  if (value < min || value > max) throw new UsageError(`--${name}=${value} is out of range (${min}–${max})`);
+  const digits = raw.trim();
+  const value = Number(digits);
+  if (value < min || value > max) {
+    const shown = digits.length > 12 ? `${digits.slice(0, 12)}… (${digits.length} digits)` : digits;
+    throw new UsageError(`--${name}=${shown} is out of range (${min}–${max})`);
+  }
   return value;
 }
 
@@ -215,20 +239,47 @@ export function durationFlag(name: string, raw: string | undefined, bounds: Dura
   return parsed.ms;
 }
 
-/** Prints an error the way an operator needs it and returns the exit code it means. */
-export function reportError(error: unknown, command: string | undefined, cli: CliContext): number {
+/**
+ * Prints an error the way an operator needs it and returns the exit code it means. With `json`, stdout
+ * also gets the one document a script reads on every exit: `{ "ok": false, "error": { "kind", "message",
+ * "exitCode" } }`.
+ */
+export function reportError(
+  error: unknown,
+  command: string | undefined,
+  cli: CliContext,
+  options: { readonly json?: boolean } = {},
+): number {
+  const { kind, message, exitCode, hint } = describeError(error, command);
+  cli.stderr.write(kind === 'interrupted' ? `${message}\n` : `error: ${message}\n${hint ?? ''}`);
+  if (options.json === true) {
+    cli.stdout.write(`${JSON.stringify({ ok: false, error: { kind, message, exitCode } }, null, 2)}\n`);
+  }
+  return exitCode;
+}
+
+/** What `--json` calls an error, by exit code: 2 usage, configuration or key refused; 1 failure; 130/143 interrupted. */
+export type ErrorKind = 'usage' | 'configuration' | 'key_refused' | 'failure' | 'interrupted';
+
+function describeError(
+  error: unknown,
+  command: string | undefined,
+): { kind: ErrorKind; message: string; exitCode: number; hint?: string } {
   if (error instanceof InterruptedError) {
-    cli.stderr.write(`${error.message}\n`);
-    return EXIT_INTERRUPTED[error.signal];
+    return { kind: 'interrupted', message: error.message, exitCode: EXIT_INTERRUPTED[error.signal] };
   }
   if (error instanceof UsageError) {
     const help = command === undefined ? `${PROGRAM} --help` : `${PROGRAM} ${command} --help`;
-    cli.stderr.write(`error: ${error.message}\nRun '${help}' for usage.\n`);
-    return EXIT_USAGE;
+    return {
+      kind: 'usage',
+      message: error.message,
+      exitCode: EXIT_USAGE,
+      hint: `Run '${help}' for usage.\n`,
+    };
   }
   if (error instanceof ConfigurationError || error instanceof KeyRejectedError) {
-    cli.stderr.write(`error: ${maskKeysIn(error.message)}\n`);
-    return EXIT_USAGE;
+    const kind = error instanceof KeyRejectedError ? 'key_refused' : 'configuration';
+    return { kind, message: maskKeysIn(error.message), exitCode: EXIT_USAGE };
   }
   // A plain Error's name adds nothing ("error: Error: ..."); a specific class's name does.
   const what =
@@ -237,8 +288,7 @@ export function reportError(error: unknown, command: string | undefined, cli: Cl
         ? error.message
         : `${error.name}: ${error.message}`
       : String(error);
-  cli.stderr.write(`error: ${maskKeysIn(what)}\n`);
-  return EXIT_NOT_CONFIRMED;
+  return { kind: 'failure', message: maskKeysIn(what), exitCode: EXIT_NOT_CONFIRMED };
 }
 
 /** Writes `prompt` to stderr and reads one line from stdin: true only for "y" or "yes". */

@@ -16,7 +16,11 @@ export async function runInProcess(
   let stdout = '';
   let stderr = '';
   const stream = (append: (text: string) => void) =>
-    ({ write: (text: string) => append(text), isTTY: false }) as unknown as NodeJS.WriteStream;
+    ({
+      write: (text: string) => append(text),
+      on: () => undefined,
+      isTTY: false,
+    }) as unknown as NodeJS.WriteStream;
   const stdin = new PassThrough();
   stdin.end();
   const cli = processContext({

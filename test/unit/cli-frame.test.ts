@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import {
@@ -43,6 +44,7 @@ describe('the CLI output redactor', () => {
     const written: string[] = [];
     const stream = {
       write: (text: string) => written.push(text),
+      on: () => stream,
       isTTY: false,
     } as unknown as NodeJS.WriteStream;
     const cli = processContext({
@@ -69,7 +71,12 @@ describe('the CLI output redactor', () => {
   });
 
   it('treats a terminal with TERM=dumb as no terminal: plain lines, no redraw', () => {
-    const tty = { write: () => true, isTTY: true, columns: 80 } as unknown as NodeJS.WriteStream;
+    const tty = {
+      write: () => true,
+      on: () => tty,
+      isTTY: true,
+      columns: 80,
+    } as unknown as NodeJS.WriteStream;
     const io = (env: Record<string, string>) =>
       processContext({ stdout: tty, stderr: tty, stdin: new PassThrough() as never, env });
 
@@ -104,5 +111,37 @@ describe('a duration flag', () => {
     expect(() => durationFlag('timeout', 'sk_live_51AbCdEfGhIjKlMnOp', bounds)).toThrow(
       new UsageError('--timeout (value not shown) is not a duration (e.g. 500ms, 30s, 2m, 1h, 1m30s)'),
     );
+  });
+});
+
+describe('the CLI output when its reader goes away', () => {
+  function pipe() {
+    const written: string[] = [];
+    const target = new EventEmitter() as EventEmitter & { write(text: string): boolean; isTTY: boolean };
+    target.write = (text: string) => written.push(text) > 0;
+    target.isTTY = false;
+    const stderr = new EventEmitter() as typeof target;
+    stderr.write = () => true;
+    stderr.isTTY = false;
+    const cli = processContext({
+      stdout: target as unknown as NodeJS.WriteStream,
+      stderr: stderr as unknown as NodeJS.WriteStream,
+      stdin: new PassThrough() as never,
+      env: {},
+    });
+    return { cli, target, written };
+  }
+
+  it('stops writing after EPIPE instead of dying on an unhandled error event', () => {
+    const { cli, target, written } = pipe();
+    cli.stdout.write('first line\n');
+    target.emit('error', Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }));
+    cli.stdout.write('second line\n');
+    expect(written).toEqual(['first line\n']);
+  });
+
+  it('still raises any other stream error', () => {
+    const { target } = pipe();
+    expect(() => target.emit('error', Object.assign(new Error('boom'), { code: 'EIO' }))).toThrow('boom');
   });
 });
