@@ -403,6 +403,32 @@ describe('the propagation ledger in DynamoDB (moto)', () => {
     expect(fleet.sites.every((site) => site.requestCount === 1)).toBe(true);
   });
 
+  it('keeps the first snapshot when createSecret is replayed after the site list changed', async () => {
+    const d = await deploy({ staged: NEXT });
+    const token = await startMotoRotation(sm, d.arn);
+    await run(d, token, ['createSecret']);
+    await putParameter(d.sitesParameter, 'String', `${fleet.urls.slice(0, 3).join('\n')}\n`);
+
+    // Secrets Manager may invoke any step again with the same token.
+    await run(d, token, ['createSecret', 'setSecret', 'testSecret', 'finishSecret']);
+
+    expect(await currentSecretValue(sm, d.arn)).toBe(NEXT);
+    expect(fleet.sites.filter((site) => site.storedKey === NEXT)).toHaveLength(fleet.sites.length);
+  });
+
+  it('refuses finishSecret invoked straight after createSecret, every snapshot site still pending', async () => {
+    const d = await deploy({ staged: NEXT });
+    const token = await startMotoRotation(sm, d.arn);
+    await run(d, token, ['createSecret']);
+
+    const error = await rejection(run(d, token, ['finishSecret']));
+
+    expect(error.name).toBe('PropagationError');
+    expect(error.message).toContain('Refusing to move AWSCURRENT: the ledger shows 0 of 25 sites confirmed');
+    expect(await currentSecretValue(sm, d.arn)).toBe(CURRENT);
+    expect(fleet.requestCount).toBe(0);
+  });
+
   it('refuses finishSecret while one snapshot site is unconfirmed, leaving AWSCURRENT', async () => {
     const d = await deploy({ staged: NEXT });
     const token = await startMotoRotation(sm, d.arn);
