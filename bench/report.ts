@@ -5,10 +5,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { availableParallelism, release, totalmem } from 'node:os';
-import type { ColdStart, ColdStartRuns } from './cold-start.js';
-import type { PeerCertificateCost } from './peer-certificate.js';
-import type { PackageSize } from './process-clients.js';
+import type { ColdStartRuns } from './cold-start.js';
 import type { ClientKind } from './processes.js';
+import type { MachineDescription, ResultsInput } from './results-input.js';
 import {
   f0,
   f1,
@@ -17,42 +16,11 @@ import {
   idealMs,
   KIND_LABELS,
   median,
-  type Sample,
   type Summary,
   summarize,
   unique,
 } from './samples.js';
 import { userWallMs, verdicts } from './targets.js';
-
-export interface ResultsInput {
-  readonly machine: MachineDescription;
-  readonly loadBefore: readonly number[];
-  readonly loadSamples: readonly number[];
-  readonly loadAfter: readonly number[];
-  readonly durationS: number;
-  readonly fleetSize: number;
-  readonly fleetStartMs: number;
-  readonly reps: number;
-  readonly samples: readonly Sample[];
-  readonly coldStart: ColdStart;
-  /** `node bin/stripe-key-rotator.js --help`, spawn to exit. */
-  readonly cliHelp: { readonly runs: number; readonly medianMs: number };
-  /** CPU of the certificate object Node's host-name check is handed, per Node binary. */
-  readonly peerCertificate: readonly PeerCertificateCost[];
-  /** The package `npm pack` builds: the construct with its pre-built function bundle (issue 14). */
-  readonly packageSize: PackageSize;
-  readonly peer: { readonly available: true } | { readonly available: false; readonly reason: string };
-  /** The chart's file name, beside results.md. */
-  readonly chartFile: string;
-}
-
-export interface MachineDescription {
-  readonly cpu: string;
-  readonly cores: number;
-  readonly memoryGb: number;
-  readonly node: string;
-  readonly kernel: string;
-}
 
 export function machineDescription(): MachineDescription {
   let cpu = 'unknown';
