@@ -12,6 +12,19 @@ import { REPO_ROOT } from '../scripts/build.js';
 import type { ClientJob, ClientMessage, ClientReport, FleetCommand, FleetReply } from './protocol.js';
 import { FLEET_PORT } from './protocol.js';
 
+/** The bench's own directory. */
+export const BENCH_DIR = join(REPO_ROOT, 'bench');
+/**
+ * What the bench keeps between runs (the peer's venv) and writes for partial runs; beside the package, not in
+ * its node_modules, which `npm ci` empties (gitignored in bench/.gitignore).
+ */
+export const BENCH_CACHE = join(BENCH_DIR, '.cache');
+
+/** Where a run writes results.md and its chart: the committed files only for a complete run. */
+export function resultsDir(partial: boolean): string {
+  return partial ? join(BENCH_CACHE, 'results') : BENCH_DIR;
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Children never outlive the orchestrator
 

@@ -13,7 +13,7 @@
  * at PEER_LIMIT_MS (the table says so).
  *
  * Writes bench/unresolvable.md and bench/unresolvable.svg (a partial run, BENCH_UNRESOLVABLE_SIZES=… or
- * BENCH_RESOLVER_MS=…, writes to node_modules/.cache/bench/ instead).
+ * BENCH_RESOLVER_MS=…, writes to bench/.cache/results/ instead).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,7 +21,7 @@ import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { REPO_ROOT } from '../scripts/build.js';
 import { childEnv, type Finished, preparePeer, runMeasured } from './process-clients.js';
-import { benchSecrets, scratchDir } from './processes.js';
+import { BENCH_DIR, benchSecrets, resultsDir, scratchDir } from './processes.js';
 import { machineDescription } from './report.js';
 
 const SIZES = (process.env.BENCH_UNRESOLVABLE_SIZES ?? '1000,2000,5000,10000').split(',').map(Number);
@@ -33,7 +33,7 @@ const TARGET_LINGER_MS = 2_000;
 /** How long the stand-in resolver takes to answer NXDOMAIN: a local caching resolver's answer by default. */
 const RESOLVER_MS = Number(process.env.BENCH_RESOLVER_MS ?? 1);
 /** What the stand-in resolvers write on stderr as the process exits. */
-const PEER_NXDOMAIN = join(REPO_ROOT, 'bench', 'peer-nxdomain.py');
+const PEER_NXDOMAIN = join(BENCH_DIR, 'peer-nxdomain.py');
 const RESOLVER_REPORT = /sim resolver: lookups answered ENOTFOUND: (\d+)/;
 
 interface Row {
@@ -234,7 +234,7 @@ async function main(): Promise<void> {
   }
   const partial =
     process.env.BENCH_UNRESOLVABLE_SIZES !== undefined || process.env.BENCH_RESOLVER_MS !== undefined;
-  const outDir = partial ? join(REPO_ROOT, 'node_modules', '.cache', 'bench') : join(REPO_ROOT, 'bench');
+  const outDir = resultsDir(partial);
   mkdirSync(outDir, { recursive: true });
   const markdown = render(rows, peerNote);
   writeFileSync(join(outDir, 'unresolvable.md'), markdown);
