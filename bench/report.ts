@@ -159,7 +159,7 @@ export function renderResults(input: ResultsInput): string {
       ],
       [
         'undici-fleet',
-        'bare undici through the one-shot Agent the engine used before (one TLS context, no keep-alive)',
+        'bare undici through a one-shot Agent shaped like the fleet connector (one TLS context, no keep-alive)',
       ],
       ['undici', 'bare undici through a default Agent (new TLS context per site, keep-alive)'],
       ['fetch', 'bare global fetch'],
