@@ -193,7 +193,7 @@ export function renderResults(input: ResultsInput): string {
       " `node -e` processes with the construct's environment (placeholder values); medians of" +
       ` ${coldStart.runs} runs per row, interleaved. The bundle size counts \`index.js\` only (the source map is` +
       " read only with source maps on). Building the fleet connector at module scope loads Node's root" +
-      ' certificate store (about 25 ms): the first AWS call of an invocation would load it otherwise.',
+      ' certificate store: the first AWS call of an invocation would load it otherwise.',
     '',
     '| run | bundle bytes (map) | ms since process start | require() alone ms | spawn → exit ms |',
     '| --- | ---: | ---: | ---: | ---: |',
