@@ -1,8 +1,8 @@
 /**
  * Measured case (a): the real push engine as the Lambda's setSecret runs it — `createFleetPusher` with a
  * canary, retries and per-site timeouts on, a Powertools logger writing every site's line to stdout (the
- * orchestrator counts, then discards them), and every result recorded in a ledger the way rotation.ts does,
- * through the fleet connector runtime.ts builds.
+ * orchestrator counts, then discards them), and every result recorded in a ledger the way the setSecret step
+ * does (core/rotation/steps.ts), through a fleet connector as core/services.ts builds it.
  */
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
@@ -14,7 +14,10 @@ import { serveClient } from './client-harness.js';
 /** The Lambda's longest timeout: the deadline guard runs before every launch, as in production. */
 const INVOCATION_MS = 900_000;
 
-/** rotation.ts's `siteRecord` for a first run (no earlier attempts to add). */
+/**
+ * core/rotation/ledger.ts's `siteRecord` for a first run (no earlier attempts to add), without the whole
+ * RotationDeps that one takes for its clock.
+ */
 function siteRecord(result: SiteResult): SiteRecord {
   const at = new Date().toISOString();
   const status =

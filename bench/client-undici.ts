@@ -1,8 +1,9 @@
 /**
  * Bare baseline (c): `undici.request` in a loop with C workers — no retries, no timeouts beyond the defaults,
  * no bookkeeping — through a default `Agent` trusting the fleet's CA. With `job.dispatcher === 'fleet'` it
- * goes through the Agent the engine used until it read answers itself (fleet-http.ts): one shared TLS
- * context, no keep-alive, one connection per origin, no session cache. What undici costs at its leanest.
+ * goes through an Agent shaped like the fleet connector (core/push/fleet-http.ts): one shared TLS context,
+ * no keep-alive, one connection per origin, no session cache. What undici costs at its leanest, beside
+ * the engine's own client. undici is the bench package's own dependency (bench/package.json).
  */
 import { createSecureContext } from 'node:tls';
 import { Agent, request } from 'undici';

@@ -4,9 +4,9 @@
  * ES module builds first, which lets esbuild drop the AWS SDK commands nobody imports — external source map
  * without sources), then times fresh `node` processes
  * requiring the bundle with the construct's environment (placeholder values, so the module-scope
- * configuration parse succeeds): as deployed, then as deployed before (NODE_OPTIONS=--enable-source-maps,
- * which the construct no longer sets: lambda/stack-map.ts maps logged stacks lazily).
- * `tsx bench/cold-start.ts` runs it alone.
+ * configuration parse succeeds): as deployed, then with NODE_OPTIONS=--enable-source-maps, which the
+ * construct does not set (lambda/stack-map.ts maps logged stacks lazily): what the flag would cost.
+ * `npm --prefix bench run cold-start` runs it alone.
  */
 import { spawnSync } from 'node:child_process';
 import { statSync } from 'node:fs';
@@ -114,7 +114,7 @@ export async function measureColdStart(runs = RUNS): Promise<ColdStart> {
       node: process.execPath,
     },
     {
-      label: `Node ${process.version}, before: the same with \`NODE_OPTIONS=--enable-source-maps\` (the map parsed at load)`,
+      label: `Node ${process.version}, the same with \`NODE_OPTIONS=--enable-source-maps\` (the map parsed at load; not deployed)`,
       bundle: asBuilt,
       env: sourceMapsOn,
       node: process.execPath,
@@ -135,7 +135,7 @@ export async function measureColdStart(runs = RUNS): Promise<ColdStart> {
         node: lambdaNode,
       },
       {
-        label: `Node ${version}, before (source maps on)`,
+        label: `Node ${version}, source maps on (not deployed)`,
         bundle: asBuilt,
         env: sourceMapsOn,
         node: lambdaNode,

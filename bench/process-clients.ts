@@ -5,7 +5,7 @@
  *
  * The peer lives outside this repository (BENCH_PEER_DIR, default ../shared/peers from the repo root:
  * `push_aiohttp.py` and a `wheels/` directory for Python 3.11). The bench installs aiohttp offline into a
- * venv under node_modules/.cache (gitignored, reused when present); without python3, the script or the
+ * venv under bench/.cache (gitignored, reused when present); without python3, the script or the
  * wheels, only the aiohttp rows are skipped and the results say why. The script runs unchanged, through
  * bench/peer-measure.py, which times it from the inside like client-harness.ts does for Node clients.
  */
@@ -13,7 +13,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { REPO_ROOT } from '../scripts/build.js';
-import { scratchDir, track } from './processes.js';
+import { BENCH_CACHE, scratchDir, track } from './processes.js';
 import type { ClientReport } from './protocol.js';
 
 /** What the orchestrator needs to run one push with an outside client. */
@@ -256,7 +256,7 @@ export type Peer =
   | { readonly available: false; readonly reason: string };
 
 export const PEER_DIR = resolve(process.env.BENCH_PEER_DIR ?? join(REPO_ROOT, '..', 'shared', 'peers'));
-const PEER_VENV = join(REPO_ROOT, 'node_modules', '.cache', 'bench-peer-venv');
+const PEER_VENV = join(BENCH_CACHE, 'peer-venv');
 const MEASURE_SCRIPT = join(REPO_ROOT, 'bench', 'peer-measure.py');
 const SYSTEM_PYTHON = process.env.BENCH_PYTHON ?? 'python3';
 

@@ -12,6 +12,19 @@ import { REPO_ROOT } from '../scripts/build.js';
 import type { ClientJob, ClientMessage, ClientReport, FleetCommand, FleetReply } from './protocol.js';
 import { FLEET_PORT } from './protocol.js';
 
+/** The bench's own directory. */
+export const BENCH_DIR = join(REPO_ROOT, 'bench');
+/**
+ * What the bench keeps between runs (the peer's venv) and writes for partial runs; beside the package, not in
+ * its node_modules, which `npm ci` empties (gitignored in bench/.gitignore).
+ */
+export const BENCH_CACHE = join(BENCH_DIR, '.cache');
+
+/** Where a run writes results.md and its chart: the committed files only for a complete run. */
+export function resultsDir(partial: boolean): string {
+  return partial ? join(BENCH_CACHE, 'results') : BENCH_DIR;
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Children never outlive the orchestrator
 
@@ -190,10 +203,10 @@ export async function startFleetProcess(options: FleetOptions): Promise<FleetHan
 
 /**
  * The measured clients: the engine (the Lambda's push), the CLI as a user runs it, the aiohttp peer and
- * bare fetch; then, to explain them, bare undici with a default Agent, the engine with the
- * general-purpose Agent runtime.ts gave it before, bare undici through the engine's dispatcher and the
- * bare-TLS floor. `cli` and `aiohttp` are whole processes measured from outside (process-clients.ts); the
- * others are bundled clients that measure their push from inside (client-harness.ts).
+ * bare fetch; then, to explain them, bare undici with a default Agent, bare undici through a one-shot Agent
+ * shaped like the fleet connector (one TLS context, no keep-alive), bare Node `http.request` and the bare-TLS
+ * floor. `cli` and `aiohttp` are whole processes measured from outside (process-clients.ts); the others are
+ * bundled clients that measure their push from inside (client-harness.ts).
  */
 export const CLIENT_KINDS = [
   'engine',
@@ -207,8 +220,7 @@ export const CLIENT_KINDS = [
 ] as const;
 export type ClientKind = (typeof CLIENT_KINDS)[number];
 export type BundledKind = Exclude<ClientKind, 'cli' | 'aiohttp'>;
-const BUNDLES = ['engine', 'fetch', 'undici', 'tls', 'https'] as const;
-type Bundle = (typeof BUNDLES)[number];
+type Bundle = 'engine' | 'fetch' | 'undici' | 'tls' | 'https';
 
 const CLIENT_SETUP: Readonly<Record<BundledKind, { bundle: Bundle; dispatcher?: 'fleet' }>> = {
   engine: { bundle: 'engine' },
@@ -220,7 +232,8 @@ const CLIENT_SETUP: Readonly<Record<BundledKind, { bundle: Bundle; dispatcher?: 
 };
 
 export interface ClientBundles {
-  readonly files: Readonly<Record<Bundle, string>>;
+  /** Only the bundles of the kinds asked for: the undici clients need the bench package's own install. */
+  readonly files: Readonly<Partial<Record<Bundle, string>>>;
   /** PEM file of the fleet's CA: NODE_EXTRA_CA_CERTS for fetch and the CLI, --cafile for the peer. */
   readonly caFile: string;
 }
@@ -234,10 +247,13 @@ const profileDir = process.env.BENCH_CPU_PROF;
  * Bundles the clients the way the Lambda is bundled (esbuild, CJS, node20, minified) and runs them with
  * plain `node`: no TypeScript loader thread inflates a client's memory or CPU.
  */
-export async function bundleClients(caPem: string): Promise<ClientBundles> {
+export async function bundleClients(
+  caPem: string,
+  kinds: readonly BundledKind[] = Object.keys(CLIENT_SETUP) as BundledKind[],
+): Promise<ClientBundles> {
   const dir = scratchDir('bench-clients-');
-  const files = {} as Record<Bundle, string>;
-  for (const bundle of BUNDLES) {
+  const files: Partial<Record<Bundle, string>> = {};
+  for (const bundle of new Set(kinds.map((kind) => CLIENT_SETUP[kind].bundle))) {
     const outfile = join(dir, `client-${bundle}.cjs`);
     await build({
       entryPoints: [join(REPO_ROOT, 'bench', `client-${bundle}.ts`)],
@@ -293,8 +309,10 @@ export async function runClient(
   job: Omit<ClientJob, 'type'>,
   timeoutMs: number,
 ): Promise<ClientRun> {
+  const file = bundles.files[CLIENT_SETUP[kind].bundle];
+  if (file === undefined) throw new Error(`client ${kind} was not bundled (bundleClients' kinds)`);
   const child = track(
-    fork(bundles.files[CLIENT_SETUP[kind].bundle], [], {
+    fork(file, [], {
       cwd: REPO_ROOT,
       execArgv: [
         ...(profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profileDir]),

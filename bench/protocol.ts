@@ -50,8 +50,8 @@ export interface ClientJob {
   /** PEM of the fleet's CA (undici clients; the fetch client trusts it through NODE_EXTRA_CA_CERTS). */
   readonly caPem: string;
   /**
-   * Bare undici's dispatcher: a default Agent, or with 'fleet' the one-shot Agent the engine used before its
-   * own connector (one TLS context, no keep-alive, one connection per origin).
+   * Bare undici's dispatcher: a default Agent, or with 'fleet' a one-shot Agent shaped like the fleet
+   * connector (one TLS context, no keep-alive, one connection per origin).
    */
   readonly dispatcher?: 'fleet';
 }

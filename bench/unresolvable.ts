@@ -4,24 +4,25 @@
  * memory (VmHWM, sampled every 20 ms), spawn → exit, and how long each process lingers after its last line
  * on stdout (the summary). The targets: under 250 MB at 10,000 sites, gone within 2 s of the summary.
  *
- * The one benchmark that leaves loopback: every lookup is a DNS query to the machine's resolver, which
- * answers NXDOMAIN (fast or slow, as resolvers do; the run records the median lookup time it saw).
- * The CLI runs with --concurrency 256 --timeout 100ms --canary 0, so that 3 attempts per site end in
- * seconds while lookups pile up behind libuv's four resolver threads: the case that used to keep dead
- * sockets (and the process) alive. The peer runs with --concurrency 256 and its own 10 s total timeout,
- * and is stopped at PEER_LIMIT_MS (the table says so).
+ * No lookup leaves the machine: each client runs with a stand-in resolver preloaded (sim/nxdomain-resolver.ts
+ * for the CLI, peer-nxdomain.py for the peer) that answers every lookup NXDOMAIN after BENCH_RESOLVER_MS,
+ * four at a time as getaddrinfo on libuv's thread pool; each row checks the stand-in answered. The CLI runs
+ * with --concurrency 256 --timeout 100ms --canary 0, so that 3 attempts per site end in seconds while lookups
+ * pile up behind those four threads: the case where a lookup outliving its attempt could keep a dead socket,
+ * and the process, alive. The peer runs with --concurrency 256 and its own 10 s total timeout, and is stopped
+ * at PEER_LIMIT_MS (the table says so).
  *
- * Writes bench/unresolvable.md and bench/unresolvable.svg (a partial run, BENCH_UNRESOLVABLE_SIZES=…,
- * writes to node_modules/.cache/bench/ instead).
+ * Writes bench/unresolvable.md and bench/unresolvable.svg (a partial run, BENCH_UNRESOLVABLE_SIZES=… or
+ * BENCH_RESOLVER_MS=…, writes to bench/.cache/results/ instead).
  */
-import { lookup } from 'node:dns/promises';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { build } from 'esbuild';
 import { REPO_ROOT } from '../scripts/build.js';
 import { childEnv, type Finished, preparePeer, runMeasured } from './process-clients.js';
-import { benchSecrets, scratchDir } from './processes.js';
+import { BENCH_DIR, benchSecrets, resultsDir, scratchDir } from './processes.js';
 import { machineDescription } from './report.js';
-import { median } from './samples.js';
 
 const SIZES = (process.env.BENCH_UNRESOLVABLE_SIZES ?? '1000,2000,5000,10000').split(',').map(Number);
 const PEER_SIZES = new Set([1000, 2000]);
@@ -29,6 +30,11 @@ const CLI_LIMIT_MS = 180_000;
 const PEER_LIMIT_MS = 90_000;
 const TARGET_RSS_MB = 250;
 const TARGET_LINGER_MS = 2_000;
+/** How long the stand-in resolver takes to answer NXDOMAIN: a local caching resolver's answer by default. */
+const RESOLVER_MS = Number(process.env.BENCH_RESOLVER_MS ?? 1);
+/** What the stand-in resolvers write on stderr as the process exits. */
+const PEER_NXDOMAIN = join(BENCH_DIR, 'peer-nxdomain.py');
+const RESOLVER_REPORT = /sim resolver: lookups answered ENOTFOUND: (\d+)/;
 
 interface Row {
   readonly client: 'cli' | 'aiohttp';
@@ -45,24 +51,46 @@ function sitesFile(size: number): string {
   return file;
 }
 
-async function lookupMs(): Promise<number> {
-  const times: number[] = [];
-  for (let i = 0; i < 5; i += 1) {
-    const started = performance.now();
-    await lookup(`probe-${i}-${Date.now()}.unresolvable.invalid`).catch(() => undefined);
-    times.push(performance.now() - started);
-  }
-  return median(times);
+/** The CLI's stand-in resolver as one plain ES module: the CLI runs as shipped, with no TypeScript loader. */
+async function bundleResolver(): Promise<string> {
+  const outfile = join(scratchDir('bench-resolver-'), 'nxdomain-resolver.mjs');
+  await build({
+    entryPoints: [join(REPO_ROOT, 'sim', 'nxdomain-resolver.ts')],
+    outfile,
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    logLevel: 'error',
+  });
+  return outfile;
+}
+
+/** The clients' environment: the two keys and the stand-in resolver's answer time. */
+function env(secrets: { key: string; masterApiKey: string }): NodeJS.ProcessEnv {
+  return childEnv({
+    STRIPE_SECRET_KEY: secrets.key,
+    TEMPLATE_MASTER_API_KEY: secrets.masterApiKey,
+    SIM_RESOLVER_ANSWER_MS: String(RESOLVER_MS),
+  });
+}
+
+/** How many lookups the stand-in answered, from its line on stderr; 0 when it was not loaded. */
+function lookupsAnswered(finished: Finished): number {
+  return Number(RESOLVER_REPORT.exec(finished.stderrTail)?.[1] ?? 0);
 }
 
 async function runCli(
   size: number,
   file: string,
   secrets: { key: string; masterApiKey: string },
+  resolver: string,
 ): Promise<Row> {
   const finished = await runMeasured(
     process.execPath,
     [
+      '--import',
+      pathToFileURL(resolver).href,
       join(REPO_ROOT, 'bin', 'stripe-key-rotator.js'),
       'push',
       '--sites-file',
@@ -76,7 +104,7 @@ async function runCli(
       '100ms',
       '--quiet',
     ],
-    childEnv({ STRIPE_SECRET_KEY: secrets.key, TEMPLATE_MASTER_API_KEY: secrets.masterApiKey }),
+    env(secrets),
     CLI_LIMIT_MS,
   );
   const summary = /(\d+) confirmed, (\d+) failed, (\d+) not attempted/.exec(finished.stdout)?.[0];
@@ -91,8 +119,8 @@ async function runPeer(
 ): Promise<Row> {
   const finished = await runMeasured(
     peer.python,
-    [peer.script, '--sites-file', file, '--concurrency', '256'],
-    childEnv({ STRIPE_SECRET_KEY: secrets.key, TEMPLATE_MASTER_API_KEY: secrets.masterApiKey }),
+    [PEER_NXDOMAIN, peer.script, '--sites-file', file, '--concurrency', '256'],
+    env(secrets),
     PEER_LIMIT_MS,
   );
   const tally = /(\d+)\/(\d+) confirmed/.exec(finished.stdout)?.[0];
@@ -106,23 +134,26 @@ async function runPeer(
 const mb = (bytes: number): string => (bytes / 1e6).toFixed(0);
 const seconds = (ms: number): string => (ms / 1000).toFixed(1);
 
-function render(rows: readonly Row[], resolverMs: number, peerNote: string): string {
+function render(rows: readonly Row[], peerNote: string): string {
   const machine = machineDescription();
   const lines = [
     '# push to hosts that never resolve',
     '',
     `Generated by \`npm run bench:unresolvable\` on ${new Date().toISOString().slice(0, 10)}, ${machine.cpu} ` +
-      `(${machine.cores} cores), Node ${process.versions.node}. The resolver answered a lookup of an ` +
-      `\`.invalid\` name in ${resolverMs.toFixed(0)} ms (median of 5, before the runs). ${peerNote}`,
+      `(${machine.cores} cores), Node ${process.versions.node}. Every lookup was answered NXDOMAIN by a stand-in ` +
+      `resolver in the client's process after ${RESOLVER_MS} ms (four at a time in Node, as getaddrinfo on ` +
+      `libuv's pool; in Python on the threads asyncio resolves on); none reached the machine's resolver. ${peerNote}`,
     '',
     `Targets: peak RSS under ${TARGET_RSS_MB} MB at 10,000 sites; the process gone within ` +
       `${TARGET_LINGER_MS / 1000} s of its summary. Chart: [unresolvable.svg](unresolvable.svg).`,
     '',
-    '| client | sites | peak RSS (MB) | spawn → exit (s) | summary → exit (s) | result |',
-    '| --- | ---: | ---: | ---: | ---: | --- |',
+    '| client | sites | peak RSS (MB) | spawn → exit (s) | summary → exit (s) | lookups | result |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | --- |',
     ...rows.map(({ client, sites, finished, outcome }) => {
-      const linger = finished.code === null ? '—' : seconds(finished.wallMs - finished.lastStdoutMs);
-      return `| ${client} | ${sites} | ${mb(finished.peakRssBytes)} | ${seconds(finished.wallMs)} | ${linger} | ${outcome} |`;
+      const ended = finished.code !== null;
+      const linger = ended ? seconds(finished.wallMs - finished.lastStdoutMs) : '—';
+      const lookups = ended ? lookupsAnswered(finished) : '—';
+      return `| ${client} | ${sites} | ${mb(finished.peakRssBytes)} | ${seconds(finished.wallMs)} | ${linger} | ${lookups} | ${outcome} |`;
     }),
     '',
     'cli: `push --sites-file F --force --canary 0 --concurrency 256 --timeout 100ms --quiet` (3 attempts per ' +
@@ -185,12 +216,12 @@ async function main(): Promise<void> {
   const peerNote = peer.available
     ? `The aiohttp rows run at ${[...PEER_SIZES].join(' and ')} sites only (each bounded by ${PEER_LIMIT_MS / 1000} s).`
     : `The aiohttp rows are skipped: ${peer.reason}.`;
-  const resolverMs = await lookupMs();
-  console.error(`resolver: ${resolverMs.toFixed(0)} ms per .invalid lookup; ${peerNote}`);
+  const resolver = await bundleResolver();
+  console.error(`stand-in resolver: NXDOMAIN after ${RESOLVER_MS} ms; ${peerNote}`);
   const rows: Row[] = [];
   for (const size of SIZES) {
     const file = sitesFile(size);
-    const runs = [() => runCli(size, file, secrets)];
+    const runs = [() => runCli(size, file, secrets, resolver)];
     if (peer.available && PEER_SIZES.has(size)) runs.push(() => runPeer(size, file, secrets, peer));
     for (const run of runs) {
       const row = await run();
@@ -201,10 +232,11 @@ async function main(): Promise<void> {
       );
     }
   }
-  const partial = process.env.BENCH_UNRESOLVABLE_SIZES !== undefined;
-  const outDir = partial ? join(REPO_ROOT, 'node_modules', '.cache', 'bench') : join(REPO_ROOT, 'bench');
+  const partial =
+    process.env.BENCH_UNRESOLVABLE_SIZES !== undefined || process.env.BENCH_RESOLVER_MS !== undefined;
+  const outDir = resultsDir(partial);
   mkdirSync(outDir, { recursive: true });
-  const markdown = render(rows, resolverMs, peerNote);
+  const markdown = render(rows, peerNote);
   writeFileSync(join(outDir, 'unresolvable.md'), markdown);
   writeFileSync(join(outDir, 'unresolvable.svg'), chart(rows));
   process.stdout.write(markdown);
@@ -218,6 +250,12 @@ async function main(): Promise<void> {
   );
   if (missed.length > 0) {
     console.error(`${missed.length} CLI run(s) missed a target (see the table)`);
+    process.exitCode = 1;
+  }
+  // A client that ended without the stand-in's count looked its hosts up somewhere else.
+  const unguarded = rows.filter((r) => r.finished.code !== null && lookupsAnswered(r.finished) === 0);
+  if (unguarded.length > 0) {
+    console.error(`${unguarded.length} run(s) show no lookup answered by the stand-in resolver`);
     process.exitCode = 1;
   }
 }

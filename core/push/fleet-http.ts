@@ -30,6 +30,8 @@ export interface FleetConnectorOptions {
   readonly ca?: string;
   /** How long a site's attempt may last: queued host-name lookups older than this are dropped. @default SITE_TIMEOUT_MS's default */
   readonly connectTimeoutMs?: number;
+  /** The resolver behind the lookup queue, as `tls.connect` takes one (tests and benches that must not reach DNS). @default dns.lookup */
+  readonly lookup?: LookupFunction;
 }
 
 /**
@@ -50,6 +52,7 @@ export class FleetConnector {
     this.#secureContext = createSecureContext(options.ca === undefined ? {} : { ca: options.ca });
     this.#lookup = lookupQueue({
       connectTimeoutMs: options.connectTimeoutMs ?? SETTINGS.siteTimeoutMs.default,
+      lookup: options.lookup,
     });
   }
 
