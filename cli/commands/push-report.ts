@@ -14,7 +14,7 @@ import {
   type SiteResult,
 } from '../../core/index.js';
 import { formatDuration } from '../duration.js';
-import { count, duration, siteResultJson, table, writeJson } from './format.js';
+import { count, siteResultJson, table, writeJson } from './format.js';
 import {
   type CliContext,
   EXIT_INTERRUPTED,
@@ -175,7 +175,7 @@ export function printReport(settings: PushSettings, outcome: PushOutcome, cli: C
           r.outcome,
           r.httpStatus === undefined ? '-' : String(r.httpStatus),
           r.outcome === 'unanswered' ? '-' : String(r.attempts),
-          r.attempts === 0 ? '-' : duration(r.durationMs),
+          r.attempts === 0 ? '-' : formatDuration(r.durationMs, 'measured'),
           r.outcome === 'confirmed' ? '' : (r.detail ?? ''),
         ]),
         ['left', 'left', 'right', 'right', 'right', 'left'],
@@ -184,7 +184,7 @@ export function printReport(settings: PushSettings, outcome: PushOutcome, cli: C
   }
   if (notAttempted > 0) cli.stdout.write(`${count(notAttempted, 'site')} not attempted (not contacted).\n`);
   cli.stdout.write(
-    `\n${describeKey(settings.key)} → ${count(sites, 'site')} in ${duration(outcome.elapsedMs)}: ` +
+    `\n${describeKey(settings.key)} → ${count(sites, 'site')} in ${formatDuration(outcome.elapsedMs, 'measured')}: ` +
       `${confirmed} confirmed${confirmedEarlier.length > 0 ? ` (${confirmedEarlier.length} earlier)` : ''}, ` +
       `${failed} failed, ${notAttempted} not attempted` +
       `${unanswered.length > 0 ? `, ${unanswered.length} unanswered` : ''}.\n`,
