@@ -7,6 +7,7 @@ export * from './contract.js';
 export * from './errors.js';
 export * from './http.js';
 export * from './log.js';
+export * from './operations/push-fleet.js';
 export * from './ports.js';
 export * from './push/dns-queue.js';
 export * from './push/engine.js';
