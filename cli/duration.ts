@@ -34,8 +34,15 @@ export function parseDuration(text: string): { ms: number } | { problem: string 
   return { ms };
 }
 
-/** `ms` in the largest unit that shows it exactly: 600000 → `10m`, 1500 → `1500ms`. */
-export function formatDuration(ms: number): string {
+/**
+ * How a duration is shown: `exact`, as an operator types it, in the largest unit that shows it exactly
+ * (600000 → `10m`, 1500 → `1500ms`; read back by `parseDuration`); `measured`, a time that was measured,
+ * to a readable precision (850 → `850 ms`, 1530 → `1.5 s`).
+ */
+export type DurationStyle = 'exact' | 'measured';
+
+export function formatDuration(ms: number, style: DurationStyle = 'exact'): string {
+  if (style === 'measured') return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
   for (const unit of ['h', 'm', 's'] as const) {
     if (ms !== 0 && ms % UNIT_MS[unit] === 0) return `${ms / UNIT_MS[unit]}${unit}`;
   }

@@ -1,10 +1,9 @@
 /**
  * Read-only check of a key with Stripe, once per step (never per site: Stripe rate-limits per account).
  * Decisions rest on the HTTP status, not on the error `type`. Transient answers (429, 5xx, network) are
- * retried through the project's one retry policy (`backoff.ts`), Retry-After included.
+ * retried through the project's one retry primitive (`retry.ts`), Retry-After included.
  */
 import { Agent, request } from 'node:https';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { RotatorConfig } from './config.js';
 import { KeyRejectedError } from './errors.js';
 import { parseRetryAfter, readCappedBody } from './http.js';
@@ -14,8 +13,11 @@ import {
   attemptsText,
   type BackoffPolicy,
   DEFAULT_MAX_RETRY_AFTER_MS,
-  retryDelayMs,
-} from './push/backoff.js';
+  RETRY,
+  type RetryAdvice,
+  type RetryPolicy,
+  retrying,
+} from './retry.js';
 import { describeKey, fingerprint, type KeyMode, STRIPE_SECRET_KEY_PATTERN } from './rules/keys.js';
 
 /** Bound on each Stripe request, and on connecting to Stripe. */
@@ -53,6 +55,9 @@ export interface StripeKeyCheckerOptions {
 /** Up to 0.5 s, then 1 s before the third try: the delays the check has always allowed, now jittered. */
 const DEFAULT_BACKOFF: BackoffPolicy = { baseMs: 500, capMs: 4000 };
 
+/** One try at a GET: Stripe's answer, or why none arrived. */
+type Try = { readonly answer: StripeAnswer } | { readonly failure: unknown };
+
 interface StripeAnswer {
   readonly status: number;
   readonly body: Record<string, unknown> | undefined;
@@ -65,17 +70,16 @@ type Refusal = string | undefined;
 
 export class StripeKeyChecker implements KeyChecker {
   private readonly timeoutMs: number;
-  private readonly attempts: number;
-  private readonly backoff: BackoffPolicy;
-  private readonly maxRetryAfterMs: number;
-  private readonly random: () => number;
+  private readonly retryPolicy: RetryPolicy & { readonly maxRetryAfterMs: number };
 
   constructor(private readonly options: StripeKeyCheckerOptions) {
     this.timeoutMs = options.timeoutMs ?? STRIPE_TIMEOUT_MS;
-    this.attempts = options.attempts ?? 3;
-    this.backoff = options.backoff ?? DEFAULT_BACKOFF;
-    this.maxRetryAfterMs = options.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_AFTER_MS;
-    this.random = options.random ?? Math.random;
+    this.retryPolicy = {
+      attempts: options.attempts ?? 3,
+      backoff: options.backoff ?? DEFAULT_BACKOFF,
+      maxRetryAfterMs: options.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_AFTER_MS,
+      random: options.random ?? Math.random,
+    };
   }
 
   async check(
@@ -160,34 +164,25 @@ export class StripeKeyChecker implements KeyChecker {
   }
 
   private async get(path: string, key: string): Promise<StripeAnswer> {
-    for (let attempt = 1; ; attempt += 1) {
-      let failure: unknown;
-      let retryAfterMs: number | undefined;
-      try {
-        const answer = await this.getOnce(path, key);
-        if (answer.status !== 429 && answer.status < 500) return answer;
-        failure = new Error(`Stripe answered ${answer.status} on ${path}`);
-        retryAfterMs = answer.retryAfterMs;
-      } catch (error) {
-        failure = error;
-      }
-      if (attempt >= this.attempts) {
-        throw new Error(
-          `Stripe could not be reached for the key check (${attemptsText(attempt)} on ${path})`,
-          {
-            cause: failure,
-          },
-        );
-      }
-      if (retryAfterMs !== undefined && retryAfterMs > this.maxRetryAfterMs) {
-        throw new Error(
-          `Stripe could not be reached for the key check (${attemptsText(attempt)} on ${path}): ` +
-            `it asked to retry after ${retryAfterMs} ms, more than the ${this.maxRetryAfterMs} ms limit`,
-          { cause: failure },
-        );
-      }
-      await sleep(retryDelayMs(attempt - 1, this.backoff, this.random, retryAfterMs));
-    }
+    const { last, attempts, stop, retryAfterMs } = await retrying(
+      this.retryPolicy,
+      () =>
+        this.getOnce(path, key).then(
+          (answer): Try => ({ answer }),
+          (failure: unknown): Try => ({ failure }),
+        ),
+      transientTry,
+    );
+    if ('answer' in last && stop === 'final') return last.answer;
+    const failure =
+      'answer' in last ? new Error(`Stripe answered ${last.answer.status} on ${path}`) : last.failure;
+    const unreachable = `Stripe could not be reached for the key check (${attemptsText(attempts)} on ${path})`;
+    throw new Error(
+      stop === 'retry_after'
+        ? `${unreachable}: it asked to retry after ${retryAfterMs} ms, more than the ${this.retryPolicy.maxRetryAfterMs} ms limit`
+        : unreachable,
+      { cause: failure },
+    );
   }
 
   /** One GET, bounded as a whole (connect, TLS, headers, body) by `timeoutMs`; a failure rejects. */
@@ -268,6 +263,13 @@ export async function expectedStripeAccount(
   const records = await ledger.history(secretArn, ACCOUNT_HISTORY_LIMIT);
   return records.find((record) => record.keyFingerprint === currentFingerprint && record.stripeAccount)
     ?.stripeAccount;
+}
+
+/** 429, 5xx and failures to get an answer are worth another try, Retry-After included; any other answer is final. */
+function transientTry(attempt: Try): RetryAdvice | undefined {
+  if (!('answer' in attempt)) return RETRY;
+  const { answer } = attempt;
+  return answer.status === 429 || answer.status >= 500 ? answer : undefined;
 }
 
 function refusalOf(answer: StripeAnswer): Refusal {

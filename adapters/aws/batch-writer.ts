@@ -2,14 +2,19 @@
  * The ledger's write-behind buffer: items are kept (a newer item replaces a buffered one with the same
  * key) and written with BatchWriteItem, in chunks of at most 25, once `batchSize` items wait, after
  * `maxBufferMs`, or on flush. Items DynamoDB leaves unprocessed (throttling) are sent again, waiting
- * between calls through the project's retry policy (../backoff.ts), up to `maxAttempts` calls per chunk.
+ * between calls through the core's one retry primitive (`retrying`), up to `maxAttempts` calls per chunk.
  *
  * Writes run one after another. A failed write is kept and thrown, once, by the next put, flush or
  * throwFailure: a timer-triggered write has no caller of its own to fail.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { type BackoffPolicy, backoffDelayMs, LEDGER_TABLE_SCHEMA as SCHEMA } from '../../core/index.js';
+import {
+  type BackoffPolicy,
+  RETRY,
+  type RetryPolicy,
+  retrying,
+  LEDGER_TABLE_SCHEMA as SCHEMA,
+} from '../../core/index.js';
 import type { Item } from './ledger-items.js';
 
 /** BatchWriteItem accepts at most 25 put requests. */
@@ -43,10 +48,7 @@ export class BatchWriter {
   readonly #table: string;
   readonly #batchSize: number;
   readonly #maxBufferMs: number;
-  readonly #maxAttempts: number;
-  readonly #backoff: BackoffPolicy;
-  readonly #random: () => number;
-  readonly #sleep: (ms: number) => Promise<unknown>;
+  readonly #retryPolicy: RetryPolicy;
 
   /** Items waiting to be written, by key. */
   readonly #buffer = new Map<string, Item>();
@@ -61,10 +63,12 @@ export class BatchWriter {
     this.#table = options.tableName;
     this.#batchSize = Math.max(1, options.batchSize);
     this.#maxBufferMs = options.maxBufferMs;
-    this.#maxAttempts = Math.max(1, options.maxAttempts);
-    this.#backoff = options.backoff;
-    this.#random = options.random ?? Math.random;
-    this.#sleep = options.sleep ?? sleep;
+    this.#retryPolicy = {
+      attempts: Math.max(1, options.maxAttempts),
+      backoff: options.backoff,
+      ...(options.random === undefined ? {} : { random: options.random }),
+      ...(options.sleep === undefined ? {} : { sleep: options.sleep }),
+    };
   }
 
   /** Buffers `items`; once `batchSize` items wait, writes them and throws if that (or an earlier) write failed. */
@@ -123,25 +127,28 @@ export class BatchWriter {
     for (let start = 0; start < items.length; start += MAX_BATCH_ITEMS) {
       let requests = items.slice(start, start + MAX_BATCH_ITEMS).map((Item) => ({ PutRequest: { Item } }));
       const rest = items.length - start - requests.length;
-      for (let attempt = 1; requests.length > 0; attempt += 1) {
-        if (attempt > 1) await this.#sleep(backoffDelayMs(attempt - 2, this.#backoff, this.#random));
-        try {
-          const out = await this.#client.send(
-            new BatchWriteCommand({ RequestItems: { [this.#table]: requests } }),
-          );
-          requests = (out.UnprocessedItems?.[this.#table] ?? []).flatMap((request) =>
-            request.PutRequest?.Item ? [{ PutRequest: { Item: request.PutRequest.Item } }] : [],
-          );
-        } catch (error) {
-          return { unwritten: requests.length + rest, reason: 'BatchWriteItem failed', cause: error };
-        }
-        if (requests.length > 0 && attempt >= this.#maxAttempts) {
+      try {
+        const { attempts } = await retrying(
+          this.#retryPolicy,
+          async () => {
+            const out = await this.#client.send(
+              new BatchWriteCommand({ RequestItems: { [this.#table]: requests } }),
+            );
+            requests = (out.UnprocessedItems?.[this.#table] ?? []).flatMap((request) =>
+              request.PutRequest?.Item ? [{ PutRequest: { Item: request.PutRequest.Item } }] : [],
+            );
+          },
+          () => (requests.length > 0 ? RETRY : undefined),
+        );
+        if (requests.length > 0) {
           return {
             unwritten: requests.length + rest,
-            reason: `still unprocessed after ${attempt} attempts (the table is throttling writes)`,
+            reason: `still unprocessed after ${attempts} attempts (the table is throttling writes)`,
             cause: undefined,
           };
         }
+      } catch (error) {
+        return { unwritten: requests.length + rest, reason: 'BatchWriteItem failed', cause: error };
       }
     }
     return undefined;

@@ -4,7 +4,7 @@
  */
 import {
   DescribeSecretCommand,
-  ListSecretVersionIdsCommand,
+  paginateListSecretVersionIds,
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { marksUnfinishedRotation, type RotationState, type RotationStateReader } from '../../core/index.js';
@@ -15,20 +15,14 @@ export class SecretsManagerRotationState implements RotationStateReader {
   async rotationState(secretId: string): Promise<RotationState> {
     const secret = await this.client.send(new DescribeSecretCommand({ SecretId: secretId }));
     let pendingCreatedAt: Date | undefined;
-    let nextToken: string | undefined;
-    do {
-      const page = await this.client.send(
-        new ListSecretVersionIdsCommand({ SecretId: secretId, NextToken: nextToken }),
-      );
+    // The paginator ends on a missing or empty NextToken (moto answers an empty string for "no more pages").
+    for await (const page of paginateListSecretVersionIds({ client: this.client }, { SecretId: secretId })) {
       for (const version of page.Versions ?? []) {
-        const stages = version.VersionStages ?? [];
-        if (marksUnfinishedRotation(stages)) {
+        if (marksUnfinishedRotation(version.VersionStages ?? [])) {
           pendingCreatedAt = version.CreatedDate ?? secret.LastChangedDate;
         }
       }
-      // moto answers an empty string for "no more pages".
-      nextToken = page.NextToken || undefined;
-    } while (nextToken !== undefined);
+    }
     return {
       arn: secret.ARN ?? secretId,
       rotationEnabled: secret.RotationEnabled === true,

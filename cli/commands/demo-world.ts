@@ -8,12 +8,8 @@ import type { RotationDeps, RotationMetricName, SitePusher } from '../../core/in
 import {
   CONFIG_DEFAULTS,
   ConfigurationError,
-  createFleetPusher,
-  createStripeAgent,
-  FleetConnector,
-  pushSettingsOf,
+  createSiteServices,
   type RotatorConfig,
-  StripeKeyChecker,
 } from '../../core/index.js';
 import { InMemoryLedger } from '../../sim/memory-ledger.js';
 import { InMemorySecrets } from '../../sim/memory-secrets.js';
@@ -68,13 +64,6 @@ export async function setUp(size: number, verbose: boolean, cli: CliContext): Pr
     closers.push(() => fleet.close());
     const stripe = await startStripeStub(await ca.issue({ ips: ['127.0.0.1'] }));
     closers.push(() => stripe.close());
-    // The push goes through the Lambda's own fleet connections (no keep-alive, one TLS context); Stripe,
-    // a single origin called twice, gets its own keep-alive Agent.
-    const connector = new FleetConnector({ ca: ca.certPem, connectTimeoutMs: DEMO_SITE_TIMEOUT_MS });
-    closers.push(async () => connector.destroy());
-    const stripeAgent = createStripeAgent({ ca: ca.certPem });
-    closers.push(async () => stripeAgent.destroy());
-
     const account = `acct_DEMO${randomBytes(6).toString('hex')}`;
     stripe.keys.set(keys.current, { account, livemode: false });
     stripe.keys.set(keys.next, { account, livemode: false });
@@ -104,11 +93,10 @@ export async function setUp(size: number, verbose: boolean, cli: CliContext): Pr
       stripeApiBase: stripe.url,
     };
     const logger = cliLogger(cli.stderr, verbose);
-    const engine = createFleetPusher({
-      connector,
-      logger,
-      ...pushSettingsOf(config),
-    });
+    // The Lambda's own services, trusting the demo's CA: the fleet's connections and Stripe's.
+    const services = createSiteServices({ config, logger, ca: ca.certPem });
+    closers.push(async () => services.close());
+    const engine = services.pusher;
     const pushes: (readonly string[])[] = [];
     // The real engine, observed: which sites each run contacts, and live progress on a terminal.
     const pusher: SitePusher = {
@@ -139,7 +127,7 @@ export async function setUp(size: number, verbose: boolean, cli: CliContext): Pr
         config.sitesParameter,
         `# The demo fleet, in the sites.txt format\n${fleet.urls.join('\n')}\n`,
       ),
-      keyChecker: new StripeKeyChecker({ apiBase: stripe.url, agent: stripeAgent, logger }),
+      keyChecker: services.keyChecker,
       pusher,
       ledger,
       logger,

@@ -18,8 +18,9 @@ import {
   type RotationRecord,
   rotate,
 } from '../../core/index.js';
+import { formatDuration } from '../duration.js';
 import { setUp, type World } from './demo-world.js';
-import { count, duration, writeJson } from './format.js';
+import { count, writeJson } from './format.js';
 import {
   type CliContext,
   type Command,
@@ -280,7 +281,7 @@ async function story(
     return { versionId: token, steps, deviation };
   }
   out(
-    `Demo passed in ${duration(performance.now() - started)}: AWSCURRENT moved only once all ${size} sites ` +
+    `Demo passed in ${formatDuration(performance.now() - started, 'measured')}: AWSCURRENT moved only once all ${size} sites ` +
       'had confirmed the new key.',
   );
   out(
@@ -311,7 +312,8 @@ async function printRecords(
   out(auditTrail(record).trimEnd());
   const metrics = [...world.metrics]
     .map(
-      ([name, value]) => `${name}=${METRICS.names[name].unit === 'Milliseconds' ? duration(value) : value}`,
+      ([name, value]) =>
+        `${name}=${METRICS.names[name].unit === 'Milliseconds' ? formatDuration(value, 'measured') : value}`,
     )
     .join(' ');
   out(`  ${'metrics'.padEnd(9)} ${metrics}`);

@@ -1,5 +1,6 @@
-/** Text shapes the commands share: tables, durations, per-site results, and a logger for `--verbose`. */
+/** Text shapes the commands share: tables, per-site results, and a logger for `--verbose`. */
 import type { RotationLogger, SiteResult } from '../../core/index.js';
+import { formatDuration } from '../duration.js';
 import type { OutputStream } from './frame.js';
 
 export type Align = 'left' | 'right';
@@ -22,10 +23,6 @@ export function table(
       .join('  ')
       .trimEnd();
   return [line(headers), ...rows.map(line)].map((text) => `${text}\n`).join('');
-}
-
-export function duration(ms: number): string {
-  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
 }
 
 /** One site's result in a `--json` document (push, abort). */
@@ -52,7 +49,7 @@ export function count(n: number, singular: string, pluralForm = `${singular}s`):
 /** One line about one site's final result, for plain progress output and failure lists. */
 export function resultLine(result: SiteResult): string {
   const status = result.httpStatus === undefined ? '' : `${result.httpStatus}, `;
-  const how = `(${status}${count(result.attempts, 'attempt')}, ${duration(result.durationMs)})`;
+  const how = `(${status}${count(result.attempts, 'attempt')}, ${formatDuration(result.durationMs, 'measured')})`;
   if (result.outcome === 'confirmed') return `confirmed        ${result.site} ${how}`;
   return `NOT CONFIRMED    ${result.site}: ${result.outcome}${result.detail ? ` — ${result.detail}` : ''} ${how}`;
 }

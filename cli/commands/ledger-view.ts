@@ -5,7 +5,8 @@
 
 import type { FleetSiteRecord, RotationRecord, SiteRecord, StepMark } from '../../core/index.js';
 import { describeMaskedKey, ROTATION_STEPS } from '../../core/index.js';
-import { count, duration, table } from './format.js';
+import { formatDuration } from '../duration.js';
+import { count, table } from './format.js';
 
 /**
  * One row per snapshot site: status, attempts across runs, latency of the last run, and the key the site
@@ -25,7 +26,7 @@ export function siteTable(
         site.site,
         site.status === 'failed' ? `failed: ${site.outcome ?? 'unknown'}` : site.status,
         String(site.attempts),
-        site.latencyMs === undefined ? '-' : duration(site.latencyMs),
+        site.latencyMs === undefined ? '-' : formatDuration(site.latencyMs, 'measured'),
         holding === undefined ? '-' : describeMaskedKey(holding.maskedKey, holding.keyFingerprint),
         notes.get(site.site) ?? '',
       ];
@@ -37,7 +38,9 @@ export function siteTable(
 function stepLine(mark: StepMark | undefined): string {
   if (mark === undefined) return 'not recorded';
   const took =
-    mark.endedAt === undefined ? '' : ` (${duration(Date.parse(mark.endedAt) - Date.parse(mark.startedAt))})`;
+    mark.endedAt === undefined
+      ? ''
+      : ` (${formatDuration(Date.parse(mark.endedAt) - Date.parse(mark.startedAt), 'measured')})`;
   const error = mark.error === undefined ? '' : `: ${mark.error.split('\n')[0] ?? ''}`;
   return `${mark.status.padEnd(9)} ${mark.startedAt} → ${mark.endedAt ?? '…'}${took}${error}`;
 }

@@ -1,10 +1,12 @@
 /**
  * Progress of a fleet push as results arrive: on a terminal one live line (confirmed / failed / remaining,
- * failures printed above it as they happen); otherwise one plain line per site, for logs and CI.
+ * failures printed above it as they happen); otherwise one plain line per site, for logs and CI. Also what
+ * `push` says of each stage before it, as the push use case reports them.
  */
-import type { SiteResult } from '../../core/index.js';
-import { resultLine } from './format.js';
-import type { OutputStream } from './frame.js';
+import { describeKey, type PushFleetObserver, SETTINGS, type SiteResult } from '../../core/index.js';
+import { count, resultLine } from './format.js';
+import type { CliContext, OutputStream } from './frame.js';
+import type { PushSettings } from './push-settings.js';
 
 export interface PushProgress {
   report(result: SiteResult): void;
@@ -69,5 +71,44 @@ export function pushProgress(out: OutputStream, total: number): PushProgress {
       draw();
       out.write('\n');
     },
+  };
+}
+
+/**
+ * What `push` says as its use case goes: duplicates and confirmation come from the command, the rest is
+ * progress (silent with --quiet; the notes also with --json). `finish` ends the live line, if a push began.
+ */
+export function pushStages(
+  settings: PushSettings,
+  cli: CliContext,
+): Required<Omit<PushFleetObserver, 'confirm'>> & { finish(): void } {
+  let progress: PushProgress | undefined;
+  return {
+    listed(list) {
+      for (const duplicate of list.duplicates) cli.stderr.write(`warning: ignored duplicate: ${duplicate}\n`);
+    },
+    skippingConfirmed(confirmedEarlier, remaining) {
+      if (settings.json) return;
+      cli.progress.write(
+        `${count(confirmedEarlier, 'site')} confirmed in ${settings.retryFrom}: ` +
+          `pushing to the other ${count(remaining, 'site')} only.\n`,
+      );
+    },
+    stripeAccepted(account) {
+      cli.progress.write(
+        `Stripe accepted ${describeKey(settings.key)} (${settings.keyMode} mode, read-only check; ` +
+          (account === undefined
+            ? `its account was not compared: ${SETTINGS.stripeAccount.variable}=acct_... requires one).\n`
+            : `account ${account}).\n`),
+      );
+    },
+    pushing(sites) {
+      if (!settings.json) {
+        cli.progress.write(`Pushing ${describeKey(settings.key)} to ${count(sites.length, 'site')}...\n`);
+      }
+      progress = pushProgress(cli.progress, sites.length);
+    },
+    result: (result) => progress?.report(result),
+    finish: () => progress?.finish(),
   };
 }

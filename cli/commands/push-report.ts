@@ -5,16 +5,15 @@
 import {
   describeKey,
   endpointUrl,
-  type KeyMode,
   keyJson,
   PUSH_STOP_EXPLANATIONS,
-  type PushStopReason,
-  SETTINGS,
+  type PushFleetOutcome,
+  type PushFleetResult,
   type SiteList,
   type SiteResult,
 } from '../../core/index.js';
 import { formatDuration } from '../duration.js';
-import { count, duration, siteResultJson, table, writeJson } from './format.js';
+import { count, siteResultJson, table, writeJson } from './format.js';
 import {
   type CliContext,
   EXIT_INTERRUPTED,
@@ -23,38 +22,35 @@ import {
   PROGRAM,
   type StopSignal,
 } from './frame.js';
+import { ATTEMPTS, type PushSettings } from './push-settings.js';
 
-/** Tries per site for transient failures (429, 5xx, timeouts, connection errors), as the Lambda's default. */
-export const ATTEMPTS = SETTINGS.siteAttempts.default;
 /** Larger fleets list only the sites that did not confirm (the JSON output has them all). */
 const MAX_TABLE_ROWS = 50;
-
-export interface PushSettings {
-  readonly sitesFile: string;
-  readonly key: string;
-  readonly keyMode: KeyMode;
-  readonly keyFrom: string;
-  readonly masterKey: string;
-  readonly masterKeyFrom: string;
-  readonly concurrency: number;
-  readonly timeoutMs: number;
-  readonly canary: number;
-  readonly dryRun: boolean;
-  readonly force: boolean;
-  readonly json: boolean;
-  readonly verbose: boolean;
-  readonly live: boolean;
-  /** --stripe-check: where Stripe is, and the account the key must belong to (STRIPE_ACCOUNT). */
-  readonly stripeCheck: { readonly apiBase: string; readonly account: string | undefined } | undefined;
-  /** The earlier `--json` result whose unconfirmed sites this push retries. */
-  readonly retryFrom: string | undefined;
-}
 
 /** Reaching a report means the check passed: a refusal stops the push before. */
 const stripeCheckJson = (settings: PushSettings): 'passed' | 'skipped' =>
   settings.stripeCheck === undefined ? 'skipped' : 'passed';
 
-export function printPlan(settings: PushSettings, list: SiteList, cli: CliContext): void {
+/** What the push use case answered, printed; the exit code. `interrupted`: the signal that stopped it. */
+export function printResult(
+  settings: PushSettings,
+  result: PushFleetResult,
+  interrupted: StopSignal | undefined,
+  cli: CliContext,
+): number {
+  switch (result.kind) {
+    case 'planned':
+      printPlan(settings, result.list, cli);
+      return EXIT_OK;
+    case 'declined':
+      cli.stderr.write('Nothing was pushed.\n');
+      return EXIT_NOT_CONFIRMED;
+    case 'pushed':
+      return printReport(settings, result, interrupted, cli);
+  }
+}
+
+function printPlan(settings: PushSettings, list: SiteList, cli: CliContext): void {
   const endpoints = list.sites.map((site) => endpointUrl(site) ?? site);
   if (settings.json) {
     writeJson(cli.stdout, {
@@ -90,21 +86,13 @@ export function printPlan(settings: PushSettings, list: SiteList, cli: CliContex
 /** A table row: a site's result, or a site whose answer never arrived. */
 type Row = Omit<SiteResult, 'outcome'> & { readonly outcome: SiteResult['outcome'] | 'unanswered' };
 
-/** What one push did, as far as this process knows. */
-export interface PushOutcome {
-  /** One result per site that answered (or was given up on, or never contacted), in list order. */
-  readonly results: readonly SiteResult[];
-  /** Sites whose request may have reached them but whose answer did not arrive before exiting. */
-  readonly unanswered: readonly string[];
-  readonly stoppedBecause: PushStopReason | undefined;
-  readonly interrupted: StopSignal | undefined;
-  /** Sites an earlier result (--retry-from) shows confirmed, not contacted again. */
-  readonly confirmedEarlier: readonly string[];
-  readonly elapsedMs: number;
-}
-
-export function printReport(settings: PushSettings, outcome: PushOutcome, cli: CliContext): number {
-  const { results, unanswered, interrupted, confirmedEarlier } = outcome;
+function printReport(
+  settings: PushSettings,
+  outcome: PushFleetOutcome,
+  interrupted: StopSignal | undefined,
+  cli: CliContext,
+): number {
+  const { results, unanswered, confirmedEarlier } = outcome;
   const confirmedNow = results.filter((r) => r.outcome === 'confirmed').length;
   const notAttempted = results.filter((r) => r.outcome === 'not_attempted').length;
   const failed = results.length - confirmedNow - notAttempted;
@@ -175,7 +163,7 @@ export function printReport(settings: PushSettings, outcome: PushOutcome, cli: C
           r.outcome,
           r.httpStatus === undefined ? '-' : String(r.httpStatus),
           r.outcome === 'unanswered' ? '-' : String(r.attempts),
-          r.attempts === 0 ? '-' : duration(r.durationMs),
+          r.attempts === 0 ? '-' : formatDuration(r.durationMs, 'measured'),
           r.outcome === 'confirmed' ? '' : (r.detail ?? ''),
         ]),
         ['left', 'left', 'right', 'right', 'right', 'left'],
@@ -184,7 +172,7 @@ export function printReport(settings: PushSettings, outcome: PushOutcome, cli: C
   }
   if (notAttempted > 0) cli.stdout.write(`${count(notAttempted, 'site')} not attempted (not contacted).\n`);
   cli.stdout.write(
-    `\n${describeKey(settings.key)} → ${count(sites, 'site')} in ${duration(outcome.elapsedMs)}: ` +
+    `\n${describeKey(settings.key)} → ${count(sites, 'site')} in ${formatDuration(outcome.elapsedMs, 'measured')}: ` +
       `${confirmed} confirmed${confirmedEarlier.length > 0 ? ` (${confirmedEarlier.length} earlier)` : ''}, ` +
       `${failed} failed, ${notAttempted} not attempted` +
       `${unanswered.length > 0 ? `, ${unanswered.length} unanswered` : ''}.\n`,

@@ -1,17 +1,24 @@
 /**
  * The fleet push engine: PUTs the new key to every site, canaries first, then through a bounded worker pool,
- * with retries (`backoff.ts`: exponential backoff, full jitter, Retry-After) for transient failures only,
+ * with retries (`../retry.ts`: exponential backoff, full jitter, Retry-After) for transient failures only,
  * and stops launching requests when the invocation's remaining time gets short. One attempt at one site is
  * `fleet-http.ts`; what its answer means is `site-answer.ts`. Nothing here ever writes the key or the
  * master key anywhere but into the request itself.
  */
 import { performance } from 'node:perf_hooks';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { RotatorConfig } from '../config.js';
 import { ConfigurationError } from '../errors.js';
 import type { RotationLogger } from '../log.js';
 import type { PushReport, PushRequest, PushStopReason, SitePusher, SiteResult } from '../ports.js';
-import { attemptsText, type BackoffPolicy, DEFAULT_MAX_RETRY_AFTER_MS, retryDelayMs } from './backoff.js';
+import {
+  attemptsText,
+  type BackoffPolicy,
+  DEFAULT_MAX_RETRY_AFTER_MS,
+  type RetryAdvice,
+  type RetryPolicy,
+  type RetryStop,
+  retrying,
+} from '../retry.js';
 import { attemptPut, endpointUrl, type FleetConnector, type SitePut, sitePut } from './fleet-http.js';
 import type { AttemptVerdict } from './site-answer.js';
 
@@ -113,6 +120,7 @@ export function createFleetPusher(options: FleetPusherOptions): SitePusher {
 class PushRun {
   private readonly results: (SiteResult | undefined)[];
   private readonly put: SitePut;
+  private readonly retryPolicy: RetryPolicy;
   /** What `scrub` removes from a site's detail: both secrets, raw and URL-encoded, computed once per push. */
   private readonly secrets: readonly string[];
   private cursor = 0;
@@ -135,6 +143,13 @@ class PushRun {
       masterApiKey: request.masterApiKey,
       timeoutMs: settings.siteTimeoutMs,
     });
+    this.retryPolicy = {
+      attempts: settings.attempts,
+      backoff: settings.backoff,
+      maxRetryAfterMs: settings.maxRetryAfterMs,
+      random: settings.random,
+      deadline: { remainingTimeMs: request.remainingTimeMs, marginMs: settings.deadlineMarginMs },
+    };
     this.secrets = [request.key, request.masterApiKey]
       .filter((value) => value.length > 0)
       .flatMap((value) => {
@@ -284,55 +299,41 @@ class PushRun {
         durationMs: 0,
       };
     }
-    const finish = (verdict: AttemptVerdict, attempts: number, detail: string): SiteResult => ({
+    const { last, attempts, stop } = await retrying(
+      this.retryPolicy,
+      () => attemptPut(url, this.put),
+      retryableVerdict,
+      (verdict, attempt, delayMs) =>
+        this.settings.logger.debug('retrying site', {
+          site,
+          attempt,
+          delayMs: Math.round(delayMs),
+          outcome: verdict.outcome,
+          httpStatus: verdict.httpStatus,
+        }),
+    );
+    return {
       site,
-      outcome: verdict.outcome,
-      ...(verdict.httpStatus === undefined ? {} : { httpStatus: verdict.httpStatus }),
-      detail: this.scrub(detail),
+      outcome: last.outcome,
+      ...(last.httpStatus === undefined ? {} : { httpStatus: last.httpStatus }),
+      detail: this.scrub(this.retriedDetail(last, attempts, stop)),
       attempts,
       durationMs: Math.round(performance.now() - started),
-    });
+    };
+  }
 
-    for (let attempts = 1; ; attempts += 1) {
-      const verdict = await attemptPut(url, this.put);
-      if (!verdict.retryable) {
-        return finish(
-          verdict,
-          attempts,
-          attempts === 1 ? verdict.detail : `${verdict.detail} (${attemptsText(attempts)})`,
-        );
-      }
-      if (attempts >= this.settings.attempts) {
-        return finish(verdict, attempts, `${verdict.detail} (${attemptsText(attempts)})`);
-      }
-      if (verdict.retryAfterMs !== undefined && verdict.retryAfterMs > this.settings.maxRetryAfterMs) {
-        return finish(
-          verdict,
-          attempts,
-          `${verdict.detail}; Retry-After of ${verdict.retryAfterMs} ms exceeds the ${this.settings.maxRetryAfterMs} ms limit, gave up after ${attemptsText(attempts)}`,
-        );
-      }
-      const delayMs = retryDelayMs(
-        attempts - 1,
-        this.settings.backoff,
-        this.settings.random,
-        verdict.retryAfterMs,
-      );
-      if (this.request.remainingTimeMs() - delayMs < this.settings.deadlineMarginMs) {
-        return finish(
-          verdict,
-          attempts,
-          `${verdict.detail}; no time left to retry before the invocation deadline (${attemptsText(attempts)})`,
-        );
-      }
-      this.settings.logger.debug('retrying site', {
-        site,
-        attempt: attempts,
-        delayMs: Math.round(delayMs),
-        outcome: verdict.outcome,
-        httpStatus: verdict.httpStatus,
-      });
-      await sleep(delayMs);
+  /** The last verdict's detail, with how often the site was tried and why the tries ended. */
+  private retriedDetail({ detail, retryAfterMs }: AttemptVerdict, attempts: number, stop: RetryStop): string {
+    const tried = attemptsText(attempts);
+    switch (stop) {
+      case 'final':
+        return attempts === 1 ? detail : `${detail} (${tried})`;
+      case 'attempts':
+        return `${detail} (${tried})`;
+      case 'retry_after':
+        return `${detail}; Retry-After of ${retryAfterMs} ms exceeds the ${this.settings.maxRetryAfterMs} ms limit, gave up after ${tried}`;
+      case 'deadline':
+        return `${detail}; no time left to retry before the invocation deadline (${tried})`;
     }
   }
 
@@ -342,4 +343,9 @@ class PushRun {
     for (const value of this.secrets) clean = clean.replaceAll(value, '[redacted]');
     return clean;
   }
+}
+
+/** A transient verdict is its own retry advice (its Retry-After included); any other is final. */
+function retryableVerdict(verdict: AttemptVerdict): RetryAdvice | undefined {
+  return verdict.retryable ? verdict : undefined;
 }

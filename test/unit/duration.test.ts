@@ -66,6 +66,15 @@ describe('formatDuration', () => {
     expect(formatDuration(0)).toBe('0s');
   });
 
+  it('shows a measured time to a readable precision: ms below a second, tenths of seconds above', ({
+    expect,
+  }) => {
+    expect(formatDuration(12.4, 'measured')).toBe('12 ms');
+    expect(formatDuration(999, 'measured')).toBe('999 ms');
+    expect(formatDuration(1_530, 'measured')).toBe('1.5 s');
+    expect(formatDuration(600_000, 'measured')).toBe('600.0 s');
+  });
+
   it('is read back as the same duration, for every whole number of milliseconds', ({ expect }) => {
     fc.assert(
       fc.property(fc.nat({ max: 30 * 24 * 3_600_000 }), (ms) => {
