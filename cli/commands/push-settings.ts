@@ -11,7 +11,6 @@ import {
   readStripeAccount,
   readStripeApiBase,
   SETTINGS,
-  truncatedKeyProblem,
 } from '../../core/index.js';
 import { type CliContext, durationFlag, parseOptions, settingNumber, UsageError } from './frame.js';
 
@@ -97,7 +96,7 @@ function resolveSettings(values: PushValues, cli: CliContext): PushSettings {
         'give the Stripe secret key to push (sk_test_... or sk_live_...), preferably in STRIPE_SECRET_KEY',
     );
   } else {
-    const problem = keyProblem(key, keyModeOf(key) ?? 'test') ?? truncatedKeyProblem(key);
+    const problem = keyProblem(key, keyModeOf(key) ?? 'test');
     if (problem !== undefined) problems.push(`the key in ${keyFrom} ${problem}`);
     else if (keyModeOf(key) === 'live' && values.live !== true) {
       problems.push(
