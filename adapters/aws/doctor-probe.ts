@@ -220,6 +220,8 @@ export class AwsDeploymentProbe implements DeploymentProbe {
         const id = t.TrailARN ?? t.Name ?? '';
         const status = await trail.send(new GetTrailStatusCommand({ Name: id }));
         const selectors = await trail.send(new GetEventSelectorsCommand({ TrailName: id }));
+        // A trail without selectors logs management events (CloudTrail's default).
+        const none = !selectors.EventSelectors?.length && !selectors.AdvancedEventSelectors?.length;
         const basic = (selectors.EventSelectors ?? []).some(
           (s) => s.IncludeManagementEvents !== false && s.ReadWriteType !== 'ReadOnly',
         );
@@ -231,7 +233,7 @@ export class AwsDeploymentProbe implements DeploymentProbe {
           ...(t.HomeRegion ? { homeRegion: t.HomeRegion } : {}),
           multiRegion: t.IsMultiRegionTrail === true,
           logging: status.IsLogging === true,
-          managementEvents: basic || advanced,
+          managementEvents: none || basic || advanced,
         };
       }),
     );
@@ -273,9 +275,10 @@ export class AwsDeploymentProbe implements DeploymentProbe {
    * session policies are not in it. The caller may not be allowed to simulate: then "unknown".
    */
   async abortPermission(secretArn: string, actions: readonly string[]): Promise<AbortPermission> {
-    const caller = (await this.#client(STSClient).send(new GetCallerIdentityCommand({}))).Arn ?? '';
     const iam = this.#client(IAMClient);
+    let caller = '';
     try {
+      caller = (await this.#client(STSClient).send(new GetCallerIdentityCommand({}))).Arn ?? '';
       const assumed = /^arn:(aws[a-z-]*):sts::(\d{12}):assumed-role\/([^/]+)\//.exec(caller);
       // The session ARN drops the role's path; IAM names the role with it.
       const source = assumed
@@ -297,11 +300,9 @@ export class AwsDeploymentProbe implements DeploymentProbe {
         .map((result) => result.EvalActionName ?? '?');
       return { known: true, caller: source, denied };
     } catch (error) {
-      if (!/AccessDenied|NoSuchEntity|InvalidInput|NotImplemented/.test(errorName(error))) throw error;
-      return {
-        known: false,
-        reason: `${caller || 'the caller'} could not be simulated (${errorName(error)})`,
-      };
+      // Not allowed to simulate, a role IAM does not know by that name, or no simulator at this endpoint.
+      const why = error instanceof Error ? `${error.name}: ${error.message.split('\n')[0]}` : String(error);
+      return { known: false, reason: `${caller || 'the caller'} could not be simulated (${why})` };
     }
   }
 }
