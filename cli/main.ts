@@ -50,6 +50,11 @@ const COMMANDS: readonly Entry[] = [
     load: async () => (await import('./commands/abort.js')).abortCommand,
   },
   {
+    name: 'doctor',
+    summary: 'check a live deployment, reading only: one line per check, with the fix when it fails',
+    load: async () => (await import('./commands/doctor.js')).doctorCommand,
+  },
+  {
     name: 'push',
     summary: 'push a Stripe key to every site of a sites file (no AWS)',
     load: async () => (await import('./commands/push.js')).pushCommand,
@@ -76,7 +81,8 @@ Options:
   --version      show the version
 
 ${COMMON_OPTIONS_HELP}
-Exit codes: 0 success (every site confirmed), 1 not every site confirmed (or the run failed),
+Exit codes: 0 success (every site confirmed; doctor: every check holds), 1 not every site confirmed
+(doctor: a check fails; or the run failed),
 2 usage or configuration error, 130/143 interrupted by SIGINT/SIGTERM (push, abort and rotate --wait
 after reporting what was done). With --json, an error ends with one document on stdout too:
 {"ok": false, "error": {"kind": "usage|configuration|key_refused|failure|interrupted", "message", "exitCode"}}.

@@ -11,7 +11,8 @@ export const AWSPREVIOUS = 'AWSPREVIOUS';
 
 /**
  * Whether a version's labels mark an unfinished rotation: AWSPENDING on a version that is not AWSCURRENT.
- * (A finished rotation may leave AWSPENDING on the current version.) Secrets Manager then refuses a new one.
+ * (AWSPENDING left on the current version, by a rotation finished elsewhere, is harmless: docs/aws-behaviour.md.)
+ * Secrets Manager then refuses a new one.
  */
 export function marksUnfinishedRotation(stages: readonly string[]): boolean {
   return stages.includes(AWSPENDING) && !stages.includes(AWSCURRENT);
@@ -33,6 +34,8 @@ export interface RotatedSecretStore {
   putPending(secretId: string, token: string, value: string, rotationToken?: string): Promise<void>;
   /** Moves AWSCURRENT to `token`, removing it from `fromVersionId` (AWS moves AWSPREVIOUS itself). */
   promote(secretId: string, token: string, fromVersionId: string): Promise<void>;
+  /** Removes AWSPENDING from version `token` (UpdateSecretVersionStage with RemoveFromVersionId only). */
+  clearPending(secretId: string, token: string): Promise<void>;
 }
 
 /**

@@ -109,6 +109,10 @@ export class InMemorySecrets implements RotatedSecretStore, SecretReader, Staged
     });
   }
 
+  async clearPending(secretId: string, token: string): Promise<void> {
+    this.#require(secretId).moveStage(AWSPENDING, { removeFromVersionId: token });
+  }
+
   // SecretReader ------------------------------------------------------------------------------------------
 
   async readCurrent(secretId: string): Promise<string | undefined> {

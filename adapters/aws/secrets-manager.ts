@@ -81,6 +81,16 @@ export class SecretsManagerStore implements RotatedSecretStore, SecretReader, St
     );
   }
 
+  async clearPending(secretId: string, token: string): Promise<void> {
+    await this.client.send(
+      new UpdateSecretVersionStageCommand({
+        SecretId: secretId,
+        VersionStage: AWSPENDING,
+        RemoveFromVersionId: token,
+      }),
+    );
+  }
+
   async writeStaged(secretId: string, value: string): Promise<void> {
     // No VersionStages: AWSCURRENT moves to the new version. The SDK's generated token makes its own
     // retries idempotent; a replayed finishSecret compares values first and writes nothing twice.

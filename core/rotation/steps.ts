@@ -20,6 +20,7 @@ import type { RotationEvent, RotationStep } from './event.js';
 import { bestEffort, recordFailure, requireRecord, rotationStart, siteRecord } from './ledger.js';
 import { propagationFailureMessage } from './messages.js';
 import { chooseNextKey } from './next-key.js';
+import { clearPendingLabel } from './pending-label.js';
 
 interface StepInput {
   readonly event: RotationEvent;
@@ -61,6 +62,7 @@ export async function rotate(
     });
     // Likewise the staged key reset: a no-op when it already happened (the staged secret no longer holds it).
     if (event.Step === 'finishSecret') {
+      await clearPendingLabel(deps, log, event, description);
       await resetStagedKey(deps, log, () =>
         deps.secrets.getValue(event.SecretId, { stage: AWSCURRENT, versionId: event.ClientRequestToken }),
       );
@@ -307,6 +309,7 @@ async function finishSecret({ event, id, description, deps, log }: StepInput): P
   )?.[0];
   if (!currentVersion) throw new RotationStateError(`Secret ${description.arn} has no AWSCURRENT version`);
   await deps.secrets.promote(event.SecretId, event.ClientRequestToken, currentVersion);
+  await clearPendingLabel(deps, log, event, description);
   deps.metrics.record('RotationSucceeded', 1);
   // AWSCURRENT has moved: from here on nothing may fail the step (a retry would find the token current).
   const finishedAt = wallClock(deps)().toISOString();

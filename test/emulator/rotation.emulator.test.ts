@@ -255,6 +255,19 @@ describe('a rotation against the moto emulator', () => {
     expect(await currentSecretValue(sm, d.arn)).toBe(NEXT);
   });
 
+  it('leaves the new version labelled AWSCURRENT only after finishSecret, also when finishSecret is replayed', async () => {
+    const d = await deploy({ staged: NEXT });
+    const before = Object.keys(await secretStages(sm, d.arn))[0] ?? '';
+    const token = await startMotoRotation(sm, d.arn);
+
+    await run(d, token);
+    // moto, like the UpdateSecretVersionStage API, leaves AWSPENDING where it was when AWSCURRENT moves.
+    expect(await secretStages(sm, d.arn)).toEqual({ [token]: ['AWSCURRENT'], [before]: ['AWSPREVIOUS'] });
+
+    await run(d, token, ['finishSecret']);
+    expect(await secretStages(sm, d.arn)).toEqual({ [token]: ['AWSCURRENT'], [before]: ['AWSPREVIOUS'] });
+  });
+
   it('reaches the same end state with every step invoked twice, and creates no extra versions', async () => {
     const d = await deploy({ staged: NEXT });
     const token = await startMotoRotation(sm, d.arn);

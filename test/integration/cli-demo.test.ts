@@ -48,6 +48,9 @@ describe('stripe-key-rotator demo', () => {
       from = at + line.length;
     }
     expect(run.stdout).toMatch(/SITE +STATUS +ATTEMPTS +LATENCY +KEY HELD \(LEDGER\)/);
+    // After the finish the new version carries AWSCURRENT alone, as Secrets Manager shows it.
+    expect(run.stdout).toMatch(/[0-9a-f-]{36} {2}AWSCURRENT {2,}sk_test_/);
+    expect(run.stdout).not.toContain('AWSPENDING, AWSCURRENT');
     expect(
       run.stdout.match(
         /^https:\/\/127\.0\.0\.\d+:\d+ +confirmed +[12] +\d+ ms +sk_test_…[0-9a-f]{4} \(fp [0-9a-f]{12}\)/gm,

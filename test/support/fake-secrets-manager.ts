@@ -144,6 +144,11 @@ export class FakeSecretsManager {
     return this.find(arn).holderOf(stage);
   }
 
+  /** DescribeSecret's VersionIdsToStages. */
+  stagesByVersion(arn: string): Record<string, string[]> {
+    return this.find(arn).stagesByVersion();
+  }
+
   versionCount(arn: string): number {
     return this.find(arn).list().length;
   }

@@ -113,7 +113,7 @@ describe('InMemorySecrets, with Secrets Manager label semantics', () => {
     expect(secrets.versions(arn)).toHaveLength(2);
   });
 
-  it('promotes with RemoveFromVersionId: AWSCURRENT moves, AWSPREVIOUS follows, AWSPENDING stays until the next rotation', async () => {
+  it('promotes with RemoveFromVersionId: AWSCURRENT moves, AWSPREVIOUS follows, AWSPENDING stays until cleared', async () => {
     const { secrets, arn } = secretWithCurrent();
     const original = Object.keys(await labels(secrets, arn))[0] ?? '';
     const first = secrets.startRotation(arn);
@@ -125,17 +125,31 @@ describe('InMemorySecrets, with Secrets Manager label semantics', () => {
       [original]: [AWSPREVIOUS],
     });
 
+    await secrets.clearPending(arn, first);
+
+    expect(await labels(secrets, arn)).toEqual({ [first]: [AWSCURRENT], [original]: [AWSPREVIOUS] });
+
     const second = secrets.startRotation(arn);
     await secrets.putPending(arn, second, OTHER);
     await secrets.promote(arn, second, first);
 
+    await secrets.clearPending(arn, second);
+
     // The original version lost its last label: deprecated, no longer listed.
-    expect(await labels(secrets, arn)).toEqual({
-      [second]: [AWSPENDING, AWSCURRENT],
-      [first]: [AWSPREVIOUS],
-    });
+    expect(await labels(secrets, arn)).toEqual({ [second]: [AWSCURRENT], [first]: [AWSPREVIOUS] });
     expect(await secrets.getValue(arn, { stage: AWSCURRENT })).toBe(OTHER);
     expect(await secrets.getValue(arn, { stage: AWSPREVIOUS })).toBe(NEXT);
+  });
+
+  it('refuses to clear AWSPENDING from a version that does not carry it, changing nothing', async () => {
+    const { secrets, arn } = secretWithCurrent();
+    const current = Object.keys(await labels(secrets, arn))[0] ?? '';
+    const before = await labels(secrets, arn);
+
+    const refusal = await rejection(secrets.clearPending(arn, current));
+
+    expect(refusal.message).toContain('InvalidParameterException');
+    expect(await labels(secrets, arn)).toEqual(before);
   });
 
   it('refuses to move AWSCURRENT without naming the version that holds it, changing nothing', async () => {

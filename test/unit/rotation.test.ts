@@ -448,8 +448,41 @@ describe('finishSecret', () => {
         MoveToVersionId: token,
         RemoveFromVersionId: oldVersion,
       },
+      { SecretId: world.rotatedArn, VersionStage: 'AWSPENDING', RemoveFromVersionId: token },
     ]);
     expect(capturedText()).toContain('Let the previous key expire in the Stripe Dashboard');
+  });
+
+  it('leaves the new version labelled AWSCURRENT only, and the old one AWSPREVIOUS', async () => {
+    const world = rotationWorld({ current: CURRENT, staged: NEXT });
+    const oldVersion = world.sm.versionIdAt(world.rotatedArn, 'AWSCURRENT') ?? '';
+    const token = world.sm.startRotation(world.rotatedArn);
+
+    await runAllSteps(world, token);
+
+    expect(world.sm.stagesByVersion(world.rotatedArn)).toEqual({
+      [token]: ['AWSCURRENT'],
+      [oldVersion]: ['AWSPREVIOUS'],
+    });
+  });
+
+  it('finishes even when AWSPENDING cannot be removed, and its replay removes it', async () => {
+    const world = rotationWorld({ current: CURRENT, staged: NEXT });
+    const token = world.sm.startRotation(world.rotatedArn);
+    await step(world, 'createSecret', token);
+    await step(world, 'setSecret', token);
+    world.sm.mock
+      .on(UpdateSecretVersionStageCommand, { VersionStage: 'AWSPENDING' })
+      .rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+
+    await step(world, 'finishSecret', token);
+    expect(world.sm.valueAt(world.rotatedArn, 'AWSCURRENT')).toBe(NEXT);
+    expect(world.sm.stagesByVersion(world.rotatedArn)[token]).toEqual(['AWSPENDING', 'AWSCURRENT']);
+    expect(capturedText()).toContain('Could not remove AWSPENDING');
+
+    world.sm.installHandlers();
+    await step(world, 'finishSecret', token);
+    expect(world.sm.stagesByVersion(world.rotatedArn)[token]).toEqual(['AWSCURRENT']);
   });
 });
 
@@ -469,7 +502,8 @@ describe('every step replayed twice in a row', () => {
     // One pending write and one staged key reset: the replayed finishSecret finds nothing left to reset.
     expect(putsTo(world, world.rotatedArn)).toHaveLength(1);
     expect(putsTo(world, world.stagedArn)).toHaveLength(1);
-    expect(world.sm.mock.commandCalls(UpdateSecretVersionStageCommand)).toHaveLength(1);
+    // AWSCURRENT moved once and AWSPENDING removed once: the replay finds neither left to do.
+    expect(world.sm.mock.commandCalls(UpdateSecretVersionStageCommand)).toHaveLength(2);
   });
 });
 

@@ -141,6 +141,15 @@ describe('SecretVersions: UpdateSecretVersionStage', () => {
     expect(versions.stagesByVersion()).toEqual({ [V2]: [AWSPENDING, AWSCURRENT], [V1]: [AWSPREVIOUS] });
   });
 
+  it('removes AWSPENDING from the new current version with RemoveFromVersionId alone', () => {
+    const versions = pendingRotation();
+    versions.moveStage(AWSCURRENT, { moveToVersionId: V2, removeFromVersionId: V1 });
+
+    versions.moveStage(AWSPENDING, { removeFromVersionId: V2 });
+
+    expect(versions.stagesByVersion()).toEqual({ [V2]: [AWSCURRENT], [V1]: [AWSPREVIOUS] });
+  });
+
   it('refuses to move a label attached elsewhere without naming that version (InvalidParameterException)', () => {
     const versions = pendingRotation();
     const before = versions.stagesByVersion();
