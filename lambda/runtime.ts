@@ -65,8 +65,6 @@ export function createRotationHandler(
   const deps: RotationDeps = {
     config,
     secrets: store,
-    secretReader: store,
-    stagedKeys: store,
     siteList: new SsmSiteListSource({
       client: overrides.ssm ?? new SSMClient(AWS_CLIENT_CONFIG),
       parameter: config.sitesParameter,

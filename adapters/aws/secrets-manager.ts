@@ -13,17 +13,15 @@ import {
   AWSCURRENT,
   AWSPENDING,
   ConfigurationError,
-  type RotatedSecretStore,
   type SecretDescription,
-  type SecretReader,
-  type StagedKeyWriter,
+  type SecretStore,
 } from '../../core/index.js';
 
 function errorName(error: unknown): string | undefined {
   return error instanceof Error ? error.name : undefined;
 }
 
-export class SecretsManagerStore implements RotatedSecretStore, SecretReader, StagedKeyWriter {
+export class SecretsManagerStore implements SecretStore {
   constructor(private readonly client: SecretsManagerClient) {}
 
   async describe(secretId: string): Promise<SecretDescription> {

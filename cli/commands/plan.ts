@@ -262,7 +262,7 @@ async function chooseKey(
       return refused([`Secret ${description.arn} has no AWSCURRENT value to rotate from`]);
     const next = await chooseNextKey(
       description.arn,
-      { config, secrets: store, secretReader: store, ledger },
+      { config, secrets: store, ledger },
       current,
       stripe === undefined ? undefined : unreachableAsRefused(stripe),
     );
