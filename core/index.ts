@@ -7,6 +7,7 @@ export * from './contract.js';
 export * from './errors.js';
 export * from './http.js';
 export * from './log.js';
+export * from './operations/ports.js';
 export * from './ports.js';
 export * from './push/backoff.js';
 export * from './push/dns-queue.js';
