@@ -83,16 +83,20 @@ export interface AwsDeps {
 export function createDeps(options: AwsDepsOptions = {}): AwsDeps {
   const env = options.env ?? process.env;
   const endpoint = nonEmpty(env.AWS_ENDPOINT_URL);
-  if (endpoint !== undefined && !URL.canParse(endpoint)) {
-    throw new ConfigurationError(
-      `AWS_ENDPOINT_URL=${JSON.stringify(endpoint.slice(0, 200))} is not a URL: unset it, or give one such as ` +
-        'https://secretsmanager.eu-west-3.amazonaws.com',
-    );
-  }
-  const config = {
+  const clientOptions = {
     ...AWS_CLIENT_CONFIG,
     ...(options.region === undefined ? {} : { region: options.region }),
     ...(options.profile === undefined ? {} : { profile: options.profile }),
+  };
+  // Checked when a client is first built: the SDK would report a malformed endpoint as a TypeError.
+  const config = () => {
+    if (endpoint !== undefined && !URL.canParse(endpoint)) {
+      throw new ConfigurationError(
+        `AWS_ENDPOINT_URL=${JSON.stringify(endpoint.slice(0, 200))} is not a URL: unset it, or give one such ` +
+          'as https://secretsmanager.eu-west-3.amazonaws.com',
+      );
+    }
+    return clientOptions;
   };
   const callMs = options.callDeadlineMs ?? AWS_CALL_DEADLINE_MS;
   const deadline: CallDeadline = () => {
@@ -120,11 +124,11 @@ export function createDeps(options: AwsDepsOptions = {}): AwsDeps {
   const secretsManager = bounded(
     'Secrets Manager',
     given.secretsManager,
-    () => new SecretsManagerClient(config),
+    () => new SecretsManagerClient(config()),
   );
-  const ssm = bounded('SSM', given.ssm, () => new SSMClient(config));
-  const sns = bounded('SNS', given.sns, () => new SNSClient(config));
-  const dynamodb = bounded('DynamoDB', given.dynamodb, () => new DynamoDBClient(config));
+  const ssm = bounded('SSM', given.ssm, () => new SSMClient(config()));
+  const sns = bounded('SNS', given.sns, () => new SNSClient(config()));
+  const dynamodb = bounded('DynamoDB', given.dynamodb, () => new DynamoDBClient(config()));
   // The document client sends through its own stack, not the base client's `send`: bounded itself.
   const documents = lazy(() =>
     withCallDeadline(DynamoDBDocumentClient.from(dynamodb()), 'DynamoDB', deadline),

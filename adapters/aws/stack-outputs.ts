@@ -4,7 +4,7 @@ import { type CallDeadline, withCallDeadline } from './deadline.js';
 
 export class CloudFormationStackOutputs implements StackOutputsReader {
   constructor(
-    private readonly clientConfig: Record<string, unknown>,
+    private readonly clientConfig: () => Record<string, unknown>,
     private readonly deadline: CallDeadline,
     private readonly explain: (error: unknown, doing: string) => unknown,
   ) {}
@@ -13,7 +13,7 @@ export class CloudFormationStackOutputs implements StackOutputsReader {
     // Loaded only when --stack is given: the other commands start without it.
     const { CloudFormationClient, DescribeStacksCommand } = await import('@aws-sdk/client-cloudformation');
     const client = withCallDeadline(
-      new CloudFormationClient(this.clientConfig),
+      new CloudFormationClient(this.clientConfig()),
       'CloudFormation',
       this.deadline,
     );

@@ -89,7 +89,10 @@ describe('an AWS endpoint that accepts and never answers', () => {
   });
 
   it('fails a ledger read within the call deadline, naming DynamoDB', async () => {
-    const aws = createDeps({ callDeadlineMs: 700, clients: { dynamodb: new DynamoDBClient(clientConfig()) } });
+    const aws = createDeps({
+      callDeadlineMs: 700,
+      clients: { dynamodb: new DynamoDBClient(clientConfig()) },
+    });
     try {
       const { ms, error } = await failure(() =>
         aws.ledger('deadline-ledger').get({ secretArn: 'arn:x', token: 'token' }),
