@@ -1,41 +1,29 @@
 /**
  * Every AWS call ends at its deadline, whatever the endpoint does: an endpoint that accepts the connection
  * and never answers fails the call with an error naming the service, in the rotation function (within
- * the invocation's remaining time) and through the adapters the CLI uses.
+ * the invocation's remaining time), through the adapters the CLI uses, and in the built CLI at the real
+ * default deadline.
  */
-import { once } from 'node:events';
-import { createServer, type Server, type Socket } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDeps } from '../../adapters/aws/index.js';
+import { AWS_CALL_DEADLINE_MS } from '../../core/index.js';
 import { createRotationHandler } from '../../lambda/runtime.js';
 import { InMemoryLedger } from '../../sim/memory-ledger.js';
+import { type SilentEndpoint, startSilentEndpoint } from '../support/silent-endpoint.js';
+import { runCli } from './cli-harness.js';
 
-let silent: Server;
+let silent: SilentEndpoint;
 let endpoint: string;
-const sockets = new Set<Socket>();
 
 beforeAll(async () => {
-  // Accepts every connection, reads what it is sent, never answers.
-  silent = createServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.resume();
-  });
-  silent.listen(0, '127.0.0.1');
-  await once(silent, 'listening');
-  const address = silent.address();
-  if (typeof address !== 'object' || address === null) throw new Error('no address');
-  endpoint = `http://127.0.0.1:${address.port}`;
+  silent = await startSilentEndpoint();
+  endpoint = silent.url;
 });
 
-afterAll(async () => {
-  for (const socket of sockets) socket.destroy();
-  silent.close();
-  await once(silent, 'close');
-});
+afterAll(() => silent.close());
 
 const clientConfig = () => ({
   endpoint,
@@ -103,4 +91,29 @@ describe('an AWS endpoint that accepts and never answers', () => {
       aws.destroy();
     }
   });
+});
+
+describe('the built CLI against an endpoint that never answers', () => {
+  it('exits 1 at the AWS call deadline, naming Secrets Manager', async () => {
+    const run = await runCli(
+      ['status', '--secret-id', 'stripe/live/key', '--region', 'eu-west-3', '--json'],
+      {
+        entry: 'shim',
+        timeoutMs: AWS_CALL_DEADLINE_MS + 15_000,
+        env: {
+          AWS_ENDPOINT_URL: endpoint,
+          AWS_ACCESS_KEY_ID: 'AKIAEXAMPLEONLY',
+          AWS_SECRET_ACCESS_KEY: 'not-a-real-secret',
+          AWS_EC2_METADATA_DISABLED: 'true',
+        },
+      },
+    );
+    expect(run.timedOut).toBe(false);
+    expect(run.code, run.stderr).toBe(1);
+    expect(run.stderr).toContain(
+      `Secrets Manager did not answer DescribeSecret within ${AWS_CALL_DEADLINE_MS / 1000} s`,
+    );
+    expect(run.stdout).toBe('');
+    expect(run.durationMs).toBeLessThan(AWS_CALL_DEADLINE_MS + 5_000);
+  }, 60_000);
 });
