@@ -21,8 +21,12 @@ import {
 } from '../core/index.js';
 import { SourceMappedLogger } from './stack-map.js';
 
-/** Kept from the invocation's remaining time for the step to record its failure after an AWS call gave up. */
+/**
+ * Kept from the invocation's remaining time for the step to record its failure after an AWS call gave up;
+ * near the end a call still gets what is left, up to AWS_CALL_FLOOR_MS (a fast call can still succeed).
+ */
 const AWS_CALL_MARGIN_MS = 2_000;
+const AWS_CALL_FLOOR_MS = 1_000;
 
 export interface RuntimeOverrides {
   /** PEM of a CA trusted instead of the default roots, for the sites and Stripe (tests, the simulated fleet). */
@@ -53,8 +57,11 @@ export function createRotationHandler(
   // AWS calls end at their deadline, and never after the invocation would be killed.
   let invocation: InvocationClock | undefined;
   const aws = createDeps({
-    remainingTimeMs: () =>
-      invocation === undefined ? undefined : invocation.getRemainingTimeInMillis() - AWS_CALL_MARGIN_MS,
+    remainingTimeMs: () => {
+      if (invocation === undefined) return undefined;
+      const remaining = invocation.getRemainingTimeInMillis();
+      return Math.min(remaining, Math.max(remaining - AWS_CALL_MARGIN_MS, AWS_CALL_FLOOR_MS));
+    },
     clients: overrides,
   });
   const { deps } = aws.rotationDeps({
