@@ -288,10 +288,19 @@ export const STACK_OUTPUTS = {
   keyMode: 'KeyMode',
 } as const;
 
-/** Bounds on every AWS call (the SDK retries on top): a hung connection must not eat a whole invocation. */
+/**
+ * Bounds on every attempt of an AWS call. Without `throwOnRequestTimeout` the SDK only warns when
+ * `requestTimeout` passes and keeps waiting (docs/aws-calls.md).
+ */
 export const AWS_CLIENT_CONFIG = {
-  requestHandler: { connectionTimeout: 3_000, requestTimeout: 15_000 },
+  requestHandler: { connectionTimeout: 3_000, requestTimeout: 10_000, throwOnRequestTimeout: true },
 } as const;
+
+/**
+ * The most one AWS call may take, its retries included: the adapters abort it then (AbortSignal), and the
+ * error names the service. A hung endpoint must fail the step or the command, not run into a timeout.
+ */
+export const AWS_CALL_DEADLINE_MS = 15_000;
 
 /** The longest a Lambda invocation, hence one rotation step, may run. */
 export const FUNCTION_TIMEOUT_MAX_MS = 15 * 60_000;

@@ -47,6 +47,12 @@ export interface StagedKeyWriter {
   writeStaged(secretId: string, value: string): Promise<void>;
 }
 
+/**
+ * The one Secrets Manager store the rotation is given: the rotated secret's versions, the secrets it only
+ * reads (staged key, master API key) and the staged key's reset. One object in AWS and in memory alike.
+ */
+export interface SecretStore extends RotatedSecretStore, SecretReader, StagedKeyWriter {}
+
 /** Where a finished rotation is announced (an SNS topic in the Lambda). Never given a secret value. */
 export interface Notifier {
   notify(subject: string, message: string): Promise<void>;

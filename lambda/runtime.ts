@@ -5,19 +5,13 @@
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SNSClient } from '@aws-sdk/client-sns';
-import { SSMClient } from '@aws-sdk/client-ssm';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { DynamoDbLedger } from '../adapters/aws/dynamodb-ledger.js';
-import { SecretsManagerStore } from '../adapters/aws/secrets-manager.js';
-import { SnsNotifier } from '../adapters/aws/sns-notifier.js';
-import { SsmSiteListSource } from '../adapters/aws/ssm-site-list.js';
-import type { InvocationClock, RotationDeps, RotationLedger } from '../core/index.js';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SNSClient } from '@aws-sdk/client-sns';
+import type { SSMClient } from '@aws-sdk/client-ssm';
+import { createDeps } from '../adapters/aws/index.js';
+import type { InvocationClock, RotationLedger } from '../core/index.js';
 import {
-  AWS_CLIENT_CONFIG,
-  createSiteServices,
   loadConfig,
   METRICS,
   type MetricName,
@@ -26,6 +20,13 @@ import {
   rotate,
 } from '../core/index.js';
 import { SourceMappedLogger } from './stack-map.js';
+
+/**
+ * Kept from the invocation's remaining time for the step to record its failure after an AWS call gave up;
+ * near the end a call still gets what is left, up to AWS_CALL_FLOOR_MS (a fast call can still succeed).
+ */
+const AWS_CALL_MARGIN_MS = 2_000;
+const AWS_CALL_FLOOR_MS = 1_000;
 
 export interface RuntimeOverrides {
   /** PEM of a CA trusted instead of the default roots, for the sites and Stripe (tests, the simulated fleet). */
@@ -53,43 +54,23 @@ export function createRotationHandler(
   const metrics = new Metrics({ namespace: env[namespace.variable] || namespace.default, serviceName });
   const record = (name: MetricName, value: number) =>
     metrics.addMetric(name, METRICS.names[name].unit, value);
-  const services = createSiteServices({
-    config,
-    logger,
-    ...(overrides.ca === undefined ? {} : { ca: overrides.ca }),
+  // AWS calls end at their deadline, and never after the invocation would be killed.
+  let invocation: InvocationClock | undefined;
+  const aws = createDeps({
+    remainingTimeMs: () => {
+      if (invocation === undefined) return undefined;
+      const remaining = invocation.getRemainingTimeInMillis();
+      return Math.min(remaining, Math.max(remaining - AWS_CALL_MARGIN_MS, AWS_CALL_FLOOR_MS));
+    },
+    clients: overrides,
   });
-  const store = new SecretsManagerStore(
-    overrides.secretsManager ?? new SecretsManagerClient(AWS_CLIENT_CONFIG),
-  );
-
-  const deps: RotationDeps = {
+  const { deps } = aws.rotationDeps({
     config,
-    secrets: store,
-    secretReader: store,
-    stagedKeys: store,
-    siteList: new SsmSiteListSource({
-      client: overrides.ssm ?? new SSMClient(AWS_CLIENT_CONFIG),
-      parameter: config.sitesParameter,
-    }),
-    keyChecker: services.keyChecker,
-    pusher: services.pusher,
-    ledger:
-      overrides.ledger ??
-      new DynamoDbLedger({
-        client: DynamoDBDocumentClient.from(overrides.dynamodb ?? new DynamoDBClient(AWS_CLIENT_CONFIG)),
-        tableName: config.ledgerTable,
-      }),
     logger,
     metrics: { record },
-    ...(config.successNoticeTopicArn === undefined
-      ? {}
-      : {
-          notifier: new SnsNotifier(
-            overrides.sns ?? new SNSClient(AWS_CLIENT_CONFIG),
-            config.successNoticeTopicArn,
-          ),
-        }),
-  };
+    ca: overrides.ca,
+    ledger: overrides.ledger,
+  });
 
   return async (input, context) => {
     // Identifiers only, on every line of this invocation (pusher and Stripe checker included): never RotationToken.
@@ -99,6 +80,7 @@ export function createRotationHandler(
       secretArn: typeof raw.SecretId === 'string' ? raw.SecretId.slice(0, 2048) : undefined,
       versionId: typeof raw.ClientRequestToken === 'string' ? raw.ClientRequestToken.slice(0, 64) : undefined,
     });
+    invocation = context;
     try {
       await rotate(parseRotationEvent(input), deps, context);
     } catch (error) {
@@ -106,6 +88,7 @@ export function createRotationHandler(
       logger.error('Rotation step failed', { error });
       throw error;
     } finally {
+      invocation = undefined;
       metrics.publishStoredMetrics();
       logger.removeKeys(['step', 'secretArn', 'versionId']);
     }

@@ -6,9 +6,11 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { withCallDeadline } from '../adapters/aws/index.js';
 import { SecretsManagerRotationState } from '../adapters/aws/secret-rotation-state.js';
 import type { RotationStateReader } from '../core/index.js';
 import {
+  AWS_CALL_DEADLINE_MS,
   AWS_CLIENT_CONFIG,
   assessStaleness,
   ConfigurationError,
@@ -79,7 +81,13 @@ export function createWatchdogHandler(env: Env, overrides: WatchdogOverrides = {
     new Metrics({ namespace: env[namespace.variable] || namespace.default, serviceName });
   const reader =
     overrides.reader ??
-    new SecretsManagerRotationState(overrides.secretsManager ?? new SecretsManagerClient(AWS_CLIENT_CONFIG));
+    new SecretsManagerRotationState(
+      withCallDeadline(
+        overrides.secretsManager ?? new SecretsManagerClient(AWS_CLIENT_CONFIG),
+        'Secrets Manager',
+        () => AWS_CALL_DEADLINE_MS,
+      ),
+    );
   const now = overrides.now ?? (() => new Date());
 
   return async () => {

@@ -8,11 +8,9 @@ import {
   AWSCURRENT,
   AWSPENDING,
   ConfigurationError,
-  type RotatedSecretStore,
   RotationStateError,
   type SecretDescription,
-  type SecretReader,
-  type StagedKeyWriter,
+  type SecretStore,
 } from '../core/index.js';
 import { type LabelMove, SecretVersions, type VersionSummary } from './secret-versions.js';
 
@@ -29,7 +27,7 @@ interface StoredSecret {
   readonly versions: SecretVersions;
 }
 
-export class InMemorySecrets implements RotatedSecretStore, SecretReader, StagedKeyWriter {
+export class InMemorySecrets implements SecretStore {
   readonly #region: string;
   readonly #accountId: string;
   readonly #newVersionId: () => string;

@@ -5,7 +5,9 @@
 import {
   DescribeSecretCommand,
   GetSecretValueCommand,
+  ListSecretVersionIdsCommand,
   PutSecretValueCommand,
+  RotateSecretCommand,
   type SecretsManagerClient,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
@@ -13,17 +15,16 @@ import {
   AWSCURRENT,
   AWSPENDING,
   ConfigurationError,
-  type RotatedSecretStore,
+  type SecretAdmin,
   type SecretDescription,
-  type SecretReader,
-  type StagedKeyWriter,
+  type SecretDetails,
 } from '../../core/index.js';
 
 function errorName(error: unknown): string | undefined {
   return error instanceof Error ? error.name : undefined;
 }
 
-export class SecretsManagerStore implements RotatedSecretStore, SecretReader, StagedKeyWriter {
+export class SecretsManagerStore implements SecretAdmin {
   constructor(private readonly client: SecretsManagerClient) {}
 
   async describe(secretId: string): Promise<SecretDescription> {
@@ -33,6 +34,57 @@ export class SecretsManagerStore implements RotatedSecretStore, SecretReader, St
       rotationEnabled: out.RotationEnabled === true,
       versionIdsToStages: out.VersionIdsToStages ?? {},
     };
+  }
+
+  async details(secretId: string): Promise<SecretDetails> {
+    const out = await this.client.send(new DescribeSecretCommand({ SecretId: secretId }));
+    const rules = out.RotationRules;
+    return {
+      arn: out.ARN ?? secretId,
+      rotationEnabled: out.RotationEnabled === true,
+      versionIdsToStages: out.VersionIdsToStages ?? {},
+      ...defined('name', out.Name),
+      ...defined('rotationLambdaArn', out.RotationLambdaARN),
+      ...defined(
+        'rotationRules',
+        rules === undefined
+          ? undefined
+          : {
+              ...defined('automaticallyAfterDays', rules.AutomaticallyAfterDays),
+              ...defined('scheduleExpression', rules.ScheduleExpression),
+              ...defined('duration', rules.Duration),
+            },
+      ),
+      ...defined('lastRotatedDate', out.LastRotatedDate),
+      ...defined('nextRotationDate', out.NextRotationDate),
+    };
+  }
+
+  async versionCreatedDates(secretId: string): Promise<ReadonlyMap<string, Date | undefined>> {
+    const out = await this.client.send(new ListSecretVersionIdsCommand({ SecretId: secretId }));
+    return new Map((out.Versions ?? []).map((v) => [v.VersionId ?? '', v.CreatedDate]));
+  }
+
+  async startRotation(secretId: string, rotationLambdaArn: string, token: string): Promise<void> {
+    await this.client.send(
+      new RotateSecretCommand({
+        SecretId: secretId,
+        // The configured function, passed explicitly: without it some emulators forget the configuration.
+        RotationLambdaARN: rotationLambdaArn,
+        RotateImmediately: true,
+        ClientRequestToken: token,
+      }),
+    );
+  }
+
+  async removeStage(secretId: string, stage: string, versionId: string): Promise<void> {
+    await this.client.send(
+      new UpdateSecretVersionStageCommand({
+        SecretId: secretId,
+        VersionStage: stage,
+        RemoveFromVersionId: versionId,
+      }),
+    );
   }
 
   async getValue(
@@ -121,4 +173,9 @@ export class SecretsManagerStore implements RotatedSecretStore, SecretReader, St
       throw error;
     }
   }
+}
+
+/** `{ [key]: value }`, or nothing when the value is undefined (exactOptionalPropertyTypes). */
+function defined<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 }

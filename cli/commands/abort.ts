@@ -3,38 +3,10 @@
  * took or may hold the pending key (confirmed, or their answer was lost) get the AWSCURRENT key again — while the old Stripe key is still valid — and only
  * when every one of them confirmed is the AWSPENDING label removed, so a new rotation can start.
  */
-import { DescribeSecretCommand, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
-import { SecretsManagerStore } from '../../adapters/aws/secrets-manager.js';
-import {
-  AWSCURRENT,
-  AWSPENDING,
-  ConfigurationError,
-  createFleetPusher,
-  describeKey,
-  FleetConnector,
-  FUNCTION_TIMEOUT_MAX_MS,
-  keyIdentity,
-  marksUnfinishedRotation,
-  masterApiKeyProblem,
-  mayHoldRotationKey,
-  type RotationId,
-  type RotationLedger,
-  type RotationRecord,
-  range,
-  SETTINGS,
-  type SiteResult,
-} from '../../core/index.js';
-import {
-  AWS_OPTIONS,
-  awsClients,
-  awsOptionsHelp,
-  awsTarget,
-  operatorFixable,
-  reading,
-  requiredSetting,
-  withStackOutputs,
-} from './aws.js';
-import { cliLogger, count, resultLine, siteResultJson, writeJson } from './format.js';
+import { abortRotation, range, SETTINGS } from '../../core/index.js';
+import { interruptiblePusher } from './abort-push.js';
+import { AWS_OPTIONS, awsDeps, awsOptionsHelp, awsTarget, requiredSetting, withStackOutputs } from './aws.js';
+import { count, resultLine, siteResultJson, writeJson } from './format.js';
 import {
   askYes,
   type CliContext,
@@ -42,14 +14,12 @@ import {
   EXIT_INTERRUPTED,
   EXIT_NOT_CONFIRMED,
   EXIT_OK,
-  type OutputStream,
   PROGRAM,
   parseOptions,
   settingNumber,
   UsageError,
 } from './frame.js';
-import { INTERRUPT_GRACE_MS, type InterruptWindow, interruptWindow } from './interrupt.js';
-import { pushProgress } from './progress.js';
+import { INTERRUPT_GRACE_MS } from './interrupt.js';
 
 const OPTIONS = {
   ...AWS_OPTIONS,
@@ -61,12 +31,8 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-/** A step marked running more recently than this may still be pushing: no invocation runs longer. */
-const RUNNING_STEP_WINDOW_MS = FUNCTION_TIMEOUT_MAX_MS;
 /** The function's own defaults and bounds: the re-push behaves like the rotation's push. */
 const { pushConcurrency: CONCURRENCY } = SETTINGS;
-const SITE_TIMEOUT_MS = SETTINGS.siteTimeoutMs.default;
-const SITE_ATTEMPTS = SETTINGS.siteAttempts.default;
 
 const HELP = `Usage: ${PROGRAM} abort (--stack <name> | --secret-id <id>) [--force] [options]
 
@@ -112,273 +78,145 @@ export const abortCommand: Command = {
 };
 
 async function run(argv: readonly string[], cli: CliContext): Promise<number> {
-  const values = await withStackOutputs(parseOptions(argv, OPTIONS));
-  const target = awsTarget(values);
-  const ledgerTable = requiredSetting(values, cli.env, 'ledger-table');
-  const masterSecretId = requiredSetting(values, cli.env, 'master-key-secret-id');
-  const concurrency = settingNumber('concurrency', values.concurrency, CONCURRENCY);
-  const force = values.force === true || values.yes === true;
-  const json = values.json === true;
-  // The text a reader needs goes to stdout; with --json the document does, and the text goes to stderr.
-  const text = json ? cli.progress : cli.stdout;
-  const outcome = (code: number, document: Record<string, unknown>, message: string): number => {
-    if (json) writeJson(cli.stdout, document);
-    text.write(message);
-    return code;
-  };
-  if (!force && cli.stdin.isTTY !== true) {
-    throw new UsageError(
-      'refusing to abort without confirmation: stdin is not a terminal. Pass --force to abort ' +
-        'non-interactively.',
-    );
-  }
-  const clients = awsClients(target);
-  const store = new SecretsManagerStore(clients.secretsManager);
+  const given = parseOptions(argv, OPTIONS);
+  const aws = awsDeps(given);
   try {
-    const described = await reading(`Describing the secret ${target.secretId}`, () =>
-      clients.secretsManager.send(new DescribeSecretCommand({ SecretId: target.secretId })),
-    );
-    const arn = described.ARN ?? target.secretId;
-    const versions = Object.entries(described.VersionIdsToStages ?? {});
-    const pending = versions.find(([, s]) => marksUnfinishedRotation(s));
-    const current = versions.find(([, s]) => s.includes(AWSCURRENT));
-    if (pending === undefined) {
-      return outcome(
-        EXIT_OK,
-        { aborted: false, reason: 'no_stuck_rotation', secretArn: arn },
-        `No stuck rotation: no version of ${arn} other than AWSCURRENT is labelled AWSPENDING.\n`,
+    const values = await withStackOutputs(given, aws);
+    const target = awsTarget(values);
+    const ledgerTable = requiredSetting(values, cli.env, 'ledger-table');
+    const masterSecretId = requiredSetting(values, cli.env, 'master-key-secret-id');
+    const concurrency = settingNumber('concurrency', values.concurrency, CONCURRENCY);
+    const force = values.force === true || values.yes === true;
+    const json = values.json === true;
+    // The text a reader needs goes to stdout; with --json the document does, and the text goes to stderr.
+    const text = json ? cli.progress : cli.stdout;
+    const outcome = (code: number, document: Record<string, unknown>, message: string): number => {
+      if (json) writeJson(cli.stdout, document);
+      text.write(message);
+      return code;
+    };
+    if (!force && cli.stdin.isTTY !== true) {
+      throw new UsageError(
+        'refusing to abort without confirmation: stdin is not a terminal. Pass --force to abort ' +
+          'non-interactively.',
       );
     }
-    if (current === undefined) throw new ConfigurationError(`${arn} has no AWSCURRENT version`);
-    const [pendingId] = pending;
-    const id: RotationId = { secretArn: arn, token: pendingId };
-
-    const ledger = clients.ledger(ledgerTable);
-    const record = await reading(`Reading the ledger table ${ledgerTable}`, () => ledger.get(id));
-    const running = record === undefined ? undefined : recentlyRunning(record, Date.now());
-    if (running !== undefined) {
-      if (json) {
-        writeJson(cli.stdout, {
-          aborted: false,
-          reason: 'step_running',
-          secretArn: arn,
-          pendingVersionId: pendingId,
-          ...running,
-        });
-      }
-      cli.stderr.write(
-        `Refusing to abort: the ledger shows ${running.step} running since ${running.startedAt}, less than ` +
-          '15 minutes ago; the rotation function may still be pushing. Wait for it to end ' +
-          `('${PROGRAM} status' shows it), then run abort again.\n`,
-      );
-      return EXIT_NOT_CONFIRMED;
-    }
-    // Not only the confirmed sites: one whose answer was lost (a timeout, the function stopped mid-push)
-    // may have stored the key too.
-    const took = record === undefined ? [] : (await ledger.sites(id)).filter(mayHoldRotationKey);
-    text.write(
-      `Stuck rotation: version ${pendingId} of ${arn} is labelled AWSPENDING ` +
-        `(ledger: ${record === undefined ? 'no record, no site was contacted' : record.outcome}).\n` +
-        `Sites that took or may hold the pending key (${took.length}):\n${took.map((s) => `  ${s.site}\n`).join('')}`,
-    );
-    if (
-      !force &&
-      !(await askYes(
-        cli,
-        `About to push the AWSCURRENT key to ${count(took.length, 'site')}, then remove AWSPENDING from ` +
-          `version ${pendingId}.\nType "yes" to abort the rotation: `,
-      ))
-    ) {
-      if (json)
-        writeJson(cli.stdout, {
-          aborted: false,
-          reason: 'declined',
-          secretArn: arn,
-          pendingVersionId: pendingId,
-        });
-      cli.stderr.write('Nothing was changed.\n');
-      return EXIT_NOT_CONFIRMED;
-    }
-    let results: readonly SiteResult[] = [];
-    const base = { secretArn: arn, pendingVersionId: pendingId, sites: took.map((s) => s.site) };
-
-    if (took.length > 0) {
-      const interrupt = interruptWindow(cli);
-      let pushed: Awaited<ReturnType<typeof repush>>;
-      try {
-        pushed = await repush(
-          took.map((s) => s.site),
-          arn,
-          masterSecretId,
-          { concurrency, verbose: values.verbose === true, interrupt, text },
-          store,
-          cli,
-        );
-      } finally {
-        interrupt.close();
-      }
-      const { key } = pushed;
-      results = pushed.results;
-      const [currentId] = current;
-      await recordRestored(ledger, arn, results, key, currentId, cli);
-      const signal = interrupt.signal;
-      if (signal !== undefined) {
-        const confirmed = results.filter((r) => r.outcome === 'confirmed').length;
-        return outcome(
-          EXIT_INTERRUPTED[signal],
-          {
-            aborted: false,
-            reason: 'interrupted',
-            interrupted: signal,
-            ...base,
-            results: results.map(siteResultJson),
-          },
-          `Interrupted (${signal}): ${confirmed} of ${count(took.length, 'site')} confirmed the current key again ` +
-            `(recorded in the ledger). AWSPENDING is kept on version ${pendingId}: run '${PROGRAM} abort' again ` +
-            'to finish.\n',
-        );
-      }
-      if (results.some((r) => r.outcome !== 'confirmed')) {
-        return outcome(
-          EXIT_NOT_CONFIRMED,
-          { aborted: false, reason: 'sites_not_confirmed', ...base, results: results.map(siteResultJson) },
-          `AWSPENDING is kept on version ${pendingId}: sites above still hold the pending key, and the label ` +
-            `is what shows the rotation unfinished. Fix them and run '${PROGRAM} abort' again.\n`,
-        );
-      }
-    }
-    try {
-      await clients.secretsManager.send(
-        new UpdateSecretVersionStageCommand({
-          SecretId: arn,
-          VersionStage: AWSPENDING,
-          RemoveFromVersionId: pendingId,
-        }),
-      );
-    } catch (error) {
-      throw operatorFixable(error, `Removing AWSPENDING from version ${pendingId} of ${arn}`);
-    }
-    if (record !== undefined) {
-      // Audit only (the label is gone): the rotation's record says how it ended.
-      await ledger
-        .update(id, { outcome: 'aborted', finishedAt: new Date().toISOString() })
-        .catch((error: unknown) =>
-          cli.stderr.write(
-            `warning: could not record the abort in the ledger (${error instanceof Error ? error.message : String(error)})\n`,
+    const repush = interruptiblePusher(cli, concurrency, values.verbose === true);
+    const result = await abortRotation(
+      {
+        secrets: aws.secrets,
+        ledger: { table: ledgerTable, store: aws.ledger(ledgerTable) },
+        pusher: repush.pusher,
+        explain: aws.explain,
+        onSecretRead: (...secrets) => cli.hide(...secrets),
+      },
+      { secretId: target.secretId, masterKeySecretId: masterSecretId },
+      {
+        onStuck: (stuck) =>
+          text.write(
+            `Stuck rotation: version ${stuck.pendingVersionId} of ${stuck.secretArn} is labelled AWSPENDING ` +
+              `(ledger: ${stuck.ledgerOutcome ?? 'no record, no site was contacted'}).\n` +
+              `Sites that took or may hold the pending key (${stuck.sites.length}):\n${stuck.sites.map((s) => `  ${s}\n`).join('')}`,
           ),
+        ...(force
+          ? {}
+          : {
+              confirm: (stuck) =>
+                askYes(
+                  cli,
+                  `About to push the AWSCURRENT key to ${count(stuck.sites.length, 'site')}, then remove AWSPENDING from ` +
+                    `version ${stuck.pendingVersionId}.\nType "yes" to abort the rotation: `,
+                ),
+            }),
+        onPushStart: (key, sites) =>
+          cli.progress.write(`Pushing the current key ${key} to ${count(sites, 'site')}...\n`),
+        onPushEnd: (results) => {
+          const failed = results.filter((r) => r.outcome !== 'confirmed');
+          if (failed.length > 0) {
+            text.write(
+              `Sites that did not confirm the current key (${failed.length} of ${repush.size()}):\n` +
+                failed.map((r) => `  ${resultLine(r)}\n`).join(''),
+            );
+          }
+        },
+        interrupted: () => repush.signal() !== undefined,
+        onLedgerWarning: (what, error) => cli.stderr.write(ledgerWarning(what, error)),
+      },
+    );
+    switch (result.outcome) {
+      case 'no_stuck_rotation':
+        return outcome(
+          EXIT_OK,
+          { aborted: false, reason: 'no_stuck_rotation', secretArn: result.secretArn },
+          `No stuck rotation: no version of ${result.secretArn} other than AWSCURRENT is labelled AWSPENDING.\n`,
         );
+      case 'step_running': {
+        const { outcome: _, ...running } = result;
+        if (json) writeJson(cli.stdout, { aborted: false, reason: 'step_running', ...running });
+        cli.stderr.write(
+          `Refusing to abort: the ledger shows ${result.step} running since ${result.startedAt}, less than ` +
+            '15 minutes ago; the rotation function may still be pushing. Wait for it to end ' +
+            `('${PROGRAM} status' shows it), then run abort again.\n`,
+        );
+        return EXIT_NOT_CONFIRMED;
+      }
+      case 'declined':
+        if (json) {
+          writeJson(cli.stdout, {
+            aborted: false,
+            reason: 'declined',
+            secretArn: result.secretArn,
+            pendingVersionId: result.pendingVersionId,
+          });
+        }
+        cli.stderr.write('Nothing was changed.\n');
+        return EXIT_NOT_CONFIRMED;
+    }
+    const { secretArn, pendingVersionId, sites, results } = result;
+    const base = { secretArn, pendingVersionId, sites };
+    const signal = repush.signal();
+    if (result.outcome === 'interrupted' && signal !== undefined) {
+      const confirmed = results.filter((r) => r.outcome === 'confirmed').length;
+      return outcome(
+        EXIT_INTERRUPTED[signal],
+        {
+          aborted: false,
+          reason: 'interrupted',
+          interrupted: signal,
+          ...base,
+          results: results.map(siteResultJson),
+        },
+        `Interrupted (${signal}): ${confirmed} of ${count(sites.length, 'site')} confirmed the current key again ` +
+          `(recorded in the ledger). AWSPENDING is kept on version ${pendingVersionId}: run '${PROGRAM} abort' again ` +
+          'to finish.\n',
+      );
+    }
+    if (result.outcome !== 'aborted') {
+      return outcome(
+        EXIT_NOT_CONFIRMED,
+        { aborted: false, reason: 'sites_not_confirmed', ...base, results: results.map(siteResultJson) },
+        `AWSPENDING is kept on version ${pendingVersionId}: sites above still hold the pending key, and the label ` +
+          `is what shows the rotation unfinished. Fix them and run '${PROGRAM} abort' again.\n`,
+      );
     }
     return outcome(
       EXIT_OK,
       { aborted: true, ...base, results: results.map(siteResultJson) },
-      `Rotation aborted: ${count(took.length, 'site')} confirmed the current key again and AWSPENDING was ` +
-        `removed from version ${pendingId}. A new rotation can start.\n`,
+      `Rotation aborted: ${count(sites.length, 'site')} confirmed the current key again and AWSPENDING was ` +
+        `removed from version ${pendingVersionId}. A new rotation can start.\n`,
     );
   } finally {
-    clients.destroy();
+    aws.destroy();
   }
 }
 
-function recentlyRunning(
-  record: RotationRecord,
-  now: number,
-): { step: string; startedAt: string } | undefined {
-  for (const [step, mark] of Object.entries(record.steps)) {
-    if (mark?.status === 'running' && now - Date.parse(mark.startedAt) < RUNNING_STEP_WINDOW_MS) {
-      return { step, startedAt: mark.startedAt };
-    }
+function ledgerWarning(what: 'holdings' | 'outcome', error: unknown): string {
+  if (what === 'outcome') {
+    return `warning: could not record the abort in the ledger (${error instanceof Error ? error.message : String(error)})\n`;
   }
-  return undefined;
-}
-
-/**
- * Records in the ledger that the re-pushed sites hold the AWSCURRENT key again (otherwise `status` keeps
- * showing them holding the pending one). Their results in the stuck rotation are kept as they were. Best
- * effort: the sites already hold the key, a ledger outage must not keep the rotation stuck.
- */
-async function recordRestored(
-  ledger: RotationLedger,
-  secretArn: string,
-  results: readonly SiteResult[],
-  key: string,
-  currentId: string,
-  cli: CliContext,
-): Promise<void> {
-  const confirmedAt = new Date().toISOString();
-  const holdings = results
-    .filter((result) => result.outcome === 'confirmed')
-    .map((result) => ({
-      site: result.site,
-      ...keyIdentity(key),
-      versionId: currentId,
-      confirmedAt,
-    }));
-  try {
-    await ledger.recordHoldings(secretArn, holdings);
-  } catch (error) {
-    const what = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    cli.stderr.write(
-      `warning: could not record in the ledger that the sites hold the current key again (${what}); ` +
-        `'${PROGRAM} status' may show them holding the pending key\n`,
-    );
-  }
-}
-
-/**
- * Pushes AWSCURRENT to `sites`: the key pushed and the results received, one per site unless an interrupt's
- * grace period ran out with requests still in flight (those sites have none).
- */
-async function repush(
-  sites: readonly string[],
-  arn: string,
-  masterSecretId: string,
-  options: { concurrency: number; verbose: boolean; interrupt: InterruptWindow; text: OutputStream },
-  store: SecretsManagerStore,
-  cli: CliContext,
-): Promise<{ key: string; results: readonly SiteResult[] }> {
-  const { concurrency, verbose, interrupt, text } = options;
-  const key = await reading(`Reading the AWSCURRENT value of ${arn}`, () =>
-    store.getValue(arn, { stage: AWSCURRENT }),
+  const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return (
+    `warning: could not record in the ledger that the sites hold the current key again (${detail}); ` +
+    `'${PROGRAM} status' may show them holding the pending key\n`
   );
-  const master = await reading(`Reading the master API key secret ${masterSecretId}`, () =>
-    store.readCurrent(masterSecretId),
-  );
-  cli.hide(key, master);
-  if (key === undefined) throw new ConfigurationError(`The AWSCURRENT version of ${arn} holds no value`);
-  const problem = master === undefined ? 'holds no value' : masterApiKeyProblem(master);
-  if (master === undefined || problem !== undefined) {
-    throw new ConfigurationError(`The master API key in ${masterSecretId} ${problem ?? 'holds no value'}`);
-  }
-  const connector = new FleetConnector({ connectTimeoutMs: SITE_TIMEOUT_MS });
-  try {
-    const pusher = createFleetPusher({
-      connector,
-      logger: cliLogger(cli.stderr, verbose),
-      concurrency,
-      siteTimeoutMs: SITE_TIMEOUT_MS,
-      attempts: SITE_ATTEMPTS,
-      // These sites already accepted a push in this rotation: no canary to protect the rest.
-      canaryCount: 0,
-    });
-    cli.progress.write(`Pushing the current key ${describeKey(key)} to ${count(sites.length, 'site')}...\n`);
-    const progress = pushProgress(cli.progress, sites.length);
-    const { report, answered } = await interrupt.push(
-      pusher,
-      { sites, key, masterApiKey: master },
-      (result) => progress.report(result),
-    );
-    progress.finish();
-    const results = report?.results ?? [...answered.values()];
-    const failed = results.filter((r) => r.outcome !== 'confirmed');
-    if (failed.length > 0) {
-      text.write(
-        `Sites that did not confirm the current key (${failed.length} of ${sites.length}):\n` +
-          failed.map((r) => `  ${resultLine(r)}\n`).join(''),
-      );
-    }
-    return { key, results };
-  } finally {
-    // A request still in flight after an interrupt must not keep the process alive.
-    connector.destroy();
-  }
 }

@@ -1,19 +1,15 @@
 /**
- * What the AWS commands (`status`, `plan`, `stage`) share: AWS CLI-style options (`--secret-id`, `--region`,
- * `--profile`; `AWS_ENDPOINT_URL` is honoured by the SDK itself), the deployment settings the rotation
- * function is configured with (flags, or the same environment variables as the function), SDK clients, and
- * the translation of AWS failures an operator can fix into configuration errors (exit 2).
+ * What the AWS commands share: AWS CLI-style options (`--stack`, `--secret-id`, `--region`, `--profile`;
+ * `AWS_ENDPOINT_URL` is honoured by the SDK itself), the deployment settings the rotation function is
+ * configured with (flags, stack outputs, or the same environment variables as the function), and the AWS
+ * side's wiring (createDeps, whose failures an operator can fix become configuration errors, exit 2).
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SSMClient } from '@aws-sdk/client-ssm';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { DynamoDbLedger } from '../../adapters/aws/dynamodb-ledger.js';
+import { type AwsDeps, createDeps } from '../../adapters/aws/index.js';
 import type { KeyMode } from '../../core/index.js';
 import {
-  AWS_CLIENT_CONFIG,
   ConfigurationError,
   SETTINGS as FUNCTION_SETTINGS,
+  fillFromStackOutputs,
   loadConfig,
   type RotatorConfig,
   readStripeApiBase,
@@ -65,7 +61,7 @@ const STACK_NAME =
  * deployment instead of an ARN per setting. A flag given wins over the output, and an output over the
  * environment variables (left in a shell, they may describe another deployment).
  */
-export async function withStackOutputs<V extends AwsValues>(values: V): Promise<V> {
+export async function withStackOutputs<V extends AwsValues>(values: V, aws: AwsDeps): Promise<V> {
   const stack = nonEmpty(values.stack);
   if (stack === undefined) return values;
   if (!STACK_NAME.test(stack)) {
@@ -73,47 +69,17 @@ export async function withStackOutputs<V extends AwsValues>(values: V): Promise<
       `--stack must be a stack name (a letter, then letters, digits and hyphens, at most 128) or a stack ARN, not ${JSON.stringify(stack.slice(0, 140))}`,
     );
   }
-  const { CloudFormationClient, DescribeStacksCommand } = await import('@aws-sdk/client-cloudformation');
-  const client = new CloudFormationClient(clientConfig(nonEmpty(values.region), nonEmpty(values.profile)));
-  let outputs: ReadonlyMap<string, string>;
-  try {
-    const answer = await client
-      .send(new DescribeStacksCommand({ StackName: stack }))
-      .catch(async (error: unknown) => {
-        // CloudFormation's answer for an unknown stack: a ValidationError saying it does not exist.
-        if (
-          error instanceof Error &&
-          error.name === 'ValidationError' &&
-          /does not exist/.test(error.message)
-        ) {
-          throw new ConfigurationError(
-            `--stack ${stack}: no such stack in ${await client.config.region()}; ` +
-              'check the name (cdk deploy prints it) and --region / AWS_REGION',
-            { cause: error },
-          );
-        }
-        throw operatorFixable(error, `Reading the outputs of stack ${stack}`);
-      });
-    outputs = new Map(
-      (answer.Stacks?.[0]?.Outputs ?? []).flatMap(({ OutputKey, OutputValue }) =>
-        OutputKey === undefined || OutputValue === undefined ? [] : [[OutputKey, OutputValue]],
-      ),
-    );
-  } finally {
-    client.destroy();
-  }
-  const filled: Record<string, string | undefined> = { ...values };
-  const found = Object.entries(FLAG_OUTPUTS).filter(([, output]) => outputs.has(output));
-  if (found.length === 0) {
-    throw new ConfigurationError(
-      `--stack ${stack}: the stack has none of the outputs this CLI reads (${Object.values(FLAG_OUTPUTS).join(', ')}); ` +
-        'is it a stripe-key-rotator stack? Otherwise pass --secret-id and the settings as flags',
-    );
-  }
-  for (const [flag, output] of found)
-    filled[flag] = nonEmpty(values[flag as keyof AwsValues]) ?? outputs.get(output);
-  return filled as V;
+  return fillFromStackOutputs(stack, values, FLAG_OUTPUTS, aws.stackOutputs);
 }
+
+/** The AWS side for the values' region and profile (`profile` is the SDK's option, like AWS_PROFILE). */
+export function awsDeps(values: AwsValues): AwsDeps {
+  // The SDK's supported switch for its notice about future Node versions, printed on every client creation
+  // on Node 20: nine lines between a hidden prompt and its result tell an operator nothing about this run.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  return createDeps({ region: nonEmpty(values.region), profile: nonEmpty(values.profile) });
+}
+
 type Env = Readonly<Record<string, string | undefined>>;
 export type AwsValues = { readonly [K in keyof typeof AWS_OPTIONS]?: string | undefined };
 
@@ -239,125 +205,6 @@ export function stripeApiBase(env: Env): string {
   const { value, problems } = readStripeApiBase(env[FUNCTION_SETTINGS.stripeApiBase.variable]);
   if (problems.length === 0) return value;
   throw new ConfigurationError('The Stripe API base is invalid:', { problems });
-}
-
-export interface AwsClients {
-  readonly secretsManager: SecretsManagerClient;
-  readonly ssm: SSMClient;
-  readonly dynamodb: DynamoDBClient;
-  ledger(tableName: string): DynamoDbLedger;
-  destroy(): void;
-}
-
-/** The profile the clients were built with, named when its credentials cannot be loaded. */
-let profileInUse: string | undefined;
-
-/** SDK clients for the target; `profile` is the SDK's own client option, equivalent to AWS_PROFILE. */
-export function awsClients(target: AwsTarget): AwsClients {
-  const config = clientConfig(target.region, target.profile);
-  const secretsManager = new SecretsManagerClient(config);
-  const ssm = new SSMClient(config);
-  const dynamodb = new DynamoDBClient(config);
-  const documents = DynamoDBDocumentClient.from(dynamodb);
-  return {
-    secretsManager,
-    ssm,
-    dynamodb,
-    ledger: (tableName) => new DynamoDbLedger({ client: documents, tableName }),
-    destroy() {
-      secretsManager.destroy();
-      ssm.destroy();
-      dynamodb.destroy();
-    },
-  };
-}
-
-/** The configuration of every SDK client the CLI builds, after checking what the SDK would misreport. */
-function clientConfig(region: string | undefined, profile: string | undefined) {
-  const endpoint = nonEmpty(process.env.AWS_ENDPOINT_URL);
-  if (endpoint !== undefined && !URL.canParse(endpoint)) {
-    throw new ConfigurationError(
-      `AWS_ENDPOINT_URL=${JSON.stringify(endpoint.slice(0, 200))} is not a URL: unset it, or give one such as ` +
-        'https://secretsmanager.eu-west-3.amazonaws.com',
-    );
-  }
-  profileInUse = profile;
-  // The SDK's supported switch for its notice about future Node versions, printed on every client creation
-  // on Node 20: nine lines between a hidden prompt and its result tell an operator nothing about this run.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  return {
-    // The function's bounds: an unreachable endpoint must not hang the command either.
-    ...AWS_CLIENT_CONFIG,
-    ...(region === undefined ? {} : { region }),
-    ...(profile === undefined ? {} : { profile }),
-  };
-}
-
-/** AWS error names that mean the command is pointed at the wrong thing or lacks credentials or rights. */
-const OPERATOR_FIXABLE = new Set([
-  'ResourceNotFoundException',
-  'AccessDeniedException',
-  'UnrecognizedClientException',
-  'InvalidSignatureException',
-  'ExpiredTokenException',
-  'CredentialsProviderError',
-  'ParameterNotFound',
-]);
-
-/**
- * An AWS failure the operator must fix (unknown secret or table, missing credentials, region or permission)
- * as a ConfigurationError naming what was being done; anything else is returned unchanged.
- */
-export function operatorFixable(error: unknown, doing: string): unknown {
-  if (error instanceof ConfigurationError) return error;
-  const endpoint = nonEmpty(process.env.AWS_ENDPOINT_URL);
-  for (let current = error, depth = 0; current instanceof Error && depth < 5; depth += 1) {
-    const httpStatus = (current as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-    if (/region is missing|region not accepted/i.test(current.message)) {
-      return new ConfigurationError(
-        `${doing} failed: ${current.message} (pass --region or set AWS_REGION, e.g. eu-west-3)`,
-        { cause: error },
-      );
-    }
-    if (current.name === 'CredentialsProviderError') {
-      const profile = profileInUse ?? nonEmpty(process.env.AWS_PROFILE);
-      const hint =
-        profile === undefined
-          ? 'no AWS credentials: set a profile with --profile / AWS_PROFILE, or the usual AWS_* variables'
-          : `no credentials for profile "${profile}": is it defined in ~/.aws/config or ~/.aws/credentials ` +
-            '(AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE)? Check its spelling';
-      return new ConfigurationError(`${doing} failed: ${hint}`, { cause: error });
-    }
-    if (OPERATOR_FIXABLE.has(current.name)) {
-      return new ConfigurationError(`${doing} failed: ${current.name}: ${current.message}`, { cause: error });
-    }
-    // An endpoint that is not the AWS service (a 404 page, a proxy): the SDK cannot read its answer.
-    if (
-      httpStatus !== undefined &&
-      (current.name === 'UnknownError' || /deserialization error/i.test(current.message))
-    ) {
-      const where =
-        endpoint === undefined
-          ? ''
-          : // The origin only: a proxy URL may carry credentials (user:password@) or a token in its path.
-            `: AWS_ENDPOINT_URL=${URL.canParse(endpoint) ? new URL(endpoint).origin : '(not a URL)'} is set, is it the service's endpoint?`;
-      return new ConfigurationError(
-        `${doing} failed: the endpoint answered HTTP ${httpStatus} with something other than an AWS answer${where}`,
-        { cause: error },
-      );
-    }
-    current = current.cause;
-  }
-  return error;
-}
-
-/** Runs `read`, turning operator-fixable AWS failures into ConfigurationError. */
-export async function reading<T>(doing: string, read: () => Promise<T>): Promise<T> {
-  try {
-    return await read();
-  } catch (error) {
-    throw operatorFixable(error, doing);
-  }
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

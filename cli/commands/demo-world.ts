@@ -121,8 +121,6 @@ export async function setUp(size: number, verbose: boolean, cli: CliContext): Pr
     const deps: RotationDeps = {
       config,
       secrets,
-      secretReader: secrets,
-      stagedKeys: secrets,
       siteList: siteListFromText(
         config.sitesParameter,
         `# The demo fleet, in the sites.txt format\n${fleet.urls.join('\n')}\n`,

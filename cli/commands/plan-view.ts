@@ -1,39 +1,13 @@
 /**
  * How `plan` shows its result as text: the plan's shape (also its `--json` output) and its rendering.
  */
-import type { RotationStart, RotatorConfig } from '../../core/index.js';
-import { describeMaskedKey, type KeyJson, SETTINGS, SITE_ENDPOINT_PATH } from '../../core/index.js';
+import type { Plan, RotatorConfig } from '../../core/index.js';
+import { describeMaskedKey, SETTINGS, SITE_ENDPOINT_PATH } from '../../core/index.js';
 import { count } from './format.js';
 import { PROGRAM } from './frame.js';
 
 /** Larger fleets list only the canaries and a count in text (the JSON output has every endpoint). */
 const MAX_LISTED_SITES = 50;
-
-export interface Plan {
-  readonly wouldProceed: boolean;
-  readonly reasons: readonly string[];
-  readonly secret: {
-    readonly arn: string;
-    readonly rotationEnabled: boolean;
-    readonly current: KeyJson | null;
-  };
-  readonly key: (KeyJson & { readonly trigger: RotationStart['trigger']; readonly from: string }) | null;
-  readonly stripeCheck: 'passed' | 'failed' | 'not_requested' | 'not_needed';
-  readonly masterKey: { readonly secretId: string; readonly ok: boolean };
-  readonly sites: {
-    readonly sources: readonly string[];
-    readonly count: number;
-    readonly duplicates: readonly string[];
-    readonly canaries: readonly string[];
-    readonly endpoints: readonly string[];
-  } | null;
-  readonly push: {
-    readonly canarySites: number;
-    readonly concurrency: number;
-    readonly siteTimeoutMs: number;
-    readonly attempts: number;
-  };
-}
 
 /** `selector`: the deployment as the operator named it (`--stack NAME` or `--secret-id ID`). */
 export function render(plan: Plan, config: RotatorConfig, selector: string): string {

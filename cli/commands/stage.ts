@@ -3,27 +3,19 @@
  * verdict accepts it (the very rules a rotation applies, plus Stripe, read-only): what `stage` stores, a
  * rotation takes. The key never comes from argv (visible in `ps` and shell history): a hidden prompt or stdin.
  */
-import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
-import { SecretsManagerStore } from '../../adapters/aws/secrets-manager.js';
 import {
-  AWSCURRENT,
-  AWSPREVIOUS,
   createStripeAgent,
   describeKey,
-  KeyRejectedError,
-  keyJson,
   keyModeOf,
-  NOTHING_STAGED,
   SETTINGS,
   StripeKeyChecker,
-  stagedKeyVerdict,
+  stage,
 } from '../../core/index.js';
 import {
   AWS_OPTIONS,
-  awsClients,
+  awsDeps,
   awsOptionsHelp,
   awsTarget,
-  reading,
   requiredKeyMode,
   requiredSetting,
   stripeApiBase,
@@ -36,11 +28,11 @@ import {
   type Command,
   EXIT_NOT_CONFIRMED,
   EXIT_OK,
-  InterruptedError,
   PROGRAM,
   parseOptions,
   UsageError,
 } from './frame.js';
+import { readKey } from './key-input.js';
 
 const OPTIONS = {
   ...AWS_OPTIONS,
@@ -54,9 +46,6 @@ const OPTIONS = {
   verbose: { type: 'boolean', short: 'v' },
   help: { type: 'boolean', short: 'h' },
 } as const;
-
-/** A Stripe key is about 110 characters; anything much longer on stdin is not a key. */
-const MAX_STDIN_BYTES = 4096;
 
 const HELP = `Usage: ${PROGRAM} stage (--stack <name> | --secret-id <id>) [options] < key.txt
        ${PROGRAM} stage (--stack <name> | --secret-id <id>) [options]        (then type or paste the key, hidden)
@@ -111,49 +100,33 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
   }
   // With --stack the key is asked before the stack lookup: keys typed while it runs would be echoed.
   const typedFirst = given.stack === undefined ? undefined : await readKey(cli);
-  const values = await withStackOutputs(given);
-  const target = awsTarget(values);
-  const stagedId = requiredSetting(values, cli.env, 'staged-secret-id');
-  const ledgerTable = requiredSetting(values, cli.env, 'ledger-table');
-  const keyMode = requiredKeyMode(values, cli.env);
-  const force = values.force === true || values.yes === true;
-  const stripeCheck = values['no-stripe-check'] !== true;
-  const apiBase = stripeCheck ? stripeApiBase(cli.env) : undefined;
-
-  const key = typedFirst ?? (await readKey(cli));
-  cli.hide(key);
-  const shown = describeKey(key);
-  // Checked before AWS and Stripe are called: without a terminal nobody could answer the question at the
-  // end. Any other key is judged first (a key of the wrong mode is refused, whatever the terminal).
-  if (keyMode === 'live' && keyModeOf(key) === 'live' && !force && cli.stdin.isTTY !== true) {
-    throw new UsageError(
-      `refusing to stage the live key ${shown} without confirmation: stdin is not a terminal. Pass --force ` +
-        'to stage non-interactively.',
-    );
-  }
-
-  const clients = awsClients(target);
+  const aws = awsDeps(given);
   const agent = createStripeAgent();
   try {
-    const store = new SecretsManagerStore(clients.secretsManager);
-    const { arn } = await reading(`Describing the secret ${target.secretId}`, () =>
-      store.describe(target.secretId),
-    );
-    const [current, previous, staged] = await Promise.all([
-      store.getValue(arn, { stage: AWSCURRENT }),
-      store.getValue(arn, { stage: AWSPREVIOUS }),
-      reading(`Reading the staged key secret ${stagedId}`, () => store.readCurrent(stagedId)),
-    ]);
-    cli.hide(current, previous, staged);
-    const verdict = await reading(`Checking the key against the ledger table ${ledgerTable}`, () =>
-      stagedKeyVerdict(key, {
-        secretArn: arn,
-        stagedSecretId: stagedId,
-        origin: 'input',
-        keyMode,
-        current,
-        previous,
-        ledger: clients.ledger(ledgerTable),
+    const values = await withStackOutputs(given, aws);
+    const target = awsTarget(values);
+    const stagedId = requiredSetting(values, cli.env, 'staged-secret-id');
+    const ledgerTable = requiredSetting(values, cli.env, 'ledger-table');
+    const keyMode = requiredKeyMode(values, cli.env);
+    const force = values.force === true || values.yes === true;
+    const stripeCheck = values['no-stripe-check'] !== true;
+    const apiBase = stripeCheck ? stripeApiBase(cli.env) : undefined;
+
+    const key = typedFirst ?? (await readKey(cli));
+    cli.hide(key);
+    const shown = describeKey(key);
+    // Checked before AWS and Stripe are called: without a terminal nobody could answer the question at the
+    // end. Any other key is judged first (a key of the wrong mode is refused, whatever the terminal).
+    if (keyMode === 'live' && keyModeOf(key) === 'live' && !force && cli.stdin.isTTY !== true) {
+      throw new UsageError(
+        `refusing to stage the live key ${shown} without confirmation: stdin is not a terminal. Pass --force ` +
+          'to stage non-interactively.',
+      );
+    }
+    const staged = await stage(
+      {
+        secrets: aws.secrets,
+        ledger: { table: ledgerTable, store: aws.ledger(ledgerTable) },
         keyChecker:
           apiBase === undefined
             ? undefined
@@ -162,25 +135,25 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
                 agent,
                 logger: cliLogger(cli.stderr, values.verbose === true),
               }),
-      }),
+        explain: aws.explain,
+        onSecretRead: (...secrets) => cli.hide(...secrets),
+      },
+      { secretId: target.secretId, stagedSecretId: stagedId, keyMode, key },
+      {
+        onAccepted: () => {
+          if (apiBase === undefined) {
+            cli.stderr.write(
+              `warning: --no-stripe-check: ${shown} was not checked with Stripe; the rotation will check it ` +
+                'before touching any site (unless the deployment turned its check off).\n',
+            );
+          } else cli.progress.write(`Stripe accepted ${shown} (${keyMode} mode, read-only check).\n`);
+        },
+        ...(keyMode === 'live' && !force ? { confirm: () => confirmed(shown, stagedId, cli) } : {}),
+      },
     );
-    if (verdict.staged === 'current') {
-      throw new KeyRejectedError(
-        `The key ${shown} is already in service (AWSCURRENT of ${arn}): nothing to stage. To push it to every ` +
-          `site again, leave the staged key secret at "${NOTHING_STAGED.placeholder}" and rotate (a re-propagation).`,
-      );
-    }
-    if (verdict.staged === 'nothing') {
+    if (staged.outcome === 'nothing') {
       throw new UsageError('"none" means "nothing staged" in the staged key secret: give the new Stripe key');
     }
-    if (!verdict.accepted) throw new KeyRejectedError(`${verdict.message} Nothing was staged.`);
-    if (apiBase === undefined) {
-      cli.stderr.write(
-        `warning: --no-stripe-check: ${shown} was not checked with Stripe; the rotation will check it ` +
-          'before touching any site (unless the deployment turned its check off).\n',
-      );
-    } else cli.progress.write(`Stripe accepted ${shown} (${keyMode} mode, read-only check).\n`);
-
     const outcome = (inPlace: boolean, written: boolean, text: string): void => {
       if (values.json !== true) {
         cli.stdout.write(text);
@@ -189,32 +162,34 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
       writeJson(cli.stdout, {
         staged: inPlace,
         written,
-        key: keyJson(key),
-        secretArn: arn,
+        key: staged.key,
+        secretArn: staged.secretArn,
         stagedSecretId: stagedId,
         stripeCheck: apiBase === undefined ? 'skipped' : 'passed',
       });
     };
-    if (staged?.trim() === key) {
-      outcome(
-        true,
-        false,
-        `${shown} is already staged in ${stagedId}; nothing was written.\n${nextStep(target.selector)}`,
-      );
-      return EXIT_OK;
+    switch (staged.outcome) {
+      case 'already_staged':
+        outcome(
+          true,
+          false,
+          `${shown} is already staged in ${stagedId}; nothing was written.\n${nextStep(target.selector)}`,
+        );
+        return EXIT_OK;
+      case 'declined':
+        outcome(false, false, '');
+        cli.stderr.write('Nothing was staged.\n');
+        return EXIT_NOT_CONFIRMED;
+      case 'staged':
+        outcome(
+          true,
+          true,
+          `Staged ${shown}, a ${keyMode} key, in ${stagedId}.\n${nextStep(target.selector)}`,
+        );
+        return EXIT_OK;
     }
-    if (keyMode === 'live' && !force && !(await confirmed(shown, stagedId, cli))) {
-      outcome(false, false, '');
-      cli.stderr.write('Nothing was staged.\n');
-      return EXIT_NOT_CONFIRMED;
-    }
-    await reading(`Writing the staged key secret ${stagedId}`, () =>
-      clients.secretsManager.send(new PutSecretValueCommand({ SecretId: stagedId, SecretString: key })),
-    );
-    outcome(true, true, `Staged ${shown}, a ${keyMode} key, in ${stagedId}.\n${nextStep(target.selector)}`);
-    return EXIT_OK;
   } finally {
-    clients.destroy();
+    aws.destroy();
     agent.destroy();
   }
 }
@@ -226,85 +201,6 @@ function nextStep(selector: string): string {
     `  ${PROGRAM} rotate ${selector} --wait\n` +
     `Preview it first with: ${PROGRAM} plan ${selector}\n`
   );
-}
-
-async function readKey(cli: CliContext): Promise<string> {
-  const raw = cli.stdin.isTTY === true ? await hiddenPrompt(cli) : await readStdin(cli);
-  const key = raw.trim();
-  if (key === '') {
-    throw new UsageError(
-      cli.stdin.isTTY === true ? 'no key was entered' : 'stdin was empty: pipe the key alone, e.g. < key.txt',
-    );
-  }
-  if (/[\r\n]/.test(key)) throw new UsageError('the input holds more than one line: give the key alone');
-  return key;
-}
-
-/** How long stdin may stay silent before the command says what it is waiting for. */
-const STDIN_HINT_AFTER_MS = 2_000;
-
-/**
- * The first line of stdin (the help promises one line): the command does not wait for the end of a stream
- * that may stay open. More text in what was already read is refused, as a file of several lines is a mistake.
- */
-async function readStdin(cli: CliContext): Promise<string> {
-  const hint = setTimeout(
-    () => cli.progress.write('Waiting for the key on stdin (one line; Ctrl-C to cancel)...\n'),
-    STDIN_HINT_AFTER_MS,
-  );
-  const chunks: Buffer[] = [];
-  let size = 0;
-  try {
-    for await (const chunk of cli.stdin) {
-      const buffer = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : Buffer.from(chunk);
-      size += buffer.byteLength;
-      if (size > MAX_STDIN_BYTES) {
-        throw new UsageError(`stdin holds more than ${MAX_STDIN_BYTES} bytes: give the key alone`);
-      }
-      chunks.push(buffer);
-      const text = Buffer.concat(chunks).toString('utf8');
-      const end = text.indexOf('\n');
-      if (end === -1) continue;
-      if (text.slice(end + 1).trim() !== '') {
-        throw new UsageError('the input holds more than one line: give the key alone');
-      }
-      return text.slice(0, end);
-    }
-    return Buffer.concat(chunks).toString('utf8');
-  } finally {
-    clearTimeout(hint);
-  }
-}
-
-/** Reads one line from the terminal without echoing it. */
-function hiddenPrompt(cli: CliContext): Promise<string> {
-  const input = cli.stdin as NodeJS.ReadStream;
-  cli.stderr.write('Stripe secret key (input hidden): ');
-  return new Promise((resolve, reject) => {
-    let typed = '';
-    const done = (result: () => void) => {
-      input.off('data', onData);
-      input.setRawMode(false);
-      input.pause();
-      cli.stderr.write('\n');
-      result();
-    };
-    const onData = (chunk: Buffer | string) => {
-      for (const char of chunk.toString()) {
-        if (char === '\r' || char === '\n' || char === '\u0004') return done(() => resolve(typed));
-        if (char === '\u0003') {
-          return done(() =>
-            reject(new InterruptedError('SIGINT', 'Cancelled (Ctrl-C): nothing was staged.')),
-          );
-        }
-        if (char === '\u007f' || char === '\b') typed = typed.slice(0, -1);
-        else typed += char;
-      }
-    };
-    input.setRawMode(true);
-    input.resume();
-    input.on('data', onData);
-  });
 }
 
 async function confirmed(shown: string, stagedId: string, cli: CliContext): Promise<boolean> {

@@ -5,12 +5,10 @@ import type { RotationLogger } from '../log.js';
 import type {
   KeyChecker,
   Notifier,
-  RotatedSecretStore,
   RotationLedger,
-  SecretReader,
+  SecretStore,
   SiteListSource,
   SitePusher,
-  StagedKeyWriter,
 } from '../ports.js';
 
 /** The metrics the core records; the runtime adds `RotationStepFailed` around it. */
@@ -23,10 +21,8 @@ export interface RotationMetrics {
 
 export interface RotationDeps {
   readonly config: RotatorConfig;
-  readonly secrets: RotatedSecretStore;
-  readonly secretReader: SecretReader;
-  /** Resets the staged key secret once its key is in service. */
-  readonly stagedKeys: StagedKeyWriter;
+  /** The rotated secret, the secrets read alongside it, and the staged key's reset once it is in service. */
+  readonly secrets: SecretStore;
   readonly siteList: SiteListSource;
   readonly keyChecker: KeyChecker;
   readonly pusher: SitePusher;

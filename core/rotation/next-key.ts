@@ -23,17 +23,12 @@ export type NextKey =
  */
 export async function chooseNextKey(
   secretArn: string,
-  {
-    config,
-    secrets,
-    secretReader,
-    ledger,
-  }: Pick<RotationDeps, 'config' | 'secrets' | 'secretReader' | 'ledger'>,
+  { config, secrets, ledger }: Pick<RotationDeps, 'config' | 'secrets' | 'ledger'>,
   current: string,
   keyChecker?: KeyChecker,
 ): Promise<NextKey> {
   const stagedId = config.stagedSecretId;
-  const staged = (await secretReader.readCurrent(stagedId))?.trim() ?? '';
+  const staged = (await secrets.readCurrent(stagedId))?.trim() ?? '';
   const verdict = await stagedKeyVerdict(staged, {
     secretArn,
     stagedSecretId: stagedId,

@@ -347,20 +347,20 @@ async function finishSecret({ event, id, description, deps, log }: StepInput): P
  * rotation is already complete); a key staged meanwhile (any other value) is left alone. No value is logged.
  */
 async function resetStagedKey(
-  { config, secretReader, stagedKeys, metrics }: RotationDeps,
+  { config, secrets, metrics }: RotationDeps,
   log: RotationLogger,
   keyInService: () => Promise<string | undefined>,
 ): Promise<void> {
   const stagedSecretId = config.stagedSecretId;
   try {
     const key = await keyInService();
-    const staged = (await secretReader.readCurrent(stagedSecretId))?.trim();
+    const staged = (await secrets.readCurrent(stagedSecretId))?.trim();
     // Compared as createSecret read it: a staged key is taken trimmed.
     if (key === undefined || staged !== key) {
       log.info('Staged key secret does not hold the key in service: left as it is', { stagedSecretId });
       return;
     }
-    await stagedKeys.writeStaged(stagedSecretId, NOTHING_STAGED.placeholder);
+    await secrets.writeStaged(stagedSecretId, NOTHING_STAGED.placeholder);
     log.info('Staged key secret reset: the key in service now lives in the rotated secret only', {
       stagedSecretId,
     });
@@ -389,9 +389,9 @@ async function requirePendingKey(event: RotationEvent, { config, secrets }: Rota
   return pending;
 }
 
-async function readMasterApiKey({ config, secretReader }: RotationDeps): Promise<string> {
+async function readMasterApiKey({ config, secrets }: RotationDeps): Promise<string> {
   const id = config.masterApiKeySecretId;
-  const value = (await secretReader.readCurrent(id))?.trim() ?? '';
+  const value = (await secrets.readCurrent(id))?.trim() ?? '';
   const problem = masterApiKeyProblem(value);
   if (problem) {
     throw new ConfigurationError(`The master API key in ${id} ${problem}: put the sites' X-API-Key in it`);

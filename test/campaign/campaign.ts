@@ -222,8 +222,6 @@ export async function runCase(pool: CampaignFleet, spec: CampaignCase, stats: Ca
   const deps: RotationDeps = {
     config,
     secrets,
-    secretReader: secrets,
-    stagedKeys: secrets,
     siteList: { load: async () => ({ sites: urls, sources: ['/campaign/sites'], duplicates: [] }) },
     keyChecker: accepting,
     pusher: { push: () => Promise.reject(new Error('each run builds its own pusher')) },

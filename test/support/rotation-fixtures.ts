@@ -123,8 +123,6 @@ export function rotationWorld(options: {
   const deps: RotationDeps = {
     config,
     secrets: store,
-    secretReader: store,
-    stagedKeys: store,
     siteList,
     keyChecker: checker,
     pusher,

@@ -62,7 +62,7 @@ describe('the layout', () => {
     expect(statements.filter((line) => !/^export \* from '\.\/[\w/-]+\.js';$/.test(line))).toEqual([]);
   });
 
-  it.each(['lib', 'sim', 'core'])('nothing under %s/ imports the AWS SDK', (dir) => {
+  it.each(['lib', 'sim', 'core', 'cli'])('nothing under %s/ imports the AWS SDK', (dir) => {
     const offenders = sources(dir).flatMap((file) =>
       specifiers(file)
         .filter((specifier) => specifier.startsWith('@aws-sdk/'))

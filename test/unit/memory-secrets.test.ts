@@ -191,8 +191,6 @@ describe('InMemorySecrets, with Secrets Manager label semantics', () => {
         KEY_MODE: 'test',
       }),
       secrets,
-      secretReader: secrets,
-      stagedKeys: secrets,
       siteList: new StaticSiteList(['https://a.example', 'https://b.example']),
       keyChecker: new RecordingKeyChecker(),
       pusher,
