@@ -5,7 +5,7 @@
 import {
   CloudFormationClient,
   DescribeStacksCommand,
-  ListStackResourcesCommand,
+  paginateListStackResources,
 } from '@aws-sdk/client-cloudformation';
 import {
   CloudTrailClient,
@@ -24,11 +24,12 @@ import {
   ListSecretVersionIdsCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import { GetTopicAttributesCommand, ListSubscriptionsByTopicCommand, SNSClient } from '@aws-sdk/client-sns';
+import { GetTopicAttributesCommand, paginateListSubscriptionsByTopic, SNSClient } from '@aws-sdk/client-sns';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import {
   type AbortPermission,
+  AWS_CALL_DEADLINE_MS,
   AWS_CLIENT_CONFIG,
   type DeploymentProbe,
   type FunctionFacts,
@@ -39,10 +40,21 @@ import {
   type TopicFacts,
   type TrailFacts,
 } from '../../core/index.js';
+import { withCallDeadline } from './deadline.js';
 import { SsmSiteListSource } from './ssm-site-list.js';
 
 /** Pages read at most from any paginated listing: a deployment has a few dozen resources. */
 const MAX_PAGES = 20;
+
+/** At most MAX_PAGES pages of a paginator: a listing that never ends cannot hold doctor. */
+async function firstPages<P>(pages: AsyncIterable<P>): Promise<P[]> {
+  const read: P[] = [];
+  for await (const page of pages) {
+    read.push(page);
+    if (read.length === MAX_PAGES) break;
+  }
+  return read;
+}
 
 export interface ProbeOptions {
   readonly region?: string;
@@ -64,8 +76,16 @@ export class AwsDeploymentProbe implements DeploymentProbe {
     };
   }
 
-  #client<C extends { destroy(): void }>(make: new (config: ProbeOptions) => C): C {
-    const client = new make(this.#config);
+  // biome-ignore lint/suspicious/noExplicitAny: any SDK client's overloaded `send`.
+  #client<C extends { destroy(): void; send(command: any, options?: any): Promise<any> }>(
+    make: new (config: ProbeOptions) => C,
+  ): C {
+    // Every call bounded like the other commands' (AWS_CALL_DEADLINE_MS), the service named by its client.
+    const client = withCallDeadline(
+      new make(this.#config),
+      make.name.replace(/Client$/, ''),
+      () => AWS_CALL_DEADLINE_MS,
+    );
     this.#clients.push(client);
     return client;
   }
@@ -98,20 +118,14 @@ export class AwsDeploymentProbe implements DeploymentProbe {
     });
     const stack = answer?.Stacks?.[0];
     if (stack === undefined) return undefined;
-    const resources: StackFacts['resources'][number][] = [];
-    let token: string | undefined;
-    for (let page = 0; page < MAX_PAGES; page += 1) {
-      const out = await cfn.send(new ListStackResourcesCommand({ StackName: name, NextToken: token }));
-      for (const r of out.StackResourceSummaries ?? []) {
-        resources.push({
-          type: r.ResourceType ?? '',
-          logicalId: r.LogicalResourceId ?? '',
-          physicalId: r.PhysicalResourceId ?? '',
-        });
-      }
-      token = out.NextToken;
-      if (token === undefined) break;
-    }
+    const pages = await firstPages(paginateListStackResources({ client: cfn }, { StackName: name }));
+    const resources = pages.flatMap((page) =>
+      (page.StackResourceSummaries ?? []).map((r) => ({
+        type: r.ResourceType ?? '',
+        logicalId: r.LogicalResourceId ?? '',
+        physicalId: r.PhysicalResourceId ?? '',
+      })),
+    );
     const outputs = Object.fromEntries(
       (stack.Outputs ?? []).flatMap((o) =>
         o.OutputKey && o.OutputValue ? [[o.OutputKey, o.OutputValue]] : [],
@@ -181,21 +195,13 @@ export class AwsDeploymentProbe implements DeploymentProbe {
     const sns = this.#client(SNSClient);
     const attributes =
       (await sns.send(new GetTopicAttributesCommand({ TopicArn: topicArn }))).Attributes ?? {};
-    const subscriptions: { protocol: string; confirmed: boolean }[] = [];
-    let token: string | undefined;
-    for (let page = 0; page < MAX_PAGES; page += 1) {
-      const out = await sns.send(
-        new ListSubscriptionsByTopicCommand({ TopicArn: topicArn, NextToken: token }),
-      );
-      for (const s of out.Subscriptions ?? []) {
-        subscriptions.push({
-          protocol: s.Protocol ?? '?',
-          confirmed: s.SubscriptionArn !== 'PendingConfirmation',
-        });
-      }
-      token = out.NextToken;
-      if (token === undefined) break;
-    }
+    const pages = await firstPages(paginateListSubscriptionsByTopic({ client: sns }, { TopicArn: topicArn }));
+    const subscriptions = pages.flatMap((page) =>
+      (page.Subscriptions ?? []).map((s) => ({
+        protocol: s.Protocol ?? '?',
+        confirmed: s.SubscriptionArn !== 'PendingConfirmation',
+      })),
+    );
     const policy = parsePolicy(attributes.Policy);
     const kmsKeyId = attributes.KmsMasterKeyId;
     return {
