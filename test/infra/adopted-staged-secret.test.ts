@@ -7,6 +7,7 @@ import { SETTINGS } from '../../lambda/contract.js';
 import { StripeKeyRotation } from '../../lib/stripe-key-rotation.js';
 import {
   identityStatements,
+  LIVE_OPERATORS,
   logicalId,
   propertiesOf,
   resources,
@@ -24,6 +25,7 @@ describe('a StripeKeyRotation adopting an existing staged key secret (e.g. one a
     const stack = testStack();
     rotation = new StripeKeyRotation(stack, 'Rotation', {
       keyMode: 'live',
+      operatorPrincipals: LIVE_OPERATORS,
       stagedKeySecret: secretsmanager.Secret.fromSecretAttributes(stack, 'Staged', {
         secretCompleteArn: STAGED_ARN,
         encryptionKey: kms.Key.fromKeyArn(stack, 'StagedKey', STAGED_KEY),
