@@ -60,7 +60,8 @@ describe('a StripeKeyRotation adopting an existing ledger table (e.g. one a dele
       (pack) => pack.validateScope(rotation).violations,
     );
     expect(violations.map((violation) => violation.ruleName)).toEqual([]);
-  });
+    // Both packs walk every resource of the rotation: slower than the default timeout on a loaded machine.
+  }, 30_000);
 });
 
 describe('a StripeKeyRotation given a ledger table of another region or account', () => {

@@ -61,5 +61,6 @@ describe('a StripeKeyRotation adopting an existing staged key secret (e.g. one a
       (pack) => pack.validateScope(rotation).violations,
     );
     expect(violations.map((violation) => violation.ruleName)).toEqual([]);
-  });
+    // Both packs walk every resource of the rotation: slower than the default timeout on a loaded machine.
+  }, 30_000);
 });
