@@ -96,4 +96,43 @@ export class RotatedSecretGuard {
   allowWriter(arn: string): void {
     this.#writers.push(arn);
   }
+
+  /** Whether anyone besides the rotation role may write versions and labels (the CLI's abort needs one). */
+  get hasOperators(): boolean {
+    return new Set(this.#writers).size > 1;
+  }
+}
+
+/**
+ * The staged key secret's read guard: after a rotation finished, the function writes the nothing-staged value
+ * and the key that was staged (now in service) becomes this secret's AWSPREVIOUS, readable by anyone IAM lets
+ * read the secret. Only the rotation role and the principals who stage or operate may read its values.
+ */
+export class StagedSecretGuard {
+  readonly #readers: string[];
+
+  constructor(
+    secret: secretsmanager.Secret,
+    options: { readonly rotationRoleArn: string; readonly readerArns: readonly string[] },
+  ) {
+    this.#readers = [options.rotationRoleArn, ...options.readerArns];
+    secret.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'OnlyRotationStagersAndOperatorsRead',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: ['*'],
+        // Read at synthesis, so that grantStageKey() and grantOperate() after the constructor count too.
+        conditions: {
+          ArnNotLike: { 'aws:PrincipalArn': Lazy.list({ produce: () => [...new Set(this.#readers)] }) },
+        },
+      }),
+    );
+  }
+
+  /** Lets `arn` (a role or user ARN) read the staged secret's values too. */
+  allowReader(arn: string): void {
+    this.#readers.push(arn);
+  }
 }

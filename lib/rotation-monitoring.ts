@@ -6,7 +6,7 @@
  * Not a construct of its own: it builds into the scope it is given, so that `StripeKeyRotation` keeps the
  * construct paths, and hence the logical IDs, of stacks already deployed.
  */
-import { Annotations, Duration, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Annotations, Duration, Names, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -36,6 +36,10 @@ export interface RotationMonitoringProps {
   readonly topic?: sns.ITopic;
   /** Of the topic's key. */
   readonly removalPolicy: RemovalPolicy;
+  /** The rotation function's role: its own writes to the rotated secret are no tamper notice. */
+  readonly rotationRole: iam.IRole;
+  /** The rotated secret's name, as a caller may pass it for `secretId`. */
+  readonly rotatedSecretName: string;
 }
 
 /** Secrets Manager's events for a failed, abandoned or failed-test rotation of `rotatedSecret` (via CloudTrail). */
@@ -52,6 +56,62 @@ export function rotationFailurePattern(rotatedSecret: secretsmanager.ISecret): e
             ? [{ prefix: rotatedSecret.secretArn }]
             : [rotatedSecret.secretArn],
       },
+    },
+  };
+}
+
+/**
+ * `base` made unique to `scope`: a topic or key shared by several rotations holds one statement per rotation,
+ * and SNS rejects a policy whose statement ids repeat. Letters and digits only, as SNS and KMS accept.
+ */
+export function uniqueSid(scope: Construct, base: string): string {
+  return `${base}${Names.uniqueId(scope).replace(/[^A-Za-z0-9]/g, '')}`;
+}
+
+/** The calls that change the rotated secret's value, labels or resource policy. */
+export const TAMPER_EVENT_NAMES = [
+  'PutSecretValue',
+  'UpdateSecret',
+  'UpdateSecretVersionStage',
+  'PutResourcePolicy',
+  'DeleteResourcePolicy',
+] as const;
+
+/**
+ * CloudTrail's record of a call in TAMPER_EVENT_NAMES on `rotatedSecret` by anyone but a session of
+ * `rotationRole`. The secret is matched as the caller named it (`secretId`: ARN or name) or as the response
+ * names it (`arn`, or `aRN` in some events); the role by the assumed-role session ARN, which has no path.
+ */
+export function tamperPattern(
+  rotatedSecret: secretsmanager.ISecret,
+  rotatedSecretName: string,
+  rotationRole: iam.IRole,
+): events.EventPattern {
+  const stack = Stack.of(rotatedSecret);
+  const arn =
+    rotatedSecret.secretFullArn === undefined
+      ? [{ prefix: rotatedSecret.secretArn }]
+      : [rotatedSecret.secretArn];
+  return {
+    source: ['aws.secretsmanager'],
+    detailType: ['AWS API Call via CloudTrail'],
+    detail: {
+      eventSource: ['secretsmanager.amazonaws.com'],
+      eventName: [...TAMPER_EVENT_NAMES],
+      userIdentity: {
+        arn: [
+          {
+            'anything-but': {
+              prefix: `arn:${stack.partition}:sts::${stack.account}:assumed-role/${rotationRole.roleName}/`,
+            },
+          },
+        ],
+      },
+      $or: [
+        { requestParameters: { secretId: [...arn, rotatedSecretName] } },
+        { responseElements: { arn } },
+        { responseElements: { aRN: arn } },
+      ],
     },
   };
 }
@@ -79,6 +139,15 @@ export class RotationMonitoring {
   /** Failed, abandoned and failed-test rotations, the notification path and watchdog alarms. */
   readonly topic: sns.ITopic;
   readonly failureRule: events.Rule;
+  /** A change to the rotated secret's value, labels or policy by anyone but the rotation function. */
+  readonly tamperRule: events.Rule;
+  /**
+   * Where the alarms on the notification path itself notify: its own topic and key, so that a broken
+   * `topic`, topic policy or topic key cannot silence the alarm that says so.
+   */
+  readonly pathTopic: sns.Topic;
+  /** The alarms on the notification path: rule delivery failures and dead letters. They notify `pathTopic`. */
+  readonly notificationPathAlarms: cloudwatch.Alarm[];
   readonly errorsAlarm: cloudwatch.Alarm;
   /** Failure notices EventBridge could not deliver. */
   readonly deadLetterQueue: sqs.Queue;
@@ -101,9 +170,12 @@ export class RotationMonitoring {
       retentionPeriod: Duration.days(14),
     });
     this.topic = this.buildTopic();
+    this.pathTopic = this.buildPathTopic();
     this.failureRule = this.buildFailureRule();
+    this.tamperRule = this.buildTamperRule();
     this.errorsAlarm = this.buildErrorsAlarm();
-    this.pathAlarms = this.buildPathAlarms();
+    this.notificationPathAlarms = this.buildNotificationPathAlarms();
+    this.pathAlarms = [...this.notificationPathAlarms, ...this.buildLimitAlarms()];
     this.stagedKeyResetAlarm = this.buildStagedKeyResetAlarm();
     this.allowPublishing();
     this.dashboard = this.buildDashboard();
@@ -126,27 +198,85 @@ export class RotationMonitoring {
       });
     }
     if (topic.masterKey !== undefined) {
+      // No aws:Source* condition: SNS documents them as unsupported in a key policy for EventBridge-to-encrypted
+      // topic delivery (docs/permissions.md); the topic policy pins each rule by aws:SourceArn instead.
       allowOnTopic(
         this.scope,
         topic.masterKey,
         'KMS key',
         new iam.PolicyStatement({
-          sid: 'LetEventBridgeAndAlarmsPublish',
-          principals: [
-            new iam.ServicePrincipal('events.amazonaws.com'),
-            new iam.ServicePrincipal('cloudwatch.amazonaws.com'),
-          ],
+          sid: uniqueSid(this.scope, 'LetEventBridgePublish'),
+          principals: [new iam.ServicePrincipal('events.amazonaws.com')],
           actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
           resources: ['*'],
-          // Confused-deputy guard: only this account's rules and alarms.
-          conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this.scope).account } },
         }),
       );
+      allowAlarmsOnKey(this.scope, topic.masterKey);
     }
     for (const email of this.props.notificationEmails) {
       topic.addSubscription(new EmailSubscription(email, { deadLetterQueue: this.deadLetterQueue }));
     }
     return topic;
+  }
+
+  /** The topic of the notification path's own alarms, with its own key and the same email subscribers. */
+  private buildPathTopic(): sns.Topic {
+    const { serviceName, removalPolicy } = this.props;
+    // CloudWatch alarms cannot publish to a topic under SNS's AWS managed key (its policy cannot be changed).
+    const key = new kms.Key(this.scope, 'NotificationPathKey', {
+      description: `Encrypts the notification-path alarms topic of ${serviceName}.`,
+      enableKeyRotation: true,
+      removalPolicy,
+    });
+    const topic = new sns.Topic(this.scope, 'NotificationPathTopic', {
+      displayName: `Stripe key rotation notification path (${serviceName})`,
+      masterKey: key,
+      enforceSSL: true,
+    });
+    allowAlarmsOnKey(this.scope, key);
+    for (const email of this.props.notificationEmails)
+      topic.addSubscription(new EmailSubscription(email, { deadLetterQueue: this.deadLetterQueue }));
+    return topic;
+  }
+
+  /** One notice per change to the rotated secret's value, labels or policy made outside the rotation. */
+  private buildTamperRule(): events.Rule {
+    const { serviceName, rotatedSecret, rotatedSecretName, rotationRole } = this.props;
+    const rule = new events.Rule(this.scope, 'TamperRule', {
+      description: `Changes to the Stripe key secret of ${serviceName} made by anyone but its rotation function.`,
+      eventPattern: tamperPattern(rotatedSecret, rotatedSecretName, rotationRole),
+    });
+    const message = events.RuleTargetInput.fromText(
+      `Stripe key secret of ${serviceName} changed outside the rotation: ` +
+        `${events.EventField.fromPath('$.detail.eventName')} on ${rotatedSecret.secretArn} by ` +
+        `${events.EventField.fromPath('$.detail.userIdentity.arn')} at ${events.EventField.time} ` +
+        `(request ${events.EventField.fromPath('$.detail.requestID')}). If nobody meant this, check the ` +
+        'secret\'s versions and resource policy now (README, "Runbook: the secret changed outside the rotation").',
+    );
+    this.deliver(rule, message, 'TamperRuleDeadLetters');
+    return rule;
+  }
+
+  /** Targets `rule` at the topic with the failure rule's retries and dead-letter queue. */
+  private deliver(rule: events.Rule, input: events.RuleTargetInput, deadLetterSid: string): void {
+    this.deadLetterQueue.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: deadLetterSid,
+        principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+        actions: ['sqs:SendMessage'],
+        resources: [this.deadLetterQueue.queueArn],
+        conditions: { ArnEquals: { 'aws:SourceArn': rule.ruleArn } },
+      }),
+    );
+    rule.addTarget({
+      bind: () => ({
+        arn: this.topic.topicArn,
+        input,
+        targetResource: this.topic,
+        deadLetterConfig: { arn: this.deadLetterQueue.queueArn },
+        retryPolicy: { maximumRetryAttempts: 10, maximumEventAgeInSeconds: Duration.hours(24).toSeconds() },
+      }),
+    });
   }
 
   private buildFailureRule(): events.Rule {
@@ -165,15 +295,7 @@ export class RotationMonitoring {
         "key in service is unchanged. The function's own error and the per-site results are in log " +
         `group ${logGroup.logGroupName} (search for "Rotation step failed") and on dashboard ${serviceName}.`,
     );
-    this.deadLetterQueue.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'FailureRuleDeadLetters',
-        principals: [new iam.ServicePrincipal('events.amazonaws.com')],
-        actions: ['sqs:SendMessage'],
-        resources: [this.deadLetterQueue.queueArn],
-        conditions: { ArnEquals: { 'aws:SourceArn': rule.ruleArn } },
-      }),
-    );
+    this.deliver(rule, message, 'FailureRuleDeadLetters');
     Validations.of(this.deadLetterQueue).acknowledge(
       {
         id: 'AwsSolutions-SQS3',
@@ -186,15 +308,6 @@ export class RotationMonitoring {
           'and a message arriving in it raises the dead-letters alarm.',
       },
     );
-    rule.addTarget({
-      bind: () => ({
-        arn: this.topic.topicArn,
-        input: message,
-        targetResource: this.topic,
-        deadLetterConfig: { arn: this.deadLetterQueue.queueArn },
-        retryPolicy: { maximumRetryAttempts: 10, maximumEventAgeInSeconds: Duration.hours(24).toSeconds() },
-      }),
-    });
     return rule;
   }
 
@@ -214,38 +327,72 @@ export class RotationMonitoring {
     return alarm;
   }
 
-  private buildPathAlarms(): cloudwatch.Alarm[] {
-    const { serviceName, rotationFunction, timeout } = this.props;
+  private atLeastOne(id: string, metric: cloudwatch.Metric, description: string): cloudwatch.Alarm {
+    return metric.createAlarm(this.scope, id, {
+      alarmDescription: `${description} (${this.props.serviceName}).`,
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+  }
+
+  /** Alarms on the notification path itself: they notify `pathTopic`, never the topic they watch. */
+  private buildNotificationPathAlarms(): cloudwatch.Alarm[] {
     const fiveMinutes = Duration.minutes(5);
-    const atLeastOne = (id: string, metric: cloudwatch.Metric, description: string) =>
-      metric.createAlarm(this.scope, id, {
-        alarmDescription: `${description} (${serviceName}).`,
-        threshold: 1,
-        evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    const failedInvocations = (rule: events.Rule) =>
+      new cloudwatch.Metric({
+        namespace: 'AWS/Events',
+        metricName: 'FailedInvocations',
+        dimensionsMap: { RuleName: rule.ruleName },
+        statistic: cloudwatch.Stats.SUM,
+        period: fiveMinutes,
       });
     const alarms = [
-      atLeastOne(
+      this.atLeastOne(
         'FailureRuleFailedInvocationsAlarm',
-        new cloudwatch.Metric({
-          namespace: 'AWS/Events',
-          metricName: 'FailedInvocations',
-          dimensionsMap: { RuleName: this.failureRule.ruleName },
-          statistic: cloudwatch.Stats.SUM,
-          period: fiveMinutes,
-        }),
+        failedInvocations(this.failureRule),
         'EventBridge could not deliver a rotation failure notice to the topic: check the topic policy and its KMS key policy; the notice is in the dead-letter queue',
       ),
-      atLeastOne(
+      this.atLeastOne(
         'DeadLetterAlarm',
         this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
           statistic: cloudwatch.Stats.MAXIMUM,
           period: fiveMinutes,
         }),
-        'A rotation failure notice is in the dead-letter queue: read it (it names the secret and the error), then fix the topic delivery',
+        'A rotation failure or tamper notice is in the dead-letter queue: read it (it names the secret and the event), then fix the topic delivery',
       ),
-      atLeastOne(
+      this.atLeastOne(
+        'TamperRuleFailedInvocationsAlarm',
+        failedInvocations(this.tamperRule),
+        'EventBridge could not deliver a notice that the Stripe key secret changed outside the rotation: check the topic policy and its KMS key policy; the notice is in the dead-letter queue',
+      ),
+    ];
+    for (const alarm of alarms) alarm.addAlarmAction(new SnsAction(this.pathTopic));
+    allowOnTopic(
+      this.scope,
+      this.pathTopic,
+      'topic',
+      new iam.PolicyStatement({
+        sid: uniqueSid(this.scope, 'PathAlarmsPublish'),
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.pathTopic.topicArn],
+        conditions: {
+          ArnEquals: { 'aws:SourceArn': alarms.map((alarm) => alarm.alarmArn) },
+          StringEquals: { 'aws:SourceAccount': Stack.of(this.scope).account },
+        },
+      }),
+    );
+    return alarms;
+  }
+
+  /** The function's limits: throttles and duration near the timeout. */
+  private buildLimitAlarms(): cloudwatch.Alarm[] {
+    const { serviceName, rotationFunction, timeout } = this.props;
+    const fiveMinutes = Duration.minutes(5);
+    const alarms = [
+      this.atLeastOne(
         'ThrottlesAlarm',
         rotationFunction.metricThrottles({ statistic: cloudwatch.Stats.SUM, period: fiveMinutes }),
         'The rotation function was throttled: a rotation step did not run. Check the account concurrency',
@@ -288,16 +435,17 @@ export class RotationMonitoring {
   /** Written out rather than `grantPublish`, so each publisher is pinned to its source. */
   private allowPublishing(): void {
     const topic = this.topic;
+    const limitAlarms = this.pathAlarms.filter((alarm) => !this.notificationPathAlarms.includes(alarm));
     allowOnTopic(
       this.scope,
       topic,
       'topic',
       new iam.PolicyStatement({
-        sid: 'FailureRulePublishes',
+        sid: uniqueSid(this.scope, 'RulesPublish'),
         principals: [new iam.ServicePrincipal('events.amazonaws.com')],
         actions: ['sns:Publish'],
         resources: [topic.topicArn],
-        conditions: { ArnEquals: { 'aws:SourceArn': this.failureRule.ruleArn } },
+        conditions: { ArnEquals: { 'aws:SourceArn': [this.failureRule.ruleArn, this.tamperRule.ruleArn] } },
       }),
     );
     allowOnTopic(
@@ -305,13 +453,13 @@ export class RotationMonitoring {
       topic,
       'topic',
       new iam.PolicyStatement({
-        sid: 'RotationAlarmsPublish',
+        sid: uniqueSid(this.scope, 'RotationAlarmsPublish'),
         principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
         actions: ['sns:Publish'],
         resources: [topic.topicArn],
         conditions: {
           ArnEquals: {
-            'aws:SourceArn': [...this.pathAlarms, this.stagedKeyResetAlarm].map((alarm) => alarm.alarmArn),
+            'aws:SourceArn': [...limitAlarms, this.stagedKeyResetAlarm].map((alarm) => alarm.alarmArn),
           },
           StringEquals: { 'aws:SourceAccount': Stack.of(this.scope).account },
         },
@@ -392,4 +540,23 @@ export class RotationMonitoring {
     );
     return dashboard;
   }
+}
+
+/**
+ * Lets CloudWatch alarms of this account use `key` for a topic it encrypts. aws:SourceAccount is kept: SNS
+ * documents the aws:Source* keys as supported in a key policy for every event source but EventBridge.
+ */
+function allowAlarmsOnKey(scope: Construct, key: kms.IKey): void {
+  allowOnTopic(
+    scope,
+    key,
+    'KMS key',
+    new iam.PolicyStatement({
+      sid: uniqueSid(scope, 'LetAlarmsPublish'),
+      principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+      actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+      resources: ['*'],
+      conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(scope).account } },
+    }),
+  );
 }

@@ -27,7 +27,7 @@ import {
   type WatchdogMetricName,
 } from '../core/index.js';
 import { handlerAsset } from './handler-asset.js';
-import { allowOnTopic } from './rotation-monitoring.js';
+import { allowOnTopic, uniqueSid } from './rotation-monitoring.js';
 
 export interface RotationWatchdogProps {
   readonly serviceName: string;
@@ -177,7 +177,7 @@ export class RotationWatchdog {
       topic,
       'topic',
       new iam.PolicyStatement({
-        sid: 'WatchdogAlarmsPublish',
+        sid: uniqueSid(scope, 'WatchdogAlarmsPublish'),
         principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
         actions: ['sns:Publish'],
         resources: [topic.topicArn],

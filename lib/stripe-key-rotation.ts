@@ -25,7 +25,12 @@ import {
 } from '../core/index.js';
 import { handlerAsset } from './handler-asset.js';
 import { resolveProps, type StripeKeyRotationProps } from './props.js';
-import { operatorArnProblem, principalArnOf, RotatedSecretGuard } from './rotated-secret-policy.js';
+import {
+  operatorArnProblem,
+  principalArnOf,
+  RotatedSecretGuard,
+  StagedSecretGuard,
+} from './rotated-secret-policy.js';
 import { RotationGrants } from './rotation-grants.js';
 import { rotationMetric } from './rotation-metrics.js';
 import { RotationMonitoring, rotationFailurePattern } from './rotation-monitoring.js';
@@ -66,6 +71,18 @@ export class StripeKeyRotation extends Construct {
   readonly notificationsTopic: sns.ITopic;
   /** The EventBridge rule that turns Secrets Manager's rotation failure events into notifications. */
   readonly failureRule: events.Rule;
+  /**
+   * The EventBridge rule that announces, on the notifications topic, each change to the rotated secret's
+   * value, labels or resource policy made by anyone but the rotation function (CloudTrail management events:
+   * the account needs a trail in this region).
+   */
+  readonly tamperRule: events.Rule;
+  /**
+   * Where the alarms on the notification path itself (rule delivery failures, dead letters) notify: a topic
+   * and key of their own, so that a broken notifications topic or key cannot silence them. Subscribed with
+   * `notificationEmails`; subscribe a pager here too.
+   */
+  readonly notificationPathTopic: sns.ITopic;
   /** Alarm on the function's errors (any failed step); on the dashboard, not notified (the failure rule is). */
   readonly errorsAlarm: cloudwatch.Alarm;
   /**
@@ -84,6 +101,8 @@ export class StripeKeyRotation extends Construct {
   readonly #grants: RotationGrants;
   /** The rotated secret's write and rotate guards; undefined for an adopted rotated secret. */
   readonly #guard?: RotatedSecretGuard;
+  /** The staged secret's read guard; undefined for an adopted staged secret. */
+  readonly #stagedGuard?: StagedSecretGuard;
   /** Staleness detection: rotation disabled, overdue, or stuck with an old AWSPENDING. */
   readonly watchdog: RotationWatchdog;
 
@@ -269,6 +288,21 @@ export class StripeKeyRotation extends Construct {
         'operatorPrincipals has no effect: the rotated secret was adopted, and its resource policy belongs to its owner',
       );
     }
+    if (props.stagedKeySecret === undefined && this.stagedKeySecret instanceof secretsmanager.Secret) {
+      this.#stagedGuard = new StagedSecretGuard(this.stagedKeySecret, {
+        rotationRoleArn: role.roleArn,
+        readerArns: settings.operatorArns,
+      });
+    } else {
+      Annotations.of(this).addWarningV2(
+        'stripe-key-rotator:staged-secret-without-policy',
+        'stagedKeySecret was adopted, and its resource policy belongs to its owner: after a rotation its AWSPREVIOUS ' +
+          'holds the key in service, readable by whoever IAM lets read it. Add a Deny of secretsmanager:GetSecretValue ' +
+          'for every aws:PrincipalArn but the rotation role, the stagers and the operators (README, "Access for people and workloads")',
+      );
+    }
+    // Checked at synthesis: grantOperate() after the constructor names operators too.
+    this.node.addValidation({ validate: () => this.operatorProblems(props.keyMode) });
 
     this.rotationFunction.addPermission('InvokeBySecretsManager', {
       principal: new iam.ServicePrincipal('secretsmanager.amazonaws.com'),
@@ -302,9 +336,17 @@ export class StripeKeyRotation extends Construct {
       notificationEmails: props.notificationEmails ?? [],
       topic: props.notificationsTopic,
       removalPolicy,
+      rotationRole: role,
+      // The name this construct gave, rather than the token CDK parses back out of the ARN.
+      rotatedSecretName:
+        props.rotatedSecret === undefined
+          ? `${settings.serviceName}/stripe-secret-key`
+          : this.rotatedSecret.secretName,
     });
     this.notificationsTopic = monitoring.topic;
+    this.notificationPathTopic = monitoring.pathTopic;
     this.failureRule = monitoring.failureRule;
+    this.tamperRule = monitoring.tamperRule;
     this.errorsAlarm = monitoring.errorsAlarm;
     const monitoringAlarms = [
       monitoring.errorsAlarm,
@@ -371,9 +413,45 @@ export class StripeKeyRotation extends Construct {
     return RotationGrants.grant(grantee, this.#grants.readKey());
   }
 
-  /** Lets `grantee` stage the next key (the CLI's `stage`: write the staged secret, compare with the keys in service). */
+  /**
+   * Lets `grantee` stage the next key (the CLI's `stage`: write the staged secret, compare with the keys in
+   * service). A role or user grantee is also let through the staged secret's read guard; any other grantee (a
+   * group) is not, and synthesis warns: name its roles or users in `operatorPrincipals`.
+   */
   grantStageKey(grantee: iam.IGrantable): iam.Grant {
+    this.letReadStaged(grantee, 'grantStageKey');
     return RotationGrants.grant(grantee, this.#grants.stageKey());
+  }
+
+  /** Lets a role or user grantee through the staged secret's read guard; warns for any other. */
+  private letReadStaged(grantee: iam.IGrantable, grant: string): void {
+    if (this.#stagedGuard === undefined) return;
+    const arn = principalArnOf(grantee.grantPrincipal);
+    if (arn !== undefined && operatorArnProblem(arn) === undefined) {
+      this.#stagedGuard.allowReader(arn);
+    } else {
+      Annotations.of(this).addWarningV2(
+        `stripe-key-rotator:${grant}:staged-reader-not-let-through`,
+        `${grant}(${grantee.grantPrincipal}): not a role or a user, so the staged secret's resource policy still ` +
+          'denies it GetSecretValue: name its roles or users in operatorPrincipals',
+      );
+    }
+  }
+
+  /**
+   * A live rotation needs someone who can clear a stuck one: the rotated secret's policy denies every person
+   * the writes of the CLI's abort unless named. Test mode only warns.
+   */
+  private operatorProblems(keyMode: string): string[] {
+    if (this.#guard === undefined || this.#guard.hasOperators) return [];
+    const message =
+      'no operator may write the rotated secret: its resource policy denies every person PutSecretValue and ' +
+      "UpdateSecretVersionStage, so nobody could run the CLI's abort on a stuck rotation. Name the operators' " +
+      'roles or users in operatorPrincipals (cdk.json: "environments": {"<name>": {"operatorPrincipals": ' +
+      '["arn:aws:iam::<account>:role/<operators>"]}}; construct prop operatorPrincipals), or call grantOperate(role)';
+    if (keyMode === 'live') return [`operatorPrincipals is required for a live rotation: ${message}`];
+    Annotations.of(this).addWarningV2('stripe-key-rotator:no-operators', message);
+    return [];
   }
 
   /** The ledger table. Key schema shared with the function's adapter (core/rules/ledger-schema.ts): they cannot drift apart. */
@@ -464,6 +542,7 @@ export class StripeKeyRotation extends Construct {
         );
       }
     }
+    this.letReadStaged(grantee, 'grantOperate');
     return RotationGrants.grant(grantee, this.#grants.operate());
   }
 

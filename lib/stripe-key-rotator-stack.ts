@@ -117,6 +117,11 @@ export class StripeKeyRotatorStack extends Stack {
       rotation.notificationsTopic.topicArn,
       'Failed, abandoned and failed-test rotations plus the errors alarm; subscribe here.',
     );
+    output(
+      'NotificationPathTopicArn',
+      rotation.notificationPathTopic.topicArn,
+      'Alarms on the notification path itself (undelivered notices, dead letters); subscribe a pager here too.',
+    );
     output('ErrorsAlarmName', rotation.errorsAlarm.alarmName, 'Alarm on rotation function errors.');
     output('DashboardName', rotation.serviceName, 'CloudWatch dashboard: rotation outcomes and site counts.');
     output(

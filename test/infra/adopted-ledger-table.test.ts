@@ -9,6 +9,8 @@ import { readEnvironments } from '../../lib/config.js';
 import { StripeKeyRotation } from '../../lib/stripe-key-rotation.js';
 import {
   identityStatements,
+  LIVE_OPERATOR_ARN,
+  LIVE_OPERATORS,
   resourceCounts,
   rotationFunctionEnvironment,
   testApp,
@@ -27,6 +29,7 @@ describe('a StripeKeyRotation adopting an existing ledger table (e.g. one a dele
     const stack = testStack();
     rotation = new StripeKeyRotation(stack, 'Rotation', {
       keyMode: 'live',
+      operatorPrincipals: LIVE_OPERATORS,
       ledgerTable: dynamodb.Table.fromTableAttributes(stack, 'Ledger', {
         tableName: TABLE,
         encryptionKey: kms.Key.fromKeyArn(stack, 'LedgerKey', TABLE_KEY),
@@ -57,7 +60,8 @@ describe('a StripeKeyRotation adopting an existing ledger table (e.g. one a dele
       (pack) => pack.validateScope(rotation).violations,
     );
     expect(violations.map((violation) => violation.ruleName)).toEqual([]);
-  });
+    // Both packs walk every resource of the rotation: slower than the default timeout on a loaded machine.
+  }, 30_000);
 });
 
 describe('a StripeKeyRotation given a ledger table of another region or account', () => {
@@ -71,6 +75,7 @@ describe('a StripeKeyRotation given a ledger table of another region or account'
       try {
         new StripeKeyRotation(stack, 'Rotation', {
           keyMode: 'live',
+          operatorPrincipals: LIVE_OPERATORS,
           ledgerTable: dynamodb.Table.fromTableArn(stack, 'Ledger', arn),
         });
       } catch (error) {
@@ -82,7 +87,12 @@ describe('a StripeKeyRotation given a ledger table of another region or account'
 });
 
 describe('the ledgerTable setting of a cdk.json environment', () => {
-  const live = { keyMode: 'live', account: '123456789012', region: 'eu-west-3' };
+  const live = {
+    keyMode: 'live',
+    account: '123456789012',
+    region: 'eu-west-3',
+    operatorPrincipals: [LIVE_OPERATOR_ARN],
+  };
 
   it(
     'adopts the named table, with its key, in the stack it builds',

@@ -7,6 +7,7 @@ import { SETTINGS } from '../../core/contract.js';
 import { StripeKeyRotation } from '../../lib/stripe-key-rotation.js';
 import {
   identityStatements,
+  LIVE_OPERATORS,
   logicalId,
   propertiesOf,
   resources,
@@ -24,6 +25,7 @@ describe('a StripeKeyRotation adopting an existing staged key secret (e.g. one a
     const stack = testStack();
     rotation = new StripeKeyRotation(stack, 'Rotation', {
       keyMode: 'live',
+      operatorPrincipals: LIVE_OPERATORS,
       stagedKeySecret: secretsmanager.Secret.fromSecretAttributes(stack, 'Staged', {
         secretCompleteArn: STAGED_ARN,
         encryptionKey: kms.Key.fromKeyArn(stack, 'StagedKey', STAGED_KEY),
@@ -59,5 +61,6 @@ describe('a StripeKeyRotation adopting an existing staged key secret (e.g. one a
       (pack) => pack.validateScope(rotation).violations,
     );
     expect(violations.map((violation) => violation.ruleName)).toEqual([]);
-  });
+    // Both packs walk every resource of the rotation: slower than the default timeout on a loaded machine.
+  }, 30_000);
 });

@@ -24,7 +24,14 @@ describe('the environments of the CDK app (cdk.json context)', () => {
     };
     expect(readEnvironments(cdkJson.context.environments)).toEqual([
       { name: 'test', keyMode: 'test' },
-      { name: 'live', keyMode: 'live', account: '123456789012', region: 'eu-west-3' },
+      {
+        name: 'live',
+        keyMode: 'live',
+        account: '123456789012',
+        region: 'eu-west-3',
+        // A placeholder of the example account: a live rotation refuses to synthesize without an operator.
+        operatorPrincipals: ['arn:aws:iam::123456789012:role/stripe-key-rotator-operators'],
+      },
     ]);
   });
 

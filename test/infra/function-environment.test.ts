@@ -19,6 +19,7 @@ import { StripeKeyRotation } from '../../lib/stripe-key-rotation.js';
 import {
   ENV,
   identityStatements,
+  LIVE_OPERATORS,
   logicalId,
   propertiesOf,
   resources,
@@ -206,7 +207,11 @@ describe('the environment the construct gives the rotation function', () => {
   it(
     'loads with notifyOnSuccess as a configuration naming the notifications topic, which the function may publish to',
     () => {
-      const { rotation, template } = build(() => ({ keyMode: 'live', notifyOnSuccess: true }));
+      const { rotation, template } = build(() => ({
+        keyMode: 'live',
+        operatorPrincipals: LIVE_OPERATORS,
+        notifyOnSuccess: true,
+      }));
       const topicId = logicalId(rotation.notificationsTopic);
       expectLoads(rotation, template, {
         ...CONFIG_DEFAULTS,
@@ -230,7 +235,7 @@ describe('the environment the construct gives the rotation function', () => {
         Resource: { 'Fn::GetAtt': [logicalId(rotation.notificationsTopic.masterKey ?? rotation), 'Arn'] },
         Condition: { StringEquals: { 'kms:ViaService': `sns.${ENV.region}.amazonaws.com` } },
       });
-      const without = build(() => ({ keyMode: 'live' }));
+      const without = build(() => ({ keyMode: 'live', operatorPrincipals: LIVE_OPERATORS }));
       expect(JSON.stringify(identityStatements(without.template))).not.toContain('sns:Publish');
     },
     SYNTH_TIMEOUT,
@@ -241,6 +246,7 @@ describe('the environment the construct gives the rotation function', () => {
     () => {
       const { rotation, template } = build((stack) => ({
         keyMode: 'live',
+        operatorPrincipals: LIVE_OPERATORS,
         encryptionKey: new kms.Key(stack, 'SecretsKey', { enableKeyRotation: true }),
         rotatedSecret: secretsmanager.Secret.fromSecretAttributes(stack, 'Rotated', {
           secretCompleteArn: ROTATED_ARN,
@@ -265,6 +271,7 @@ describe('the environment the construct gives the rotation function', () => {
     () => {
       const { rotation, template } = build(() => ({
         keyMode: 'live',
+        operatorPrincipals: LIVE_OPERATORS,
         siteList: SiteListParameter.fromName('/stripe/live/sites'),
       }));
       expectLoads(rotation, template, {

@@ -5,11 +5,12 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { uniqueSid } from '../../lib/rotation-monitoring.js';
 import { StripeKeyRotation } from '../../lib/stripe-key-rotation.js';
 import {
   identityStatements,
+  LIVE_OPERATORS,
   logicalId,
-  propertiesOf,
   ref,
   resourceCounts,
   resources,
@@ -22,7 +23,10 @@ describe("a StripeKeyRotation's integration hooks", () => {
   let queue: sqs.Queue;
   beforeAll(() => {
     const stack = testStack();
-    rotation = new StripeKeyRotation(stack, 'Rotation', { keyMode: 'live' });
+    rotation = new StripeKeyRotation(stack, 'Rotation', {
+      keyMode: 'live',
+      operatorPrincipals: LIVE_OPERATORS,
+    });
     queue = new sqs.Queue(stack, 'Pager', { enforceSSL: true });
     rotation.onRotationFailed('PageOnFailure', {
       target: new targets.SqsQueue(queue),
@@ -74,36 +78,52 @@ describe('a StripeKeyRotation given its own notifications topic', () => {
     const topic = new sns.Topic(stack, 'Alerts', { masterKey: key, enforceSSL: true });
     const rotation = new StripeKeyRotation(stack, 'Rotation', {
       keyMode: 'live',
+      operatorPrincipals: LIVE_OPERATORS,
       notificationsTopic: topic,
       notificationEmails: ['ops@example.com'],
     });
     const template = Template.fromStack(stack);
 
     expect(rotation.notificationsTopic).toBe(topic);
-    expect(resourceCounts(template)['AWS::SNS::Topic']).toBe(1);
-    expect(resourceCounts(template)['AWS::KMS::Key']).toBe(1);
+    // Besides the given topic and key: the notification path's own, which its alarms notify.
+    expect(resourceCounts(template)['AWS::SNS::Topic']).toBe(2);
+    expect(resourceCounts(template)['AWS::KMS::Key']).toBe(2);
     // Every alarm but the errors alarm, which notifies nobody: the failure rule announces a failed step.
     for (const alarm of rotation.alarms.filter((a) => a !== rotation.errorsAlarm)) {
-      expect(resources(template)[logicalId(alarm)]?.Properties?.AlarmActions).toEqual([ref(topic)]);
+      const watchesPath = JSON.stringify(resources(template)[logicalId(alarm)]).match(
+        /FailedInvocations|SQS/,
+      );
+      expect(resources(template)[logicalId(alarm)]?.Properties?.AlarmActions).toEqual([
+        ref(watchesPath ? rotation.notificationPathTopic : topic),
+      ]);
     }
     const rule = resources(template)[logicalId(rotation.failureRule)]?.Properties as {
       Targets: { Arn: unknown }[];
     };
     expect(rule.Targets.map((target) => target.Arn)).toEqual([ref(topic)]);
-    const topicPolicy = propertiesOf(template, 'AWS::SNS::TopicPolicy') as {
-      PolicyDocument: { Statement: { Sid: string }[] };
-    };
+    const topicPolicy = Object.values(resources(template)).find(
+      (r) =>
+        r.Type === 'AWS::SNS::TopicPolicy' &&
+        JSON.stringify(r.Properties?.Topics) === JSON.stringify([ref(topic)]),
+    )?.Properties as { PolicyDocument: { Statement: { Sid: string }[] } };
     expect(topicPolicy.PolicyDocument.Statement.map((statement) => statement.Sid)).toEqual([
       'AllowPublishThroughSSLOnly',
-      'FailureRulePublishes',
-      'RotationAlarmsPublish',
-      'WatchdogAlarmsPublish',
+      uniqueSid(rotation, 'RulesPublish'),
+      uniqueSid(rotation, 'RotationAlarmsPublish'),
+      uniqueSid(rotation, 'WatchdogAlarmsPublish'),
     ]);
     const keyPolicy = resources(template)[logicalId(key)]?.Properties?.KeyPolicy as {
       Statement: { Sid?: string; Principal?: unknown; Condition?: unknown }[];
     };
-    expect(keyPolicy.Statement.find((s) => s.Sid === 'LetEventBridgeAndAlarmsPublish')).toMatchObject({
-      Principal: { Service: ['cloudwatch.amazonaws.com', 'events.amazonaws.com'] },
+    expect(keyPolicy.Statement.find((s) => s.Sid === uniqueSid(rotation, 'LetEventBridgePublish'))).toEqual({
+      Sid: uniqueSid(rotation, 'LetEventBridgePublish'),
+      Effect: 'Allow',
+      Principal: { Service: 'events.amazonaws.com' },
+      Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+      Resource: '*',
+    });
+    expect(keyPolicy.Statement.find((s) => s.Sid === uniqueSid(rotation, 'LetAlarmsPublish'))).toMatchObject({
+      Principal: { Service: 'cloudwatch.amazonaws.com' },
       Condition: { StringEquals: { 'aws:SourceAccount': '123456789012' } },
     });
     template.hasResourceProperties('AWS::SNS::Subscription', {
@@ -117,20 +137,34 @@ describe('a StripeKeyRotation given its own notifications topic', () => {
   it('targets an imported topic by its ARN and warns at synth, naming each statement to add by hand', () => {
     const stack = testStack();
     const topic = sns.Topic.fromTopicArn(stack, 'Alerts', TOPIC_ARN);
-    const rotation = new StripeKeyRotation(stack, 'Rotation', { keyMode: 'live', notificationsTopic: topic });
+    const rotation = new StripeKeyRotation(stack, 'Rotation', {
+      keyMode: 'live',
+      operatorPrincipals: LIVE_OPERATORS,
+      notificationsTopic: topic,
+    });
     const template = Template.fromStack(stack);
 
-    expect(resourceCounts(template)['AWS::SNS::Topic']).toBeUndefined();
-    expect(resourceCounts(template)['AWS::SNS::TopicPolicy']).toBeUndefined();
-    for (const alarm of rotation.alarms.filter((a) => a !== rotation.errorsAlarm)) {
+    // Only the notification path's own topic and its policy.
+    expect(resourceCounts(template)['AWS::SNS::Topic']).toBe(1);
+    expect(resourceCounts(template)['AWS::SNS::TopicPolicy']).toBe(1);
+    const limitAndWatchdog = rotation.alarms.filter(
+      (a) =>
+        a !== rotation.errorsAlarm &&
+        !/FailedInvocations|SQS/.test(JSON.stringify(resources(template)[logicalId(a)])),
+    );
+    expect(limitAndWatchdog).toHaveLength(6);
+    for (const alarm of limitAndWatchdog) {
       expect(resources(template)[logicalId(alarm)]?.Properties?.AlarmActions).toEqual([TOPIC_ARN]);
     }
     const warnings = Annotations.fromStack(stack)
       .findWarning('*', Match.stringLikeRegexp('notificationsTopic is imported'))
       .map((warning) => String(warning.entry.data));
     expect(warnings).toHaveLength(3);
-    for (const sid of ['FailureRulePublishes', 'RotationAlarmsPublish', 'WatchdogAlarmsPublish']) {
-      expect(warnings.some((warning) => warning.includes(`statement ${sid} could not be added`))).toBe(true);
+    for (const sid of ['RulesPublish', 'RotationAlarmsPublish', 'WatchdogAlarmsPublish']) {
+      const unique = uniqueSid(rotation, sid);
+      expect(warnings.some((warning) => warning.includes(`statement ${unique} could not be added`))).toBe(
+        true,
+      );
     }
     expect(Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('notifyOnSuccess'))).toEqual(
       [],
@@ -142,6 +176,7 @@ describe('a StripeKeyRotation given its own notifications topic', () => {
     const topic = sns.Topic.fromTopicArn(stack, 'Alerts', TOPIC_ARN);
     new StripeKeyRotation(stack, 'Rotation', {
       keyMode: 'live',
+      operatorPrincipals: LIVE_OPERATORS,
       notificationsTopic: topic,
       notifyOnSuccess: true,
     });

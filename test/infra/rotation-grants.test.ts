@@ -6,7 +6,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SiteListParameter } from '../../lib/site-list.js';
 import { StripeKeyRotation } from '../../lib/stripe-key-rotation.js';
-import { managedPolicyStatements, resources, testStack } from './support.js';
+import { LIVE_OPERATORS, managedPolicyStatements, resources, testStack } from './support.js';
 
 const SYNTH_TIMEOUT = 60_000;
 const REGION = 'eu-west-3';
@@ -46,7 +46,11 @@ function permissions(statements: readonly unknown[]): string[] {
 
 function deployment(prepare?: (stack: Stack) => Partial<ConstructorParameters<typeof StripeKeyRotation>[2]>) {
   const stack = testStack();
-  const rotation = new StripeKeyRotation(stack, 'Rotation', { keyMode: 'live', ...prepare?.(stack) });
+  const rotation = new StripeKeyRotation(stack, 'Rotation', {
+    keyMode: 'live',
+    operatorPrincipals: LIVE_OPERATORS,
+    ...prepare?.(stack),
+  });
   const grantees = {
     payments: new iam.Role(stack, 'Payments', { assumedBy: new iam.AccountRootPrincipal() }),
     stager: new iam.Role(stack, 'Stager', { assumedBy: new iam.AccountRootPrincipal() }),

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { buildApp } from '../../lib/app.js';
 import type { StripeKeyRotationProps } from '../../lib/props.js';
 import { StripeKeyRotation } from '../../lib/stripe-key-rotation.js';
-import { arnOf, logicalId, ref, resources, testApp, testStack } from './support.js';
+import { arnOf, LIVE_OPERATORS, logicalId, ref, resources, testApp, testStack } from './support.js';
 
 const SYNTH_TIMEOUT = 60_000;
 const ROOT = 'arn:aws:iam::123456789012:root';
@@ -17,7 +17,11 @@ function build(
   after: (rotation: StripeKeyRotation, stack: Stack) => void = () => {},
 ) {
   const stack = testStack();
-  const rotation = new StripeKeyRotation(stack, 'Rotation', { keyMode: 'live', ...props(stack) });
+  const rotation = new StripeKeyRotation(stack, 'Rotation', {
+    keyMode: 'live',
+    operatorPrincipals: LIVE_OPERATORS,
+    ...props(stack),
+  });
   after(rotation, stack);
   return { stack, rotation, template: Template.fromStack(stack) };
 }
@@ -52,6 +56,17 @@ function writeGuard(writers: unknown[]): Statement {
   };
 }
 
+function stagedReadGuard(readers: unknown[]): Statement {
+  return {
+    Sid: 'OnlyRotationStagersAndOperatorsRead',
+    Effect: 'Deny',
+    Principal: { AWS: '*' },
+    Action: 'secretsmanager:GetSecretValue',
+    Resource: '*',
+    Condition: { ArnNotLike: { 'aws:PrincipalArn': readers } },
+  };
+}
+
 function rotateGuard(rotation: StripeKeyRotation): Statement {
   const functionArn = arnOf(rotation.rotationFunction);
   return {
@@ -81,14 +96,17 @@ const ownRoleArn = (rotation: StripeKeyRotation) => arnOf(rotation.rotationFunct
 
 describe('the secrets the construct owns', () => {
   it(
-    'deny DeleteSecret to the account root; the staged and master key secrets nothing else',
+    'deny DeleteSecret to the account root; the master key secret nothing else',
     () => {
       const { rotation, template } = build();
       expect(
         Object.values(resources(template)).filter((r) => r.Type === 'AWS::SecretsManager::ResourcePolicy'),
       ).toHaveLength(3);
       expect(policyOf(template, rotation.rotatedSecret)[0]).toEqual(denyRootDelete);
-      expect(policyOf(template, rotation.stagedKeySecret)).toEqual([denyRootDelete]);
+      expect(policyOf(template, rotation.stagedKeySecret)).toEqual([
+        denyRootDelete,
+        stagedReadGuard([ownRoleArn(rotation), ON_CALL]),
+      ]);
       expect(policyOf(template, rotation.masterApiKeySecret)).toEqual([denyRootDelete]);
     },
     SYNTH_TIMEOUT,
@@ -102,7 +120,7 @@ describe("the rotated secret's resource policy", () => {
       const { rotation, template } = build();
       expect(policyOf(template, rotation.rotatedSecret)).toEqual([
         denyRootDelete,
-        writeGuard([ownRoleArn(rotation)]),
+        writeGuard([ownRoleArn(rotation), ON_CALL]),
         rotateGuard(rotation),
       ]);
     },
@@ -159,7 +177,9 @@ describe("the rotated secret's resource policy", () => {
           rotation.grantOperate(new iam.Group(stack, 'Operators'));
         },
       );
-      expect(policyOf(template, rotation.rotatedSecret)[1]).toEqual(writeGuard([ownRoleArn(rotation)]));
+      expect(policyOf(template, rotation.rotatedSecret)[1]).toEqual(
+        writeGuard([ownRoleArn(rotation), ON_CALL]),
+      );
       expect(warnings(rotation)).toContain('name its roles or users in operatorPrincipals');
     },
     SYNTH_TIMEOUT,
@@ -249,7 +269,7 @@ describe('a rotation function role of your own', () => {
       expect(sids).toEqual(
         expect.arrayContaining(['RotateOwnSecretVersions', 'ResetStagedKey', 'WriteOwnLogs']),
       );
-      expect(policyOf(template, rotation.rotatedSecret)[1]).toEqual(writeGuard([arnOf(own)]));
+      expect(policyOf(template, rotation.rotatedSecret)[1]).toEqual(writeGuard([arnOf(own), ON_CALL]));
       expect(logicalId(own)).toMatch(/^OwnRole/);
     },
     SYNTH_TIMEOUT,
@@ -267,7 +287,7 @@ describe('a rotation function role of your own', () => {
         1,
       );
       template.hasResourceProperties('AWS::Lambda::Function', { Role: roleArn, Handler: 'index.handler' });
-      expect(policyOf(template, rotation.rotatedSecret)[1]).toEqual(writeGuard([roleArn]));
+      expect(policyOf(template, rotation.rotatedSecret)[1]).toEqual(writeGuard([roleArn, ON_CALL]));
     },
     SYNTH_TIMEOUT,
   );
@@ -294,6 +314,88 @@ describe('the operatorPrincipals setting of cdk.json', () => {
       const template = Template.fromStack(stack);
       expect(policyOf(template, stack.rotation.rotatedSecret)[1]).toEqual(
         writeGuard([ownRoleArn(stack.rotation), ON_CALL]),
+      );
+    },
+    SYNTH_TIMEOUT,
+  );
+});
+
+describe('the operators a rotation needs to clear a stuck rotation', () => {
+  const bare = (
+    keyMode: 'live' | 'test',
+    after: (rotation: StripeKeyRotation, stack: Stack) => void = () => {},
+  ) => {
+    const stack = testStack();
+    const rotation = new StripeKeyRotation(stack, 'Rotation', { keyMode });
+    after(rotation, stack);
+    return { rotation, stack };
+  };
+
+  it(
+    'refuses to synthesize a live rotation nobody could abort, naming operatorPrincipals and where to set it',
+    () => {
+      const { stack } = bare('live');
+      expect(() => Template.fromStack(stack)).toThrow(
+        /operatorPrincipals is required for a live rotation: .*cdk\.json: "environments": \{"<name>": \{"operatorPrincipals"/,
+      );
+    },
+    SYNTH_TIMEOUT,
+  );
+
+  it(
+    'accepts a live rotation whose operator is given grantOperate after construction',
+    () => {
+      const { stack } = bare('live', (rotation, stack) =>
+        rotation.grantOperate(iam.Role.fromRoleArn(stack, 'OnCall', ON_CALL)),
+      );
+      expect(() => Template.fromStack(stack)).not.toThrow();
+    },
+    SYNTH_TIMEOUT,
+  );
+
+  it(
+    'warns at synthesis for a test rotation nobody could abort',
+    () => {
+      const { rotation, stack } = bare('test');
+      Template.fromStack(stack);
+      expect(warnings(rotation)).toContain('no operator may write the rotated secret');
+    },
+    SYNTH_TIMEOUT,
+  );
+});
+
+describe("the staged secret's resource policy", () => {
+  it(
+    'lets the roles and users given grantStageKey or grantOperate read it, and warns for a group',
+    () => {
+      const stager = 'arn:aws:iam::123456789012:role/payments/stager';
+      const { rotation, template } = build(
+        () => ({}),
+        (rotation, stack) => {
+          rotation.grantStageKey(iam.Role.fromRoleArn(stack, 'Stager', stager));
+          rotation.grantStageKey(new iam.Group(stack, 'Stagers'));
+        },
+      );
+      expect(policyOf(template, rotation.stagedKeySecret)[1]).toEqual(
+        stagedReadGuard([ownRoleArn(rotation), ON_CALL, stager]),
+      );
+      expect(warnings(rotation)).toContain(
+        "grantStageKey(Test/Stagers): not a role or a user, so the staged secret's resource policy still denies it GetSecretValue",
+      );
+    },
+    SYNTH_TIMEOUT,
+  );
+
+  it(
+    'is left to the owner of an adopted staged secret, with a warning saying what to add',
+    () => {
+      const stagedArn = 'arn:aws:secretsmanager:eu-west-3:123456789012:secret:payments/staged-AbC123';
+      const { rotation, template } = build((stack) => ({
+        stagedKeySecret: secretsmanager.Secret.fromSecretCompleteArn(stack, 'Staged', stagedArn),
+      }));
+      expect(JSON.stringify(template.toJSON())).not.toContain('OnlyRotationStagersAndOperatorsRead');
+      expect(warnings(rotation)).toContain(
+        'stagedKeySecret was adopted, and its resource policy belongs to its owner',
       );
     },
     SYNTH_TIMEOUT,

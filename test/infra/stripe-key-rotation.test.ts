@@ -7,12 +7,14 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { SETTINGS } from '../../core/contract.js';
 import { ConfigurationError } from '../../core/errors.js';
 import type { StripeKeyRotationProps } from '../../lib/props.js';
+import { uniqueSid } from '../../lib/rotation-monitoring.js';
 import { KeyRotationSchedule } from '../../lib/schedule.js';
 import { SiteListParameter } from '../../lib/site-list.js';
 import { StripeKeyRotation } from '../../lib/stripe-key-rotation.js';
 import {
   arnOf,
   identityStatements,
+  LIVE_OPERATORS,
   logicalId,
   only,
   propertiesOf,
@@ -30,7 +32,12 @@ function build(
 ) {
   const stack = testStack();
   const extra = prepare?.(stack) ?? {};
-  const rotation = new StripeKeyRotation(stack, 'Rotation', { keyMode: 'live', ...props, ...extra });
+  const rotation = new StripeKeyRotation(stack, 'Rotation', {
+    keyMode: 'live',
+    operatorPrincipals: LIVE_OPERATORS,
+    ...props,
+    ...extra,
+  });
   return { stack, rotation, template: Template.fromStack(stack) };
 }
 
@@ -91,14 +98,16 @@ describe('a StripeKeyRotation with default props', () => {
       'AWS::Lambda::Function': 2,
       'AWS::Lambda::Permission': 2,
       'AWS::SecretsManager::RotationSchedule': 1,
-      'AWS::KMS::Key': 1,
-      'AWS::SNS::Topic': 1,
-      'AWS::SNS::TopicPolicy': 1,
-      'AWS::Events::Rule': 2,
+      // The notifications topic and key, and the notification path's own.
+      'AWS::KMS::Key': 2,
+      'AWS::SNS::Topic': 2,
+      'AWS::SNS::TopicPolicy': 2,
+      // Failure notices, tamper notices, the watchdog's schedule.
+      'AWS::Events::Rule': 3,
       'AWS::SQS::Queue': 1,
       'AWS::SQS::QueuePolicy': 1,
-      // Errors, failed deliveries, dead letters, throttles, duration; the watchdog's overdue, pending, disabled.
-      'AWS::CloudWatch::Alarm': 9,
+      // Errors, failed deliveries (two rules), dead letters, throttles, duration; the watchdog's three.
+      'AWS::CloudWatch::Alarm': 10,
       'AWS::CloudWatch::Dashboard': 1,
     });
   });
@@ -321,7 +330,7 @@ describe('a StripeKeyRotation with default props', () => {
   });
 
   it('sends failed, abandoned and failed-test rotations of this secret to the topic', () => {
-    const rule = propertiesOf(template, 'AWS::Events::Rule');
+    const rule = resources(template)[logicalId(rotation.failureRule)]?.Properties ?? {};
     expect(rule.EventPattern).toEqual({
       source: ['aws.secretsmanager'],
       'detail-type': ['AWS Service Event via CloudTrail'],
@@ -351,18 +360,28 @@ describe('a StripeKeyRotation with default props', () => {
     });
   });
 
-  it('watches the notification path and the function limits, notifying the topic', () => {
+  it('watches the notification path through a topic of its own, and the function limits through the topic', () => {
     const alarm = (id: string) => resources(template)[logicalId(rotation.node.findChild(id))]?.Properties;
     const notify = { AlarmActions: [ref(rotation.notificationsTopic)], TreatMissingData: 'notBreaching' };
+    const notifyPath = {
+      AlarmActions: [ref(rotation.notificationPathTopic)],
+      TreatMissingData: 'notBreaching',
+    };
     expect(alarm('FailureRuleFailedInvocationsAlarm')).toMatchObject({
-      ...notify,
+      ...notifyPath,
       Namespace: 'AWS/Events',
       MetricName: 'FailedInvocations',
       Dimensions: [{ Name: 'RuleName', Value: ref(rotation.failureRule) }],
       Threshold: 1,
     });
+    expect(alarm('TamperRuleFailedInvocationsAlarm')).toMatchObject({
+      ...notifyPath,
+      Namespace: 'AWS/Events',
+      MetricName: 'FailedInvocations',
+      Dimensions: [{ Name: 'RuleName', Value: ref(rotation.tamperRule) }],
+    });
     expect(alarm('DeadLetterAlarm')).toMatchObject({
-      ...notify,
+      ...notifyPath,
       Namespace: 'AWS/SQS',
       MetricName: 'ApproximateNumberOfMessagesVisible',
       Threshold: 1,
@@ -452,35 +471,55 @@ describe('a StripeKeyRotation with default props', () => {
     });
   });
 
-  it('encrypts the topic with its own rotating key that only EventBridge and CloudWatch may use besides the account', () => {
-    const key = only(template, 'AWS::KMS::Key');
-    expect(key.DeletionPolicy).toBe('Retain');
-    expect(key.Properties).toMatchObject({ EnableKeyRotation: true });
-    expect((key.Properties?.KeyPolicy as { Statement?: unknown[] } | undefined)?.Statement).toEqual([
+  it('encrypts the topic with its own rotating key: EventBridge may use it unconditioned, CloudWatch only for this account', () => {
+    const topics = Object.values(resources(template)).filter((r) => r.Type === 'AWS::SNS::Topic');
+    const keyIdOf = (topic: (typeof topics)[number]) =>
+      (topic.Properties?.KmsMasterKeyId as { 'Fn::GetAtt': [string, string] } | undefined)?.['Fn::GetAtt'][0];
+    const [mainKeyId, pathKeyId] = [rotation.notificationsTopic, rotation.notificationPathTopic].map(
+      (topic) => keyIdOf(resources(template)[logicalId(topic)] as (typeof topics)[number]),
+    );
+    expect(mainKeyId).not.toBe(pathKeyId);
+    const cloudWatch = {
+      Sid: uniqueSid(rotation, 'LetAlarmsPublish'),
+      Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+      Effect: 'Allow',
+      Principal: { Service: 'cloudwatch.amazonaws.com' },
+      Resource: '*',
+      Condition: { StringEquals: { 'aws:SourceAccount': '123456789012' } },
+    };
+    const account = {
+      Action: 'kms:*',
+      Effect: 'Allow',
+      Principal: { AWS: 'arn:aws:iam::123456789012:root' },
+      Resource: '*',
+    };
+    const policyOf = (id: string) => {
+      const key = resources(template)[id];
+      expect(key?.DeletionPolicy).toBe('Retain');
+      expect(key?.Properties).toMatchObject({ EnableKeyRotation: true });
+      return (key?.Properties?.KeyPolicy as { Statement: unknown[] } | undefined)?.Statement;
+    };
+    // SNS does not support aws:Source* keys in a key policy for EventBridge-to-encrypted-topic delivery.
+    expect(policyOf(mainKeyId ?? '')).toEqual([
+      account,
       {
-        Action: 'kms:*',
-        Effect: 'Allow',
-        Principal: { AWS: 'arn:aws:iam::123456789012:root' },
-        Resource: '*',
-      },
-      {
-        Sid: 'LetEventBridgeAndAlarmsPublish',
+        Sid: uniqueSid(rotation, 'LetEventBridgePublish'),
         Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
         Effect: 'Allow',
-        Principal: { Service: ['cloudwatch.amazonaws.com', 'events.amazonaws.com'] },
+        Principal: { Service: 'events.amazonaws.com' },
         Resource: '*',
-        Condition: { StringEquals: { 'aws:SourceAccount': '123456789012' } },
       },
+      cloudWatch,
     ]);
-    const keyId = Object.entries(resources(template)).find(([, r]) => r.Type === 'AWS::KMS::Key')?.[0] ?? '';
-    expect(propertiesOf(template, 'AWS::SNS::Topic')).toMatchObject({
-      KmsMasterKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] },
-    });
+    expect(policyOf(pathKeyId ?? '')).toEqual([account, cloudWatch]);
   });
 
-  it('lets only the failure rule, the rotation alarms and the watchdog alarms publish to the topic, over TLS', () => {
+  it('lets only the two rules, the rotation alarms and the watchdog alarms publish to the topic, over TLS', () => {
     const topic = ref(rotation.notificationsTopic);
-    expect(propertiesOf(template, 'AWS::SNS::TopicPolicy')).toEqual({
+    const policies = Object.values(resources(template)).filter((r) => r.Type === 'AWS::SNS::TopicPolicy');
+    const policyOf = (ref: unknown) =>
+      policies.find((p) => JSON.stringify(p.Properties?.Topics) === JSON.stringify([ref]))?.Properties;
+    expect(policyOf(topic)).toEqual({
       Topics: [topic],
       PolicyDocument: {
         Version: '2012-10-17',
@@ -494,25 +533,23 @@ describe('a StripeKeyRotation with default props', () => {
             Resource: topic,
           },
           {
-            Sid: 'FailureRulePublishes',
+            Sid: uniqueSid(rotation, 'RulesPublish'),
             Action: 'sns:Publish',
-            Condition: { ArnEquals: { 'aws:SourceArn': arnOf(rotation.failureRule) } },
+            Condition: {
+              ArnEquals: { 'aws:SourceArn': [arnOf(rotation.failureRule), arnOf(rotation.tamperRule)] },
+            },
             Effect: 'Allow',
             Principal: { Service: 'events.amazonaws.com' },
             Resource: topic,
           },
           {
-            Sid: 'RotationAlarmsPublish',
+            Sid: uniqueSid(rotation, 'RotationAlarmsPublish'),
             Action: 'sns:Publish',
             Condition: {
               ArnEquals: {
-                'aws:SourceArn': [
-                  'FailureRuleFailedInvocationsAlarm',
-                  'DeadLetterAlarm',
-                  'ThrottlesAlarm',
-                  'DurationAlarm',
-                  'StagedKeyResetFailedAlarm',
-                ].map((id) => arnOf(rotation.node.findChild(id))),
+                'aws:SourceArn': ['ThrottlesAlarm', 'DurationAlarm', 'StagedKeyResetFailedAlarm'].map((id) =>
+                  arnOf(rotation.node.findChild(id)),
+                ),
               },
               StringEquals: { 'aws:SourceAccount': '123456789012' },
             },
@@ -521,7 +558,7 @@ describe('a StripeKeyRotation with default props', () => {
             Resource: topic,
           },
           {
-            Sid: 'WatchdogAlarmsPublish',
+            Sid: uniqueSid(rotation, 'WatchdogAlarmsPublish'),
             Action: 'sns:Publish',
             Condition: {
               ArnEquals: { 'aws:SourceArn': rotation.watchdog.alarms.map((alarm) => arnOf(alarm)) },
@@ -771,7 +808,9 @@ describe('a StripeKeyRotation of a secret known by name only', () => {
           decryptionKey: kms.Key.fromKeyArn(stack, 'SiteKey', 'arn:aws:kms:eu-west-3:123456789012:key/s'),
         }),
       }));
-      const pattern = propertiesOf(template, 'AWS::Events::Rule').EventPattern as { detail: object };
+      const pattern = resources(template)[logicalId(rotation.failureRule)]?.Properties?.EventPattern as {
+        detail: object;
+      };
       expect(pattern.detail).toMatchObject({
         additionalEventData: {
           SecretId: [{ prefix: 'arn:aws:secretsmanager:eu-west-3:123456789012:secret:stripe/live/key' }],
@@ -859,10 +898,14 @@ describe('the tuning props of a StripeKeyRotation', () => {
       expect(propertiesOf(template, 'AWS::SecretsManager::RotationSchedule').RotationRules).toEqual({
         ScheduleExpression: 'rate(30 days)',
       });
-      expect(propertiesOf(template, 'AWS::SNS::Subscription')).toMatchObject({
-        Protocol: 'email',
-        Endpoint: 'ops@example.com',
-      });
+      // The notifications topic and the notification path's topic, each to the same address.
+      const subscriptions = Object.values(resources(template)).filter(
+        (r) => r.Type === 'AWS::SNS::Subscription',
+      );
+      expect(subscriptions.map((s) => [s.Properties?.Protocol, s.Properties?.Endpoint])).toEqual([
+        ['email', 'ops@example.com'],
+        ['email', 'ops@example.com'],
+      ]);
       expect(propertiesOf(template, 'AWS::CloudWatch::Dashboard').DashboardName).toBe('shop-fleet');
     },
     SYNTH_TIMEOUT,
@@ -873,7 +916,11 @@ describe('the props validation of a StripeKeyRotation', () => {
   function refusal(props: Partial<StripeKeyRotationProps>): string {
     const stack = testStack();
     try {
-      new StripeKeyRotation(stack, 'Rotation', { keyMode: 'live', ...props });
+      new StripeKeyRotation(stack, 'Rotation', {
+        keyMode: 'live',
+        operatorPrincipals: LIVE_OPERATORS,
+        ...props,
+      });
     } catch (error) {
       expect(error).toBeInstanceOf(ConfigurationError);
       return (error as Error).message;

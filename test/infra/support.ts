@@ -7,10 +7,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, type CfnElement, Stack } from 'aws-cdk-lib';
 import type { Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type { IConstruct } from 'constructs';
 import { afterAll } from 'vitest';
 
 export const ENV = { account: '123456789012', region: 'eu-west-3' } as const;
+
+/** The operators a live rotation must name (it refuses to synthesize without one who can run abort). */
+export const LIVE_OPERATOR_ARN = 'arn:aws:iam::123456789012:role/ops/on-call';
+export const LIVE_OPERATORS = [new iam.ArnPrincipal(LIVE_OPERATOR_ARN)];
 
 const cdkJson = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as {
   context: Record<string, unknown>;

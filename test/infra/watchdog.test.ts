@@ -6,13 +6,17 @@ import { buildApp } from '../../lib/app.js';
 import type { StripeKeyRotationProps } from '../../lib/props.js';
 import { KeyRotationSchedule } from '../../lib/schedule.js';
 import { StripeKeyRotation } from '../../lib/stripe-key-rotation.js';
-import { arnOf, logicalId, ref, resources, testApp, testStack } from './support.js';
+import { arnOf, LIVE_OPERATORS, logicalId, ref, resources, testApp, testStack } from './support.js';
 
 const SYNTH_TIMEOUT = 60_000;
 
 function build(props: Partial<StripeKeyRotationProps> = {}) {
   const stack = testStack();
-  const rotation = new StripeKeyRotation(stack, 'Rotation', { keyMode: 'live', ...props });
+  const rotation = new StripeKeyRotation(stack, 'Rotation', {
+    keyMode: 'live',
+    operatorPrincipals: LIVE_OPERATORS,
+    ...props,
+  });
   return { rotation, template: Template.fromStack(stack) };
 }
 
