@@ -3,83 +3,125 @@
  * before anything is built: each problem names its context path and the offending value.
  */
 
-import type { KeyMode } from '../core/index.js';
-import { ConfigurationError, SETTINGS, type WhenNothingStaged } from '../core/index.js';
-
-export interface ExistingSecretSettings {
-  /** Complete secret ARN (with its 6-character suffix), so policies need no wildcard. */
-  readonly arn: string;
-  /** The customer managed key the secret is encrypted with, if any. */
-  readonly kmsKeyArn?: string;
-}
-
-export interface ExistingTableSettings {
-  /** The table's name (in the stack's account and region). */
-  readonly name: string;
-  /** The customer managed key the table is encrypted with, if any. */
-  readonly kmsKeyArn?: string;
-}
-
-export type SiteListSettings =
-  | { readonly name: string; readonly kmsKeyArn?: string }
-  | { readonly path: string; readonly kmsKeyArn?: string };
-
-export interface EnvironmentSettings {
-  /** The environment's name (`test`, `live`): selects it with `-c environment=<name>`, names the stack. */
-  readonly name: string;
-  readonly keyMode: KeyMode;
-  readonly account?: string;
-  readonly region?: string;
-  readonly serviceName?: string;
-  readonly notificationEmails?: readonly string[];
-  /** The construct's `notifyOnSuccess`: a notice when a rotation finished. */
-  readonly notifyOnSuccess?: boolean;
-  /** Role or user ARNs let through the rotated secret's write guard (`operatorPrincipals`). */
-  readonly operatorPrincipals?: readonly string[];
-  /** `cron(...)` (with `scheduleWindowHours`) or `rate(N hours|days)`. */
-  readonly schedule?: string;
-  readonly scheduleWindowHours?: number;
-  /** The watchdog's overdue threshold (`overdueAfter`), whole hours; required with a day-of-month cron. */
-  readonly overdueAfterHours?: number;
-  /** The watchdog's stuck-AWSPENDING threshold (`pendingMaxAge`), whole hours. */
-  readonly pendingMaxAgeHours?: number;
-  readonly whenNothingStaged?: WhenNothingStaged;
-  readonly pushConcurrency?: number;
-  readonly siteTimeoutMs?: number;
-  readonly siteAttempts?: number;
-  readonly canarySites?: number;
-  readonly stripeCheck?: boolean;
-  readonly timeoutSeconds?: number;
-  readonly memorySize?: number;
-  readonly logRetentionDays?: number;
-  /** `create` for a new customer managed key, a key ARN for an existing one; absent: `aws/secretsmanager`. */
-  readonly encryptionKey?: string;
-  readonly rotatedSecret?: ExistingSecretSettings;
-  readonly stagedKeySecret?: ExistingSecretSettings;
-  readonly masterApiKeySecret?: ExistingSecretSettings;
-  readonly siteList?: SiteListSettings;
-  /** An existing ledger table to adopt (the construct's `ledgerTable`). */
-  readonly ledgerTable?: ExistingTableSettings;
-  /** @default true for live key mode */
-  readonly terminationProtection?: boolean;
-}
+import { z } from 'zod';
+import { ConfigurationError, SETTINGS } from '../core/index.js';
 
 const SECRET_ARN =
   /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$/;
 const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/;
 
-type Json = Record<string, unknown>;
+/** Every message reads "expected …"; the formatter adds the path and the value given. */
+const text = (pattern: RegExp, expected: string) =>
+  z.string({ error: `expected ${expected}` }).regex(pattern, { error: `expected ${expected}` });
+const number = z
+  .number({ error: 'expected a number' })
+  .refine(Number.isFinite, { error: 'expected a number' });
+const boolean = z.boolean({ error: 'expected true or false' });
+const strings = z.array(z.string(), { error: 'expected a list of strings' });
+const oneOf = <const T extends readonly [string, ...string[]]>(allowed: T) =>
+  z.enum(allowed, { error: `expected one of ${allowed.join(', ')}` });
+const kmsKeyArn = text(KMS_KEY_ARN, 'a KMS key ARN');
+
+const existingSecret = z.strictObject(
+  { arn: text(SECRET_ARN, 'a complete secret ARN (ending in -XXXXXX)'), kmsKeyArn: kmsKeyArn.optional() },
+  { error: 'expected {"arn": "<complete secret ARN>", "kmsKeyArn"?: "..."}' },
+);
+
+const existingTable = z.strictObject(
+  // DynamoDB's own rule for table names.
+  {
+    name: text(/^[A-Za-z0-9_.-]{3,255}$/, 'a DynamoDB table name (3–255 of A-Z a-z 0-9 _ . -)'),
+    kmsKeyArn: kmsKeyArn.optional(),
+  },
+  { error: 'expected {"name": "<table name>", "kmsKeyArn"?: "..."}' },
+);
+
+const siteList = z.union(
+  [
+    z.strictObject({ name: z.string(), kmsKeyArn: kmsKeyArn.optional() }),
+    z.strictObject({ path: z.string(), kmsKeyArn: kmsKeyArn.optional() }),
+  ],
+  { error: 'expected exactly one of {"name": "/..."} or {"path": "/.../"}' },
+);
+
+/**
+ * One environment's settings: the construct's props in JSON form. Only shapes are checked here; values
+ * (bounds, the schedule, ARNs against the stack) are the construct's to check, once, with the same rules
+ * as a CDK app of one's own.
+ */
+const ENVIRONMENT = z.strictObject({
+  keyMode: oneOf(SETTINGS.keyMode.allowed),
+  account: text(/^\d{12}$/, 'a 12-digit account id').optional(),
+  region: text(/^[a-z]{2}(-[a-z]+)+-\d$/, 'a region such as eu-west-3').optional(),
+  serviceName: z.string({ error: 'expected a string' }).optional(),
+  notificationEmails: strings.optional(),
+  /** The construct's `notifyOnSuccess`: a notice when a rotation finished. */
+  notifyOnSuccess: boolean.optional(),
+  /** Role or user ARNs let through the rotated secret's write guard (`operatorPrincipals`). */
+  operatorPrincipals: strings.optional(),
+  /** `cron(...)` (with `scheduleWindowHours`) or `rate(N hours|days)`. */
+  schedule: text(/^(cron|rate)\(.*\)$/, 'cron(...) or rate(N hours|days)').optional(),
+  scheduleWindowHours: number.optional(),
+  /** The watchdog's overdue threshold (`overdueAfter`), whole hours; required with a day-of-month cron. */
+  overdueAfterHours: number.optional(),
+  /** The watchdog's stuck-AWSPENDING threshold (`pendingMaxAge`), whole hours. */
+  pendingMaxAgeHours: number.optional(),
+  whenNothingStaged: oneOf(SETTINGS.whenNothingStaged.allowed).optional(),
+  pushConcurrency: number.optional(),
+  siteTimeoutMs: number.optional(),
+  siteAttempts: number.optional(),
+  canarySites: number.optional(),
+  stripeCheck: boolean.optional(),
+  timeoutSeconds: number.optional(),
+  memorySize: number.optional(),
+  logRetentionDays: number.optional(),
+  /** `create` for a new customer managed key, a key ARN for an existing one; absent: `aws/secretsmanager`. */
+  encryptionKey: text(
+    /^(create|arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+)$/,
+    '"create" or a KMS key ARN',
+  ).optional(),
+  rotatedSecret: existingSecret.optional(),
+  stagedKeySecret: existingSecret.optional(),
+  masterApiKeySecret: existingSecret.optional(),
+  siteList: siteList.optional(),
+  /** An existing ledger table to adopt (the construct's `ledgerTable`). */
+  ledgerTable: existingTable.optional(),
+  /** @default true for live key mode */
+  terminationProtection: boolean.optional(),
+});
+
+export type EnvironmentSettings = z.infer<typeof ENVIRONMENT> & {
+  /** The environment's name (`test`, `live`): selects it with `-c environment=<name>`, names the stack. */
+  readonly name: string;
+};
+export type ExistingSecretSettings = z.infer<typeof existingSecret>;
+export type ExistingTableSettings = z.infer<typeof existingTable>;
+export type SiteListSettings = z.infer<typeof siteList>;
+
+const ENVIRONMENT_NAME = /^[A-Za-z][A-Za-z0-9-]{0,30}$/;
 
 /** Parses `environments`; `selected` (the `environment` context) keeps only that one. */
 export function readEnvironments(context: unknown, selected?: unknown): EnvironmentSettings[] {
-  const problems: string[] = [];
   const raw = typeof context === 'string' ? parseJson(context) : context;
   if (!isObject(raw) || Object.keys(raw).length === 0) {
     throw new ConfigurationError(
       'context "environments" must map environment names to settings, e.g. {"test": {"keyMode": "test"}} (see cdk.json)',
     );
   }
-  const all = Object.entries(raw).map(([name, value]) => readEnvironment(name, value, problems));
+  const problems: string[] = [];
+  const all = Object.entries(raw).flatMap(([name, value]) => {
+    const at = `environments.${name}`;
+    if (!ENVIRONMENT_NAME.test(name)) {
+      problems.push(
+        `${at}: the name must start with a letter and hold only letters, digits and - (at most 31)`,
+      );
+    }
+    const parsed = ENVIRONMENT.safeParse(value, { reportInput: true });
+    if (!parsed.success) problems.push(...parsed.error.issues.flatMap((issue) => describeIssue(at, issue)));
+    // Checked on the value as given, so that they are reported with the shape problems, all at once.
+    if (isObject(value)) problems.push(...crossFieldProblems(at, value));
+    return parsed.success ? [{ name, ...parsed.data }] : [];
+  });
   if (problems.length > 0)
     throw new ConfigurationError('cdk.json context "environments" is invalid:', { problems });
 
@@ -93,55 +135,10 @@ export function readEnvironments(context: unknown, selected?: unknown): Environm
   return chosen;
 }
 
-function readEnvironment(name: string, value: unknown, problems: string[]): EnvironmentSettings {
-  const at = `environments.${name}`;
-  if (!/^[A-Za-z][A-Za-z0-9-]{0,30}$/.test(name)) {
-    problems.push(
-      `${at}: the name must start with a letter and hold only letters, digits and - (at most 31)`,
-    );
-  }
-  if (!isObject(value)) {
-    problems.push(`${at} must be an object of settings, got ${JSON.stringify(value)}`);
-    return { name, keyMode: 'test' };
-  }
-  const read = new Reader(at, value, problems);
-  const keyMode = read.oneOf('keyMode', SETTINGS.keyMode.allowed, true) ?? 'test';
-  const settings: EnvironmentSettings = {
-    name,
-    keyMode,
-    account: read.string('account', /^\d{12}$/, 'a 12-digit account id'),
-    region: read.string('region', /^[a-z]{2}(-[a-z]+)+-\d$/, 'a region such as eu-west-3'),
-    serviceName: read.string('serviceName'),
-    notificationEmails: read.stringList('notificationEmails'),
-    notifyOnSuccess: read.boolean('notifyOnSuccess'),
-    operatorPrincipals: read.stringList('operatorPrincipals'),
-    schedule: read.string('schedule', /^(cron|rate)\(.*\)$/, 'cron(...) or rate(N hours|days)'),
-    scheduleWindowHours: read.number('scheduleWindowHours'),
-    overdueAfterHours: read.number('overdueAfterHours'),
-    pendingMaxAgeHours: read.number('pendingMaxAgeHours'),
-    whenNothingStaged: read.oneOf('whenNothingStaged', SETTINGS.whenNothingStaged.allowed),
-    pushConcurrency: read.number('pushConcurrency'),
-    siteTimeoutMs: read.number('siteTimeoutMs'),
-    siteAttempts: read.number('siteAttempts'),
-    canarySites: read.number('canarySites'),
-    stripeCheck: read.boolean('stripeCheck'),
-    timeoutSeconds: read.number('timeoutSeconds'),
-    memorySize: read.number('memorySize'),
-    logRetentionDays: read.number('logRetentionDays'),
-    encryptionKey: read.string(
-      'encryptionKey',
-      /^(create|arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+)$/,
-      '"create" or a KMS key ARN',
-    ),
-    rotatedSecret: read.existingSecret('rotatedSecret'),
-    stagedKeySecret: read.existingSecret('stagedKeySecret'),
-    masterApiKeySecret: read.existingSecret('masterApiKeySecret'),
-    siteList: read.siteList('siteList'),
-    ledgerTable: read.existingTable('ledgerTable'),
-    terminationProtection: read.boolean('terminationProtection'),
-  };
-  read.rejectUnknown();
-  if (keyMode === 'live') {
+/** The rules that tie one setting to another. */
+function crossFieldProblems(at: string, settings: Record<string, unknown>): string[] {
+  const problems: string[] = [];
+  if (settings.keyMode === 'live') {
     // A live stack must not land wherever the deployer's credentials happen to point, nor bake a guessed
     // region into ARNs and kms:ViaService: an offline synth otherwise targets unknown-account/us-east-1.
     for (const key of ['account', 'region'] as const) {
@@ -152,137 +149,21 @@ function readEnvironment(name: string, value: unknown, problems: string[]): Envi
       }
     }
   }
-  if (settings.schedule?.startsWith('cron(') && settings.scheduleWindowHours === undefined) {
-    problems.push(`${at}.scheduleWindowHours is required with a cron(...) schedule`);
+  if (typeof settings.schedule === 'string' && settings.schedule.startsWith('cron(')) {
+    if (settings.scheduleWindowHours === undefined) {
+      problems.push(`${at}.scheduleWindowHours is required with a cron(...) schedule`);
+    }
   }
-  return settings;
+  return problems;
 }
 
-class Reader {
-  readonly #seen = new Set<string>();
-
-  constructor(
-    private readonly at: string,
-    private readonly value: Json,
-    private readonly problems: string[],
-  ) {}
-
-  string(key: string, pattern?: RegExp, expected?: string): string | undefined {
-    const raw = this.#take(key);
-    if (raw === undefined) return undefined;
-    if (typeof raw !== 'string' || (pattern !== undefined && !pattern.test(raw))) {
-      this.problems.push(`${this.at}.${key}: expected ${expected ?? 'a string'}, got ${JSON.stringify(raw)}`);
-      return undefined;
-    }
-    return raw;
-  }
-
-  number(key: string): number | undefined {
-    const raw = this.#take(key);
-    if (raw === undefined) return undefined;
-    if (typeof raw !== 'number' || !Number.isFinite(raw)) {
-      this.problems.push(`${this.at}.${key}: expected a number, got ${JSON.stringify(raw)}`);
-      return undefined;
-    }
-    return raw;
-  }
-
-  boolean(key: string): boolean | undefined {
-    const raw = this.#take(key);
-    if (raw === undefined) return undefined;
-    if (typeof raw !== 'boolean') {
-      this.problems.push(`${this.at}.${key}: expected true or false, got ${JSON.stringify(raw)}`);
-      return undefined;
-    }
-    return raw;
-  }
-
-  oneOf<T extends string>(key: string, allowed: readonly T[], required = false): T | undefined {
-    const raw = this.#take(key);
-    if (raw === undefined && !required) return undefined;
-    if (typeof raw !== 'string' || !(allowed as readonly string[]).includes(raw)) {
-      this.problems.push(
-        `${this.at}.${key}: expected one of ${allowed.join(', ')}, got ${JSON.stringify(raw)}`,
-      );
-      return undefined;
-    }
-    return raw as T;
-  }
-
-  stringList(key: string): string[] | undefined {
-    const raw = this.#take(key);
-    if (raw === undefined) return undefined;
-    if (!Array.isArray(raw) || raw.some((item) => typeof item !== 'string')) {
-      this.problems.push(`${this.at}.${key}: expected a list of strings, got ${JSON.stringify(raw)}`);
-      return undefined;
-    }
-    return raw as string[];
-  }
-
-  existingSecret(key: string): ExistingSecretSettings | undefined {
-    const raw = this.#take(key);
-    if (raw === undefined) return undefined;
-    const nested = isObject(raw) ? new Reader(`${this.at}.${key}`, raw, this.problems) : undefined;
-    const arn = nested?.string('arn', SECRET_ARN, 'a complete secret ARN (ending in -XXXXXX)');
-    const kmsKeyArn = nested?.string('kmsKeyArn', KMS_KEY_ARN, 'a KMS key ARN');
-    nested?.rejectUnknown();
-    if (arn === undefined) {
-      if (!isObject(raw) || raw.arn === undefined) {
-        this.problems.push(
-          `${this.at}.${key}: expected {"arn": "<complete secret ARN>", "kmsKeyArn"?: "..."}`,
-        );
-      }
-      return undefined;
-    }
-    return kmsKeyArn === undefined ? { arn } : { arn, kmsKeyArn };
-  }
-
-  existingTable(key: string): ExistingTableSettings | undefined {
-    const raw = this.#take(key);
-    if (raw === undefined) return undefined;
-    const nested = isObject(raw) ? new Reader(`${this.at}.${key}`, raw, this.problems) : undefined;
-    // DynamoDB's own rule for table names.
-    const name = nested?.string(
-      'name',
-      /^[A-Za-z0-9_.-]{3,255}$/,
-      'a DynamoDB table name (3–255 of A-Z a-z 0-9 _ . -)',
-    );
-    const kmsKeyArn = nested?.string('kmsKeyArn', KMS_KEY_ARN, 'a KMS key ARN');
-    nested?.rejectUnknown();
-    if (name === undefined) {
-      if (!isObject(raw) || raw.name === undefined) {
-        this.problems.push(`${this.at}.${key}: expected {"name": "<table name>", "kmsKeyArn"?: "..."}`);
-      }
-      return undefined;
-    }
-    return kmsKeyArn === undefined ? { name } : { name, kmsKeyArn };
-  }
-
-  siteList(key: string): SiteListSettings | undefined {
-    const raw = this.#take(key);
-    if (raw === undefined) return undefined;
-    const nested = isObject(raw) ? new Reader(`${this.at}.${key}`, raw, this.problems) : undefined;
-    const name = nested?.string('name');
-    const path = nested?.string('path');
-    const kmsKeyArn = nested?.string('kmsKeyArn', KMS_KEY_ARN, 'a KMS key ARN');
-    nested?.rejectUnknown();
-    const withKey = kmsKeyArn === undefined ? {} : { kmsKeyArn };
-    if (name !== undefined && path === undefined) return { name, ...withKey };
-    if (path !== undefined && name === undefined) return { path, ...withKey };
-    this.problems.push(`${this.at}.${key}: expected exactly one of {"name": "/..."} or {"path": "/.../"}`);
-    return undefined;
-  }
-
-  rejectUnknown(): void {
-    for (const key of Object.keys(this.value)) {
-      if (!this.#seen.has(key)) this.problems.push(`${this.at}.${key} is not a known setting`);
-    }
-  }
-
-  #take(key: string): unknown {
-    this.#seen.add(key);
-    return this.value[key];
-  }
+/** One problem per line: the context path, what was expected and the value given. */
+function describeIssue(at: string, issue: z.core.$ZodIssue): string[] {
+  const path = [at, ...issue.path.map(String)].join('.');
+  if (issue.code === 'unrecognized_keys')
+    return issue.keys.map((key) => `${path}.${key} is not a known setting`);
+  const given = 'input' in issue ? `, got ${JSON.stringify(issue.input)}` : '';
+  return [`${path}: ${issue.message}${given}`];
 }
 
 /** `-c environments='{...}'` arrives as a string. */
@@ -294,6 +175,6 @@ function parseJson(text: string): unknown {
   }
 }
 
-function isObject(value: unknown): value is Json {
+function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -113,7 +113,14 @@ describe('the built CLI against an endpoint that never answers', () => {
     expect(run.stderr).toContain(
       `Secrets Manager did not answer DescribeSecret within ${AWS_CALL_DEADLINE_MS / 1000} s`,
     );
-    expect(run.stdout).toBe('');
+    expect(JSON.parse(run.stdout)).toEqual({
+      ok: false,
+      error: {
+        kind: 'failure',
+        message: expect.stringContaining('Secrets Manager did not answer DescribeSecret'),
+        exitCode: 1,
+      },
+    });
     expect(run.durationMs).toBeLessThan(AWS_CALL_DEADLINE_MS + 5_000);
   }, 60_000);
 });
