@@ -24,7 +24,8 @@ import {
   SETTINGS,
 } from '../core/index.js';
 import { handlerAsset } from './handler-asset.js';
-import { resolveProps, type StripeKeyRotationProps } from './props.js';
+import type { StripeKeyRotationProps } from './props.js';
+import { resolveProps } from './resolve-props.js';
 import {
   operatorArnProblem,
   principalArnOf,
