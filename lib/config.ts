@@ -220,42 +220,25 @@ class Reader {
   }
 
   existingSecret(key: string): ExistingSecretSettings | undefined {
-    const raw = this.#take(key);
-    if (raw === undefined) return undefined;
-    const nested = isObject(raw) ? new Reader(`${this.at}.${key}`, raw, this.problems) : undefined;
-    const arn = nested?.string('arn', SECRET_ARN, 'a complete secret ARN (ending in -XXXXXX)');
-    const kmsKeyArn = nested?.string('kmsKeyArn', KMS_KEY_ARN, 'a KMS key ARN');
-    nested?.rejectUnknown();
-    if (arn === undefined) {
-      if (!isObject(raw) || raw.arn === undefined) {
-        this.problems.push(
-          `${this.at}.${key}: expected {"arn": "<complete secret ARN>", "kmsKeyArn"?: "..."}`,
-        );
-      }
-      return undefined;
-    }
-    return kmsKeyArn === undefined ? { arn } : { arn, kmsKeyArn };
+    return this.#existing(
+      key,
+      'arn',
+      SECRET_ARN,
+      'a complete secret ARN (ending in -XXXXXX)',
+      '<complete secret ARN>',
+    );
   }
 
   existingTable(key: string): ExistingTableSettings | undefined {
-    const raw = this.#take(key);
-    if (raw === undefined) return undefined;
-    const nested = isObject(raw) ? new Reader(`${this.at}.${key}`, raw, this.problems) : undefined;
     // DynamoDB's own rule for table names.
-    const name = nested?.string(
+    const tableName = /^[A-Za-z0-9_.-]{3,255}$/;
+    return this.#existing(
+      key,
       'name',
-      /^[A-Za-z0-9_.-]{3,255}$/,
+      tableName,
       'a DynamoDB table name (3–255 of A-Z a-z 0-9 _ . -)',
+      '<table name>',
     );
-    const kmsKeyArn = nested?.string('kmsKeyArn', KMS_KEY_ARN, 'a KMS key ARN');
-    nested?.rejectUnknown();
-    if (name === undefined) {
-      if (!isObject(raw) || raw.name === undefined) {
-        this.problems.push(`${this.at}.${key}: expected {"name": "<table name>", "kmsKeyArn"?: "..."}`);
-      }
-      return undefined;
-    }
-    return kmsKeyArn === undefined ? { name } : { name, kmsKeyArn };
   }
 
   siteList(key: string): SiteListSettings | undefined {
@@ -277,6 +260,30 @@ class Reader {
     for (const key of Object.keys(this.value)) {
       if (!this.#seen.has(key)) this.problems.push(`${this.at}.${key} is not a known setting`);
     }
+  }
+
+  /** `{"<field>": "<placeholder>", "kmsKeyArn"?: "..."}`: a resource to adopt, named by `field`, with its key if any. */
+  #existing<F extends string>(
+    key: string,
+    field: F,
+    pattern: RegExp,
+    expected: string,
+    placeholder: string,
+  ): ({ readonly [K in F]: string } & { readonly kmsKeyArn?: string }) | undefined {
+    const raw = this.#take(key);
+    if (raw === undefined) return undefined;
+    const nested = isObject(raw) ? new Reader(`${this.at}.${key}`, raw, this.problems) : undefined;
+    const value = nested?.string(field, pattern, expected);
+    const kmsKeyArn = nested?.string('kmsKeyArn', KMS_KEY_ARN, 'a KMS key ARN');
+    nested?.rejectUnknown();
+    if (value === undefined) {
+      if (!isObject(raw) || raw[field] === undefined) {
+        this.problems.push(`${this.at}.${key}: expected {"${field}": "${placeholder}", "kmsKeyArn"?: "..."}`);
+      }
+      return undefined;
+    }
+    const named = { [field]: value } as { readonly [K in F]: string };
+    return kmsKeyArn === undefined ? named : { ...named, kmsKeyArn };
   }
 
   #take(key: string): unknown {

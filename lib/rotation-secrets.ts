@@ -79,21 +79,25 @@ export function createRotationSecrets(scope: Construct, props: RotationSecretsPr
     if (secret instanceof secretsmanager.Secret) secret.denyAccountRootDelete();
   }
 
-  if (props.stagedKeySecret === undefined) {
-    Validations.of(stagedKeySecret).acknowledge({
-      id: 'AwsSolutions-SMG4',
-      reason:
-        'Holds the next Stripe key, which only a person can create (rolling it in the Stripe Dashboard); ' +
-        'nothing could rotate it automatically. The key it stages is rotated in through the rotated secret.',
-    });
-  }
-  if (props.masterApiKeySecret === undefined) {
-    Validations.of(masterApiKeySecret).acknowledge({
-      id: 'AwsSolutions-SMG4',
-      reason:
-        "Must equal every template site's TEMPLATE_MASTER_API_KEY and the sites offer no endpoint to change " +
-        'it: an automatic rotation would lock the function out of the fleet. Changed by operators with the sites.',
-    });
-  }
+  // Only for the secrets created here: an adopted secret's findings are its owner's.
+  const noRotation = (
+    adopted: secretsmanager.ISecret | undefined,
+    secret: secretsmanager.ISecret,
+    reason: string,
+  ) => {
+    if (adopted === undefined) Validations.of(secret).acknowledge({ id: 'AwsSolutions-SMG4', reason });
+  };
+  noRotation(
+    props.stagedKeySecret,
+    stagedKeySecret,
+    'Holds the next Stripe key, which only a person can create (rolling it in the Stripe Dashboard); ' +
+      'nothing could rotate it automatically. The key it stages is rotated in through the rotated secret.',
+  );
+  noRotation(
+    props.masterApiKeySecret,
+    masterApiKeySecret,
+    "Must equal every template site's TEMPLATE_MASTER_API_KEY and the sites offer no endpoint to change " +
+      'it: an automatic rotation would lock the function out of the fleet. Changed by operators with the sites.',
+  );
   return { rotatedSecret, stagedKeySecret, masterApiKeySecret };
 }

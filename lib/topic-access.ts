@@ -85,21 +85,10 @@ export function allowAlarmsToPublish(
   sidBase: string,
   alarms: readonly cloudwatch.IAlarm[],
 ): void {
-  allowOnTopic(
-    scope,
-    topic,
-    'topic',
-    new iam.PolicyStatement({
-      sid: uniqueSid(scope, sidBase),
-      principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
-      actions: ['sns:Publish'],
-      resources: [topic.topicArn],
-      conditions: {
-        ArnEquals: { 'aws:SourceArn': alarms.map((alarm) => alarm.alarmArn) },
-        StringEquals: { 'aws:SourceAccount': Stack.of(scope).account },
-      },
-    }),
-  );
+  allowToPublish(scope, topic, sidBase, 'cloudwatch.amazonaws.com', {
+    ArnEquals: { 'aws:SourceArn': alarms.map((alarm) => alarm.alarmArn) },
+    StringEquals: { 'aws:SourceAccount': Stack.of(scope).account },
+  });
 }
 
 /** Lets exactly `rules` publish to `topic` (statement id `sidBase` made unique to `scope`). */
@@ -109,16 +98,29 @@ export function allowRulesToPublish(
   sidBase: string,
   rules: readonly { readonly ruleArn: string }[],
 ): void {
+  allowToPublish(scope, topic, sidBase, 'events.amazonaws.com', {
+    ArnEquals: { 'aws:SourceArn': rules.map((rule) => rule.ruleArn) },
+  });
+}
+
+/** Lets `service` publish to `topic` under `conditions`, which pin the publisher to its source. */
+function allowToPublish(
+  scope: Construct,
+  topic: sns.ITopic,
+  sidBase: string,
+  service: string,
+  conditions: Record<string, unknown>,
+): void {
   allowOnTopic(
     scope,
     topic,
     'topic',
     new iam.PolicyStatement({
       sid: uniqueSid(scope, sidBase),
-      principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+      principals: [new iam.ServicePrincipal(service)],
       actions: ['sns:Publish'],
       resources: [topic.topicArn],
-      conditions: { ArnEquals: { 'aws:SourceArn': rules.map((rule) => rule.ruleArn) } },
+      conditions,
     }),
   );
 }
