@@ -60,33 +60,17 @@ export class RotatedSecretGuard {
     },
   ) {
     this.#writers = [options.rotationRoleArn, ...options.operatorArns];
+    // Read at synthesis, so that grantOperate() after the constructor still lets its grantee through.
     secret.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'OnlyRotationAndOperatorsWriteVersions',
-        effect: iam.Effect.DENY,
-        principals: [new iam.AnyPrincipal()],
-        actions: RESERVED_WRITES,
-        resources: ['*'],
-        // Read at synthesis, so that grantOperate() after the constructor still lets its grantee through.
-        conditions: {
-          ArnNotLike: { 'aws:PrincipalArn': Lazy.list({ produce: () => [...new Set(this.#writers)] }) },
-        },
-      }),
+      denyAnyone('OnlyRotationAndOperatorsWriteVersions', RESERVED_WRITES, exceptPrincipals(this.#writers)),
     );
     secret.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'RotateOnlyWithThisFunction',
-        effect: iam.Effect.DENY,
-        principals: [new iam.AnyPrincipal()],
-        actions: ['secretsmanager:RotateSecret'],
-        resources: ['*'],
-        conditions: {
-          // Only when a function is named ("Rotate secret immediately" names none); a version or an alias
-          // of this same function stays allowed.
-          Null: { 'secretsmanager:RotationLambdaARN': 'false' },
-          ArnNotLike: {
-            'secretsmanager:RotationLambdaARN': [options.functionArn, `${options.functionArn}:*`],
-          },
+      denyAnyone('RotateOnlyWithThisFunction', ['secretsmanager:RotateSecret'], {
+        // Only when a function is named ("Rotate secret immediately" names none); a version or an alias
+        // of this same function stays allowed.
+        Null: { 'secretsmanager:RotationLambdaARN': 'false' },
+        ArnNotLike: {
+          'secretsmanager:RotationLambdaARN': [options.functionArn, `${options.functionArn}:*`],
         },
       }),
     );
@@ -116,18 +100,13 @@ export class StagedSecretGuard {
     options: { readonly rotationRoleArn: string; readonly readerArns: readonly string[] },
   ) {
     this.#readers = [options.rotationRoleArn, ...options.readerArns];
+    // Read at synthesis, so that grantStageKey() and grantOperate() after the constructor count too.
     secret.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'OnlyRotationStagersAndOperatorsRead',
-        effect: iam.Effect.DENY,
-        principals: [new iam.AnyPrincipal()],
-        actions: ['secretsmanager:GetSecretValue'],
-        resources: ['*'],
-        // Read at synthesis, so that grantStageKey() and grantOperate() after the constructor count too.
-        conditions: {
-          ArnNotLike: { 'aws:PrincipalArn': Lazy.list({ produce: () => [...new Set(this.#readers)] }) },
-        },
-      }),
+      denyAnyone(
+        'OnlyRotationStagersAndOperatorsRead',
+        ['secretsmanager:GetSecretValue'],
+        exceptPrincipals(this.#readers),
+      ),
     );
   }
 
@@ -135,4 +114,25 @@ export class StagedSecretGuard {
   allowReader(arn: string): void {
     this.#readers.push(arn);
   }
+}
+
+/** A Deny of `actions` on the secret to every principal, whatever IAM allows, where `conditions` hold. */
+function denyAnyone(
+  sid: string,
+  actions: string[],
+  conditions: Record<string, unknown>,
+): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    sid,
+    effect: iam.Effect.DENY,
+    principals: [new iam.AnyPrincipal()],
+    actions,
+    resources: ['*'],
+    conditions,
+  });
+}
+
+/** Every principal but those in `arns`, as the list stands at synthesis (the grants may add to it). */
+function exceptPrincipals(arns: readonly string[]): Record<string, unknown> {
+  return { ArnNotLike: { 'aws:PrincipalArn': Lazy.list({ produce: () => [...new Set(arns)] }) } };
 }

@@ -6,7 +6,7 @@
  * alarms too. A metric alarm on "no success for N days" cannot exist: CloudWatch caps an alarm's
  * period × evaluation periods at 7 days, shorter than most rotation schedules.
  */
-import { Duration, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, type RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -27,7 +27,7 @@ import {
   type WatchdogMetricName,
 } from '../core/index.js';
 import { handlerAsset } from './handler-asset.js';
-import { allowOnTopic, uniqueSid } from './rotation-monitoring.js';
+import { allowAlarmsToPublish } from './topic-access.js';
 
 export interface RotationWatchdogProps {
   readonly serviceName: string;
@@ -171,26 +171,7 @@ export class RotationWatchdog {
       STALENESS_ADVICE.rotation_disabled,
     );
 
-    const topic = props.topic;
-    allowOnTopic(
-      scope,
-      topic,
-      'topic',
-      new iam.PolicyStatement({
-        sid: uniqueSid(scope, 'WatchdogAlarmsPublish'),
-        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
-        actions: ['sns:Publish'],
-        resources: [topic.topicArn],
-        conditions: {
-          ArnEquals: {
-            'aws:SourceArn': [this.overdueAlarm, this.pendingAlarm, this.disabledAlarm].map(
-              (a) => a.alarmArn,
-            ),
-          },
-          StringEquals: { 'aws:SourceAccount': Stack.of(scope).account },
-        },
-      }),
-    );
+    allowAlarmsToPublish(scope, props.topic, 'WatchdogAlarmsPublish', this.alarms);
   }
 
   get alarms(): cloudwatch.Alarm[] {

@@ -11,7 +11,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { ConfigurationError, NOTHING_STAGED, STACK_OUTPUTS } from '../core/index.js';
 import type { EnvironmentSettings, ExistingSecretSettings, ExistingTableSettings } from './config.js';
-import { defaultServiceName } from './props.js';
+import { defaultServiceName } from './resolve-props.js';
 import { KeyRotationSchedule } from './schedule.js';
 import { SiteListParameter } from './site-list.js';
 import { StripeKeyRotation } from './stripe-key-rotation.js';

@@ -5,8 +5,8 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { uniqueSid } from '../../lib/rotation-monitoring.js';
 import { StripeKeyRotation } from '../../lib/stripe-key-rotation.js';
+import { uniqueSid } from '../../lib/topic-access.js';
 import {
   identityStatements,
   LIVE_OPERATORS,

@@ -7,10 +7,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { SETTINGS } from '../../core/contract.js';
 import { ConfigurationError } from '../../core/errors.js';
 import type { StripeKeyRotationProps } from '../../lib/props.js';
-import { uniqueSid } from '../../lib/rotation-monitoring.js';
 import { KeyRotationSchedule } from '../../lib/schedule.js';
 import { SiteListParameter } from '../../lib/site-list.js';
 import { StripeKeyRotation } from '../../lib/stripe-key-rotation.js';
+import { uniqueSid } from '../../lib/topic-access.js';
 import {
   arnOf,
   identityStatements,
