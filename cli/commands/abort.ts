@@ -34,6 +34,9 @@ const OPTIONS = {
 /** The function's own defaults and bounds: the re-push behaves like the rotation's push. */
 const { pushConcurrency: CONCURRENCY } = SETTINGS;
 
+/** The deployment settings this command reads (flags, stack outputs or environment). */
+const USED = ['ledger-table', 'master-key-secret-id'] as const;
+
 const HELP = `Usage: ${PROGRAM} abort (--stack <name> | --secret-id <id>) [--force] [options]
 
 Ends a stuck rotation: one whose AWSPENDING version is not AWSCURRENT, so that Secrets Manager refuses a
@@ -49,7 +52,7 @@ Interrupts: a first Ctrl-C (SIGINT) or SIGTERM during the re-push stops contacti
 ${INTERRUPT_GRACE_MS / 1000} s for the requests in flight, records the sites that confirmed, keeps AWSPENDING and exits 130
 (SIGINT) or 143 (SIGTERM); run abort again to finish. A second signal exits at once.
 
-${awsOptionsHelp(['ledger-table', 'master-key-secret-id'])}
+${awsOptionsHelp(USED)}
 Options:
   --force, --yes       no confirmation question (required when stdin is not a terminal)
   --concurrency <n>    sites pushed at once, ${range(CONCURRENCY)} (default ${CONCURRENCY.default})
@@ -81,7 +84,7 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
   const given = parseOptions(argv, OPTIONS);
   const aws = awsDeps(given);
   try {
-    const values = await withStackOutputs(given, aws);
+    const values = await withStackOutputs(given, aws, USED);
     const target = awsTarget(values);
     const ledgerTable = requiredSetting(values, cli.env, 'ledger-table');
     const masterSecretId = requiredSetting(values, cli.env, 'master-key-secret-id');

@@ -58,10 +58,15 @@ const STACK_NAME =
 
 /**
  * With `--stack`, the values with every flag not given filled from the stack's outputs: one flag per
- * deployment instead of an ARN per setting. A flag given wins over the output, and an output over the
- * environment variables (left in a shell, they may describe another deployment).
+ * deployment instead of an ARN per setting. A flag given wins over the output. `used` lists the settings the
+ * command reads: one the stack lacks is refused (exit 2), never taken from the environment (left in a
+ * shell, it may describe another deployment).
  */
-export async function withStackOutputs<V extends AwsValues>(values: V, aws: AwsDeps): Promise<V> {
+export async function withStackOutputs<V extends AwsValues>(
+  values: V,
+  aws: AwsDeps,
+  used: readonly SettingFlag[],
+): Promise<V> {
   const stack = nonEmpty(values.stack);
   if (stack === undefined) return values;
   if (!STACK_NAME.test(stack)) {
@@ -69,7 +74,10 @@ export async function withStackOutputs<V extends AwsValues>(values: V, aws: AwsD
       `--stack must be a stack name (a letter, then letters, digits and hyphens, at most 128) or a stack ARN, not ${JSON.stringify(stack.slice(0, 140))}`,
     );
   }
-  return fillFromStackOutputs(stack, values, FLAG_OUTPUTS, aws.stackOutputs);
+  const wanted = Object.fromEntries(
+    (['secret-id', ...used] as const).map((flag) => [flag, FLAG_OUTPUTS[flag]]),
+  ) as Partial<typeof FLAG_OUTPUTS>;
+  return fillFromStackOutputs(stack, values, wanted as Record<string, string>, aws.stackOutputs);
 }
 
 /** The AWS side for the values' region and profile (`profile` is the SDK's option, like AWS_PROFILE). */
@@ -134,9 +142,15 @@ export function awsTarget(values: AwsValues): AwsTarget {
   };
 }
 
-/** A deployment setting from its flag, else its environment variable; undefined when neither is set. */
+/**
+ * A deployment setting from its flag (or the stack's output), else its environment variable — never with
+ * `--stack`: the stack names the deployment. Undefined when none is set.
+ */
 export function setting(values: AwsValues, env: Env, flag: SettingFlag): string | undefined {
-  return nonEmpty(values[flag]) ?? nonEmpty(env[SETTINGS[flag].variable]);
+  const given = nonEmpty(values[flag]);
+  return given !== undefined || nonEmpty(values.stack) !== undefined
+    ? given
+    : nonEmpty(env[SETTINGS[flag].variable]);
 }
 
 /** The function's other settings (variable, bounds, default, then the meaning), for a command's help. */
@@ -176,9 +190,8 @@ export function requiredSetting(values: AwsValues, env: Env, flag: SettingFlag):
  */
 export function deploymentConfig(values: AwsValues, env: Env, overrides: Env = {}): RotatorConfig {
   const merged: Record<string, string | undefined> = { ...env, ...overrides };
-  for (const [flag, { variable }] of Object.entries(SETTINGS)) {
-    const value = nonEmpty(values[flag as SettingFlag]);
-    if (value !== undefined) merged[variable] = value;
+  for (const flag of Object.keys(SETTINGS) as SettingFlag[]) {
+    merged[SETTINGS[flag].variable] = setting(values, env, flag);
   }
   try {
     return loadConfig(merged);

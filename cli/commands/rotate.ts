@@ -46,6 +46,9 @@ const WAIT_TIMEOUT: DurationBounds = { default: 30 * 60_000, min: 60_000, max: 2
 const FAILED_GRACE: DurationBounds = { default: 4 * 60_000, min: 0, max: 3_600_000 };
 const POLL_INTERVAL_MS = 2_000;
 
+/** The deployment settings this command reads (flags, stack outputs or environment). */
+const USED = ['ledger-table'] as const;
+
 const HELP = `Usage: ${PROGRAM} rotate (--stack <name> | --secret-id <id>) [--wait] [options]
 
 Starts a rotation now (RotateSecret with RotateImmediately, through the rotation function the secret is
@@ -55,7 +58,7 @@ current key again when nothing new is staged.
 With --wait, follows the rotation until it ends, showing the sites confirmed / failed / remaining from the
 propagation ledger (a live line on a terminal, plain lines otherwise).
 
-${awsOptionsHelp(['ledger-table'])}
+${awsOptionsHelp(USED)}
 Options:
   --wait                      follow the rotation until AWSCURRENT moves (needs --ledger-table for
                               the per-site progress; without it only the labels are followed)
@@ -89,7 +92,7 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
   const given = parseOptions(argv, OPTIONS);
   const aws = awsDeps(given);
   try {
-    const values = await withStackOutputs(given, aws);
+    const values = await withStackOutputs(given, aws, USED);
     const target = awsTarget(values);
     const timeoutMs = durationFlag('timeout', values.timeout, WAIT_TIMEOUT);
     const graceMs = durationFlag('failed-grace', values['failed-grace'], FAILED_GRACE);
