@@ -50,7 +50,8 @@ export function withCallDeadline<C extends Sendable>(
     return Promise.race([send(command, { ...options, abortSignal }), deadline])
       .catch((error: unknown) => {
         // The SDK's own AbortError when the deadline fired mid-request: the same failure, said once.
-        throw timer.aborted && given?.aborted !== true ? expired(error) : error;
+        if (timer.aborted && given?.aborted !== true) throw expired(error);
+        throw unreachable(error, service, operation) ?? error;
       })
       .finally(() => {
         if (onAbort !== undefined) timer.removeEventListener('abort', onAbort);
@@ -58,6 +59,32 @@ export function withCallDeadline<C extends Sendable>(
   };
   marked[BOUNDED] = true;
   return client;
+}
+
+/** Node's codes for a connection that could not be made or was lost: the service is not reachable there. */
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ETIMEDOUT',
+  'EPIPE',
+]);
+
+/** A network failure as an error naming the service and the operation (name `ConnectionError`), else undefined. */
+function unreachable(error: unknown, service: string, operation: string): Error | undefined {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  if (!(error instanceof Error) || typeof code !== 'string' || !NETWORK_CODES.has(code)) return undefined;
+  // A refused dual-stack connection is an AggregateError with no message of its own.
+  const what = error.message || code;
+  return Object.assign(
+    new Error(`${service} could not be reached for ${operation} (${what})`, { cause: error }),
+    {
+      name: 'ConnectionError',
+    },
+  );
 }
 
 function operationName(command: unknown): string {

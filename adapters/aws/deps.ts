@@ -134,7 +134,11 @@ export function createDeps(options: AwsDepsOptions = {}): AwsDeps {
     withCallDeadline(DynamoDBDocumentClient.from(dynamodb()), 'DynamoDB', deadline),
   );
   const explain: ExplainFailure = (error, doing) =>
-    explainAwsFailure(error, doing, { profile: options.profile ?? nonEmpty(env.AWS_PROFILE), endpoint });
+    explainAwsFailure(error, doing, {
+      profile: options.profile ?? nonEmpty(env.AWS_PROFILE),
+      endpoint,
+      region: options.region ?? nonEmpty(env.AWS_REGION),
+    });
 
   let store: SecretsManagerStore | undefined;
   const deps: AwsDeps = {
