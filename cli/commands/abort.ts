@@ -6,7 +6,7 @@
 import { abortRotation, range, SETTINGS } from '../../core/index.js';
 import { interruptiblePusher } from './abort-push.js';
 import { AWS_OPTIONS, awsDeps, awsOptionsHelp, awsTarget, requiredSetting, withStackOutputs } from './aws.js';
-import { count, resultLine, siteResultJson, writeJson } from './format.js';
+import { count, resultLine, siteResultJson, unknownSiteJson, writeJson } from './format.js';
 import {
   askYes,
   type CliContext,
@@ -142,7 +142,7 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
             );
           }
         },
-        interrupted: () => repush.signal() !== undefined,
+        interrupted: () => repush.signal(),
         onLedgerWarning: (what, error) => cli.stderr.write(ledgerWarning(what, error)),
       },
     );
@@ -175,8 +175,13 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
         cli.stderr.write('Nothing was changed.\n');
         return EXIT_NOT_CONFIRMED;
     }
-    const { secretArn, pendingVersionId, sites, results } = result;
+    const { secretArn, pendingVersionId, sites, results, unknown } = result;
     const base = { secretArn, pendingVersionId, sites };
+    const resultsJson = [...results.map(siteResultJson), ...unknown.map(unknownSiteJson)];
+    const unknownText =
+      unknown.length === 0
+        ? ''
+        : `No answer came from ${count(unknown.length, 'site')} before exiting: ${unknown.join(', ')} may hold either key.\n`;
     const signal = repush.signal();
     if (result.outcome === 'interrupted' && signal !== undefined) {
       const confirmed = results.filter((r) => r.outcome === 'confirmed').length;
@@ -187,24 +192,24 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
           reason: 'interrupted',
           interrupted: signal,
           ...base,
-          results: results.map(siteResultJson),
+          results: resultsJson,
         },
         `Interrupted (${signal}): ${confirmed} of ${count(sites.length, 'site')} confirmed the current key again ` +
-          `(recorded in the ledger). AWSPENDING is kept on version ${pendingVersionId}: run '${PROGRAM} abort' again ` +
+          `(recorded in the ledger). ${unknownText}AWSPENDING is kept on version ${pendingVersionId}: run '${PROGRAM} abort' again ` +
           'to finish.\n',
       );
     }
     if (result.outcome !== 'aborted') {
       return outcome(
         EXIT_NOT_CONFIRMED,
-        { aborted: false, reason: 'sites_not_confirmed', ...base, results: results.map(siteResultJson) },
-        `AWSPENDING is kept on version ${pendingVersionId}: sites above still hold the pending key, and the label ` +
+        { aborted: false, reason: 'sites_not_confirmed', ...base, results: resultsJson },
+        `${unknownText}AWSPENDING is kept on version ${pendingVersionId}: sites above still hold the pending key, and the label ` +
           `is what shows the rotation unfinished. Fix them and run '${PROGRAM} abort' again.\n`,
       );
     }
     return outcome(
       EXIT_OK,
-      { aborted: true, ...base, results: results.map(siteResultJson) },
+      { aborted: true, ...base, results: resultsJson },
       `Rotation aborted: ${count(sites.length, 'site')} confirmed the current key again and AWSPENDING was ` +
         `removed from version ${pendingVersionId}. A new rotation can start.\n`,
     );

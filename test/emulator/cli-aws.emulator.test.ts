@@ -26,7 +26,7 @@ import { fingerprint, maskKey } from '../../core/rules/keys.js';
 import { createRotationHandler } from '../../lambda/runtime.js';
 import { type StripeStub, startStripeStub } from '../../sim/stripe-stub.js';
 import { startTemplateFleet, type TemplateFleet } from '../../sim/template-fleet.js';
-import { ROOT, runCli, scratchDir } from '../integration/cli-harness.js';
+import { ROOT, runCli, scratchDir, TSX, WORK_DIR } from '../integration/cli-harness.js';
 import {
   createLedgerTable,
   currentSecretValue,
@@ -818,14 +818,14 @@ async function onTerminal(
   answers: readonly { readonly waitFor: string; readonly type: string }[],
 ): Promise<{ code: number | null; output: string }> {
   const quote = (arg: string) => `'${arg.replaceAll("'", "'\\''")}'`;
-  const command = [process.execPath, '--import', 'tsx', join(ROOT, 'cli/main.ts'), ...args]
+  const command = [process.execPath, '--import', TSX, join(ROOT, 'cli/main.ts'), ...args]
     .map(quote)
     .join(' ');
   const inherited = Object.fromEntries(
     ['PATH', 'HOME', 'TMPDIR'].flatMap((name) => (process.env[name] ? [[name, process.env[name]]] : [])),
   );
   const child = spawn('script', ['-qfec', command, '/dev/null'], {
-    cwd: ROOT,
+    cwd: WORK_DIR,
     env: { ...inherited, ...env, TERM: 'dumb' },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
