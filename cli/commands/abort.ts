@@ -5,7 +5,15 @@
  */
 import { abortRotation, range, SETTINGS } from '../../core/index.js';
 import { interruptiblePusher } from './abort-push.js';
-import { AWS_OPTIONS, awsDeps, awsOptionsHelp, awsTarget, requiredSetting, withStackOutputs } from './aws.js';
+import {
+  AWS_OPTIONS,
+  awsDeps,
+  awsOptionsHelp,
+  awsTarget,
+  requiredSetting,
+  suggest,
+  withStackOutputs,
+} from './aws.js';
 import { count, resultLine, siteResultJson, unknownSiteJson, writeJson } from './format.js';
 import {
   askYes,
@@ -159,7 +167,7 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
         cli.stderr.write(
           `Refusing to abort: the ledger shows ${result.step} running since ${result.startedAt}, less than ` +
             '15 minutes ago; the rotation function may still be pushing. Wait for it to end ' +
-            `('${PROGRAM} status' shows it), then run abort again.\n`,
+            `('${suggest(target, 'status')}' shows it), then run abort again.\n`,
         );
         return EXIT_NOT_CONFIRMED;
       }
@@ -195,7 +203,7 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
           results: resultsJson,
         },
         `Interrupted (${signal}): ${confirmed} of ${count(sites.length, 'site')} confirmed the current key again ` +
-          `(recorded in the ledger). ${unknownText}AWSPENDING is kept on version ${pendingVersionId}: run '${PROGRAM} abort' again ` +
+          `(recorded in the ledger). ${unknownText}AWSPENDING is kept on version ${pendingVersionId}: run '${suggest(target, 'abort')}' again ` +
           'to finish.\n',
       );
     }
@@ -204,7 +212,7 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
         EXIT_NOT_CONFIRMED,
         { aborted: false, reason: 'sites_not_confirmed', ...base, results: resultsJson },
         `${unknownText}AWSPENDING is kept on version ${pendingVersionId}: sites above still hold the pending key, and the label ` +
-          `is what shows the rotation unfinished. Fix them and run '${PROGRAM} abort' again.\n`,
+          `is what shows the rotation unfinished. Fix them and run '${suggest(target, 'abort')}' again.\n`,
       );
     }
     return outcome(

@@ -17,7 +17,7 @@ import {
   STACK_OUTPUTS,
   settingSummary,
 } from '../../core/index.js';
-import { UsageError } from './frame.js';
+import { PROGRAM, UsageError } from './frame.js';
 
 export const AWS_OPTIONS = {
   stack: { type: 'string' },
@@ -80,12 +80,15 @@ export async function withStackOutputs<V extends AwsValues>(
   return fillFromStackOutputs(stack, values, wanted as Record<string, string>, aws.stackOutputs);
 }
 
-/** The AWS side for the values' region and profile (`profile` is the SDK's option, like AWS_PROFILE). */
-export function awsDeps(values: AwsValues): AwsDeps {
+/**
+ * The AWS side for the values' region and profile (`profile` is the SDK's option, like AWS_PROFILE);
+ * `stop` aborted ends every call at once.
+ */
+export function awsDeps(values: AwsValues, stop?: AbortSignal): AwsDeps {
   // The SDK's supported switch for its notice about future Node versions, printed on every client creation
   // on Node 20: nine lines between a hidden prompt and its result tell an operator nothing about this run.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  return createDeps({ region: nonEmpty(values.region), profile: nonEmpty(values.profile) });
+  return createDeps({ region: nonEmpty(values.region), profile: nonEmpty(values.profile), signal: stop });
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -120,7 +123,10 @@ export function awsOptionsHelp(used: readonly SettingFlag[]): string {
 
 export interface AwsTarget {
   readonly secretId: string;
-  /** How the operator named the deployment (`--stack NAME` or `--secret-id ID`), for suggested commands. */
+  /**
+   * How the operator named the deployment (`--stack NAME` or `--secret-id ID`, with `--region` and
+   * `--profile` when given), for suggested commands that can be pasted as they are.
+   */
   readonly selector: string;
   readonly region: string | undefined;
   readonly profile: string | undefined;
@@ -134,12 +140,24 @@ export function awsTarget(values: AwsValues): AwsTarget {
     );
   }
   const stack = nonEmpty(values.stack);
-  return {
-    secretId,
-    selector: stack === undefined ? `--secret-id ${secretId}` : `--stack ${stack}`,
-    region: nonEmpty(values.region),
-    profile: nonEmpty(values.profile),
-  };
+  const region = nonEmpty(values.region);
+  const profile = nonEmpty(values.profile);
+  const selector = [
+    stack === undefined ? `--secret-id ${shellWord(secretId)}` : `--stack ${shellWord(stack)}`,
+    ...(region === undefined ? [] : [`--region ${shellWord(region)}`]),
+    ...(profile === undefined ? [] : [`--profile ${shellWord(profile)}`]),
+  ].join(' ');
+  return { secretId, selector, region, profile };
+}
+
+/** `stripe-key-rotator <command>` for the target's deployment, to paste as it is. */
+export function suggest(target: AwsTarget, command: string): string {
+  return `${PROGRAM} ${command} ${target.selector}`;
+}
+
+/** A value as one shell word: as it is when only safe characters, else single-quoted. */
+function shellWord(value: string): string {
+  return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replaceAll("'", "'\\''")}'`;
 }
 
 /**

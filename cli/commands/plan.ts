@@ -11,6 +11,7 @@ import {
   awsTarget,
   deploymentConfig,
   functionSettingsHelp,
+  suggest,
   withStackOutputs,
 } from './aws.js';
 import { cliLogger, writeJson } from './format.js';
@@ -107,7 +108,7 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
         explain: aws.explain,
         onSecretRead: (...secrets) => cli.hide(...secrets),
       },
-      { secretId: target.secretId, statusCommand: `${PROGRAM} status` },
+      { secretId: target.secretId, statusCommand: suggest(target, 'status') },
     );
     if (values.json === true) writeJson(cli.stdout, plan);
     else cli.stdout.write(render(plan, config, target.selector));

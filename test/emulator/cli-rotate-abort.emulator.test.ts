@@ -300,16 +300,17 @@ describe('stripe-key-rotator rotate, against moto', () => {
     expect(await currentSecretValue(sm, d.arn)).toBe(CURRENT);
   });
 
-  it('refuses to start while a rotation is stuck, pointing to status and abort, and leaves the labels alone', async () => {
+  it('refuses to start while a rotation is stuck, pointing to status and abort as commands to paste, and leaves the labels alone', async () => {
     const d = await deploy();
     const { token } = await rotationFailedOnOneSite(d);
 
-    const run = await cli('rotate', d);
+    const run = await cli('rotate', d, ['--region', 'eu-west-1']);
 
     expect(run.code, output(run)).toBe(1);
     expect(run.stderr).toContain(`Not started: version ${token} of ${d.arn} is labelled AWSPENDING`);
-    expect(run.stderr).toContain("'stripe-key-rotator status'");
-    expect(run.stderr).toContain("clear it with 'stripe-key-rotator abort'");
+    const selector = `--secret-id ${d.arn} --region eu-west-1`;
+    expect(run.stderr).toContain(`Follow it with 'stripe-key-rotator status ${selector}'`);
+    expect(run.stderr).toContain(`clear it with 'stripe-key-rotator abort ${selector}'`);
     expect(run.stderr).not.toContain('InvalidRequestException');
     expect(await pendingVersion(d.arn)).toBe(token);
   });
@@ -326,7 +327,7 @@ describe('stripe-key-rotator rotate, against moto', () => {
 
     expect(run.code, output(run)).toBe(130);
     expect(run.stdout).toContain('Interrupted (SIGINT): stopped following. The rotation of version');
-    expect(run.stdout).toContain("'stripe-key-rotator status' shows where it stands");
+    expect(run.stdout).toContain(`'stripe-key-rotator status --secret-id ${d.arn}' shows where it stands`);
     const token = /version (\S+) of/.exec(run.stdout)?.[1];
     expect(token).toBeDefined();
     expect(await pendingVersion(d.arn)).toBe(token);

@@ -107,3 +107,40 @@ describe('an AWS endpoint that refuses connections', () => {
     },
   );
 });
+
+describe('rotate --wait interrupted while an AWS call hangs', () => {
+  it('ends at the first SIGINT within 2 s with exit 130 and the JSON error document of kind interrupted', async ({
+    expect,
+  }) => {
+    const before = silent.connections;
+    let signalledAt = 0;
+
+    const ran = await runCli(['rotate', '--secret-id', SECRET, '--region', 'eu-west-3', '--wait', '--json'], {
+      entry: 'shim',
+      env: {
+        AWS_ENDPOINT_URL: silent.url,
+        AWS_ACCESS_KEY_ID: 'AKIAEXAMPLEONLY',
+        AWS_SECRET_ACCESS_KEY: 'not-a-real-secret',
+        AWS_EC2_METADATA_DISABLED: 'true',
+      },
+      timeoutMs: AWS_CALL_DEADLINE_MS,
+      interrupt: {
+        signal: 'SIGINT',
+        when: () => {
+          // Once DescribeSecret is waiting on the endpoint.
+          const hanging = silent.connections > before;
+          if (hanging) signalledAt = performance.now();
+          return hanging;
+        },
+      },
+    });
+    const exitMs = performance.now() - signalledAt;
+
+    expect(ran.timedOut, ran.stderr).toBe(false);
+    expect(ran.code, ran.stderr).toBe(130);
+    expect(exitMs).toBeLessThan(2_000);
+    const document = JSON.parse(ran.stdout) as ErrorDocument;
+    expect(document).toMatchObject({ ok: false, error: { kind: 'interrupted', exitCode: 130 } });
+    expect(document.error.message).toContain(`status --secret-id ${SECRET} --region eu-west-3`);
+  });
+});

@@ -133,7 +133,12 @@ describe.concurrent('push, interrupted', { timeout: 60_000 }, () => {
     expect(confirmed.sort()).toEqual(holding.sort());
     expect(confirmed.length).toBeGreaterThanOrEqual(4);
     expect(confirmed.length).toBeLessThan(24);
-    expect(result.summary).toMatchObject({ sites: 24, confirmed: confirmed.length, unknown: 0, notAttempted: 24 - confirmed.length });
+    expect(result.summary).toMatchObject({
+      sites: 24,
+      confirmed: confirmed.length,
+      unknown: 0,
+      notAttempted: 24 - confirmed.length,
+    });
     expect(result.results).toHaveLength(24);
     // Nothing was sent after the signal beyond what was in flight: untouched sites were never contacted.
     expect(fleet.sites.filter((site) => site.requestCount > 0)).toHaveLength(confirmed.length);
