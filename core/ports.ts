@@ -151,6 +151,8 @@ export interface PushRequest {
   readonly remainingTimeMs: () => number;
   /** Called once per site as soon as its final result is known (ledger, progress display). */
   readonly onResult?: (result: SiteResult) => void | Promise<void>;
+  /** Called as a site's first request is about to be sent: from then on it may hold the key. */
+  readonly onStart?: (site: string) => void;
 }
 
 export interface SitePusher {

@@ -46,6 +46,8 @@ export interface AwsDepsOptions {
    * failure), or undefined outside an invocation: no call outlives it.
    */
   readonly remainingTimeMs?: () => number | undefined;
+  /** Aborted: every call ends at once (an operator's interrupt), whatever its deadline. */
+  readonly signal?: AbortSignal | undefined;
   /** Clients to use instead of building them (tests, endpoint-bound clients); bounded all the same. */
   readonly clients?: {
     readonly secretsManager?: SecretsManagerClient;
@@ -120,7 +122,7 @@ export function createDeps(options: AwsDepsOptions = {}): AwsDeps {
     service: string,
     injected: C | undefined,
     make: () => C,
-  ) => lazy(() => withCallDeadline(injected ?? make(), service, deadline));
+  ) => lazy(() => withCallDeadline(injected ?? make(), service, deadline, options.signal));
   const secretsManager = bounded(
     'Secrets Manager',
     given.secretsManager,
@@ -131,10 +133,14 @@ export function createDeps(options: AwsDepsOptions = {}): AwsDeps {
   const dynamodb = bounded('DynamoDB', given.dynamodb, () => new DynamoDBClient(config()));
   // The document client sends through its own stack, not the base client's `send`: bounded itself.
   const documents = lazy(() =>
-    withCallDeadline(DynamoDBDocumentClient.from(dynamodb()), 'DynamoDB', deadline),
+    withCallDeadline(DynamoDBDocumentClient.from(dynamodb()), 'DynamoDB', deadline, options.signal),
   );
   const explain: ExplainFailure = (error, doing) =>
-    explainAwsFailure(error, doing, { profile: options.profile ?? nonEmpty(env.AWS_PROFILE), endpoint });
+    explainAwsFailure(error, doing, {
+      profile: options.profile ?? nonEmpty(env.AWS_PROFILE),
+      endpoint,
+      region: options.region ?? nonEmpty(env.AWS_REGION),
+    });
 
   let store: SecretsManagerStore | undefined;
   const deps: AwsDeps = {
@@ -145,7 +151,7 @@ export function createDeps(options: AwsDepsOptions = {}): AwsDeps {
     siteList: (parameter) => new SsmSiteListSource({ client: ssm(), parameter }),
     ledger: (tableName) => new DynamoDbLedger({ client: documents(), tableName }),
     notifier: (topicArn) => new SnsNotifier(sns(), topicArn),
-    stackOutputs: new CloudFormationStackOutputs(config, deadline, explain),
+    stackOutputs: new CloudFormationStackOutputs(config, deadline, explain, options.signal),
     explain,
     rotationDeps({ config: rotator, logger, metrics, ca, ledger }) {
       const services = createSiteServices({ config: rotator, logger, ...(ca === undefined ? {} : { ca }) });

@@ -41,6 +41,7 @@ import {
   type TrailFacts,
 } from '../../core/index.js';
 import { withCallDeadline } from './deadline.js';
+import { explainAwsFailure, isUnreachable } from './failures.js';
 import { SsmSiteListSource } from './ssm-site-list.js';
 
 /** Pages read at most from any paginated listing: a deployment has a few dozen resources. */
@@ -114,7 +115,15 @@ export class AwsDeploymentProbe implements DeploymentProbe {
     const answer = await cfn.send(new DescribeStacksCommand({ StackName: name })).catch((error: unknown) => {
       // CloudFormation's answer for an unknown stack.
       if (errorName(error) === 'ValidationError' && /does not exist/.test(String(error))) return undefined;
-      throw error;
+      // The first call: an AWS side out of reach is said with what to check, like the other commands.
+      if (!isUnreachable(error)) throw error;
+      const { region, profile } = this.#config;
+      const endpoint = process.env.AWS_ENDPOINT_URL?.trim() || undefined;
+      throw explainAwsFailure(error, `Reading the stack ${name}`, {
+        profile: profile ?? process.env.AWS_PROFILE,
+        endpoint,
+        region: region ?? process.env.AWS_REGION,
+      });
     });
     const stack = answer?.Stacks?.[0];
     if (stack === undefined) return undefined;

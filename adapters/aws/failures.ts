@@ -20,6 +20,16 @@ export interface FailureContext {
   readonly profile: string | undefined;
   /** AWS_ENDPOINT_URL, named (its origin only) when the endpoint's answer is not an AWS answer. */
   readonly endpoint: string | undefined;
+  /** The region the clients were given (flag or AWS_REGION), named when the service cannot be reached. */
+  readonly region: string | undefined;
+}
+
+/** The deadline's names for a service that did not answer, or could not be reached (deadline.ts). */
+const UNREACHABLE = new Set(['TimeoutError', 'ConnectionError']);
+
+/** The service did not answer in time or could not be reached at all. */
+export function isUnreachable(error: unknown): error is Error {
+  return error instanceof Error && UNREACHABLE.has(error.name);
 }
 
 /**
@@ -29,6 +39,16 @@ export interface FailureContext {
 export function explainAwsFailure(error: unknown, doing: string, context: FailureContext): unknown {
   if (error instanceof ConfigurationError) return error;
   const { endpoint } = context;
+  if (isUnreachable(error)) {
+    // Not a configuration error for sure (a network outage looks the same): exit 1, with what to check.
+    const where =
+      endpoint === undefined ? "the region's AWS endpoint" : `AWS_ENDPOINT_URL=${origin(endpoint)}`;
+    return new Error(
+      `${doing} failed: ${error.message}. Check the endpoint (${where}), the region ` +
+        `(${context.region ?? 'from the profile'}), the network and proxy, and the credentials`,
+      { cause: error },
+    );
+  }
   for (let current = error, depth = 0; current instanceof Error && depth < 5; depth += 1) {
     const httpStatus = (current as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
     if (/region is missing|region not accepted/i.test(current.message)) {
@@ -67,4 +87,9 @@ export function explainAwsFailure(error: unknown, doing: string, context: Failur
     current = current.cause;
   }
   return error;
+}
+
+/** The origin only: a proxy URL may carry credentials (user:password@) or a token in its path. */
+function origin(endpoint: string): string {
+  return URL.canParse(endpoint) ? new URL(endpoint).origin : '(not a URL)';
 }

@@ -7,6 +7,7 @@ export class CloudFormationStackOutputs implements StackOutputsReader {
     private readonly clientConfig: () => Record<string, unknown>,
     private readonly deadline: CallDeadline,
     private readonly explain: (error: unknown, doing: string) => unknown,
+    private readonly stop?: AbortSignal,
   ) {}
 
   async read(stack: string): Promise<ReadonlyMap<string, string>> {
@@ -16,6 +17,7 @@ export class CloudFormationStackOutputs implements StackOutputsReader {
       new CloudFormationClient(this.clientConfig()),
       'CloudFormation',
       this.deadline,
+      this.stop,
     );
     try {
       const answer = await client

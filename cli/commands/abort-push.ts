@@ -8,7 +8,8 @@ import { pushProgress } from './progress.js';
 /**
  * The re-push's pusher: the function's own push settings, no canary (these sites already accepted a push
  * in this rotation), and a first SIGINT/SIGTERM during the push stops new requests and bounds the wait
- * for those in flight. Results are one per site unless that grace ran out (those sites have none).
+ * for those in flight. Results are one per site unless that grace ran out (those sites have none; the request's onStart
+ * tells which of them were contacted).
  */
 export function interruptiblePusher(cli: CliContext, concurrency: number, verbose: boolean) {
   let signal: StopSignal | undefined;
@@ -29,12 +30,13 @@ export function interruptiblePusher(cli: CliContext, concurrency: number, verbos
       const interrupt = interruptWindow(cli);
       const progress = pushProgress(cli.progress, request.sites.length);
       try {
-        const { report, answered } = await interrupt.push(services.pusher, request, (result: SiteResult) => {
+        const { answered } = await interrupt.push(services.pusher, request, (result: SiteResult) => {
           progress.report(result);
           request.onResult?.(result);
         });
         progress.finish();
-        return { results: report?.results ?? [...answered.values()] };
+        // What was received, stops worded as the interrupt (the engine's own report words them as its deadline).
+        return { results: [...answered.values()] };
       } finally {
         signal = interrupt.signal;
         interrupt.close();

@@ -5,8 +5,16 @@
  */
 import { abortRotation, range, SETTINGS } from '../../core/index.js';
 import { interruptiblePusher } from './abort-push.js';
-import { AWS_OPTIONS, awsDeps, awsOptionsHelp, awsTarget, requiredSetting, withStackOutputs } from './aws.js';
-import { count, resultLine, siteResultJson, writeJson } from './format.js';
+import {
+  AWS_OPTIONS,
+  awsDeps,
+  awsOptionsHelp,
+  awsTarget,
+  requiredSetting,
+  suggest,
+  withStackOutputs,
+} from './aws.js';
+import { count, resultLine, siteResultJson, unknownSiteJson, writeJson } from './format.js';
 import {
   askYes,
   type CliContext,
@@ -34,6 +42,9 @@ const OPTIONS = {
 /** The function's own defaults and bounds: the re-push behaves like the rotation's push. */
 const { pushConcurrency: CONCURRENCY } = SETTINGS;
 
+/** The deployment settings this command reads (flags, stack outputs or environment). */
+const USED = ['ledger-table', 'master-key-secret-id'] as const;
+
 const HELP = `Usage: ${PROGRAM} abort (--stack <name> | --secret-id <id>) [--force] [options]
 
 Ends a stuck rotation: one whose AWSPENDING version is not AWSCURRENT, so that Secrets Manager refuses a
@@ -49,7 +60,7 @@ Interrupts: a first Ctrl-C (SIGINT) or SIGTERM during the re-push stops contacti
 ${INTERRUPT_GRACE_MS / 1000} s for the requests in flight, records the sites that confirmed, keeps AWSPENDING and exits 130
 (SIGINT) or 143 (SIGTERM); run abort again to finish. A second signal exits at once.
 
-${awsOptionsHelp(['ledger-table', 'master-key-secret-id'])}
+${awsOptionsHelp(USED)}
 Options:
   --force, --yes       no confirmation question (required when stdin is not a terminal)
   --concurrency <n>    sites pushed at once, ${range(CONCURRENCY)} (default ${CONCURRENCY.default})
@@ -81,7 +92,7 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
   const given = parseOptions(argv, OPTIONS);
   const aws = awsDeps(given);
   try {
-    const values = await withStackOutputs(given, aws);
+    const values = await withStackOutputs(given, aws, USED);
     const target = awsTarget(values);
     const ledgerTable = requiredSetting(values, cli.env, 'ledger-table');
     const masterSecretId = requiredSetting(values, cli.env, 'master-key-secret-id');
@@ -139,7 +150,7 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
             );
           }
         },
-        interrupted: () => repush.signal() !== undefined,
+        interrupted: () => repush.signal(),
         onLedgerWarning: (what, error) => cli.stderr.write(ledgerWarning(what, error)),
       },
     );
@@ -156,7 +167,7 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
         cli.stderr.write(
           `Refusing to abort: the ledger shows ${result.step} running since ${result.startedAt}, less than ` +
             '15 minutes ago; the rotation function may still be pushing. Wait for it to end ' +
-            `('${PROGRAM} status' shows it), then run abort again.\n`,
+            `('${suggest(target, 'status')}' shows it), then run abort again.\n`,
         );
         return EXIT_NOT_CONFIRMED;
       }
@@ -172,8 +183,13 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
         cli.stderr.write('Nothing was changed.\n');
         return EXIT_NOT_CONFIRMED;
     }
-    const { secretArn, pendingVersionId, sites, results } = result;
+    const { secretArn, pendingVersionId, sites, results, unknown } = result;
     const base = { secretArn, pendingVersionId, sites };
+    const resultsJson = [...results.map(siteResultJson), ...unknown.map(unknownSiteJson)];
+    const unknownText =
+      unknown.length === 0
+        ? ''
+        : `No answer came from ${count(unknown.length, 'site')} before exiting: ${unknown.join(', ')} may hold either key.\n`;
     const signal = repush.signal();
     if (result.outcome === 'interrupted' && signal !== undefined) {
       const confirmed = results.filter((r) => r.outcome === 'confirmed').length;
@@ -184,24 +200,24 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
           reason: 'interrupted',
           interrupted: signal,
           ...base,
-          results: results.map(siteResultJson),
+          results: resultsJson,
         },
         `Interrupted (${signal}): ${confirmed} of ${count(sites.length, 'site')} confirmed the current key again ` +
-          `(recorded in the ledger). AWSPENDING is kept on version ${pendingVersionId}: run '${PROGRAM} abort' again ` +
+          `(recorded in the ledger). ${unknownText}AWSPENDING is kept on version ${pendingVersionId}: run '${suggest(target, 'abort')}' again ` +
           'to finish.\n',
       );
     }
     if (result.outcome !== 'aborted') {
       return outcome(
         EXIT_NOT_CONFIRMED,
-        { aborted: false, reason: 'sites_not_confirmed', ...base, results: results.map(siteResultJson) },
-        `AWSPENDING is kept on version ${pendingVersionId}: sites above still hold the pending key, and the label ` +
-          `is what shows the rotation unfinished. Fix them and run '${PROGRAM} abort' again.\n`,
+        { aborted: false, reason: 'sites_not_confirmed', ...base, results: resultsJson },
+        `${unknownText}AWSPENDING is kept on version ${pendingVersionId}: sites above still hold the pending key, and the label ` +
+          `is what shows the rotation unfinished. Fix them and run '${suggest(target, 'abort')}' again.\n`,
       );
     }
     return outcome(
       EXIT_OK,
-      { aborted: true, ...base, results: results.map(siteResultJson) },
+      { aborted: true, ...base, results: resultsJson },
       `Rotation aborted: ${count(sites.length, 'site')} confirmed the current key again and AWSPENDING was ` +
         `removed from version ${pendingVersionId}. A new rotation can start.\n`,
     );

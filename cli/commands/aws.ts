@@ -17,7 +17,7 @@ import {
   STACK_OUTPUTS,
   settingSummary,
 } from '../../core/index.js';
-import { UsageError } from './frame.js';
+import { PROGRAM, UsageError } from './frame.js';
 
 export const AWS_OPTIONS = {
   stack: { type: 'string' },
@@ -58,10 +58,15 @@ const STACK_NAME =
 
 /**
  * With `--stack`, the values with every flag not given filled from the stack's outputs: one flag per
- * deployment instead of an ARN per setting. A flag given wins over the output, and an output over the
- * environment variables (left in a shell, they may describe another deployment).
+ * deployment instead of an ARN per setting. A flag given wins over the output. `used` lists the settings the
+ * command reads: one the stack lacks is refused (exit 2), never taken from the environment (left in a
+ * shell, it may describe another deployment).
  */
-export async function withStackOutputs<V extends AwsValues>(values: V, aws: AwsDeps): Promise<V> {
+export async function withStackOutputs<V extends AwsValues>(
+  values: V,
+  aws: AwsDeps,
+  used: readonly SettingFlag[],
+): Promise<V> {
   const stack = nonEmpty(values.stack);
   if (stack === undefined) return values;
   if (!STACK_NAME.test(stack)) {
@@ -69,15 +74,21 @@ export async function withStackOutputs<V extends AwsValues>(values: V, aws: AwsD
       `--stack must be a stack name (a letter, then letters, digits and hyphens, at most 128) or a stack ARN, not ${JSON.stringify(stack.slice(0, 140))}`,
     );
   }
-  return fillFromStackOutputs(stack, values, FLAG_OUTPUTS, aws.stackOutputs);
+  const wanted = Object.fromEntries(
+    (['secret-id', ...used] as const).map((flag) => [flag, FLAG_OUTPUTS[flag]]),
+  ) as Partial<typeof FLAG_OUTPUTS>;
+  return fillFromStackOutputs(stack, values, wanted as Record<string, string>, aws.stackOutputs);
 }
 
-/** The AWS side for the values' region and profile (`profile` is the SDK's option, like AWS_PROFILE). */
-export function awsDeps(values: AwsValues): AwsDeps {
+/**
+ * The AWS side for the values' region and profile (`profile` is the SDK's option, like AWS_PROFILE);
+ * `stop` aborted ends every call at once.
+ */
+export function awsDeps(values: AwsValues, stop?: AbortSignal): AwsDeps {
   // The SDK's supported switch for its notice about future Node versions, printed on every client creation
   // on Node 20: nine lines between a hidden prompt and its result tell an operator nothing about this run.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  return createDeps({ region: nonEmpty(values.region), profile: nonEmpty(values.profile) });
+  return createDeps({ region: nonEmpty(values.region), profile: nonEmpty(values.profile), signal: stop });
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -112,7 +123,10 @@ export function awsOptionsHelp(used: readonly SettingFlag[]): string {
 
 export interface AwsTarget {
   readonly secretId: string;
-  /** How the operator named the deployment (`--stack NAME` or `--secret-id ID`), for suggested commands. */
+  /**
+   * How the operator named the deployment (`--stack NAME` or `--secret-id ID`, with `--region` and
+   * `--profile` when given), for suggested commands that can be pasted as they are.
+   */
   readonly selector: string;
   readonly region: string | undefined;
   readonly profile: string | undefined;
@@ -126,17 +140,35 @@ export function awsTarget(values: AwsValues): AwsTarget {
     );
   }
   const stack = nonEmpty(values.stack);
-  return {
-    secretId,
-    selector: stack === undefined ? `--secret-id ${secretId}` : `--stack ${stack}`,
-    region: nonEmpty(values.region),
-    profile: nonEmpty(values.profile),
-  };
+  const region = nonEmpty(values.region);
+  const profile = nonEmpty(values.profile);
+  const selector = [
+    stack === undefined ? `--secret-id ${shellWord(secretId)}` : `--stack ${shellWord(stack)}`,
+    ...(region === undefined ? [] : [`--region ${shellWord(region)}`]),
+    ...(profile === undefined ? [] : [`--profile ${shellWord(profile)}`]),
+  ].join(' ');
+  return { secretId, selector, region, profile };
 }
 
-/** A deployment setting from its flag, else its environment variable; undefined when neither is set. */
+/** `stripe-key-rotator <command>` for the target's deployment, to paste as it is. */
+export function suggest(target: AwsTarget, command: string): string {
+  return `${PROGRAM} ${command} ${target.selector}`;
+}
+
+/** A value as one shell word: as it is when only safe characters, else single-quoted. */
+function shellWord(value: string): string {
+  return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replaceAll("'", "'\\''")}'`;
+}
+
+/**
+ * A deployment setting from its flag (or the stack's output), else its environment variable — never with
+ * `--stack`: the stack names the deployment. Undefined when none is set.
+ */
 export function setting(values: AwsValues, env: Env, flag: SettingFlag): string | undefined {
-  return nonEmpty(values[flag]) ?? nonEmpty(env[SETTINGS[flag].variable]);
+  const given = nonEmpty(values[flag]);
+  return given !== undefined || nonEmpty(values.stack) !== undefined
+    ? given
+    : nonEmpty(env[SETTINGS[flag].variable]);
 }
 
 /** The function's other settings (variable, bounds, default, then the meaning), for a command's help. */
@@ -176,9 +208,8 @@ export function requiredSetting(values: AwsValues, env: Env, flag: SettingFlag):
  */
 export function deploymentConfig(values: AwsValues, env: Env, overrides: Env = {}): RotatorConfig {
   const merged: Record<string, string | undefined> = { ...env, ...overrides };
-  for (const [flag, { variable }] of Object.entries(SETTINGS)) {
-    const value = nonEmpty(values[flag as SettingFlag]);
-    if (value !== undefined) merged[variable] = value;
+  for (const flag of Object.keys(SETTINGS) as SettingFlag[]) {
+    merged[SETTINGS[flag].variable] = setting(values, env, flag);
   }
   try {
     return loadConfig(merged);

@@ -37,6 +37,14 @@ export function siteResultJson(result: SiteResult) {
   };
 }
 
+/** What is known of a site contacted whose answer never came (an interrupt's grace period ran out). */
+export const UNKNOWN = 'no answer before exiting: the site may or may not hold the key';
+
+/** Such a site in a --json document's results. */
+export function unknownSiteJson(site: string) {
+  return { site, outcome: 'unknown', httpStatus: null, detail: UNKNOWN, attempts: null, durationMs: null };
+}
+
 /** A `--json` document on stdout: one JSON value, indented, then a newline. */
 export function writeJson(out: OutputStream, document: unknown): void {
   out.write(`${JSON.stringify(document, null, 2)}\n`);

@@ -29,7 +29,11 @@ export interface InterruptWindow {
     pusher: SitePusher,
     request: Omit<PushRequest, 'remainingTimeMs' | 'onResult'>,
     onResult: (result: SiteResult) => void,
-  ): Promise<{ report: PushReport | undefined; answered: ReadonlyMap<string, SiteResult> }>;
+  ): Promise<{
+    report: PushReport | undefined;
+    answered: ReadonlyMap<string, SiteResult>;
+    contacted: ReadonlySet<string>;
+  }>;
   /** Removes the signal handlers. */
   close(): void;
 }
@@ -51,11 +55,11 @@ export function interruptWindow(cli: CliContext, stop = new AbortController()): 
     },
     abortSignal: stop.signal,
     async push(pusher, request, onResult) {
-      const { report, results } = await pushUntilAborted(pusher, request, onResult, {
+      const { report, results, contacted } = await pushUntilAborted(pusher, request, onResult, {
         signal: stop.signal,
         graceMs: INTERRUPT_GRACE_MS,
       });
-      return { report, answered: results };
+      return { report, answered: results, contacted };
     },
     close: remove,
   };

@@ -11,6 +11,7 @@ import {
   awsTarget,
   deploymentConfig,
   functionSettingsHelp,
+  suggest,
   withStackOutputs,
 } from './aws.js';
 import { cliLogger, writeJson } from './format.js';
@@ -34,6 +35,15 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
+/** The deployment settings this command reads (flags, stack outputs or environment). */
+const USED = [
+  'staged-secret-id',
+  'sites-parameter',
+  'ledger-table',
+  'master-key-secret-id',
+  'key-mode',
+] as const;
+
 const HELP = `Usage: ${PROGRAM} plan (--stack <name> | --secret-id <id>) [options]
 
 Shows everything a rotation would do now, and writes nothing anywhere (no secret, no ledger item, no
@@ -42,7 +52,7 @@ entry), the canary sites, the key that would be chosen (the staged key, or the c
 and every check it must pass (format, mode, not the previous key, never in service before according to
 the ledger), the master API key, and optionally a read-only check of the key with Stripe.
 
-${awsOptionsHelp(['staged-secret-id', 'sites-parameter', 'ledger-table', 'master-key-secret-id', 'key-mode'])}
+${awsOptionsHelp(USED)}
 The function's other variables are read the same way:
 ${functionSettingsHelp(['whenNothingStaged', 'pushConcurrency', 'siteTimeoutMs', 'siteAttempts', 'canarySites', 'stripeApiBase'])}
 Options:
@@ -70,7 +80,7 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
   const aws = awsDeps(given);
   const agent = createStripeAgent();
   try {
-    const values = await withStackOutputs(given, aws);
+    const values = await withStackOutputs(given, aws, USED);
     const target = awsTarget(values);
     const canary = values['canary-sites'];
     const config = deploymentConfig(
@@ -98,7 +108,7 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
         explain: aws.explain,
         onSecretRead: (...secrets) => cli.hide(...secrets),
       },
-      { secretId: target.secretId, statusCommand: `${PROGRAM} status` },
+      { secretId: target.secretId, statusCommand: suggest(target, 'status') },
     );
     if (values.json === true) writeJson(cli.stdout, plan);
     else cli.stdout.write(render(plan, config, target.selector));

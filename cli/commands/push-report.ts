@@ -13,7 +13,7 @@ import {
   type SiteResult,
 } from '../../core/index.js';
 import { formatDuration } from '../duration.js';
-import { count, siteResultJson, table, writeJson } from './format.js';
+import { count, siteResultJson, table, UNKNOWN, unknownSiteJson, writeJson } from './format.js';
 import {
   type CliContext,
   EXIT_INTERRUPTED,
@@ -37,6 +37,7 @@ export function printResult(
   result: PushFleetResult,
   interrupted: StopSignal | undefined,
   cli: CliContext,
+  save: SaveResult,
 ): number {
   switch (result.kind) {
     case 'planned':
@@ -46,7 +47,7 @@ export function printResult(
       cli.stderr.write('Nothing was pushed.\n');
       return EXIT_NOT_CONFIRMED;
     case 'pushed':
-      return printReport(settings, result, interrupted, cli);
+      return printReport(settings, result, interrupted, cli, save);
   }
 }
 
@@ -83,75 +84,98 @@ function printPlan(settings: PushSettings, list: SiteList, cli: CliContext): voi
   );
 }
 
-/** A table row: a site's result, or a site whose answer never arrived. */
-type Row = Omit<SiteResult, 'outcome'> & { readonly outcome: SiteResult['outcome'] | 'unanswered' };
+/** A table row: a site's result, or a site contacted whose answer never arrived. */
+type Row = Omit<SiteResult, 'outcome'> & { readonly outcome: SiteResult['outcome'] | 'unknown' };
+
+/** Writes the result document to a file and returns its path; throws when it cannot. */
+export type SaveResult = (document: unknown) => string;
+
+/** The push's outcome as one document: what --json prints and the result file holds (no key, masked only). */
+function resultDocument(
+  settings: PushSettings,
+  outcome: PushFleetOutcome,
+  interrupted: StopSignal | undefined,
+) {
+  const { results, unknown, confirmedEarlier } = outcome;
+  const confirmedNow = results.filter((r) => r.outcome === 'confirmed').length;
+  const notAttempted = results.filter((r) => r.outcome === 'not_attempted').length;
+  const summary = {
+    // Every site counted once: sites = confirmed + failed + notAttempted + unknown.
+    sites: results.length + unknown.length + confirmedEarlier.length,
+    confirmed: confirmedNow + confirmedEarlier.length,
+    failed: results.length - confirmedNow - notAttempted,
+    notAttempted,
+    unknown: unknown.length,
+  };
+  return {
+    ok: summary.confirmed === summary.sites,
+    interrupted: interrupted ?? null,
+    key: keyJson(settings.key),
+    stripeCheck: stripeCheckJson(settings),
+    sitesFile: settings.sitesFile,
+    summary,
+    ...(outcome.stoppedBecause === undefined || interrupted !== undefined
+      ? {}
+      : { stoppedBecause: outcome.stoppedBecause }),
+    durationMs: Math.round(outcome.elapsedMs),
+    results: [
+      ...confirmedEarlier.map((site) => ({
+        site,
+        outcome: 'confirmed',
+        httpStatus: null,
+        detail: `confirmed earlier (${settings.retryFrom ?? ''})`,
+        attempts: 0,
+        durationMs: 0,
+      })),
+      ...results.map(siteResultJson),
+      ...unknown.map(unknownSiteJson),
+    ],
+  };
+}
 
 function printReport(
   settings: PushSettings,
   outcome: PushFleetOutcome,
   interrupted: StopSignal | undefined,
   cli: CliContext,
+  save: SaveResult,
 ): number {
-  const { results, unanswered, confirmedEarlier } = outcome;
-  const confirmedNow = results.filter((r) => r.outcome === 'confirmed').length;
-  const notAttempted = results.filter((r) => r.outcome === 'not_attempted').length;
-  const failed = results.length - confirmedNow - notAttempted;
-  const sites = results.length + unanswered.length + confirmedEarlier.length;
-  const confirmed = confirmedNow + confirmedEarlier.length;
-  const ok = confirmed === sites;
+  const document = resultDocument(settings, outcome, interrupted);
+  const { ok, summary } = document;
   const code = interrupted !== undefined ? EXIT_INTERRUPTED[interrupted] : ok ? EXIT_OK : EXIT_NOT_CONFIRMED;
-
+  // The advice to retry names a file: one is written whenever it is given (or asked for with --result-file).
+  const wanted = settings.resultFile !== undefined || (!settings.json && (!ok || interrupted !== undefined));
+  let saved: string | undefined;
+  if (wanted) {
+    try {
+      saved = save(document);
+    } catch (error) {
+      const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).name;
+      cli.stderr.write(
+        `warning: could not write the result file (${reason}); --json prints the same document\n`,
+      );
+    }
+  }
   if (settings.json) {
-    writeJson(cli.stdout, {
-      ok,
-      interrupted: interrupted ?? null,
-      key: keyJson(settings.key),
-      stripeCheck: stripeCheckJson(settings),
-      sitesFile: settings.sitesFile,
-      summary: { sites, confirmed, failed, notAttempted, unanswered: unanswered.length },
-      ...(outcome.stoppedBecause === undefined || interrupted !== undefined
-        ? {}
-        : { stoppedBecause: outcome.stoppedBecause }),
-      durationMs: Math.round(outcome.elapsedMs),
-      results: [
-        ...confirmedEarlier.map((site) => ({
-          site,
-          outcome: 'confirmed',
-          httpStatus: null,
-          detail: `confirmed earlier (${settings.retryFrom ?? ''})`,
-          attempts: 0,
-          durationMs: 0,
-        })),
-        ...results.map(siteResultJson),
-        ...unanswered.map((site) => ({
-          site,
-          outcome: 'unanswered',
-          httpStatus: null,
-          detail: 'no answer before exiting: the site may or may not hold the key',
-          attempts: null,
-          durationMs: null,
-        })),
-      ],
-    });
+    writeJson(cli.stdout, document);
     return code;
   }
 
   const shown: Row[] = [
-    ...results,
-    ...unanswered.map((site) => ({
+    ...outcome.results,
+    ...outcome.unknown.map((site) => ({
       site,
-      outcome: 'unanswered' as const,
-      detail: 'no answer before exiting: may or may not hold the key',
+      outcome: 'unknown' as const,
+      detail: UNKNOWN,
       attempts: 0,
       durationMs: 0,
     })),
   ];
-  const failures = shown.filter((r) => r.outcome !== 'confirmed');
-  // A stop leaves many sites never contacted: one line says so instead of one row each.
-  const listed = (shown.length <= MAX_TABLE_ROWS ? shown : failures).filter(
-    (r) => r.outcome !== 'not_attempted',
-  );
-  if (listed.length < shown.length - notAttempted) {
+  // A large fleet lists only the sites that did not confirm; sites never contacted get one line, not a row each.
+  const listed = (
+    shown.length <= MAX_TABLE_ROWS ? shown : shown.filter((r) => r.outcome !== 'confirmed')
+  ).filter((r) => r.outcome !== 'not_attempted');
+  if (listed.length > 0 && shown.length > MAX_TABLE_ROWS) {
     cli.stdout.write(`Sites that did not confirm (${listed.length} of ${shown.length}):\n`);
   }
   if (listed.length > 0) {
@@ -162,7 +186,7 @@ function printReport(
           r.site,
           r.outcome,
           r.httpStatus === undefined ? '-' : String(r.httpStatus),
-          r.outcome === 'unanswered' ? '-' : String(r.attempts),
+          r.outcome === 'unknown' ? '-' : String(r.attempts),
           r.attempts === 0 ? '-' : formatDuration(r.durationMs, 'measured'),
           r.outcome === 'confirmed' ? '' : (r.detail ?? ''),
         ]),
@@ -170,32 +194,37 @@ function printReport(
       ),
     );
   }
+  const { notAttempted, unknown } = summary;
+  const earlier = outcome.confirmedEarlier.length;
   if (notAttempted > 0) cli.stdout.write(`${count(notAttempted, 'site')} not attempted (not contacted).\n`);
   cli.stdout.write(
-    `\n${describeKey(settings.key)} → ${count(sites, 'site')} in ${formatDuration(outcome.elapsedMs, 'measured')}: ` +
-      `${confirmed} confirmed${confirmedEarlier.length > 0 ? ` (${confirmedEarlier.length} earlier)` : ''}, ` +
-      `${failed} failed, ${notAttempted} not attempted` +
-      `${unanswered.length > 0 ? `, ${unanswered.length} unanswered` : ''}.\n`,
+    `\n${describeKey(settings.key)} → ${count(summary.sites, 'site')} in ${formatDuration(outcome.elapsedMs, 'measured')}: ` +
+      `${summary.confirmed} confirmed${earlier > 0 ? ` (${earlier} earlier)` : ''}, ` +
+      `${summary.failed} failed, ${notAttempted} not attempted${unknown > 0 ? `, ${unknown} unknown` : ''}.\n`,
   );
+  if (saved !== undefined) cli.stdout.write(`Result saved to ${saved} (the --json document, no key).\n`);
+  const retry =
+    saved === undefined
+      ? `save this push's --json output and run: ${PROGRAM} push --sites-file ${settings.sitesFile} --retry-from RESULT.json`
+      : `run: ${PROGRAM} push --sites-file ${settings.sitesFile} --retry-from ${saved}`;
   if (interrupted !== undefined) {
     cli.stdout.write(
       `Interrupted (${interrupted}): no site was contacted after the signal; the sites listed confirmed hold the key. ` +
-        `To push to the others, save this push's --json output and run: ${PROGRAM} push --sites-file ` +
-        `${settings.sitesFile} --retry-from RESULT.json\n`,
+        `To push to the others, ${retry}\n`,
     );
-  } else if (outcome.stoppedBecause !== undefined) {
+    return code;
+  }
+  if (outcome.stoppedBecause !== undefined) {
     // The core's explanation, plus what this command's operator can change about it.
     const hint =
       outcome.stoppedBecause === 'canary_failed' ? ' (--canary 0 contacts every site regardless.)' : '';
     cli.stdout.write(`${PUSH_STOP_EXPLANATIONS[outcome.stoppedBecause]}${hint}\n`);
   }
-  if (interrupted === undefined) {
-    cli.stdout.write(
-      ok
-        ? 'Every site confirmed the key.\n'
-        : 'Not every site confirmed: fix the sites above and run the same push again ' +
-            '(sites that already hold the key just confirm it again), or add --retry-from with its --json output.\n',
-    );
-  }
+  cli.stdout.write(
+    ok
+      ? 'Every site confirmed the key.\n'
+      : 'Not every site confirmed: fix the sites above and run the same push again ' +
+          `(sites that already hold the key just confirm it again), or to push only to the others, ${retry}\n`,
+  );
   return code;
 }

@@ -26,6 +26,7 @@ export const PUSH_OPTIONS = {
   yes: { type: 'boolean' },
   live: { type: 'boolean' },
   'retry-from': { type: 'string' },
+  'result-file': { type: 'string' },
   'stripe-check': { type: 'boolean' },
   json: { type: 'boolean' },
   verbose: { type: 'boolean', short: 'v' },
@@ -56,6 +57,8 @@ export interface PushSettings {
   readonly stripeCheck: { readonly apiBase: string; readonly account: string | undefined } | undefined;
   /** The earlier `--json` result whose unconfirmed sites this push retries. */
   readonly retryFrom: string | undefined;
+  /** Where the result document (the same as --json's) is written; undefined: see push-report.ts. */
+  readonly resultFile: string | undefined;
 }
 
 type PushValues = ReturnType<typeof parseOptions<typeof PUSH_OPTIONS>>;
@@ -138,6 +141,7 @@ function resolveSettings(values: PushValues, cli: CliContext): PushSettings {
     force: values.force === true || values.yes === true,
     live: values.live === true,
     retryFrom: values['retry-from'],
+    resultFile: values['result-file']?.trim() || undefined,
     stripeCheck,
     json: values.json === true,
     verbose: values.verbose === true,

@@ -3,7 +3,7 @@
  * engine — same answer table, retries, redirect refusal, size caps and masking — with no AWS at all.
  * Interrupt-safe: a signal stops new requests and the result still covers every answer received.
  */
-import { earlierPushFromFile } from '../../adapters/local/push-result-file.js';
+import { earlierPushFromFile, savePushResult } from '../../adapters/local/push-result-file.js';
 import { siteListFromFile } from '../../adapters/local/static-site-list.js';
 import {
   createSiteServices,
@@ -59,8 +59,12 @@ Options:
   --stripe-check        first check the key with Stripe, read-only (GET /v1/balance at ${SETTINGS.stripeApiBase.variable},
                         default ${SETTINGS.stripeApiBase.default}): a key Stripe refuses, or of another mode, goes
                         nowhere; with ${SETTINGS.stripeAccount.variable}=acct_... it must belong to that account
-  --retry-from <file>   a previous push's --json output: push only to the sites it does not show
-                        confirmed (same key required); its confirmed sites count as confirmed
+  --retry-from <file>   a previous push's result (--json output or result file): push only to the sites
+                        it does not show confirmed (same key required); its confirmed sites count as confirmed
+  --result-file <path>  also write the result document (the --json document: keys masked, never in
+                        full) to this file. Without it, a push that did not confirm every site (or was
+                        interrupted) writes push-result-<UTC time>.json in the current directory, unless
+                        --json is given, and names it in its advice to retry
   --force, --yes        no confirmation question (required when stdin is not a terminal, e.g. in CI)
   --json                print the result as JSON on stdout (progress still goes to stderr)
   -v, --verbose         also print the push engine's structured log on stderr
@@ -153,7 +157,9 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
       },
     );
     stages.finish();
-    return printResult(settings, result, interrupt?.signal, cli);
+    return printResult(settings, result, interrupt?.signal, cli, (document) =>
+      savePushResult(document, settings.resultFile, process.cwd()),
+    );
   } finally {
     interrupt?.close();
     // Nothing of this push may keep the process alive once its result is printed.

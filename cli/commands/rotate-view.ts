@@ -1,7 +1,8 @@
-/** `rotate --wait`'s text: the live progress line, and the sites that did not confirm. */
-import type { RotationSnapshot, SiteRecord } from '../../core/index.js';
+/** `rotate`'s text: a rotation that could not start, the live progress line, and how the wait ended. */
+import type { RotationSnapshot, RotationStarted, SiteRecord, WaitResult } from '../../core/index.js';
+import { type AwsTarget, suggest } from './aws.js';
 import { count, table } from './format.js';
-import type { OutputStream } from './frame.js';
+import type { OutputStream, StopSignal } from './frame.js';
 
 export function tally(sites: readonly SiteRecord[]) {
   const confirmed = sites.filter((s) => s.status === 'confirmed').length;
@@ -9,7 +10,7 @@ export function tally(sites: readonly SiteRecord[]) {
   return { confirmed, failed, remaining: sites.length - confirmed - failed };
 }
 
-export function confirmedText(sites: readonly SiteRecord[]): string {
+function confirmedText(sites: readonly SiteRecord[]): string {
   const { confirmed } = tally(sites);
   return `${confirmed} of ${count(sites.length, 'site')} confirmed`;
 }
@@ -47,7 +48,7 @@ export function liveProgress(out: OutputStream): { show(state: RotationSnapshot)
   };
 }
 
-export function failureText(sites: readonly SiteRecord[]): string {
+function failureText(sites: readonly SiteRecord[]): string {
   const unconfirmed = sites.filter((s) => s.status !== 'confirmed');
   if (sites.length === 0) return 'The ledger has no per-site results for this rotation.\n';
   if (unconfirmed.length === 0)
@@ -63,4 +64,40 @@ export function failureText(sites: readonly SiteRecord[]): string {
       ]),
     )
   );
+}
+
+/** Why Secrets Manager refuses a new rotation, and the commands to follow or clear the one under way. */
+export function notStartedText(
+  started: Extract<RotationStarted, { started: false }>,
+  target: AwsTarget,
+): string {
+  return (
+    `Not started: version ${started.pendingVersionId} of ${started.arn} is labelled AWSPENDING, so a ` +
+    'rotation is under way or stuck, and Secrets Manager refuses a new one. ' +
+    `Follow it with '${suggest(target, 'status')}'; if it is stuck, clear it with '${suggest(target, 'abort')}', then rotate again.\n`
+  );
+}
+
+export function endText(
+  ended: WaitResult,
+  versionId: string,
+  reason: string | undefined,
+  signal: StopSignal | undefined,
+  withLedger: boolean,
+  target: AwsTarget,
+): string {
+  if (signal !== undefined) {
+    return (
+      `Interrupted (${signal}): stopped following. The rotation of version ${versionId} goes on in AWS; ` +
+      `'${suggest(target, 'status')}' shows where it stands.\n`
+    );
+  }
+  if (ended.outcome === 'finished') {
+    return (
+      `Rotation finished: AWSCURRENT is now version ${versionId}` +
+      (withLedger ? `; ${confirmedText(ended.sites)}` : '') +
+      '\n'
+    );
+  }
+  return `Rotation did not finish: ${reason}. AWSCURRENT has not moved.\n${failureText(ended.sites)}`;
 }

@@ -4,15 +4,18 @@
  * until AWSCURRENT moves to the new version (exit 0), or the rotation fails or the wait times out (exit 1,
  * naming the sites that did not confirm).
  */
-import {
-  type RotationStarted,
-  SETTINGS,
-  startRotation,
-  type WaitResult,
-  waitForRotation,
-} from '../../core/index.js';
+import { SETTINGS, startRotation, type WaitResult, waitForRotation } from '../../core/index.js';
 import { formatDuration } from '../duration.js';
-import { AWS_OPTIONS, awsDeps, awsOptionsHelp, awsTarget, setting, withStackOutputs } from './aws.js';
+import {
+  AWS_OPTIONS,
+  type AwsTarget,
+  awsDeps,
+  awsOptionsHelp,
+  awsTarget,
+  setting,
+  suggest,
+  withStackOutputs,
+} from './aws.js';
 import { writeJson } from './format.js';
 import {
   type CliContext,
@@ -23,11 +26,12 @@ import {
   EXIT_INTERRUPTED,
   EXIT_NOT_CONFIRMED,
   EXIT_OK,
+  InterruptedError,
   PROGRAM,
   parseOptions,
   type StopSignal,
 } from './frame.js';
-import { confirmedText, failureText, liveProgress, tally } from './rotate-view.js';
+import { endText, liveProgress, notStartedText, tally } from './rotate-view.js';
 
 const OPTIONS = {
   ...AWS_OPTIONS,
@@ -46,6 +50,9 @@ const WAIT_TIMEOUT: DurationBounds = { default: 30 * 60_000, min: 60_000, max: 2
 const FAILED_GRACE: DurationBounds = { default: 4 * 60_000, min: 0, max: 3_600_000 };
 const POLL_INTERVAL_MS = 2_000;
 
+/** The deployment settings this command reads (flags, stack outputs or environment). */
+const USED = ['ledger-table'] as const;
+
 const HELP = `Usage: ${PROGRAM} rotate (--stack <name> | --secret-id <id>) [--wait] [options]
 
 Starts a rotation now (RotateSecret with RotateImmediately, through the rotation function the secret is
@@ -55,7 +62,7 @@ current key again when nothing new is staged.
 With --wait, follows the rotation until it ends, showing the sites confirmed / failed / remaining from the
 propagation ledger (a live line on a terminal, plain lines otherwise).
 
-${awsOptionsHelp(['ledger-table'])}
+${awsOptionsHelp(USED)}
 Options:
   --wait                      follow the rotation until AWSCURRENT moves (needs --ledger-table for
                               the per-site progress; without it only the labels are followed)
@@ -72,7 +79,12 @@ Exit codes:
   1  the rotation failed (the failing sites are listed), the wait timed out, AWS could not be reached, or
      a rotation is already under way or stuck (AWSPENDING on another version: see status and abort)
   2  usage or configuration error (unknown secret, rotation not configured, no credentials)
-  130/143  interrupted by SIGINT/SIGTERM while waiting: the following stops, the rotation goes on in AWS
+  130/143  interrupted by SIGINT/SIGTERM: the command stops at once, even in the middle of an AWS call;
+     while waiting, the rotation goes on in AWS (with --json, the outcome document says "interrupted");
+     before the rotation was known to start, the one error document of kind "interrupted"
+
+With --json, an error ends with one document on stdout: {"ok": false, "error": {"kind", "message",
+"exitCode"}} (kind usage, configuration, failure or interrupted).
 
 Example:
   ${PROGRAM} rotate --secret-id stripe-key-rotator-live/stripe-secret-key --wait \\
@@ -87,17 +99,32 @@ export const rotateCommand: Command = {
 
 async function run(argv: readonly string[], cli: CliContext): Promise<number> {
   const given = parseOptions(argv, OPTIONS);
-  const aws = awsDeps(given);
+  // Caught from the start: an interrupt ends any AWS call at once (one that never answers included).
+  let interrupted: StopSignal | undefined;
+  const stop = new AbortController();
+  const removeInterrupt = cli.onInterrupt((signal) => {
+    interrupted = signal;
+    stop.abort(signal);
+  });
+  const aws = awsDeps(given, stop.signal);
+  let target: AwsTarget | undefined;
   try {
-    const values = await withStackOutputs(given, aws);
-    const target = awsTarget(values);
+    const values = await withStackOutputs(given, aws, USED);
+    target = awsTarget(values);
     const timeoutMs = durationFlag('timeout', values.timeout, WAIT_TIMEOUT);
     const graceMs = durationFlag('failed-grace', values['failed-grace'], FAILED_GRACE);
     const ledgerTable = setting(values, cli.env, 'ledger-table');
     const json = values.json === true;
     const deps = { secrets: aws.secrets, explain: aws.explain };
     const started = await startRotation(deps, { secretId: target.secretId });
-    if (!started.started) return notStarted(started, json, cli);
+    if (!started.started) {
+      if (json) {
+        const { arn: secretArn, pendingVersionId } = started;
+        writeJson(cli.stdout, { started: false, secretArn, reason: 'rotation_under_way', pendingVersionId });
+      }
+      cli.stderr.write(notStartedText(started, target));
+      return EXIT_NOT_CONFIRMED;
+    }
     const { arn, versionId } = started;
     if (started.functionNotInvoked !== undefined) {
       cli.progress.write(
@@ -111,49 +138,37 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
       else cli.stdout.write(`Rotation started: version ${versionId} of ${arn} (labelled AWSPENDING)\n`);
       return EXIT_OK;
     }
-    // Waiting is all this command does after RotateSecret: an interrupt only stops the following, at once.
-    // Caught before the start is printed, so a Ctrl-C right after it is never the default (silent) death.
-    let interrupted: StopSignal | undefined;
-    const stop = new AbortController();
-    const removeInterrupt = cli.onInterrupt((signal) => {
-      interrupted = signal;
-      stop.abort();
-    });
+    // With --json the one document comes at the end; the start is progress.
+    (json ? cli.progress : cli.stdout).write(
+      `Rotation started: version ${versionId} of ${arn} (labelled AWSPENDING)\n`,
+    );
+    if (ledgerTable === undefined) {
+      cli.progress.write(
+        `note: no --ledger-table (or ${SETTINGS.ledgerTable.variable}): per-site progress is not shown\n`,
+      );
+    }
+    const progress = liveProgress(cli.progress);
     let ended: WaitResult;
     try {
-      // With --json the one document comes at the end; the start is progress.
-      (json ? cli.progress : cli.stdout).write(
-        `Rotation started: version ${versionId} of ${arn} (labelled AWSPENDING)\n`,
+      ended = await waitForRotation(
+        {
+          ...deps,
+          ledger:
+            ledgerTable === undefined ? undefined : { table: ledgerTable, store: aws.ledger(ledgerTable) },
+        },
+        {
+          id: { secretArn: arn, token: versionId },
+          timeoutMs,
+          failedGraceMs: graceMs,
+          pollIntervalMs: POLL_INTERVAL_MS,
+        },
+        { onSnapshot: (snapshot) => progress.show(snapshot), signal: stop.signal },
       );
-      if (ledgerTable === undefined) {
-        cli.progress.write(
-          `note: no --ledger-table (or ${SETTINGS.ledgerTable.variable}): per-site progress is not shown\n`,
-        );
-      }
-      const progress = liveProgress(cli.progress);
-      try {
-        ended = await waitForRotation(
-          {
-            ...deps,
-            ledger:
-              ledgerTable === undefined ? undefined : { table: ledgerTable, store: aws.ledger(ledgerTable) },
-          },
-          {
-            id: { secretArn: arn, token: versionId },
-            timeoutMs,
-            failedGraceMs: graceMs,
-            pollIntervalMs: POLL_INTERVAL_MS,
-          },
-          { onSnapshot: (snapshot) => progress.show(snapshot), signal: stop.signal },
-        );
-      } finally {
-        progress.finish();
-      }
     } finally {
-      removeInterrupt();
+      progress.finish();
     }
     const signal = ended.outcome === 'interrupted' ? interrupted : undefined;
-    const reason = reasonOf(ended, versionId, timeoutMs);
+    const reason = reasonOf(ended, versionId, timeoutMs, target);
     if (json) {
       writeJson(cli.stdout, {
         started: true,
@@ -172,37 +187,31 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
             detail: s.detail ?? null,
           })),
       });
-    } else cli.stdout.write(endText(ended, versionId, reason, signal, ledgerTable !== undefined));
+    } else cli.stdout.write(endText(ended, versionId, reason, signal, ledgerTable !== undefined, target));
     if (ended.outcome === 'finished') return EXIT_OK;
     return signal === undefined ? EXIT_NOT_CONFIRMED : EXIT_INTERRUPTED[signal];
+  } catch (error) {
+    // An interrupt before the wait: whatever the call it cut short said, the operator stopped it.
+    if (interrupted === undefined || error instanceof InterruptedError) throw error;
+    const status = target === undefined ? `${PROGRAM} status` : suggest(target, 'status');
+    throw new InterruptedError(
+      interrupted,
+      `Interrupted by ${interrupted} before the rotation was known to have started: it may or may not ` +
+        `have started; '${status}' shows it.`,
+    );
   } finally {
+    removeInterrupt();
     aws.destroy();
   }
 }
 
-function notStarted(
-  started: Extract<RotationStarted, { started: false }>,
-  json: boolean,
-  cli: CliContext,
-): number {
-  if (json) {
-    writeJson(cli.stdout, {
-      started: false,
-      secretArn: started.arn,
-      reason: 'rotation_under_way',
-      pendingVersionId: started.pendingVersionId,
-    });
-  }
-  cli.stderr.write(
-    `Not started: version ${started.pendingVersionId} of ${started.arn} is labelled AWSPENDING, so a ` +
-      'rotation is under way or stuck, and Secrets Manager refuses a new one. ' +
-      `Follow it with '${PROGRAM} status'; if it is stuck, clear it with '${PROGRAM} abort', then rotate again.\n`,
-  );
-  return EXIT_NOT_CONFIRMED;
-}
-
 /** Why the rotation did not finish, in an operator's words (also the --json `reason`). */
-function reasonOf(ended: WaitResult, versionId: string, timeoutMs: number): string | undefined {
+function reasonOf(
+  ended: WaitResult,
+  versionId: string,
+  timeoutMs: number,
+  target: AwsTarget,
+): string | undefined {
   switch (ended.outcome) {
     case 'cleared':
       return `version ${versionId} no longer carries AWSPENDING (the rotation was cleared or aborted)`;
@@ -211,32 +220,9 @@ function reasonOf(ended: WaitResult, versionId: string, timeoutMs: number): stri
     case 'timed_out':
       return (
         `still not finished after ${formatDuration(timeoutMs)} (the rotation goes on; ` +
-        `'${PROGRAM} status' shows where it stands)`
+        `'${suggest(target, 'status')}' shows where it stands)`
       );
     default:
       return undefined;
   }
-}
-
-function endText(
-  ended: WaitResult,
-  versionId: string,
-  reason: string | undefined,
-  signal: StopSignal | undefined,
-  withLedger: boolean,
-): string {
-  if (signal !== undefined) {
-    return (
-      `Interrupted (${signal}): stopped following. The rotation of version ${versionId} goes on in AWS; ` +
-      `'${PROGRAM} status' shows where it stands.\n`
-    );
-  }
-  if (ended.outcome === 'finished') {
-    return (
-      `Rotation finished: AWSCURRENT is now version ${versionId}` +
-      (withLedger ? `; ${confirmedText(ended.sites)}` : '') +
-      '\n'
-    );
-  }
-  return `Rotation did not finish: ${reason}. AWSCURRENT has not moved.\n${failureText(ended.sites)}`;
 }

@@ -47,6 +47,9 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
+/** The deployment settings this command reads (flags, stack outputs or environment). */
+const USED = ['staged-secret-id', 'ledger-table', 'key-mode'] as const;
+
 const HELP = `Usage: ${PROGRAM} stage (--stack <name> | --secret-id <id>) [options] < key.txt
        ${PROGRAM} stage (--stack <name> | --secret-id <id>) [options]        (then type or paste the key, hidden)
 
@@ -62,7 +65,7 @@ ledger); accepted by Stripe with a read-only call (GET /v1/balance and /v1/accou
 default ${SETTINGS.stripeApiBase.default}: right mode, same Stripe account as the key in service). A live key then
 needs a confirmation.
 
-${awsOptionsHelp(['staged-secret-id', 'ledger-table', 'key-mode'])}
+${awsOptionsHelp(USED)}
 Options:
   --no-stripe-check   skip the Stripe check (a warning is printed; the rotation still checks)
   --force, --yes      no confirmation for a live key (required when stdin is not a terminal)
@@ -103,7 +106,7 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
   const aws = awsDeps(given);
   const agent = createStripeAgent();
   try {
-    const values = await withStackOutputs(given, aws);
+    const values = await withStackOutputs(given, aws, USED);
     const target = awsTarget(values);
     const stagedId = requiredSetting(values, cli.env, 'staged-secret-id');
     const ledgerTable = requiredSetting(values, cli.env, 'ledger-table');

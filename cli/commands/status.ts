@@ -15,6 +15,9 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
+/** The deployment settings this command reads (flags, stack outputs or environment). */
+const USED = ['staged-secret-id', 'ledger-table', 'key-mode'] as const;
+
 const HELP = `Usage: ${PROGRAM} status (--stack <name> | --secret-id <id>) [options]
 
 Shows where the rotated Stripe key stands, reading only: its versions and labels (keys masked as
@@ -22,7 +25,7 @@ sk_live_…abcd with a fingerprint), whether a different key is staged, the rota
 next rotation, a rotation still in progress, and from the propagation ledger the last rotation's outcome,
 each site's result in it and the key each site holds.
 
-${awsOptionsHelp(['staged-secret-id', 'ledger-table', 'key-mode'])}
+${awsOptionsHelp(USED)}
 Without --staged-secret-id the staged key is not shown; without --ledger-table the ledger part is not
 shown. A staged key is judged by the rotation's own rules (format, the mode of the key in service, not
 the previous key, never in service before according to the ledger); --key-mode adds the deployment's mode.
@@ -52,7 +55,7 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
   const given = parseOptions(argv, OPTIONS);
   const aws = awsDeps(given);
   try {
-    const values = await withStackOutputs(given, aws);
+    const values = await withStackOutputs(given, aws, USED);
     const target = awsTarget(values);
     const stagedSecretId = setting(values, cli.env, 'staged-secret-id');
     const ledgerTable = setting(values, cli.env, 'ledger-table');

@@ -19,6 +19,7 @@ import {
 import { mayHoldRotationKey } from '../push/site-answer.js';
 import { describeKey, keyIdentity, masterApiKeyProblem } from '../rules/keys.js';
 import { attempt, type ExplainFailure, type SecretAdmin } from './ports.js';
+import { accountFor } from './push-fleet.js';
 
 /** A step marked running more recently than this may still be pushing: no invocation runs longer. */
 const RUNNING_STEP_WINDOW_MS = FUNCTION_TIMEOUT_MAX_MS;
@@ -58,8 +59,11 @@ export interface AbortOptions {
   readonly onPushStart?: (describedKey: string, sites: number) => void;
   readonly onResult?: (result: SiteResult) => void;
   readonly onPushEnd?: (results: readonly SiteResult[]) => void;
-  /** True once the caller was interrupted: the label is then kept, whatever the results. */
-  readonly interrupted?: () => boolean;
+  /**
+   * Once the caller was interrupted, how (e.g. `SIGINT`, for "interrupted by SIGINT"); undefined until
+   * then. Interrupted, the label is kept whatever the results.
+   */
+  readonly interrupted?: () => string | undefined;
   /** A best-effort ledger write failed: `what` says which record, the action goes on. */
   readonly onLedgerWarning?: (what: 'holdings' | 'outcome', error: unknown) => void;
 }
@@ -79,7 +83,10 @@ export type AbortResult =
       readonly secretArn: string;
       readonly pendingVersionId: string;
       readonly sites: readonly string[];
+      /** One per site re-pushed, but those in `unknown`. */
       readonly results: readonly SiteResult[];
+      /** Sites contacted whose answer never came (an interrupt's grace ran out): they may hold either key. */
+      readonly unknown: readonly string[];
     };
 
 export async function abortRotation(
@@ -122,13 +129,14 @@ export async function abortRotation(
   }
   const base = { secretArn: arn, pendingVersionId, sites: stuck.sites };
   let results: readonly SiteResult[] = [];
+  let unknown: readonly string[] = [];
   if (stuck.sites.length > 0) {
     const key = await repush(deps, request, arn, stuck.sites, options);
-    results = key.results;
+    ({ results, unknown } = key);
     await recordRestored(ledger, arn, results, key.value, current[0], now, options);
-    if (options.interrupted?.() === true) return { outcome: 'interrupted', ...base, results };
-    if (results.some((r) => r.outcome !== 'confirmed'))
-      return { outcome: 'sites_not_confirmed', ...base, results };
+    if (options.interrupted?.() !== undefined) return { outcome: 'interrupted', ...base, results, unknown };
+    if (unknown.length > 0 || results.some((r) => r.outcome !== 'confirmed'))
+      return { outcome: 'sites_not_confirmed', ...base, results, unknown };
   }
   await attempt(explain, `Removing AWSPENDING from version ${pendingVersionId} of ${arn}`, () =>
     secrets.removeStage(arn, AWSPENDING, pendingVersionId),
@@ -139,7 +147,7 @@ export async function abortRotation(
       .update(id, { outcome: 'aborted', finishedAt: now().toISOString() })
       .catch((error: unknown) => options.onLedgerWarning?.('outcome', error));
   }
-  return { outcome: 'aborted', ...base, results };
+  return { outcome: 'aborted', ...base, results, unknown };
 }
 
 function recentlyRunning(
@@ -155,8 +163,9 @@ function recentlyRunning(
 }
 
 /**
- * Pushes AWSCURRENT to `sites`: the key pushed and the results received, one per site unless the caller's
- * interrupt ended the push with requests still in flight (those sites have none).
+ * Pushes AWSCURRENT to `sites`: the key pushed, and every site accounted for once — its result, a
+ * `not_attempted` one when an interrupt came before it was contacted, or `unknown` when it was contacted
+ * and its answer never came.
  */
 async function repush(
   { secrets, explain, pusher, onSecretRead }: AbortDeps,
@@ -164,7 +173,7 @@ async function repush(
   arn: string,
   sites: readonly string[],
   options: AbortOptions,
-): Promise<{ value: string; results: readonly SiteResult[] }> {
+): Promise<{ value: string; results: readonly SiteResult[]; unknown: readonly string[] }> {
   const { masterKeySecretId } = request;
   const key = await attempt(explain, `Reading the AWSCURRENT value of ${arn}`, () =>
     secrets.getValue(arn, { stage: AWSCURRENT }),
@@ -179,15 +188,19 @@ async function repush(
     throw new ConfigurationError(`The master API key in ${masterKeySecretId} ${problem ?? 'holds no value'}`);
   }
   options.onPushStart?.(describeKey(key), sites.length);
+  const contacted = new Set<string>();
   const report = await pusher.push({
     sites,
     key,
     masterApiKey: master,
-    remainingTimeMs: () => (options.interrupted?.() === true ? 0 : Number.POSITIVE_INFINITY),
+    remainingTimeMs: () => (options.interrupted?.() === undefined ? Number.POSITIVE_INFINITY : 0),
+    onStart: (site) => contacted.add(site),
     ...(options.onResult === undefined ? {} : { onResult: options.onResult }),
   });
-  options.onPushEnd?.(report.results);
-  return { value: key, results: report.results };
+  const received = new Map(report.results.map((result) => [result.site, result]));
+  const { results, unknown } = accountFor(sites, { results: received, contacted }, options.interrupted?.());
+  options.onPushEnd?.(results);
+  return { value: key, results, unknown };
 }
 
 /**

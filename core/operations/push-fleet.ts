@@ -80,8 +80,11 @@ export interface PushFleetPlan {
 export interface PushFleetOutcome extends PushFleetPlan {
   /** One result per site that answered (or was given up on, or never contacted), in list order. */
   readonly results: readonly SiteResult[];
-  /** Sites whose request may have reached them but whose answer did not arrive within the grace period. */
-  readonly unanswered: readonly string[];
+  /**
+   * Sites contacted whose answer did not arrive within an interrupt's grace period: they may or may not
+   * hold the key. Every other site has a result (never contacted: `not_attempted`).
+   */
+  readonly unknown: readonly string[];
   /** Why the push stopped launching requests early (an abort is `interrupted`, not a reason). */
   readonly stoppedBecause: PushStopReason | undefined;
   readonly interrupted: boolean;
@@ -125,18 +128,12 @@ export async function pushFleet(
     request,
   );
   const interrupted = request.signal?.aborted === true;
+  const { results, unknown } = accountFor(sites, answered, reasonOf(request.signal));
   return {
     kind: 'pushed',
     ...plan,
-    results: sites.flatMap((site) => {
-      const result = answered.results.get(site);
-      if (result === undefined) return [];
-      // The engine words a stop as its deadline; say what really happened.
-      return interrupted && result.outcome === 'not_attempted'
-        ? [{ ...result, detail: `not attempted: interrupted (${abortReason(request.signal)})` }]
-        : [result];
-    }),
-    unanswered: sites.filter((site) => !answered.results.has(site)),
+    results,
+    unknown,
     stoppedBecause: interrupted ? undefined : answered.report?.stoppedBecause,
     interrupted,
     elapsedMs: performance.now() - started,
@@ -156,15 +153,43 @@ async function confirmedEarlier(source: EarlierPushSource | undefined, key: stri
   return new Set(earlier.confirmedSites);
 }
 
-/** A string reason (the CLI's signal name) as given; anything else as "aborted". */
-function abortReason(signal: AbortSignal | undefined): string {
-  return typeof signal?.reason === 'string' ? signal.reason : 'aborted';
+/** A string reason (the CLI's signal name) as given, else undefined. */
+function reasonOf(signal: AbortSignal | undefined): string | undefined {
+  return typeof signal?.reason === 'string' ? signal.reason : undefined;
+}
+
+/** A site not contacted because of a stop: "not attempted: interrupted by SIGINT". */
+function stopDetail(reason: string | undefined): string {
+  return `not attempted: ${reason === undefined ? 'interrupted' : `interrupted by ${reason}`}`;
+}
+
+/**
+ * Every site of a push accounted for once, in list order: its result; a site never contacted, a
+ * `not_attempted` result; a site contacted whose answer never came, `unknown` (it may hold the key).
+ */
+export function accountFor(
+  sites: readonly string[],
+  push: Pick<AbortablePush, 'results' | 'contacted'>,
+  reason: string | undefined,
+): { readonly results: readonly SiteResult[]; readonly unknown: readonly string[] } {
+  const results: SiteResult[] = [];
+  const unknown: string[] = [];
+  for (const site of sites) {
+    const result = push.results.get(site);
+    if (result !== undefined) results.push(result);
+    else if (push.contacted.has(site)) unknown.push(site);
+    else results.push({ site, outcome: 'not_attempted', detail: stopDetail(reason), attempts: 0, durationMs: 0 });
+  }
+  return { results, unknown };
 }
 
 /** What a push stopped by an abort got: its report (none when the grace period ran out first) and results. */
 export interface AbortablePush {
   readonly report: PushReport | undefined;
+  /** Every result received; after an abort, a site never contacted is worded as interrupted. */
   readonly results: ReadonlyMap<string, SiteResult>;
+  /** Every site a request was sent to (or about to be). */
+  readonly contacted: ReadonlySet<string>;
 }
 
 /**
@@ -180,6 +205,7 @@ export async function pushUntilAborted(
 ): Promise<AbortablePush> {
   const { signal, graceMs } = stop;
   const results = new Map<string, SiteResult>();
+  const contacted = new Set<string>();
   let reporting = true;
   const grace = new AbortController();
   let startGrace = (): void => undefined;
@@ -195,15 +221,24 @@ export async function pushUntilAborted(
       pusher.push({
         ...request,
         remainingTimeMs: () => (signal?.aborted === true ? 0 : Number.POSITIVE_INFINITY),
-        onResult: (result) => {
+        onStart: (site) => {
+          contacted.add(site);
+          request.onStart?.(site);
+        },
+        onResult: (given) => {
           if (!reporting) return;
+          // The engine words a stop as its deadline; say what really happened.
+          const result =
+            signal?.aborted === true && given.outcome === 'not_attempted'
+              ? { ...given, detail: stopDetail(reasonOf(signal)) }
+              : given;
           results.set(result.site, result);
           onResult(result);
         },
       }),
       graceOver,
     ]);
-    return { report, results };
+    return { report, results, contacted };
   } finally {
     reporting = false;
     signal?.removeEventListener('abort', startGrace);

@@ -132,7 +132,10 @@ export async function waitForRotation(
   for (;;) {
     if (options.signal?.aborted === true) return { outcome: 'interrupted', sites: lastSites };
     const at = now();
-    const { snapshot, signature } = await look(deps, request.id);
+    // A look that hangs (an AWS side that never answers) must not hold up the caller's interrupt.
+    const looked = await untilAborted(look(deps, request.id), options.signal);
+    if (looked === undefined) return { outcome: 'interrupted', sites: lastSites };
+    const { snapshot, signature } = looked;
     lastSites = snapshot.sites;
     if (signature !== lastSignature) {
       lastSignature = signature;
@@ -149,6 +152,31 @@ export async function waitForRotation(
     await sleep(Math.min(request.pollIntervalMs, Math.max(0, deadline - now())), undefined, {
       signal: options.signal,
     }).catch(() => undefined);
+  }
+}
+
+/** `work`'s value, or undefined as soon as `signal` aborts (its failure then ignored). */
+async function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T | undefined> {
+  if (signal === undefined) return work;
+  if (signal.aborted) {
+    work.catch(() => undefined);
+    return undefined;
+  }
+  let onAbort = (): void => undefined;
+  const aborted = new Promise<undefined>((resolve) => {
+    onAbort = () => resolve(undefined);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([
+      work.catch((error: unknown) => {
+        if (signal.aborted) return undefined;
+        throw error;
+      }),
+      aborted,
+    ]);
+  } finally {
+    signal.removeEventListener('abort', onAbort);
   }
 }
 

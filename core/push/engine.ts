@@ -235,6 +235,7 @@ class PushRun {
 
   private async pushAndRecord(index: number): Promise<SiteResult> {
     const site = this.request.sites[index] ?? '';
+    this.request.onStart?.(site);
     const result = await this.pushSite(site);
     if (result.outcome === 'invalid_secret_format') {
       this.halt('key_rejected', `${site} rejected the key as invalid_secret_format`);

@@ -26,7 +26,7 @@ import { fingerprint, maskKey } from '../../core/rules/keys.js';
 import { createRotationHandler } from '../../lambda/runtime.js';
 import { type StripeStub, startStripeStub } from '../../sim/stripe-stub.js';
 import { startTemplateFleet, type TemplateFleet } from '../../sim/template-fleet.js';
-import { ROOT, runCli, scratchDir } from '../integration/cli-harness.js';
+import { ROOT, runCli, scratchDir, TSX, WORK_DIR } from '../integration/cli-harness.js';
 import {
   createLedgerTable,
   currentSecretValue,
@@ -431,6 +431,46 @@ describe('--stack NAME: one flag per deployment, read from the stack outputs', (
     expect(await currentSecretValue(sm, d.stagedArn)).toBe(NEXT);
   });
 
+  it("refuses a stack with outputs missing, naming them and their flags, rather than filling them from another deployment's variables", async () => {
+    const here = await deploy(NEXT);
+    await rotateThroughHandler(here);
+    const other = await deploy(LATER);
+    const stack = await deployStack(here, {
+      [STACK_OUTPUTS.stagedKeySecret]: undefined,
+      [STACK_OUTPUTS.sitesParameter]: undefined,
+    });
+    const otherDeployment = {
+      STAGED_SECRET_ARN: other.stagedArn,
+      SITES_PARAMETER: other.sitesParameter,
+      MASTER_API_KEY_SECRET_ARN: other.masterArn,
+    };
+
+    const plan = await withStack(['plan', '--stack', stack, '--json'], otherDeployment);
+    const completed = await withStack(
+      [
+        'plan',
+        '--stack',
+        stack,
+        '--staged-secret-id',
+        here.stagedArn,
+        '--sites-parameter',
+        here.sitesParameter,
+      ],
+      otherDeployment,
+    );
+
+    expect(plan.code, output(plan)).toBe(2);
+    expect(plan.stderr).toContain(
+      `--stack ${stack}: the stack lacks the outputs ${STACK_OUTPUTS.stagedKeySecret}, ${STACK_OUTPUTS.sitesParameter}; ` +
+        'pass --staged-secret-id, --sites-parameter',
+    );
+    expect(JSON.parse(plan.stdout)).toMatchObject({
+      ok: false,
+      error: { kind: 'configuration', exitCode: 2 },
+    });
+    expect(completed.code, output(completed)).toBe(0);
+  });
+
   it('exits 2 naming the stack when it does not exist, has none of the outputs, or is no stack name', async () => {
     const d = await deploy('none');
     const bare = await deployStack(
@@ -778,14 +818,14 @@ async function onTerminal(
   answers: readonly { readonly waitFor: string; readonly type: string }[],
 ): Promise<{ code: number | null; output: string }> {
   const quote = (arg: string) => `'${arg.replaceAll("'", "'\\''")}'`;
-  const command = [process.execPath, '--import', 'tsx', join(ROOT, 'cli/main.ts'), ...args]
+  const command = [process.execPath, '--import', TSX, join(ROOT, 'cli/main.ts'), ...args]
     .map(quote)
     .join(' ');
   const inherited = Object.fromEntries(
     ['PATH', 'HOME', 'TMPDIR'].flatMap((name) => (process.env[name] ? [[name, process.env[name]]] : [])),
   );
   const child = spawn('script', ['-qfec', command, '/dev/null'], {
-    cwd: ROOT,
+    cwd: WORK_DIR,
     env: { ...inherited, ...env, TERM: 'dumb' },
     stdio: ['pipe', 'pipe', 'pipe'],
   });

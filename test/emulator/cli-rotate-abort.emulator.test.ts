@@ -300,16 +300,17 @@ describe('stripe-key-rotator rotate, against moto', () => {
     expect(await currentSecretValue(sm, d.arn)).toBe(CURRENT);
   });
 
-  it('refuses to start while a rotation is stuck, pointing to status and abort, and leaves the labels alone', async () => {
+  it('refuses to start while a rotation is stuck, pointing to status and abort as commands to paste, and leaves the labels alone', async () => {
     const d = await deploy();
     const { token } = await rotationFailedOnOneSite(d);
 
-    const run = await cli('rotate', d);
+    const run = await cli('rotate', d, ['--region', 'eu-west-1']);
 
     expect(run.code, output(run)).toBe(1);
     expect(run.stderr).toContain(`Not started: version ${token} of ${d.arn} is labelled AWSPENDING`);
-    expect(run.stderr).toContain("'stripe-key-rotator status'");
-    expect(run.stderr).toContain("clear it with 'stripe-key-rotator abort'");
+    const selector = `--secret-id ${d.arn} --region eu-west-1`;
+    expect(run.stderr).toContain(`Follow it with 'stripe-key-rotator status ${selector}'`);
+    expect(run.stderr).toContain(`clear it with 'stripe-key-rotator abort ${selector}'`);
     expect(run.stderr).not.toContain('InvalidRequestException');
     expect(await pendingVersion(d.arn)).toBe(token);
   });
@@ -326,7 +327,7 @@ describe('stripe-key-rotator rotate, against moto', () => {
 
     expect(run.code, output(run)).toBe(130);
     expect(run.stdout).toContain('Interrupted (SIGINT): stopped following. The rotation of version');
-    expect(run.stdout).toContain("'stripe-key-rotator status' shows where it stands");
+    expect(run.stdout).toContain(`'stripe-key-rotator status --secret-id ${d.arn}' shows where it stands`);
     const token = /version (\S+) of/.exec(run.stdout)?.[1];
     expect(token).toBeDefined();
     expect(await pendingVersion(d.arn)).toBe(token);
@@ -529,6 +530,42 @@ describe('stripe-key-rotator abort, against moto', () => {
       fleet.sites.filter((site) => site.url !== wrongUrl).every((site) => site.storedKey === CURRENT),
     ).toBe(true);
     expect(await pendingVersion(d.arn)).toBeUndefined();
+  });
+
+  it('at Ctrl-C with answers that never come in time, lists the sites in flight as unknown and the others as interrupted (--json)', async () => {
+    const d = await deploy();
+    const { token } = await rotationFailedOnOneSite(d);
+    // Slower than the interrupt's grace period: the two requests in flight at the signal never answer in time.
+    for (const site of fleet.sites) site.behave(delayed(9_000));
+    fleet.resetStats();
+
+    const run = await runCli(['abort', '--secret-id', d.arn, '--force', '--concurrency', '2', '--json'], {
+      env: { ...moto.env, AWS_EC2_METADATA_DISABLED: 'true', NODE_EXTRA_CA_CERTS: caFile, ...d.env },
+      timeoutMs: CLI_TIMEOUT_MS,
+      interrupt: { signal: 'SIGINT', when: () => fleet.requestCount >= 2 },
+    });
+
+    expect(run.code, output(run)).toBe(130);
+    const document = JSON.parse(run.stdout) as {
+      interrupted: string;
+      sites: readonly string[];
+      results: readonly { site: string; outcome: string; detail: string | null }[];
+    };
+    expect(document.interrupted).toBe('SIGINT');
+    const inFlight = fleet.sites.filter((site) => site.requestCount > 0).map((site) => site.url);
+    const unknown = document.results.filter((r) => r.outcome === 'unknown').map((r) => r.site);
+    expect(unknown.sort()).toEqual(inFlight.sort());
+    expect(inFlight).toHaveLength(2);
+    const others = document.results.filter((r) => r.outcome !== 'unknown');
+    expect(others).toHaveLength(document.sites.length - 2);
+    for (const result of others) {
+      expect(result).toMatchObject({
+        outcome: 'not_attempted',
+        detail: 'not attempted: interrupted by SIGINT',
+      });
+    }
+    expect(output(run)).not.toContain('invocation time');
+    expect(await pendingVersion(d.arn)).toBe(token);
   });
 
   it('refuses while the ledger shows a step running that started less than 15 minutes ago', async () => {

@@ -3,13 +3,23 @@
  * PATH, HOME and TMPDIR), stdin not a terminal, a hard time limit. Everything it prints goes to the leak guard.
  */
 import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { observeText } from '../support/secret-guard.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/**
+ * The CLI's working directory: out of the repository, so a file the CLI writes there (a push's result
+ * file) never lands in it.
+ */
+export const WORK_DIR = mkdtempSync(join(tmpdir(), 'skr-cwd-'));
+
+/** tsx's loader by its path: `--import tsx` would be resolved from the working directory. */
+export const TSX = pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
 
 export interface CliRun {
   /** null when the process was killed (time limit). */
@@ -22,6 +32,8 @@ export interface CliRun {
 
 export interface CliOptions {
   readonly env?: Readonly<Record<string, string>>;
+  /** @default WORK_DIR */
+  readonly cwd?: string;
   /** Killed after this long. @default 20_000 */
   readonly timeoutMs?: number;
   /** `cli` runs cli/main.ts through `--import tsx`; `shim` runs the package's bin, bin/stripe-key-rotator.js. */
@@ -30,7 +42,10 @@ export interface CliOptions {
   readonly input?: string;
   /** Leaves stdin open after `input` (a pipe whose writer never closes it); closed when the CLI exits. */
   readonly keepStdinOpen?: boolean;
-  /** Sends `signal` once, as soon as `when` holds for the output so far (an operator's Ctrl-C). */
+  /**
+   * Sends `signal` once, as soon as `when` holds (an operator's Ctrl-C): asked at every output, with the
+   * output so far, and every 50 ms.
+   */
   readonly interrupt?: {
     readonly signal: NodeJS.Signals;
     readonly when: (output: { stdout: string; stderr: string }) => boolean;
@@ -41,7 +56,7 @@ export function runCli(args: readonly string[], options: CliOptions = {}): Promi
   const entry =
     options.entry === 'shim'
       ? [join(ROOT, 'bin/stripe-key-rotator.js')]
-      : ['--import', 'tsx', join(ROOT, 'cli/main.ts')];
+      : ['--import', TSX, join(ROOT, 'cli/main.ts')];
   const inherited = Object.fromEntries(
     ['PATH', 'HOME', 'TMPDIR'].flatMap((name) => {
       const value = process.env[name];
@@ -50,7 +65,7 @@ export function runCli(args: readonly string[], options: CliOptions = {}): Promi
   );
   const started = performance.now();
   const child = spawn(process.execPath, [...entry, ...args], {
-    cwd: ROOT,
+    cwd: options.cwd ?? WORK_DIR,
     env: { ...inherited, ...options.env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
@@ -74,6 +89,8 @@ export function runCli(args: readonly string[], options: CliOptions = {}): Promi
     stderr += chunk;
     maybeInterrupt();
   });
+  // Also polled: a condition on the world outside (requests a fleet received) may hold between two outputs.
+  const poll = options.interrupt === undefined ? undefined : setInterval(maybeInterrupt, 50);
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
@@ -82,10 +99,12 @@ export function runCli(args: readonly string[], options: CliOptions = {}): Promi
   return new Promise((resolve, reject) => {
     child.once('error', (error) => {
       clearTimeout(timer);
+      clearInterval(poll);
       reject(error);
     });
     child.once('close', (code) => {
       clearTimeout(timer);
+      clearInterval(poll);
       child.stdin.destroy();
       observeText(`${stdout}\n${stderr}`);
       // The CLI redacts registered secrets as a last resort; reaching that net means some code printed one.

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { observeText, secret } from '../support/secret-guard.js';
-import { ROOT, scratchDir } from './cli-harness.js';
+import { ROOT, scratchDir, TSX, WORK_DIR } from './cli-harness.js';
 
 const KEY = secret('sk_test_CliPushExitIntegrationKey00000000000000001');
 const MASTER = secret('template-master-key-cli-push-exit-2c7d');
@@ -33,7 +33,7 @@ describe('push with unresolvable hosts', () => {
       process.execPath,
       [
         '--import',
-        'tsx',
+        TSX,
         '--import',
         pathToFileURL(join(ROOT, 'sim/nxdomain-resolver.ts')).href,
         join(ROOT, 'cli/main.ts'),
@@ -49,7 +49,7 @@ describe('push with unresolvable hosts', () => {
         '1s',
       ],
       {
-        cwd: ROOT,
+        cwd: WORK_DIR,
         env: {
           PATH: process.env.PATH ?? '',
           STRIPE_SECRET_KEY: KEY,

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, it } from 'vitest';
 import { startTemplateFleet, type TemplateFleet } from '../../sim/template-fleet.js';
 import { createTestCa, type TestCertificateAuthority } from '../../sim/tls.js';
 import { observeText, secret } from '../support/secret-guard.js';
-import { ROOT, runCli, scratchDir } from './cli-harness.js';
+import { ROOT, runCli, scratchDir, TSX, WORK_DIR } from './cli-harness.js';
 
 const KEY = secret('sk_test_CliInterruptIntegrationKey000000000000000001');
 const MASTER = secret('template-master-key-cli-interrupt-5e8a1f');
@@ -46,7 +46,7 @@ function pushThenSignal(
     process.execPath,
     [
       '--import',
-      'tsx',
+      TSX,
       join(ROOT, 'cli/main.ts'),
       'push',
       '--sites-file',
@@ -59,7 +59,7 @@ function pushThenSignal(
       '4',
     ],
     {
-      cwd: ROOT,
+      cwd: WORK_DIR,
       env: {
         PATH: process.env.PATH ?? '',
         NODE_EXTRA_CA_CERTS: caFile,
@@ -111,7 +111,7 @@ async function slowFleet(size: number, latencyMs: number, name: string) {
 
 interface PushJson {
   readonly interrupted: string | null;
-  readonly summary: { readonly sites: number; readonly confirmed: number; readonly unanswered: number };
+  readonly summary: { readonly sites: number; readonly confirmed: number; readonly unknown: number };
   readonly results: readonly { readonly site: string; readonly outcome: string }[];
 }
 
@@ -133,7 +133,12 @@ describe.concurrent('push, interrupted', { timeout: 60_000 }, () => {
     expect(confirmed.sort()).toEqual(holding.sort());
     expect(confirmed.length).toBeGreaterThanOrEqual(4);
     expect(confirmed.length).toBeLessThan(24);
-    expect(result.summary).toMatchObject({ sites: 24, confirmed: confirmed.length, unanswered: 0 });
+    expect(result.summary).toMatchObject({
+      sites: 24,
+      confirmed: confirmed.length,
+      unknown: 0,
+      notAttempted: 24 - confirmed.length,
+    });
     expect(result.results).toHaveLength(24);
     // Nothing was sent after the signal beyond what was in flight: untouched sites were never contacted.
     expect(fleet.sites.filter((site) => site.requestCount > 0)).toHaveLength(confirmed.length);
@@ -183,7 +188,7 @@ async function pushThenSignalText(sitesFile: string, signal: NodeJS.Signals): Pr
     process.execPath,
     [
       '--import',
-      'tsx',
+      TSX,
       join(ROOT, 'cli/main.ts'),
       'push',
       '--sites-file',
@@ -195,7 +200,7 @@ async function pushThenSignalText(sitesFile: string, signal: NodeJS.Signals): Pr
       '2',
     ],
     {
-      cwd: ROOT,
+      cwd: WORK_DIR,
       env: {
         PATH: process.env.PATH ?? '',
         NODE_EXTRA_CA_CERTS: caFile,

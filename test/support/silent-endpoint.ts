@@ -5,12 +5,16 @@ import { createServer, type Socket } from 'node:net';
 export interface SilentEndpoint {
   /** `http://127.0.0.1:<port>` */
   readonly url: string;
+  /** Connections accepted so far. */
+  readonly connections: number;
   close(): Promise<void>;
 }
 
 export async function startSilentEndpoint(): Promise<SilentEndpoint> {
   const sockets = new Set<Socket>();
+  let connections = 0;
   const server = createServer((socket) => {
+    connections += 1;
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.resume();
@@ -21,6 +25,9 @@ export async function startSilentEndpoint(): Promise<SilentEndpoint> {
   if (typeof address !== 'object' || address === null) throw new Error('no loopback address');
   return {
     url: `http://127.0.0.1:${address.port}`,
+    get connections() {
+      return connections;
+    },
     async close() {
       for (const socket of sockets) socket.destroy();
       server.close();

@@ -60,7 +60,7 @@ describe('pushFleet', () => {
     expect(result).toMatchObject({
       kind: 'pushed',
       results: SITES.map(confirmed),
-      unanswered: [],
+      unknown: [],
       confirmedEarlier: [],
       stoppedBecause: undefined,
       interrupted: false,
@@ -133,7 +133,9 @@ describe('pushFleet', () => {
     // The first site answers; the abort comes with the second in flight, which never answers.
     const pusher: SitePusher = {
       async push(request) {
+        request.onStart?.(SITES[0] ?? '');
         await request.onResult?.(confirmed(SITES[0] ?? ''));
+        request.onStart?.(SITES[1] ?? '');
         stop.abort('SIGINT');
         expect(request.remainingTimeMs()).toBe(0);
         await request.onResult?.({
@@ -153,9 +155,9 @@ describe('pushFleet', () => {
       kind: 'pushed',
       results: [
         confirmed(SITES[0] ?? ''),
-        { site: SITES[2], outcome: 'not_attempted', detail: 'not attempted: interrupted (SIGINT)' },
+        { site: SITES[2], outcome: 'not_attempted', detail: 'not attempted: interrupted by SIGINT' },
       ],
-      unanswered: [SITES[1]],
+      unknown: [SITES[1]],
       stoppedBecause: undefined,
       interrupted: true,
     });
