@@ -116,25 +116,19 @@ export function grantRotationPermissions(role: iam.IRole, deployed: RotationReso
   const write = secretsByKey([deployed.rotatedSecret, deployed.stagedKeySecret]);
   [...read.entries()].forEach(([key, readArns], index) => {
     const suffix = read.size > 1 ? String(index + 1) : '';
-    addToRole(
-      new iam.PolicyStatement({
-        sid: `DecryptSecrets${suffix}`,
-        actions: ['kms:Decrypt'],
-        resources: [key.keyArn],
-        conditions: secretKeyConditions(stack.region, readArns),
-      }),
-    );
-    const writeArns = write.get(key);
-    if (writeArns !== undefined) {
+    // One key, used only via Secrets Manager and only for the secrets named.
+    const useKeyFor = (sid: string, action: string, secretArns: readonly string[]) =>
       addToRole(
         new iam.PolicyStatement({
-          sid: `EncryptWrittenSecrets${suffix}`,
-          actions: ['kms:GenerateDataKey'],
+          sid: `${sid}${suffix}`,
+          actions: [action],
           resources: [key.keyArn],
-          conditions: secretKeyConditions(stack.region, writeArns),
+          conditions: secretKeyConditions(stack.region, secretArns),
         }),
       );
-    }
+    useKeyFor('DecryptSecrets', 'kms:Decrypt', readArns);
+    const writeArns = write.get(key);
+    if (writeArns !== undefined) useKeyFor('EncryptWrittenSecrets', 'kms:GenerateDataKey', writeArns);
   });
 }
 
