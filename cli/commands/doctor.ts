@@ -123,7 +123,6 @@ function render(stack: string, checks: readonly DoctorCheck[]): string {
   });
   const failed = checks.filter((check) => check.ok === false).length;
   const unknown = checks.filter((check) => check.ok === null).length;
-  const summary =
-    `${stack}: ${checks.length} checks, ${failed} failed` + (unknown === 0 ? '' : `, ${unknown} undecided`);
+  const summary = `${stack}: ${checks.length} checks, ${failed} failed${unknown === 0 ? '' : `, ${unknown} undecided`}`;
   return `${lines.join('\n')}\n\n${summary}\n`;
 }
