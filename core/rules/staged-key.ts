@@ -93,7 +93,13 @@ export async function stagedKeyVerdict(
 
   if (NOTHING_STAGED.test(candidate) || candidate === current) {
     const staged = NOTHING_STAGED.test(candidate) ? 'nothing' : 'current';
-    const why = staged === 'nothing' ? 'it is empty' : 'it holds the current key';
+    const held = candidate.trim();
+    const why =
+      staged === 'current'
+        ? 'it holds the current key'
+        : held === ''
+          ? 'it is empty'
+          : `it holds ${held}: nothing staged`;
     const policy = context.whenNothingStaged ?? SETTINGS.whenNothingStaged.default;
     if (policy === 'fail') {
       return refused(

@@ -216,6 +216,9 @@ describe('the staged key verdict, when nothing new is staged', () => {
       accepted: false,
       staged: 'nothing',
       reason: 'nothing_staged',
+      message: `Nothing new is staged in ${STAGED_ID} (it holds none: nothing staged) and WHEN_NOTHING_STAGED=fail.`,
+    });
+    expect(await stagedKeyVerdict(' ', context({ whenNothingStaged: 'fail' }))).toMatchObject({
       message: `Nothing new is staged in ${STAGED_ID} (it is empty) and WHEN_NOTHING_STAGED=fail.`,
     });
     expect(same).toMatchObject({ staged: 'current', reason: 'nothing_staged' });
