@@ -656,6 +656,24 @@ describe('stripe-key-rotator stage, against moto', () => {
     expect(stripe.requests).toHaveLength(0);
   });
 
+  it('refuses, after two rotations, the key in service before the first one the ledger recorded (a deprecated version)', async () => {
+    const d = await deploy(NEXT);
+    await rotateThroughHandler(d);
+    await stageDirectly(d, LATER);
+    await rotateThroughHandler(d);
+
+    const run = await stage(d, `${CURRENT}\n`, ['--force']);
+    const plan = await (async () => {
+      await stageDirectly(d, CURRENT);
+      return aws('plan', d);
+    })();
+
+    expect(run.code, output(run)).toBe(2);
+    expect(run.stderr).toMatch(/was already in service \(version [0-9a-f-]+ of arn:aws:secretsmanager:/);
+    expect(plan.code, output(plan)).toBe(1);
+    expect(plan.stdout).toMatch(/was already in service \(version [0-9a-f-]+ of /);
+  });
+
   it('refuses the key in service (AWSCURRENT) with exit 2', async () => {
     const d = await deploy('none');
 
