@@ -45,9 +45,12 @@ export function withCallDeadline<C extends Sendable>(
         { name: 'TimeoutError' },
       );
     const stopped = () =>
-      Object.assign(new Error(`${service} ${operation} was abandoned: ${String(stop?.reason ?? 'stopped')}`), {
-        name: 'AbortError',
-      });
+      Object.assign(
+        new Error(`${service} ${operation} was abandoned: ${String(stop?.reason ?? 'stopped')}`),
+        {
+          name: 'AbortError',
+        },
+      );
     let onAbort: (() => void) | undefined;
     const deadline = new Promise<never>((_, reject) => {
       onAbort = () => {

@@ -178,7 +178,14 @@ export function accountFor(
     const result = push.results.get(site);
     if (result !== undefined) results.push(result);
     else if (push.contacted.has(site)) unknown.push(site);
-    else results.push({ site, outcome: 'not_attempted', detail: stopDetail(reason), attempts: 0, durationMs: 0 });
+    else
+      results.push({
+        site,
+        outcome: 'not_attempted',
+        detail: stopDetail(reason),
+        attempts: 0,
+        durationMs: 0,
+      });
   }
   return { results, unknown };
 }
