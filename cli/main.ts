@@ -93,6 +93,10 @@ const QUIET_FLAGS = ['-q', '--quiet'];
 
 const COMMON_OPTIONS_HELP = `Every command also takes -q, --quiet: no progress line and no notices on stderr (results on
 stdout, warnings, errors and questions still print).
+With --json, a command that ends on an error prints one document on stdout too (the error is also on
+stderr): {"ok": false, "error": {"kind", "message", "exitCode"}}, kind usage, configuration or
+key_refused (exit 2), failure (exit 1: e.g. AWS could not be reached, the message names the service and
+what to check) or interrupted (130/143).
 `;
 
 const isHelp = (arg: string | undefined): boolean => arg === '--help' || arg === '-h';

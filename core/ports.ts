@@ -36,6 +36,22 @@ export interface RotatedSecretStore {
   promote(secretId: string, token: string, fromVersionId: string): Promise<void>;
   /** Removes AWSPENDING from version `token` (UpdateSecretVersionStage with RemoveFromVersionId only). */
   clearPending(secretId: string, token: string): Promise<void>;
+  /**
+   * The newest version whose value `matches`, deprecated versions included (ListSecretVersionIds with
+   * IncludeDeprecated), skipping versions labelled with one of `skipStages`. Values are read one at a time
+   * (GetSecretValue by VersionId) and none is kept; at most `limit` versions are read.
+   */
+  findVersion(
+    secretId: string,
+    matches: (value: string) => boolean,
+    options: { readonly skipStages: readonly string[]; readonly limit: number },
+  ): Promise<FoundVersion | undefined>;
+}
+
+/** A version found by `findVersion`: no value, only where it is. */
+export interface FoundVersion {
+  readonly versionId: string;
+  readonly createdDate: Date | undefined;
 }
 
 /**

@@ -8,6 +8,7 @@ import {
   AWSCURRENT,
   AWSPENDING,
   ConfigurationError,
+  type FoundVersion,
   RotationStateError,
   type SecretDescription,
   type SecretStore,
@@ -93,6 +94,23 @@ export class InMemorySecrets implements SecretStore {
     selector: { stage: string; versionId?: string },
   ): Promise<string | undefined> {
     return this.#require(secretId).read(selector)?.value;
+  }
+
+  async findVersion(
+    secretId: string,
+    matches: (value: string) => boolean,
+    { skipStages, limit }: { readonly skipStages: readonly string[]; readonly limit: number },
+  ): Promise<FoundVersion | undefined> {
+    const versions = this.#require(secretId);
+    const candidates = versions
+      .list()
+      .filter((v) => !v.stages.some((stage) => skipStages.includes(stage)))
+      .slice(0, limit);
+    for (const { versionId } of candidates) {
+      const value = versions.read({ versionId })?.value;
+      if (value !== undefined && matches(value)) return { versionId, createdDate: undefined };
+    }
+    return undefined;
   }
 
   /** PutSecretValue(ClientRequestToken=token, VersionStages=[AWSPENDING]); the RotationToken has no local use. */

@@ -15,10 +15,14 @@ import {
   AWSCURRENT,
   AWSPENDING,
   ConfigurationError,
+  type FoundVersion,
   type SecretAdmin,
   type SecretDescription,
   type SecretDetails,
 } from '../../core/index.js';
+
+/** ListSecretVersionIds pages read at most (100 versions each). */
+const MAX_VERSION_PAGES = 5;
 
 function errorName(error: unknown): string | undefined {
   return error instanceof Error ? error.name : undefined;
@@ -107,6 +111,50 @@ export class SecretsManagerStore implements SecretAdmin {
       if (errorName(error) === 'ResourceNotFoundException') return undefined;
       throw error;
     }
+  }
+
+  async findVersion(
+    secretId: string,
+    matches: (value: string) => boolean,
+    { skipStages, limit }: { readonly skipStages: readonly string[]; readonly limit: number },
+  ): Promise<FoundVersion | undefined> {
+    const versions: { VersionId?: string; VersionStages?: string[]; CreatedDate?: Date }[] = [];
+    let nextToken: string | undefined;
+    // Bounded: each page is one more call.
+    for (let page = 0; page < MAX_VERSION_PAGES; page += 1) {
+      const out = await this.client.send(
+        new ListSecretVersionIdsCommand({
+          SecretId: secretId,
+          IncludeDeprecated: true,
+          MaxResults: 100,
+          ...(nextToken === undefined ? {} : { NextToken: nextToken }),
+        }),
+      );
+      versions.push(...(out.Versions ?? []));
+      nextToken = out.NextToken;
+      if (nextToken === undefined) break;
+    }
+    const candidates = versions
+      .filter(
+        (v) => v.VersionId !== undefined && !(v.VersionStages ?? []).some((s) => skipStages.includes(s)),
+      )
+      .sort((a, b) => (b.CreatedDate?.getTime() ?? 0) - (a.CreatedDate?.getTime() ?? 0))
+      .slice(0, limit);
+    for (const version of candidates) {
+      const versionId = version.VersionId as string;
+      const value = await this.client
+        .send(new GetSecretValueCommand({ SecretId: secretId, VersionId: versionId }))
+        .then(
+          (answer) => answer.SecretString,
+          (error: unknown) => {
+            // Deleted since it was listed (deprecated versions are removed as Secrets Manager needs).
+            if (errorName(error) === 'ResourceNotFoundException') return undefined;
+            throw error;
+          },
+        );
+      if (value !== undefined && matches(value)) return { versionId, createdDate: version.CreatedDate };
+    }
+    return undefined;
   }
 
   async putPending(secretId: string, token: string, value: string, rotationToken?: string): Promise<void> {

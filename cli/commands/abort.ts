@@ -58,7 +58,9 @@ rotation function may still be pushing.
 
 Interrupts: a first Ctrl-C (SIGINT) or SIGTERM during the re-push stops contacting new sites, waits up to
 ${INTERRUPT_GRACE_MS / 1000} s for the requests in flight, records the sites that confirmed, keeps AWSPENDING and exits 130
-(SIGINT) or 143 (SIGTERM); run abort again to finish. A second signal exits at once.
+(SIGINT) or 143 (SIGTERM); run abort again to finish. A second signal exits at once. --json then lists
+every site once: its result, not_attempted for a site never contacted, unknown for one whose answer did
+not come in time (it may hold either key).
 
 ${awsOptionsHelp(USED)}
 Options:

@@ -47,6 +47,7 @@ Exit codes:
   0  every check holds (undecided ones included)
   1  a check fails, or AWS could not be reached
   2  usage or configuration error (no --stack, no credentials or Region)
+  130/143  interrupted by SIGINT/SIGTERM (at once: it only reads)
 
 Example:
   ${PROGRAM} doctor --stack StripeKeyRotator-live --region eu-west-3

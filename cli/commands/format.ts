@@ -57,7 +57,10 @@ export function count(n: number, singular: string, pluralForm = `${singular}s`):
 /** One line about one site's final result, for plain progress output and failure lists. */
 export function resultLine(result: SiteResult): string {
   const status = result.httpStatus === undefined ? '' : `${result.httpStatus}, `;
-  const how = `(${status}${count(result.attempts, 'attempt')}, ${formatDuration(result.durationMs, 'measured')})`;
+  // The engine's detail often says how many attempts already ("answered 503 (3 attempts)"): said once.
+  const tried = count(result.attempts, 'attempt');
+  const attempts = result.detail?.includes(tried) === true ? '' : `${tried}, `;
+  const how = `(${status}${attempts}${formatDuration(result.durationMs, 'measured')})`;
   if (result.outcome === 'confirmed') return `confirmed        ${result.site} ${how}`;
   return `NOT CONFIRMED    ${result.site}: ${result.outcome}${result.detail ? ` — ${result.detail}` : ''} ${how}`;
 }

@@ -76,7 +76,11 @@ export function render(plan: Plan, config: RotatorConfig, selector: string): str
       `  ${PROGRAM} rotate ${selector} --wait`,
     );
   } else {
-    out.push('A rotation would be REFUSED:', ...plan.reasons.map((reason) => `  - ${reason}`));
+    // An indented reason details the one before it (a configuration error's problems): nested, one bullet.
+    out.push(
+      'A rotation would be REFUSED:',
+      ...plan.reasons.map((reason) => (/^\s/.test(reason) ? `      - ${reason.trim()}` : `  - ${reason}`)),
+    );
   }
   return `${out.join('\n')}\n`;
 }

@@ -66,7 +66,9 @@ Options:
 Exit codes:
   0  a rotation would proceed
   1  a rotation would be refused (the reasons are listed), or AWS or Stripe could not be reached
-  2  usage or configuration error (missing setting, unknown rotated secret, no credentials)
+  2  usage or configuration error (missing setting, unknown rotated secret, no credentials, a --stack
+     lacking an output this command reads)
+  130/143  interrupted by SIGINT/SIGTERM (at once: it writes nothing)
 `;
 
 export const planCommand: Command = {

@@ -83,9 +83,6 @@ Exit codes:
      while waiting, the rotation goes on in AWS (with --json, the outcome document says "interrupted");
      before the rotation was known to start, the one error document of kind "interrupted"
 
-With --json, an error ends with one document on stdout: {"ok": false, "error": {"kind", "message",
-"exitCode"}} (kind usage, configuration, failure or interrupted).
-
 Example:
   ${PROGRAM} rotate --secret-id stripe-key-rotator-live/stripe-secret-key --wait \\
     --ledger-table "$LEDGER_TABLE" --region eu-west-3

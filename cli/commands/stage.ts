@@ -78,7 +78,8 @@ Exit codes:
   1  the confirmation was declined, or AWS or Stripe could not be reached; nothing was staged
   2  usage or configuration error, or the key was refused (AWSCURRENT, malformed, wrong mode, AWSPREVIOUS,
      already in service before, refused by Stripe, a live key without a terminal to confirm and no
-     --force); nothing was staged
+     --force), or a --stack lacking an output this command reads; nothing was staged
+  130/143  interrupted by SIGINT/SIGTERM (at once, at the prompt too)
 
 Example:
   ${PROGRAM} stage --secret-id stripe-key-rotator-live/stripe-secret-key \\

@@ -28,7 +28,8 @@ each site's result in it and the key each site holds.
 ${awsOptionsHelp(USED)}
 Without --staged-secret-id the staged key is not shown; without --ledger-table the ledger part is not
 shown. A staged key is judged by the rotation's own rules (format, the mode of the key in service, not
-the previous key, never in service before according to the ledger); --key-mode adds the deployment's mode.
+the previous key, never in service before according to the ledger or the secret's versions); --key-mode
+adds the deployment's mode.
 
 Options:
   --json       print everything as JSON on stdout
@@ -37,7 +38,9 @@ Options:
 Exit codes:
   0  status shown (whatever it says)
   1  AWS could not be reached
-  2  usage or configuration error (missing --secret-id, unknown secret or table, no credentials)
+  2  usage or configuration error (missing --secret-id, unknown secret or table, no credentials, a
+     --stack lacking an output this command reads)
+  130/143  interrupted by SIGINT/SIGTERM (at once: it only reads)
 
 Example:
   ${PROGRAM} status --secret-id stripe-key-rotator-live/stripe-secret-key \\

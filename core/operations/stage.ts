@@ -73,6 +73,7 @@ export async function stage(
       current,
       previous,
       ledger: ledger.store,
+      versions: secrets,
       keyChecker: deps.keyChecker,
     }),
   );

@@ -147,6 +147,7 @@ export async function status(deps: StatusDeps, request: StatusRequest): Promise<
             current: values.get(AWSCURRENT),
             previous: values.get(AWSPREVIOUS),
             ledger: ledger?.store,
+            versions: deps.secrets,
           }),
     ledger:
       ledger === undefined

@@ -37,6 +37,7 @@ export async function chooseNextKey(
     current,
     previous: await secrets.getValue(secretArn, { stage: AWSPREVIOUS }),
     ledger,
+    versions: secrets,
     keyChecker,
   });
   if (verdict.accepted)

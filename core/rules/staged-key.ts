@@ -5,11 +5,25 @@
  */
 import { NOTHING_STAGED, SETTINGS, type WhenNothingStaged } from '../contract.js';
 import { KeyRejectedError } from '../errors.js';
-import type { KeyChecker, RotationLedger, RotationTrigger } from '../ports.js';
+import {
+  AWSCURRENT,
+  AWSPENDING,
+  AWSPREVIOUS,
+  type KeyChecker,
+  type RotatedSecretStore,
+  type RotationLedger,
+  type RotationTrigger,
+} from '../ports.js';
 import { describeKey, fingerprint, type KeyMode, keyModeOf, keyProblem } from './keys.js';
 
 /** How many past rotations are searched for a staged key that was already in service. */
 const HISTORY_CHECKED = 100;
+
+/**
+ * How many of the rotated secret's other versions are read for it, newest first: a bound on the reads;
+ * Secrets Manager itself keeps deprecated versions only for a while (docs/aws-behaviour.md).
+ */
+const VERSIONS_CHECKED = 100;
 
 /** What the candidate is, next to the rotated secret: nothing staged, the current key again, or a new key. */
 export type StagedContent = 'nothing' | 'current' | 'new';
@@ -25,7 +39,7 @@ export type StagedKeyRefusal =
   | 'wrong_mode'
   /** The previous key (AWSPREVIOUS). */
   | 'previous_key'
-  /** Rotated in by a finished rotation before, according to the ledger. */
+  /** In service before: rotated in by a finished rotation (the ledger), or held by a version of the secret. */
   | 'already_in_service'
   /** Refused by Stripe (only when the caller asked for the Stripe check). */
   | 'stripe_refused';
@@ -73,6 +87,11 @@ export interface StagedKeyContext {
    */
   readonly ledger: Pick<RotationLedger, 'history'> | undefined;
   /**
+   * The rotated secret's versions, deprecated ones included: a key held by one of them was in service,
+   * whatever the ledger recorded (a rotation before the ledger, a manual change). Undefined: not searched.
+   */
+  readonly versions?: Pick<RotatedSecretStore, 'findVersion'> | undefined;
+  /**
    * Asks Stripe about a new key (read-only), after every other rule passed. Its KeyRejectedError is a
    * refusal; any other error (Stripe unreachable) is thrown: no verdict can be given.
    */
@@ -93,7 +112,13 @@ export async function stagedKeyVerdict(
 
   if (NOTHING_STAGED.test(candidate) || candidate === current) {
     const staged = NOTHING_STAGED.test(candidate) ? 'nothing' : 'current';
-    const why = staged === 'nothing' ? 'it is empty' : 'it holds the current key';
+    const held = candidate.trim();
+    const why =
+      staged === 'current'
+        ? 'it holds the current key'
+        : held === ''
+          ? 'it is empty'
+          : `it holds ${held}: nothing staged`;
     const policy = context.whenNothingStaged ?? SETTINGS.whenNothingStaged.default;
     if (policy === 'fail') {
       return refused(
@@ -159,6 +184,24 @@ export async function stagedKeyVerdict(
         'already_in_service',
         `${described} was already in service (rotation ${earlier.token}, finished ` +
           `${earlier.finishedAt ?? earlier.updatedAt}): a rotation must move forward. Roll a new key in the Stripe Dashboard.`,
+      );
+    }
+  }
+  if (context.versions !== undefined) {
+    const candidateFingerprint = fingerprint(candidate);
+    // The current and previous values were compared above; AWSPENDING is the rotation under way.
+    const held = await context.versions.findVersion(
+      secretArn,
+      (value) => fingerprint(value.trim()) === candidateFingerprint,
+      { skipStages: [AWSCURRENT, AWSPREVIOUS, AWSPENDING], limit: VERSIONS_CHECKED },
+    );
+    if (held !== undefined) {
+      const created = held.createdDate === undefined ? '' : `, created ${held.createdDate.toISOString()}`;
+      return refused(
+        'new',
+        'already_in_service',
+        `${described} was already in service (version ${held.versionId} of ${secretArn}${created}): a rotation ` +
+          'must move forward. Roll a new key in the Stripe Dashboard.',
       );
     }
   }

@@ -571,8 +571,21 @@ describe('stripe-key-rotator plan, against moto: what a rotation would do, writi
     expect(run.stdout).toMatch(
       /A previous rotation isn't complete \(version [0-9a-f-]+ is labelled AWSPENDING\)/,
     );
-    expect(run.stdout).toContain(`${d.sitesParameter} line 2: http URL refused, https required`);
-    expect(run.stdout).toContain(`${d.sitesParameter} line 4: contains whitespace`);
+    expect(run.stdout).toContain(`See 'stripe-key-rotator status --secret-id ${d.arn}'`);
+    // The site list's problems nested under its reason, one bullet each.
+    expect(run.stdout).toContain(`      - ${d.sitesParameter} line 2: http URL refused, https required`);
+    expect(run.stdout).toContain(`      - ${d.sitesParameter} line 4: contains whitespace`);
+    expect(run.stdout).not.toMatch(/-\s{2,}\S/);
+  });
+
+  it('says the staged secret holds none, nothing staged, when WHEN_NOTHING_STAGED=fail refuses', async () => {
+    const d = await deploy('none');
+    await rotateThroughHandler(d);
+
+    const run = await aws('plan', d, [], { WHEN_NOTHING_STAGED: 'fail' });
+
+    expect(run.code, output(run)).toBe(1);
+    expect(run.stdout).toContain(`Nothing new is staged in ${d.stagedArn} (it holds none: nothing staged)`);
   });
 
   it("exits 1 with Stripe's reason when --stripe-check and Stripe refuses the staged key", async () => {
@@ -641,6 +654,24 @@ describe('stripe-key-rotator stage, against moto', () => {
     expect(run.stderr).toContain('is a live key but this deployment rotates test keys');
     expect(await currentSecretValue(sm, d.stagedArn)).toBe('none');
     expect(stripe.requests).toHaveLength(0);
+  });
+
+  it('refuses, after two rotations, the key in service before the first one the ledger recorded (a deprecated version)', async () => {
+    const d = await deploy(NEXT);
+    await rotateThroughHandler(d);
+    await stageDirectly(d, LATER);
+    await rotateThroughHandler(d);
+
+    const run = await stage(d, `${CURRENT}\n`, ['--force']);
+    const plan = await (async () => {
+      await stageDirectly(d, CURRENT);
+      return aws('plan', d);
+    })();
+
+    expect(run.code, output(run)).toBe(2);
+    expect(run.stderr).toMatch(/was already in service \(version [0-9a-f-]+ of arn:aws:secretsmanager:/);
+    expect(plan.code, output(plan)).toBe(1);
+    expect(plan.stdout).toMatch(/was already in service \(version [0-9a-f-]+ of /);
   });
 
   it('refuses the key in service (AWSCURRENT) with exit 2', async () => {

@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import {
   DescribeSecretCommand,
   GetSecretValueCommand,
+  ListSecretVersionIdsCommand,
   PutSecretValueCommand,
   SecretsManagerClient,
   UpdateSecretVersionStageCommand,
@@ -54,6 +55,19 @@ export class FakeSecretsManager {
         VersionIdsToStages: secret.stagesByVersion(),
       };
     });
+    mock
+      .on(ListSecretVersionIdsCommand)
+      .callsFake((input: { SecretId: string; IncludeDeprecated?: boolean }) => {
+        const secret = this.find(input.SecretId);
+        return {
+          ARN: secret.arn,
+          // Like AWS: versions holding a value, the deprecated ones only when asked.
+          Versions: secret
+            .list()
+            .filter((v) => v.hasValue && (input.IncludeDeprecated === true || v.stages.length > 0))
+            .map((v) => ({ VersionId: v.versionId, VersionStages: v.stages })),
+        };
+      });
     mock
       .on(GetSecretValueCommand)
       .callsFake((input: { SecretId: string; VersionId?: string; VersionStage?: string }) => {

@@ -226,7 +226,9 @@ describe('when nothing new is staged', () => {
     const error = await rejection(step(world, 'createSecret', token));
 
     expect(error).toBeInstanceOf(ConfigurationError);
-    expect(error.message).toContain(`Nothing new is staged in ${world.stagedArn} (it is empty)`);
+    expect(error.message).toContain(
+      `Nothing new is staged in ${world.stagedArn} (it holds none: nothing staged)`,
+    );
     expect(error.message).toContain('Retrieve secret value');
     expect(error.message).toContain('stripe-key-rotator stage');
     expect(world.sm.writeCalls()).toBe(0);

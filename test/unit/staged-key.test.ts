@@ -6,6 +6,7 @@ import {
   stagedKeyVerdict,
 } from '../../core/rules/staged-key.js';
 import { InMemoryLedger } from '../../sim/memory-ledger.js';
+import { InMemorySecrets } from '../../sim/memory-secrets.js';
 import { fakeKey, RecordingKeyChecker } from '../support/rotation-fixtures.js';
 import { rejection, secret } from '../support/secret-guard.js';
 
@@ -216,6 +217,9 @@ describe('the staged key verdict, when nothing new is staged', () => {
       accepted: false,
       staged: 'nothing',
       reason: 'nothing_staged',
+      message: `Nothing new is staged in ${STAGED_ID} (it holds none: nothing staged) and WHEN_NOTHING_STAGED=fail.`,
+    });
+    expect(await stagedKeyVerdict(' ', context({ whenNothingStaged: 'fail' }))).toMatchObject({
       message: `Nothing new is staged in ${STAGED_ID} (it is empty) and WHEN_NOTHING_STAGED=fail.`,
     });
     expect(same).toMatchObject({ staged: 'current', reason: 'nothing_staged' });
@@ -240,5 +244,38 @@ describe('the staged key verdict, when nothing new is staged', () => {
     const verdict = await stagedKeyVerdict('none', context({ current: undefined }));
     expect(verdict).toMatchObject({ accepted: false, reason: 'current_unusable' });
     expect(refusal(verdict)).toContain('it is missing');
+  });
+});
+
+describe('a key the rotated secret held before, whatever the ledger says', () => {
+  /** The secret after two rotations the ledger never saw: OLDEST deprecated, PREVIOUS, then CURRENT. */
+  function secretWithHistory(oldest: string) {
+    const secrets = new InMemorySecrets();
+    const arn = secrets.createSecret('stripe/secret-key', oldest);
+    secrets.putCurrent(arn, PREVIOUS);
+    secrets.putCurrent(arn, CURRENT);
+    return { secrets, arn };
+  }
+
+  it('refuses a key held by a deprecated version, naming the version and never the key', async () => {
+    const oldest = fakeKey('test', 'VerdictBeforeTheLedger');
+    const { secrets, arn } = secretWithHistory(oldest);
+    const [, , deprecated] = secrets.versions(arn);
+
+    const verdict = await stagedKeyVerdict(oldest, context({ secretArn: arn, versions: secrets }));
+
+    expect(verdict).toMatchObject({ accepted: false, staged: 'new', reason: 'already_in_service' });
+    expect(refusal(verdict)).toContain(`was already in service (version ${deprecated?.versionId} of ${arn}`);
+    expectNoKey(verdict);
+  });
+
+  it('accepts a key no version held, and ignores the version of the rotation under way', async () => {
+    const { secrets, arn } = secretWithHistory(fakeKey('test', 'VerdictOldest'));
+    const token = secrets.startRotation(arn);
+    await secrets.putPending(arn, token, NEXT);
+
+    const verdict = await stagedKeyVerdict(NEXT, context({ secretArn: arn, versions: secrets }));
+
+    expect(verdict).toEqual({ accepted: true, staged: 'new', trigger: 'staged' });
   });
 });
