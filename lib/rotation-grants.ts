@@ -42,7 +42,7 @@ export class RotationGrants {
 
   /**
    * Write the next key into the staged key secret. The CLI's `stage` also compares the new key with the
-   * keys in service (AWSCURRENT, AWSPREVIOUS) and with the ledger's history, so it reads them too.
+   * rotated secret's versions (any label, deprecated ones too) and with the ledger's history, so it reads them.
    */
   stageKey(): iam.PolicyStatement[] {
     const { rotatedSecret, stagedKeySecret } = this.resources;
@@ -53,7 +53,11 @@ export class RotationGrants {
         [...SECRET_READ, 'secretsmanager:PutSecretValue'],
         true,
       ),
-      ...this.secretStatements('CompareWithKeysInService', rotatedSecret, SECRET_READ),
+      // The verdict compares with every version the secret still holds, deprecated ones included.
+      ...this.secretStatements('CompareWithKeysInService', rotatedSecret, [
+        ...SECRET_READ,
+        'secretsmanager:ListSecretVersionIds',
+      ]),
       ...this.ledgerStatements('ReadLedger', false),
     ];
   }

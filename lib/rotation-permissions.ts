@@ -40,6 +40,8 @@ export function grantRotationPermissions(role: iam.IRole, deployed: RotationReso
       actions: [
         'secretsmanager:DescribeSecret',
         'secretsmanager:GetSecretValue',
+        // createSecret's staged-key verdict reads older versions (deprecated ones too) by id.
+        'secretsmanager:ListSecretVersionIds',
         'secretsmanager:PutSecretValue',
         'secretsmanager:UpdateSecretVersionStage',
       ],

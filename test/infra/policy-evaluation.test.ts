@@ -213,6 +213,9 @@ function rowsFor(deployment: Deployment, prefix: string, topic: string, topicKey
     ],
     ['rotation role', r.rotationRole, 'secretsmanager:GetSecretValue', r.rotated, current, 'Allowed'],
     ['rotation role', r.rotationRole, 'secretsmanager:PutSecretValue', r.rotated, {}, 'Allowed'],
+    // createSecret's verdict: the secret's versions, then an unlabelled (deprecated) one by its id.
+    ['rotation role', r.rotationRole, 'secretsmanager:ListSecretVersionIds', r.rotated, {}, 'Allowed'],
+    ['rotation role', r.rotationRole, 'secretsmanager:GetSecretValue', r.rotated, {}, 'Allowed'],
     ['rotation role', r.rotationRole, 'secretsmanager:UpdateSecretVersionStage', r.rotated, {}, 'Allowed'],
     ['rotation role', r.rotationRole, 'secretsmanager:DeleteSecret', r.rotated, {}, 'ExplicitlyDenied'],
     ['rotation role', r.rotationRole, 'secretsmanager:GetSecretValue', r.staged, current, 'Allowed'],
@@ -336,6 +339,22 @@ describe.each([
           'secretsmanager:GetSecretValue',
           payments.staged,
           { 'secretsmanager:VersionStage': 'AWSCURRENT' },
+          'Allowed',
+        ],
+        [
+          'stager (grantStageKey), the versions once in service',
+          team.stager,
+          'secretsmanager:ListSecretVersionIds',
+          payments.rotated,
+          {},
+          'Allowed',
+        ],
+        [
+          'stager (grantStageKey), a deprecated version by id',
+          team.stager,
+          'secretsmanager:GetSecretValue',
+          payments.rotated,
+          {},
           'Allowed',
         ],
         [
