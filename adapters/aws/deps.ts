@@ -33,6 +33,12 @@ import { CloudFormationStackOutputs } from './stack-outputs.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
+// biome-ignore lint/suspicious/noExplicitAny: any SDK client's overloaded `send`.
+type SdkClient = { destroy(): void; send(command: any, options?: any): Promise<any> };
+
+/** What every client is built with: the bounds of AWS_CLIENT_CONFIG, and the region and profile given. */
+export type ClientOptions = typeof AWS_CLIENT_CONFIG & { region?: string; profile?: string };
+
 export interface AwsDepsOptions {
   readonly region?: string | undefined;
   /** A named profile: the SDK's own client option, equivalent to AWS_PROFILE. */
@@ -78,6 +84,11 @@ export interface AwsDeps {
   readonly explain: ExplainFailure;
   /** The rotation's dependencies over these adapters, the Stripe check and the fleet push included. */
   rotationDeps(wiring: RotationWiring): { readonly deps: RotationDeps; readonly services: SiteServices };
+  /**
+   * The client of any other service (doctor's read-only probes), built and bounded as these are: the same
+   * options, call deadline and interrupt, one per service, ended by destroy().
+   */
+  client<C extends SdkClient>(make: new (options: ClientOptions) => C): C;
   /** Ends every client's connections, so nothing keeps the process alive (the CLI). */
   destroy(): void;
 }
@@ -85,7 +96,7 @@ export interface AwsDeps {
 export function createDeps(options: AwsDepsOptions = {}): AwsDeps {
   const env = options.env ?? process.env;
   const endpoint = nonEmpty(env.AWS_ENDPOINT_URL);
-  const clientOptions = {
+  const clientOptions: ClientOptions = {
     ...AWS_CLIENT_CONFIG,
     ...(options.region === undefined ? {} : { region: options.region }),
     ...(options.profile === undefined ? {} : { profile: options.profile }),
@@ -117,12 +128,8 @@ export function createDeps(options: AwsDepsOptions = {}): AwsDeps {
     };
   };
   const given = options.clients ?? {};
-  // biome-ignore lint/suspicious/noExplicitAny: any SDK client's overloaded `send`.
-  const bounded = <C extends { destroy(): void; send(command: any, options?: any): Promise<any> }>(
-    service: string,
-    injected: C | undefined,
-    make: () => C,
-  ) => lazy(() => withCallDeadline(injected ?? make(), service, deadline, options.signal));
+  const bounded = <C extends SdkClient>(service: string, injected: C | undefined, make: () => C) =>
+    lazy(() => withCallDeadline(injected ?? make(), service, deadline, options.signal));
   const secretsManager = bounded(
     'Secrets Manager',
     given.secretsManager,
@@ -141,6 +148,8 @@ export function createDeps(options: AwsDepsOptions = {}): AwsDeps {
       endpoint,
       region: options.region ?? nonEmpty(env.AWS_REGION),
     });
+
+  const others = new Map<new (options: ClientOptions) => SdkClient, () => SdkClient>();
 
   let store: SecretsManagerStore | undefined;
   const deps: AwsDeps = {
@@ -171,8 +180,18 @@ export function createDeps(options: AwsDepsOptions = {}): AwsDeps {
         },
       };
     },
+    client<C extends SdkClient>(make: new (options: ClientOptions) => C): C {
+      let client = others.get(make);
+      if (client === undefined) {
+        // The service as its client names it (CloudFormationClient: CloudFormation), in error messages.
+        client = bounded(make.name.replace(/Client$/, ''), undefined, () => new make(config()));
+        others.set(make, client);
+      }
+      return client() as C;
+    },
     destroy() {
       for (const client of built.splice(0)) client.destroy();
+      others.clear();
     },
   };
   return deps;

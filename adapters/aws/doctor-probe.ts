@@ -25,12 +25,9 @@ import {
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { GetTopicAttributesCommand, paginateListSubscriptionsByTopic, SNSClient } from '@aws-sdk/client-sns';
-import { SSMClient } from '@aws-sdk/client-ssm';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import {
   type AbortPermission,
-  AWS_CALL_DEADLINE_MS,
-  AWS_CLIENT_CONFIG,
   type DeploymentProbe,
   type FunctionFacts,
   parsePolicy,
@@ -40,9 +37,8 @@ import {
   type TopicFacts,
   type TrailFacts,
 } from '../../core/index.js';
-import { withCallDeadline } from './deadline.js';
-import { explainAwsFailure, isUnreachable } from './failures.js';
-import { SsmSiteListSource } from './ssm-site-list.js';
+import type { AwsDeps } from './deps.js';
+import { isUnreachable } from './failures.js';
 
 /** Pages read at most from any paginated listing: a deployment has a few dozen resources. */
 const MAX_PAGES = 20;
@@ -57,54 +53,16 @@ async function firstPages<P>(pages: AsyncIterable<P>): Promise<P[]> {
   return read;
 }
 
-export interface ProbeOptions {
-  readonly region?: string;
-  readonly profile?: string;
-}
-
 const errorName = (error: unknown) => (error instanceof Error ? error.name : '');
 
+/** The AWS side doctor reads through: createDeps' clients, site list and failure wording. */
+export type ProbeClients = Pick<AwsDeps, 'client' | 'siteList' | 'explain'>;
+
 export class AwsDeploymentProbe implements DeploymentProbe {
-  readonly #config: typeof AWS_CLIENT_CONFIG & ProbeOptions;
-  readonly #clients: { destroy(): void }[] = [];
+  constructor(private readonly aws: ProbeClients) {}
 
-  constructor(options: ProbeOptions = {}) {
-    // The other commands' bounds: every call has a deadline.
-    this.#config = {
-      ...AWS_CLIENT_CONFIG,
-      ...(options.region === undefined ? {} : { region: options.region }),
-      ...(options.profile === undefined ? {} : { profile: options.profile }),
-    };
-  }
-
-  // biome-ignore lint/suspicious/noExplicitAny: any SDK client's overloaded `send`.
-  #client<C extends { destroy(): void; send(command: any, options?: any): Promise<any> }>(
-    make: new (config: ProbeOptions) => C,
-  ): C {
-    // Every call bounded like the other commands' (AWS_CALL_DEADLINE_MS), the service named by its client.
-    const client = withCallDeadline(
-      new make(this.#config),
-      make.name.replace(/Client$/, ''),
-      () => AWS_CALL_DEADLINE_MS,
-    );
-    this.#clients.push(client);
-    return client;
-  }
-
-  readonly #cfn = this.#lazy(() => this.#client(CloudFormationClient));
-  readonly #sm = this.#lazy(() => this.#client(SecretsManagerClient));
-
-  #lazy<C>(make: () => C): () => C {
-    let client: C | undefined;
-    return () => {
-      client ??= make();
-      return client;
-    };
-  }
-
-  destroy(): void {
-    for (const client of this.#clients.splice(0)) client.destroy();
-  }
+  #cfn = () => this.aws.client(CloudFormationClient);
+  #sm = () => this.aws.client(SecretsManagerClient);
 
   async region(): Promise<string> {
     return this.#cfn().config.region();
@@ -117,13 +75,7 @@ export class AwsDeploymentProbe implements DeploymentProbe {
       if (errorName(error) === 'ValidationError' && /does not exist/.test(String(error))) return undefined;
       // The first call: an AWS side out of reach is said with what to check, like the other commands.
       if (!isUnreachable(error)) throw error;
-      const { region, profile } = this.#config;
-      const endpoint = process.env.AWS_ENDPOINT_URL?.trim() || undefined;
-      throw explainAwsFailure(error, `Reading the stack ${name}`, {
-        profile: profile ?? process.env.AWS_PROFILE,
-        endpoint,
-        region: region ?? process.env.AWS_REGION,
-      });
+      throw this.aws.explain(error, `Reading the stack ${name}`);
     });
     const stack = answer?.Stacks?.[0];
     if (stack === undefined) return undefined;
@@ -176,7 +128,7 @@ export class AwsDeploymentProbe implements DeploymentProbe {
   }
 
   async rotationFunction(functionArn: string): Promise<FunctionFacts> {
-    const lambda = this.#client(LambdaClient);
+    const lambda = this.aws.client(LambdaClient);
     const config = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: functionArn }));
     const policy = await lambda
       .send(new GetPolicyCommand({ FunctionName: functionArn }))
@@ -201,7 +153,7 @@ export class AwsDeploymentProbe implements DeploymentProbe {
   }
 
   async topic(topicArn: string): Promise<TopicFacts> {
-    const sns = this.#client(SNSClient);
+    const sns = this.aws.client(SNSClient);
     const attributes =
       (await sns.send(new GetTopicAttributesCommand({ TopicArn: topicArn }))).Attributes ?? {};
     const pages = await firstPages(paginateListSubscriptionsByTopic({ client: sns }, { TopicArn: topicArn }));
@@ -221,14 +173,14 @@ export class AwsDeploymentProbe implements DeploymentProbe {
   }
 
   async keyPolicy(keyId: string) {
-    const kms = this.#client(KMSClient);
+    const kms = this.aws.client(KMSClient);
     return parsePolicy(
       (await kms.send(new GetKeyPolicyCommand({ KeyId: keyId, PolicyName: 'default' }))).Policy,
     );
   }
 
   async trails(): Promise<readonly TrailFacts[]> {
-    const trail = this.#client(CloudTrailClient);
+    const trail = this.aws.client(CloudTrailClient);
     const list = (await trail.send(new DescribeTrailsCommand({ includeShadowTrails: true }))).trailList ?? [];
     return Promise.all(
       list.map(async (t) => {
@@ -255,7 +207,7 @@ export class AwsDeploymentProbe implements DeploymentProbe {
   }
 
   async table(name: string): Promise<TableFacts> {
-    const dynamodb = this.#client(DynamoDBClient);
+    const dynamodb = this.aws.client(DynamoDBClient);
     const table = (await dynamodb.send(new DescribeTableCommand({ TableName: name }))).Table;
     const keys = (schema: readonly KeySchemaElement[] | undefined) =>
       (schema ?? []).map((k) => ({ name: k.AttributeName ?? '', type: k.KeyType ?? '' }));
@@ -271,12 +223,12 @@ export class AwsDeploymentProbe implements DeploymentProbe {
 
   async siteList(parameter: string) {
     // The function's own reader: the same parsing, the same errors (parameter and line, never a site).
-    return new SsmSiteListSource({ client: this.#client(SSMClient), parameter }).load();
+    return this.aws.siteList(parameter).load();
   }
 
   async alarms(names: readonly string[]) {
     if (names.length === 0) return [];
-    const cloudwatch = this.#client(CloudWatchClient);
+    const cloudwatch = this.aws.client(CloudWatchClient);
     const out = await cloudwatch.send(new DescribeAlarmsCommand({ AlarmNames: [...names], MaxRecords: 100 }));
     return [...(out.MetricAlarms ?? []), ...(out.CompositeAlarms ?? [])].map((alarm) => ({
       name: alarm.AlarmName ?? '',
@@ -290,10 +242,10 @@ export class AwsDeploymentProbe implements DeploymentProbe {
    * session policies are not in it. The caller may not be allowed to simulate: then "unknown".
    */
   async abortPermission(secretArn: string, actions: readonly string[]): Promise<AbortPermission> {
-    const iam = this.#client(IAMClient);
+    const iam = this.aws.client(IAMClient);
     let caller = '';
     try {
-      caller = (await this.#client(STSClient).send(new GetCallerIdentityCommand({}))).Arn ?? '';
+      caller = (await this.aws.client(STSClient).send(new GetCallerIdentityCommand({}))).Arn ?? '';
       const assumed = /^arn:(aws[a-z-]*):sts::(\d{12}):assumed-role\/([^/]+)\//.exec(caller);
       // The session ARN drops the role's path; IAM names the role with it.
       const source = assumed

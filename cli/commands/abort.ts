@@ -5,15 +5,7 @@
  */
 import { abortRotation, range, SETTINGS } from '../../core/index.js';
 import { interruptiblePusher } from './abort-push.js';
-import {
-  AWS_OPTIONS,
-  awsDeps,
-  awsOptionsHelp,
-  awsTarget,
-  requiredSetting,
-  suggest,
-  withStackOutputs,
-} from './aws.js';
+import { AWS_OPTIONS, awsOptionsHelp, requiredSetting, suggest, withDeployment } from './aws.js';
 import { count, resultLine, siteResultJson, unknownSiteJson, writeJson } from './format.js';
 import {
   askYes,
@@ -91,11 +83,7 @@ export const abortCommand: Command = {
 };
 
 async function run(argv: readonly string[], cli: CliContext): Promise<number> {
-  const given = parseOptions(argv, OPTIONS);
-  const aws = awsDeps(given);
-  try {
-    const values = await withStackOutputs(given, aws, USED);
-    const target = awsTarget(values);
+  return withDeployment(parseOptions(argv, OPTIONS), USED, async ({ aws, values, target }) => {
     const ledgerTable = requiredSetting(values, cli.env, 'ledger-table');
     const masterSecretId = requiredSetting(values, cli.env, 'master-key-secret-id');
     const concurrency = settingNumber('concurrency', values.concurrency, CONCURRENCY);
@@ -223,9 +211,7 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
       `Rotation aborted: ${count(sites.length, 'site')} confirmed the current key again and AWSPENDING was ` +
         `removed from version ${pendingVersionId}. A new rotation can start.\n`,
     );
-  } finally {
-    aws.destroy();
-  }
+  });
 }
 
 function ledgerWarning(what: 'holdings' | 'outcome', error: unknown): string {

@@ -4,10 +4,13 @@
  * configured with (flags, stack outputs, or the same environment variables as the function), and the AWS
  * side's wiring (createDeps, whose failures an operator can fix become configuration errors, exit 2).
  */
+
+import type { Agent } from 'node:https';
 import { type AwsDeps, createDeps } from '../../adapters/aws/index.js';
 import type { KeyMode } from '../../core/index.js';
 import {
   ConfigurationError,
+  createStripeAgent,
   SETTINGS as FUNCTION_SETTINGS,
   fillFromStackOutputs,
   loadConfig,
@@ -78,6 +81,40 @@ export async function withStackOutputs<V extends AwsValues>(
     (['secret-id', ...used] as const).map((flag) => [flag, FLAG_OUTPUTS[flag]]),
   ) as Partial<typeof FLAG_OUTPUTS>;
   return fillFromStackOutputs(stack, values, wanted as Record<string, string>, aws.stackOutputs);
+}
+
+/** What an AWS command works on: the clients, its values with `--stack` filled, the secret it names. */
+export interface Deployment<V extends AwsValues> {
+  readonly aws: AwsDeps;
+  readonly values: V;
+  readonly target: AwsTarget;
+  /** An HTTPS agent for Stripe's API, made on first use. */
+  readonly stripeAgent: () => Agent;
+}
+
+/**
+ * Runs `body` on the deployment `given` names (`used`: the settings it reads, as for withStackOutputs); the
+ * AWS clients and any Stripe agent are closed when it ends, however it ends. `stop` aborted ends every call.
+ */
+export async function withDeployment<V extends AwsValues, T>(
+  given: V,
+  used: readonly SettingFlag[],
+  body: (deployment: Deployment<V>) => Promise<T>,
+  stop?: AbortSignal,
+): Promise<T> {
+  const aws = awsDeps(given, stop);
+  let agent: Agent | undefined;
+  try {
+    const values = await withStackOutputs(given, aws, used);
+    const stripeAgent = () => {
+      agent ??= createStripeAgent();
+      return agent;
+    };
+    return await body({ aws, values, target: awsTarget(values), stripeAgent });
+  } finally {
+    aws.destroy();
+    agent?.destroy();
+  }
 }
 
 /**

@@ -4,6 +4,7 @@
  */
 import { AwsDeploymentProbe } from '../../adapters/aws/doctor-probe.js';
 import { ConfigurationError, type DoctorCheck, runDoctor } from '../../core/index.js';
+import { awsDeps } from './aws.js';
 import {
   type CliContext,
   type Command,
@@ -76,13 +77,8 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
       '--stack must be a stack name (a letter, then letters, digits and hyphens) or a stack ARN',
     );
   }
-  const region = values.region?.trim() || undefined;
-  const profile = values.profile?.trim() || undefined;
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  const probe = new AwsDeploymentProbe({
-    ...(region === undefined ? {} : { region }),
-    ...(profile === undefined ? {} : { profile }),
-  });
+  const aws = awsDeps(values);
+  const probe = new AwsDeploymentProbe(aws);
   let checks: DoctorCheck[];
   try {
     checks = await runDoctor(probe, stack);
@@ -99,7 +95,7 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
     }
     throw error;
   } finally {
-    probe.destroy();
+    aws.destroy();
   }
   const ok = checks.every((check) => check.ok !== false);
   if (values.json === true) {

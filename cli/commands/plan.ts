@@ -3,16 +3,14 @@
  * The key choice is the rotation core's own `chooseNextKey` (read-only), so plan and rotation can never
  * disagree on which key is chosen or why it is refused.
  */
-import { createStripeAgent, plan as makePlan, range, SETTINGS, StripeKeyChecker } from '../../core/index.js';
+import { plan as makePlan, range, SETTINGS, StripeKeyChecker } from '../../core/index.js';
 import {
   AWS_OPTIONS,
-  awsDeps,
   awsOptionsHelp,
-  awsTarget,
   deploymentConfig,
   functionSettingsHelp,
   suggest,
-  withStackOutputs,
+  withDeployment,
 } from './aws.js';
 import { cliLogger, writeJson } from './format.js';
 import {
@@ -78,12 +76,7 @@ export const planCommand: Command = {
 };
 
 async function run(argv: readonly string[], cli: CliContext): Promise<number> {
-  const given = parseOptions(argv, OPTIONS);
-  const aws = awsDeps(given);
-  const agent = createStripeAgent();
-  try {
-    const values = await withStackOutputs(given, aws, USED);
-    const target = awsTarget(values);
+  return withDeployment(parseOptions(argv, OPTIONS), USED, async ({ aws, values, target, stripeAgent }) => {
     const canary = values['canary-sites'];
     const config = deploymentConfig(
       values,
@@ -105,7 +98,7 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
         ledger: aws.ledger(config.ledgerTable),
         keyChecker:
           values['stripe-check'] === true
-            ? new StripeKeyChecker({ apiBase: config.stripeApiBase, agent, logger })
+            ? new StripeKeyChecker({ apiBase: config.stripeApiBase, agent: stripeAgent(), logger })
             : undefined,
         explain: aws.explain,
         onSecretRead: (...secrets) => cli.hide(...secrets),
@@ -115,8 +108,5 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
     if (values.json === true) writeJson(cli.stdout, plan);
     else cli.stdout.write(render(plan, config, target.selector));
     return plan.wouldProceed ? EXIT_OK : EXIT_NOT_CONFIRMED;
-  } finally {
-    aws.destroy();
-    agent.destroy();
-  }
+  });
 }

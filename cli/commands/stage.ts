@@ -3,23 +3,14 @@
  * verdict accepts it (the very rules a rotation applies, plus Stripe, read-only): what `stage` stores, a
  * rotation takes. The key never comes from argv (visible in `ps` and shell history): a hidden prompt or stdin.
  */
-import {
-  createStripeAgent,
-  describeKey,
-  keyModeOf,
-  SETTINGS,
-  StripeKeyChecker,
-  stage,
-} from '../../core/index.js';
+import { describeKey, keyModeOf, SETTINGS, StripeKeyChecker, stage } from '../../core/index.js';
 import {
   AWS_OPTIONS,
-  awsDeps,
   awsOptionsHelp,
-  awsTarget,
   requiredKeyMode,
   requiredSetting,
   stripeApiBase,
-  withStackOutputs,
+  withDeployment,
 } from './aws.js';
 import { cliLogger, writeJson } from './format.js';
 import {
@@ -104,11 +95,7 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
   }
   // With --stack the key is asked before the stack lookup: keys typed while it runs would be echoed.
   const typedFirst = given.stack === undefined ? undefined : await readKey(cli);
-  const aws = awsDeps(given);
-  const agent = createStripeAgent();
-  try {
-    const values = await withStackOutputs(given, aws, USED);
-    const target = awsTarget(values);
+  return withDeployment(given, USED, async ({ aws, values, target, stripeAgent }) => {
     const stagedId = requiredSetting(values, cli.env, 'staged-secret-id');
     const ledgerTable = requiredSetting(values, cli.env, 'ledger-table');
     const keyMode = requiredKeyMode(values, cli.env);
@@ -136,7 +123,7 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
             ? undefined
             : new StripeKeyChecker({
                 apiBase,
-                agent,
+                agent: stripeAgent(),
                 logger: cliLogger(cli.stderr, values.verbose === true),
               }),
         explain: aws.explain,
@@ -192,10 +179,7 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
         );
         return EXIT_OK;
     }
-  } finally {
-    aws.destroy();
-    agent.destroy();
-  }
+  });
 }
 
 /** `selector`: the deployment as the operator named it (`--stack NAME` or `--secret-id ID`). */

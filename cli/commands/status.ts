@@ -4,7 +4,7 @@
  * its per-site table and what each site holds. Read-only; exits 0 whatever it finds (it is information).
  */
 import { type KeyMode, status as readStatus } from '../../core/index.js';
-import { AWS_OPTIONS, awsDeps, awsOptionsHelp, awsTarget, setting, withStackOutputs } from './aws.js';
+import { AWS_OPTIONS, awsOptionsHelp, setting, withDeployment } from './aws.js';
 import { writeJson } from './format.js';
 import { type CliContext, type Command, EXIT_OK, PROGRAM, parseOptions, UsageError } from './frame.js';
 import { render } from './status-view.js';
@@ -55,11 +55,7 @@ export const statusCommand: Command = {
 };
 
 async function run(argv: readonly string[], cli: CliContext): Promise<number> {
-  const given = parseOptions(argv, OPTIONS);
-  const aws = awsDeps(given);
-  try {
-    const values = await withStackOutputs(given, aws, USED);
-    const target = awsTarget(values);
+  return withDeployment(parseOptions(argv, OPTIONS), USED, async ({ aws, values, target }) => {
     const stagedSecretId = setting(values, cli.env, 'staged-secret-id');
     const ledgerTable = setting(values, cli.env, 'ledger-table');
     const keyMode = setting(values, cli.env, 'key-mode');
@@ -79,7 +75,5 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
     if (values.json === true) writeJson(cli.stdout, status);
     else cli.stdout.write(render(status));
     return EXIT_OK;
-  } finally {
-    aws.destroy();
-  }
+  });
 }

@@ -24,6 +24,7 @@ import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AwsDeploymentProbe } from '../../adapters/aws/doctor-probe.js';
+import { createDeps } from '../../adapters/aws/index.js';
 import { type DoctorCheck, runDoctor } from '../../core/index.js';
 import {
   createLedgerTable,
@@ -190,11 +191,11 @@ afterAll(async () => {
 });
 
 async function doctor(): Promise<Map<string, DoctorCheck>> {
-  const probe = new AwsDeploymentProbe();
+  const aws = createDeps();
   try {
-    return new Map((await runDoctor(probe, STACK)).map((check) => [check.id, check]));
+    return new Map((await runDoctor(new AwsDeploymentProbe(aws), STACK)).map((check) => [check.id, check]));
   } finally {
-    probe.destroy();
+    aws.destroy();
   }
 }
 

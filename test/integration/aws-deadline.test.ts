@@ -8,8 +8,9 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AwsDeploymentProbe } from '../../adapters/aws/doctor-probe.js';
 import { createDeps } from '../../adapters/aws/index.js';
-import { AWS_CALL_DEADLINE_MS } from '../../core/index.js';
+import { AWS_CALL_DEADLINE_MS, runDoctor } from '../../core/index.js';
 import { createRotationHandler } from '../../lambda/runtime.js';
 import { InMemoryLedger } from '../../sim/memory-ledger.js';
 import { type SilentEndpoint, startSilentEndpoint } from '../support/silent-endpoint.js';
@@ -89,6 +90,27 @@ describe('an AWS endpoint that accepts and never answers', () => {
       expect(ms).toBeLessThan(2_000);
     } finally {
       aws.destroy();
+    }
+  });
+
+  it("fails doctor's first read within the call deadline, naming CloudFormation (clients from createDeps)", async () => {
+    const saved = { ...process.env };
+    // doctor's clients are built by createDeps from the environment, as the CLI's are.
+    Object.assign(process.env, {
+      AWS_ENDPOINT_URL: endpoint,
+      AWS_REGION: 'eu-west-3',
+      AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+      AWS_SECRET_ACCESS_KEY: 'deadline-test',
+    });
+    const aws = createDeps({ callDeadlineMs: 700 });
+    try {
+      const { ms, error } = await failure(() => runDoctor(new AwsDeploymentProbe(aws), 'StripeKeyRotator'));
+      expect(error.message).toContain('CloudFormation did not answer DescribeStacks within 700 ms');
+      expect(ms).toBeLessThan(2_000);
+    } finally {
+      aws.destroy();
+      for (const name of Object.keys(process.env)) if (!(name in saved)) delete process.env[name];
+      Object.assign(process.env, saved);
     }
   });
 });
