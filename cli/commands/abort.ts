@@ -76,11 +76,7 @@ Example:
     --ledger-table "$LEDGER_TABLE" --master-key-secret-id "$MASTER_API_KEY_SECRET_ARN"
 `;
 
-export const abortCommand: Command = {
-  name: 'abort',
-  help: HELP,
-  run,
-};
+export const abortCommand: Command = { name: 'abort', help: HELP, run };
 
 async function run(argv: readonly string[], cli: CliContext): Promise<number> {
   return withDeployment(parseOptions(argv, OPTIONS), USED, async ({ aws, values, target }) => {

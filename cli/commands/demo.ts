@@ -51,11 +51,7 @@ Exit codes: 0 the rotation played out as described; 1 it did not (the output say
 2 usage error, or this machine cannot run the demo (e.g. loopback addresses beyond 127.0.0.1 missing).
 `;
 
-export const demoCommand: Command = {
-  name: 'demo',
-  help: HELP,
-  run,
-};
+export const demoCommand: Command = { name: 'demo', help: HELP, run };
 
 async function run(argv: readonly string[], cli: CliContext): Promise<number> {
   const values = parseOptions(argv, OPTIONS);

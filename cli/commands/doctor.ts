@@ -54,11 +54,7 @@ Example:
   ${PROGRAM} doctor --stack StripeKeyRotator-live --region eu-west-3
 `;
 
-export const doctorCommand: Command = {
-  name: 'doctor',
-  help: HELP,
-  run,
-};
+export const doctorCommand: Command = { name: 'doctor', help: HELP, run };
 
 /** A stack name (CloudFormation's rule) or a stack ARN. */
 const STACK_NAME =

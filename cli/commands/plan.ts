@@ -69,11 +69,7 @@ Exit codes:
   130/143  interrupted by SIGINT/SIGTERM (at once: it writes nothing)
 `;
 
-export const planCommand: Command = {
-  name: 'plan',
-  help: HELP,
-  run,
-};
+export const planCommand: Command = { name: 'plan', help: HELP, run };
 
 async function run(argv: readonly string[], cli: CliContext): Promise<number> {
   return withDeployment(parseOptions(argv, OPTIONS), USED, async ({ aws, values, target, stripeAgent }) => {

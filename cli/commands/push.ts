@@ -94,11 +94,7 @@ Examples:
   ${PROGRAM} push --sites-file sites.txt --retry-from result.json --json --force > retry.json
 `;
 
-export const pushCommand: Command = {
-  name: 'push',
-  help: HELP,
-  run,
-};
+export const pushCommand: Command = { name: 'push', help: HELP, run };
 
 /**
  * glibc's resolver waits 5 s for a name server, twice, and Node waits for lookups still running in its

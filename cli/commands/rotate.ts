@@ -88,11 +88,7 @@ Example:
     --ledger-table "$LEDGER_TABLE" --region eu-west-3
 `;
 
-export const rotateCommand: Command = {
-  name: 'rotate',
-  help: HELP,
-  run,
-};
+export const rotateCommand: Command = { name: 'rotate', help: HELP, run };
 
 async function run(argv: readonly string[], cli: CliContext): Promise<number> {
   const given = parseOptions(argv, OPTIONS);

@@ -77,11 +77,7 @@ Example:
     --staged-secret-id stripe-key-rotator-live/staged-stripe-secret-key --key-mode live
 `;
 
-export const stageCommand: Command = {
-  name: 'stage',
-  help: HELP,
-  run,
-};
+export const stageCommand: Command = { name: 'stage', help: HELP, run };
 
 async function run(argv: readonly string[], cli: CliContext): Promise<number> {
   const given = parseOptions(argv, OPTIONS);

@@ -48,11 +48,7 @@ Example:
     --ledger-table "$LEDGER_TABLE" --region eu-west-3
 `;
 
-export const statusCommand: Command = {
-  name: 'status',
-  help: HELP,
-  run,
-};
+export const statusCommand: Command = { name: 'status', help: HELP, run };
 
 async function run(argv: readonly string[], cli: CliContext): Promise<number> {
   return withDeployment(parseOptions(argv, OPTIONS), USED, async ({ aws, values, target }) => {
