@@ -103,7 +103,8 @@ describe('the grants of a StripeKeyRotation with AWS managed keys and a new site
     expect(permissions(d.statementsOf(d.grantees.stager))).toEqual(
       sorted(
         allow([...READ, 'secretsmanager:PutSecretValue'], d.arns.staged),
-        allow(READ, d.arns.rotated),
+        // Every version the rotated secret still holds, deprecated ones too: a key once in service.
+        allow([...READ, 'secretsmanager:ListSecretVersionIds'], d.arns.rotated),
         allow(['dynamodb:GetItem', 'dynamodb:Query'], d.arns.table),
         allow('dynamodb:Query', d.arns.historyIndex),
       ),

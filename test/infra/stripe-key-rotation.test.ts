@@ -247,6 +247,7 @@ describe('a StripeKeyRotation with default props', () => {
         Action: [
           'secretsmanager:DescribeSecret',
           'secretsmanager:GetSecretValue',
+          'secretsmanager:ListSecretVersionIds',
           'secretsmanager:PutSecretValue',
           'secretsmanager:UpdateSecretVersionStage',
         ],
@@ -670,6 +671,7 @@ describe('a StripeKeyRotation with a customer managed key and existing secrets a
         Action: [
           'secretsmanager:DescribeSecret',
           'secretsmanager:GetSecretValue',
+          'secretsmanager:ListSecretVersionIds',
           'secretsmanager:PutSecretValue',
           'secretsmanager:UpdateSecretVersionStage',
         ],
