@@ -1,8 +1,8 @@
 /**
  * Builds what the construct deploys and the package ships: the functions' bundles, bundled once here
  * with these options — the construct deploys this directory as is, the benchmark and the bundled-handler
- * suite load the same build. `npm ci` runs it (the `prepare` script), so do `cdk synth` (cdk.json) and the
- * infrastructure tests, which therefore always deploy the sources as they are.
+ * suite load the same build. `npm run build` and `npm pack` (the `prepack` script) run it, so do `cdk synth`
+ * (cdk.json) and the infrastructure tests, which therefore always deploy the sources as they are.
  *
  * `tsx scripts/build.ts` builds each function's asset into dist/assets/<name> and the CLI into dist/cli.
  */
