@@ -39,7 +39,7 @@ tarball="$(npm pack --silent --pack-destination "$work" | tail -n 1)"
 mv "$work/$tarball" "$work/stripe-key-rotator.tgz"
 listing="$(tar -tzf "$work/stripe-key-rotator.tgz")"
 echo "== packed $tarball: $(du -k "$work/stripe-key-rotator.tgz" | cut -f1) kB ($(wc -l <<<"$listing") files)"
-for shipped in LICENSE NOTICE dist/lib/index.js dist/lib/index.d.ts dist/assets/rotation-handler/index.js \
+for shipped in LICENSE NOTICE CHANGELOG.md dist/lib/index.js dist/lib/index.d.ts dist/assets/rotation-handler/index.js \
   dist/assets/watchdog/index.js dist/cli/main.js; do
   grep -qx "package/$shipped" <<<"$listing" || { echo "FAIL: the tarball lacks $shipped" >&2; exit 1; }
 done
