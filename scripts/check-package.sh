@@ -39,8 +39,8 @@ tarball="$(npm pack --silent --pack-destination "$work" | tail -n 1)"
 mv "$work/$tarball" "$work/stripe-key-rotator.tgz"
 listing="$(tar -tzf "$work/stripe-key-rotator.tgz")"
 echo "== packed $tarball: $(du -k "$work/stripe-key-rotator.tgz" | cut -f1) kB ($(wc -l <<<"$listing") files)"
-for shipped in LICENSE NOTICE CHANGELOG.md dist/lib/index.js dist/lib/index.d.ts dist/assets/rotation-handler/index.js \
-  dist/assets/watchdog/index.js dist/cli/main.js; do
+for shipped in LICENSE NOTICE CHANGELOG.md dist/lib/index.js dist/lib/index.d.ts dist/cli/main.js \
+  dist/cli/THIRD-PARTY-NOTICES.md dist/assets/{rotation-handler,watchdog}/{index.js,THIRD-PARTY-NOTICES.md}; do
   grep -qx "package/$shipped" <<<"$listing" || { echo "FAIL: the tarball lacks $shipped" >&2; exit 1; }
 done
 # npm runs these when it installs a package (prepare: from git) and warns of them; the build is `prepack`.
