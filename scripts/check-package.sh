@@ -62,7 +62,10 @@ consumer() {
   echo "== $example: cdk synth, offline, cdk-nag AwsSolutions and Serverless checks"
   npx --no-install cdk synth --quiet --no-notices --no-version-reporting
   echo "== $example: the installed CLI"
-  npx --no-install stripe-key-rotator --help | head -n 3
+  # Captured first: `| head` could cut the CLI off mid-write (EPIPE) and fail the check for nothing.
+  local help
+  help="$(npx --no-install stripe-key-rotator --help)"
+  printf '%s\n' "$help" | head -n 3
   npx --no-install stripe-key-rotator --version
 }
 
