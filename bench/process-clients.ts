@@ -221,7 +221,7 @@ export interface PackageSize {
 }
 
 export function packageSize(): PackageSize {
-  // --ignore-scripts: measure the build in dist/ (npm ci made it) rather than rebuild it here.
+  // --ignore-scripts: measure the build in dist/ (npm run build made it) rather than rebuild it here.
   const child = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
     cwd: REPO_ROOT,
     encoding: 'utf8',

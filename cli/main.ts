@@ -1,6 +1,6 @@
 /**
  * The operator CLI's entry point (`npx stripe-key-rotator <command>`: dist/cli/main.js, built from here by
- * `npm ci`; in development `node --import tsx cli/main.ts`). Commands live in `commands/`; each one parses
+ * `npm run build`; in development `node --import tsx cli/main.ts`). Commands live in `commands/`; each one parses
  * its own options and returns its exit code.
  */
 // Bundled into the CLI at build time: the installed package has no package.json beside dist/cli.

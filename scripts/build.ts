@@ -1,15 +1,15 @@
 /**
  * Builds what the construct deploys and the package ships: the functions' bundles, bundled once here
  * with these options — the construct deploys this directory as is, the benchmark and the bundled-handler
- * suite load the same build. `npm ci` runs it (the `prepare` script), so do `cdk synth` (cdk.json) and the
- * infrastructure tests, which therefore always deploy the sources as they are.
+ * suite load the same build. `npm run build` and `npm pack` (the `prepack` script) run it, so do `cdk synth`
+ * (cdk.json) and the infrastructure tests, which therefore always deploy the sources as they are.
  *
  * `tsx scripts/build.ts` builds each function's asset into dist/assets/<name> and the CLI into dist/cli.
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { type BuildOptions, build } from 'esbuild';
+import { type BuildOptions, build, type Metafile } from 'esbuild';
 
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -56,8 +56,15 @@ export async function bundleHandler(
   mkdirSync(outdir, { recursive: true });
   const outfile = join(outdir, 'index.js');
   const entryPoints = [join(REPO_ROOT, 'lambda', HANDLER_ENTRIES[asset])];
-  await build({ ...HANDLER_BUILD_OPTIONS, entryPoints, outfile, ...overrides });
+  const { metafile } = await build({
+    ...HANDLER_BUILD_OPTIONS,
+    entryPoints,
+    outfile,
+    ...overrides,
+    metafile: true,
+  });
   writeFileSync(join(outdir, 'package.json'), '{ "type": "commonjs" }\n');
+  writeThirdPartyNotices(outdir, metafile);
   return outfile;
 }
 
@@ -73,7 +80,7 @@ export const CLI_DIR = join(REPO_ROOT, 'dist', 'cli');
 export async function bundleCli(outdir = CLI_DIR, overrides: BuildOptions = {}): Promise<void> {
   // Chunk names carry content hashes: start empty so no stale chunk is left behind.
   rmSync(outdir, { recursive: true, force: true });
-  await build({
+  const { metafile } = await build({
     entryPoints: { main: join(REPO_ROOT, 'cli', 'main.ts') },
     outdir,
     tsconfig: join(REPO_ROOT, 'tsconfig.json'),
@@ -92,7 +99,49 @@ export async function bundleCli(outdir = CLI_DIR, overrides: BuildOptions = {}):
     sourcemap: false,
     logLevel: 'error',
     ...overrides,
+    metafile: true,
   });
+  writeThirdPartyNotices(outdir, metafile);
+}
+
+/**
+ * Writes THIRD-PARTY-NOTICES.md beside a bundle: every package the bundle holds code of, with its licence
+ * and NOTICE files, as their licences ask of whoever redistributes that code (the published package, and the
+ * deployed function, whose asset is this directory).
+ */
+function writeThirdPartyNotices(outdir: string, metafile: Metafile): void {
+  const roots = new Set<string>();
+  // What the bundle holds (tree-shaken inputs contribute no bytes), relative to the working directory.
+  const included = Object.values(metafile.outputs).flatMap((output) =>
+    Object.entries(output.inputs)
+      .filter(([, { bytesInOutput }]) => bytesInOutput > 0)
+      .map(([input]) => input),
+  );
+  for (const input of included) {
+    // The last node_modules/ in the path is the package's own.
+    const at = input.lastIndexOf('node_modules/');
+    if (at === -1) continue;
+    const [scope = '', name = ''] = input.slice(at + 'node_modules/'.length).split('/');
+    roots.add(
+      resolve(input.slice(0, at), 'node_modules', scope.startsWith('@') ? `${scope}/${name}` : scope),
+    );
+  }
+  // Packages sharing the same licence and notice texts (most of the AWS SDK) are listed under one copy.
+  const byTexts = new Map<string, string[]>();
+  for (const root of [...roots].sort()) {
+    const { name, version, license } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+    const files = readdirSync(root).filter((file) => /^(licen[cs]e|notice|copying)/i.test(file));
+    const text = (file: string) =>
+      readFileSync(join(root, file), 'utf8')
+        .replace(/^\s*\n/, '')
+        .trimEnd();
+    const texts = files.sort().map((file) => ['```', text(file), '```'].join('\n'));
+    const key = texts.join('\n\n') || `(${String(license)}; the package holds no licence file)`;
+    byTexts.set(key, [...(byTexts.get(key) ?? []), `- ${name}@${version} (${String(license)})`]);
+  }
+  const sections = [...byTexts].map(([texts, packages]) => `${packages.join('\n')}\n\n${texts}`);
+  const notices = `# Third-party software in this bundle\n\n${sections.join('\n\n---\n\n')}\n`;
+  writeFileSync(join(outdir, 'THIRD-PARTY-NOTICES.md'), notices);
 }
 
 /** Builds every function's asset into dist/assets/<name>. */

@@ -1,5 +1,5 @@
 /**
- * `npm run demo` as a newcomer runs it: the package's bin in a child process, on the CLI that `npm ci` builds
+ * `npm run demo` as a newcomer runs it: the package's bin in a child process, on the CLI that `npm run build` builds
  * (rebuilt from this tree by the integration suite's global setup). The demo
  * generates its own keys, so leaks are checked by shape: no unmasked key and no master key in any output.
  */
