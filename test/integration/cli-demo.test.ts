@@ -1,10 +1,12 @@
 /**
- * `npm run demo` as a newcomer runs it: the package's bin in a child process, on the CLI that `npm run build` builds
- * (rebuilt from this tree by the integration suite's global setup). The demo
- * generates its own keys, so leaks are checked by shape: no unmasked key and no master key in any output.
+ * The demo as a newcomer runs it (`npm run demo`, from source after `npm ci`) and as the package's bin runs
+ * it (the CLI that `npm run build` builds, rebuilt from this tree by the integration suite's global setup).
+ * The demo generates its own keys, so leaks are checked by shape: no unmasked key and no master key in any
+ * output.
  */
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { runCli } from './cli-harness.js';
+import { ROOT, runCli } from './cli-harness.js';
 
 /** A Stripe key that is not masked (`sk_test_…abcd` has the ellipsis right after the prefix). */
 const UNMASKED_KEY = /[sr]k_(?:test|live)_[A-Za-z0-9]{6,}/;
@@ -86,6 +88,20 @@ describe('stripe-key-rotator demo', () => {
     expect(run.stdout).not.toMatch(UNMASKED_KEY);
     expect(run.stdout).not.toMatch(DEMO_MASTER_KEY);
   });
+
+  it('runs as `npm run demo` after `npm ci` alone: the script needs no build', () => {
+    // --json for a checkable ending; the script is the one package.json gives a newcomer.
+    const run = spawnSync('npm', ['run', '--silent', 'demo', '--', '--sites', '3', '--json', '-q'], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+
+    expect(run.status, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ passed: true, sites: 3 });
+    expect(`${run.stdout}${run.stderr}`).not.toMatch(UNMASKED_KEY);
+  }, 70_000);
 
   it('refuses a fleet too small to tell the story (exit 2)', async () => {
     const run = await runCli(['demo', '--sites', '1']);
