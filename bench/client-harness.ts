@@ -6,7 +6,7 @@
 import type { ClientJob, ClientMessage, ClientReport } from './protocol.js';
 
 /** Generous even for the slowest case (the engine at 50,000 sites under a CPU quota, on a loaded machine). */
-const CLIENT_MAX_MS = 10 * 60_000;
+const CLIENT_MAX_MS = 15 * 60_000;
 
 export interface PushTally {
   readonly confirmed: number;

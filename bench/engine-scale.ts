@@ -58,6 +58,7 @@ const fleet = await startWildcardFleet({
 const bundles = await bundleClients(fleet.caPem, ['engine']);
 const cores = cpuQuotaCores(memoryMb, cpus().length);
 const rows: Row[] = [];
+const failures: string[] = [];
 let quotaNote = `a cgroup-v1 CPU quota of ${f2(cores)} cores (Lambda's share at ${memoryMb} MB)`;
 try {
   for (const n of sizes) {
@@ -77,7 +78,7 @@ try {
           caPem: fleet.caPem,
           addresses: fleet.addresses,
         },
-        15 * 60_000,
+        16 * 60_000,
         group.path,
       );
       rows.push({
@@ -92,6 +93,8 @@ try {
         load: loadavg()[0] ?? 0,
       });
       console.error(`${n} sites: ${f1(report.wallMs / 1000)} s, ${f0(report.peakRssMb)} MB`);
+    } catch (error) {
+      failures.push(`${n} sites: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
     } finally {
       removeGroup(group.path);
     }
@@ -120,6 +123,7 @@ const lines = [
     (r) =>
       `| ${r.sites} | ${f1(r.wallMs / 1000)} | ${f0(r.sites / (r.wallMs / 1000))} | ${f1(r.cpuMs / 1000)} | ${f2(r.cpuMs / r.sites)} | ${f0(r.peakRssMb)} | ${f0(r.rssBeforeMb)} | ${r.confirmed} / ${r.stored} | ${f2(r.machineBusyCores)} | ${f2(r.load)} |`,
   ),
+  ...(failures.length === 0 ? [] : ['', ...failures.map((failure) => `- **Not measured**: ${failure}`)]),
   '',
 ];
 const dir = resultsDir(partial);
