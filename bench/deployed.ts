@@ -1,11 +1,11 @@
 /**
  * The rotation as deployed: the bundled rotation handler (scripts/build.ts, the build the construct deploys)
  * runs the four steps of a rotation in its own `node` process, through the real Secrets Manager, SSM and
- * DynamoDB adapters against moto and dynalite, pushing to a fleet of named sites (sim/wildcard-fleet.ts) that a stand-in
- * resolver preloaded into the process answers (sim/sites-resolver-preload.ts): no lookup leaves the machine.
- * The process runs in a cgroup-v1 CPU quota of Lambda's share for each memory size (memory / 1,769 of one
- * core), and reports each step's wall time, CPU and peak RSS; a counting proxy between the handler and moto
- * counts the AWS calls. The same rotation with the in-memory ledger (the handler built with it, at one core)
+ * DynamoDB adapters against moto (Secrets Manager, SSM) and dynalite (DynamoDB), pushing to a fleet of named
+ * sites (sim/wildcard-fleet.ts) that a stand-in resolver preloaded into the process answers
+ * (sim/sites-resolver-preload.ts): no lookup leaves the machine. The process runs in a cgroup-v1 CPU quota of
+ * Lambda's share for each memory size (memory / 1,769 of one core), and reports each step's wall time, CPU
+ * and peak RSS; a counting proxy between the handler and the emulators counts the AWS calls. The same rotation with the in-memory ledger (the handler built with it, at one core)
  * gives the DynamoDB ledger's share of the CPU. Writes deployed.md and deployed.svg, or with any option
  * other than the full grid, the same into bench/.cache/results/.
  *
@@ -207,7 +207,7 @@ async function main(): Promise<void> {
   const caFile = join(scratch, 'ca.pem');
   writeFileSync(caFile, fleet.caPem);
 
-  // One site list per N, standard-tier parameters of at most 4 KB under a path, as docs/sizing.md advises.
+  // One site list per N: standard-tier parameters (at most 4 KB each) under a path, as docs/sizing.md counts them.
   for (const n of siteCounts) {
     let chunk: string[] = [];
     let part = 0;
