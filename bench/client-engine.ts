@@ -9,6 +9,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import type { SiteRecord, SiteResult } from '../core/index.js';
 import { createFleetPusher, FleetConnector, fingerprint, maskKey } from '../core/index.js';
 import { InMemoryLedger } from '../sim/memory-ledger.js';
+import { sitesLookup } from '../sim/sites-resolver.js';
 import { serveClient } from './client-harness.js';
 
 /** The Lambda's longest timeout: the deadline guard runs before every launch, as in production. */
@@ -42,7 +43,10 @@ function siteRecord(result: SiteResult): SiteRecord {
 serveClient(async (job) => {
   const logger = new Logger({ serviceName: 'stripe-key-rotator-bench' });
   const pusher = createFleetPusher({
-    connector: new FleetConnector({ ca: job.caPem }),
+    connector: new FleetConnector({
+      ca: job.caPem,
+      ...(job.addresses === undefined ? {} : { lookup: sitesLookup(job.addresses) }),
+    }),
     logger,
     concurrency: job.concurrency,
     siteTimeoutMs: 10_000,

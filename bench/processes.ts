@@ -308,6 +308,8 @@ export async function runClient(
   kind: BundledKind,
   job: Omit<ClientJob, 'type'>,
   timeoutMs: number,
+  /** A cgroup-v1 CPU group the client joins before its job: its measured push runs under that quota. */
+  cpuGroup?: string,
 ): Promise<ClientRun> {
   const file = bundles.files[CLIENT_SETUP[kind].bundle];
   if (file === undefined) throw new Error(`client ${kind} was not bundled (bundleClients' kinds)`);
@@ -322,6 +324,7 @@ export async function runClient(
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     }),
   );
+  if (cpuGroup !== undefined) writeFileSync(join(cpuGroup, 'cgroup.procs'), String(child.pid));
   let logLines = 0;
   let lastError = '';
   child.stdout?.on('data', (chunk: Buffer) => {

@@ -54,6 +54,11 @@ export interface ClientJob {
    * connector (one TLS context, no keep-alive, one connection per origin).
    */
   readonly dispatcher?: 'fleet';
+  /**
+   * The loopback addresses of a fleet of named sites (sim/wildcard-fleet.ts): the engine looks the names up
+   * through sim/sites-resolver.ts over them, never through the machine's resolver.
+   */
+  readonly addresses?: readonly string[];
 }
 
 /** What a client measured around its push, and nothing else (startup excluded). */

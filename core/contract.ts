@@ -306,6 +306,13 @@ export const AWS_CALL_DEADLINE_MS = 15_000;
 export const FUNCTION_TIMEOUT_MAX_MS = 15 * 60_000;
 
 /**
+ * The rotation function's memory in MB: Lambda's bounds, and the default: the cheapest size at which a
+ * 10,000-site rotation's setSecret finishes within a quarter of the 900 s timeout (bench/deployed.md, row
+ * "10000 | 512"; docs/sizing.md). Lambda gives CPU in proportion to memory, and the push is what uses it.
+ */
+export const FUNCTION_MEMORY_MB = { default: 512, min: 128, max: 10_240 } as const;
+
+/**
  * The watchdog (watchdog.ts): a scheduled function, same bundle, that reads the rotated secret's rotation
  * state and publishes it as metrics; the construct alarms on them (lib/rotation-watchdog.ts).
  */

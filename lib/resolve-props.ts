@@ -9,6 +9,7 @@ import {
   CONFIG_DEFAULTS,
   ConfigurationError,
   type DeployedConfig,
+  FUNCTION_MEMORY_MB,
   FUNCTION_TIMEOUT_MAX_MS,
   POWERTOOLS_SETTINGS,
   SETTINGS,
@@ -22,9 +23,6 @@ import { KeyRotationSchedule } from './schedule.js';
 const TIMEOUT_MARGIN = Duration.seconds(60);
 
 const DEFAULT_SCHEDULE = { expression: 'cron(0 2 ? * TUE *)', window: Duration.hours(3) } as const;
-
-/** Lambda's memory bounds (MB) and this construct's default. */
-const MEMORY_SIZE = { default: 1024, min: 128, max: 10_240 } as const;
 
 /** The props with every default applied; the function's own settings keep the types of its configuration. */
 export type RotationSettings = Pick<
@@ -88,7 +86,7 @@ export function resolveProps(
   const pushConcurrency = integer('pushConcurrency', props.pushConcurrency, SETTINGS.pushConcurrency);
   const siteAttempts = integer('siteAttempts', props.siteAttempts, SETTINGS.siteAttempts);
   const canarySites = integer('canarySites', props.canarySites, SETTINGS.canarySites);
-  const memorySize = integer('memorySize', props.memorySize, MEMORY_SIZE);
+  const memorySize = integer('memorySize', props.memorySize, FUNCTION_MEMORY_MB);
 
   const siteTimeout = props.siteTimeout ?? Duration.millis(CONFIG_DEFAULTS.siteTimeoutMs);
   const siteTimeoutMs = siteTimeout.toMilliseconds();

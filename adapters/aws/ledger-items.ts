@@ -7,7 +7,8 @@
  *   `gsi1sk = <createdAt ISO>#<token>`, expiresAt = createdAt + retention. Holds secretArn, token, trigger,
  *   maskedKey, keyFingerprint, sources, createdAt, updatedAt, outcome, steps (step name → mark), counts,
  *   finishedAt, and the site-list snapshot as gzipped JSON (Binary `snapshot`) with `siteCount`:
- *   10 000 sites take about 60 KB, so `begin` is one conditional PutItem and the snapshot is atomic.
+ *   10 000 sites take about 60 KB (MAX_SITES about twice that), so `begin` is one conditional PutItem and
+ *   the snapshot is atomic.
  * - A site in that rotation: same pk, `sk = SITE#<url>`: site, status, outcome, httpStatus, detail,
  *   attempts, latencyMs, confirmedAt, updatedAt; expiresAt = saved + retention.
  * - What a site holds: `pk = FLEET#<secretArn>`, `sk = SITE#<url>`: site, maskedKey, keyFingerprint,

@@ -18,6 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbLedger } from '../../adapters/aws/dynamodb-ledger.js';
 import { fingerprint, maskKey } from '../../core/rules/keys.js';
 import { LEDGER_TABLE_SCHEMA as SCHEMA } from '../../core/rules/ledger-schema.js';
+import { MAX_SITES } from '../../core/rules/site-list.js';
 import { describeLedgerContract, largeFleet } from '../support/ledger-contract.js';
 import {
   createLedgerTable as createTable,
@@ -106,7 +107,7 @@ describe('DynamoDbLedger storage on moto', () => {
   const arn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:stripe/live/secret-key-Size01';
   const key = secret(`sk_live_51LedgerEmulator${'Hn3'.repeat(28)}Tail`);
 
-  it('stores a 10 000-site snapshot in one META item well under 400 KB, with TTL and history keys', async () => {
+  it(`stores a ${MAX_SITES}-site snapshot (the cap) in one META item well under 400 KB, with TTL and history keys`, async () => {
     const tableName = await createLedgerTable();
     const ledger = new DynamoDbLedger({
       client: documents,
@@ -131,7 +132,7 @@ describe('DynamoDbLedger storage on moto', () => {
       }),
     );
     expect(meta).toBeDefined();
-    expect(meta?.siteCount).toBe(10_000);
+    expect(meta?.siteCount).toBe(MAX_SITES);
     expect(meta?.snapshot).toBeInstanceOf(Uint8Array);
     expect(itemBytes(meta)).toBeLessThan(200 * 1024);
     expect(meta?.[SCHEMA.timeToLiveAttribute]).toBe(Date.parse('2025-07-01T02:00:00.000Z') / 1000);

@@ -154,13 +154,13 @@ describe('a StripeKeyRotation with default props', () => {
     });
   });
 
-  it('deploys the bundled handler on Node.js 24 / arm64 with 1 GB, 15 minutes and the documented environment', () => {
+  it('deploys the bundled handler on Node.js 24 / arm64 with 512 MB, 15 minutes and the documented environment', () => {
     const fn = propertiesOf(template, 'AWS::Lambda::Function');
     expect(fn).toMatchObject({
       Runtime: 'nodejs24.x',
       Architectures: ['arm64'],
       Handler: 'index.handler',
-      MemorySize: 1024,
+      MemorySize: 512,
       Timeout: 900,
       Role: arnOf(stack.node.findChild('Rotation').node.findChild('ServiceRole')),
       LoggingConfig: { LogGroup: ref(rotation.logGroup) },

@@ -7,6 +7,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { RotationStateError } from '../../core/errors.js';
 import type { RotationId, RotationLedger, SiteRecord } from '../../core/ports.js';
 import { describeKey, fingerprint, maskKey } from '../../core/rules/keys.js';
+import { MAX_SITES } from '../../core/rules/site-list.js';
 import {
   ALPHA,
   ARN,
@@ -32,8 +33,8 @@ export interface LedgerUnderTest {
 /** Builds an empty ledger whose timestamps come from `now`. */
 export type LedgerFactory = (now: () => Date) => Promise<LedgerUnderTest>;
 
-/** 10 000 realistic, distinct hostnames (hashed labels compress like real ones, not like a counter). */
-export function largeFleet(count = 10_000): string[] {
+/** MAX_SITES realistic, distinct hostnames (hashed labels compress like real ones, not like a counter). */
+export function largeFleet(count = MAX_SITES): string[] {
   return Array.from({ length: count }, (_, i) => {
     const label = fingerprint(`site-${i}`).slice(0, 8);
     return `https://boutique-${label}.${i % 3 === 0 ? 'example.fr' : 'shops.example.com'}${i % 5 === 0 ? '/fr' : ''}`;
@@ -286,7 +287,7 @@ export function describeLedgerContract(name: string, makeLedger: LedgerFactory):
       });
     });
 
-    it('round-trips a 10 000-site snapshot, in order, with results for its last site', async () => {
+    it(`round-trips a ${MAX_SITES}-site snapshot (the cap), in order, with results for its last site`, async () => {
       const sites = largeFleet();
       const id: RotationId = { secretArn: ARN, token: 'tok-large' };
       await ledger.begin(start(id.token, { sites }));
@@ -294,10 +295,10 @@ export function describeLedgerContract(name: string, makeLedger: LedgerFactory):
       const last = sites[sites.length - 1] ?? '';
       await ledger.saveSite(id, { site: last, status: 'confirmed', outcome: 'confirmed', attempts: 1 });
       const listed = await ledger.sites(id);
-      expect(listed).toHaveLength(10_000);
+      expect(listed).toHaveLength(MAX_SITES);
       expect(listed.map((s) => s.site)).toEqual(sites);
-      expect(listed[9_999]).toMatchObject({ site: last, status: 'confirmed' });
-      expect(listed.filter((s) => s.status === 'pending')).toHaveLength(9_999);
+      expect(listed[MAX_SITES - 1]).toMatchObject({ site: last, status: 'confirmed' });
+      expect(listed.filter((s) => s.status === 'pending')).toHaveLength(MAX_SITES - 1);
     });
 
     it('never stores a secret value: a full rotation through every method leaves only masked keys', async () => {
