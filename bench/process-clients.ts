@@ -91,7 +91,9 @@ export function runMeasured(
     const started = performance.now();
     let child: ChildProcess;
     try {
-      child = track(spawn(command, args, { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] }));
+      // A scratch working directory: files a client writes there (the CLI's push-result-*.json) go with it.
+      const cwd = scratchDir('bench-client-');
+      child = track(spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] }));
     } catch (error) {
       reject(error);
       return;
