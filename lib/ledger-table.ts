@@ -2,7 +2,7 @@
  * The propagation ledger's table. Its key schema is shared with the function's adapter
  * (core/rules/ledger-schema.ts): they cannot drift apart.
  */
-import type { RemovalPolicy } from 'aws-cdk-lib';
+import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
@@ -25,8 +25,9 @@ export function createLedgerTable(
     encryptionKey,
     pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
     timeToLiveAttribute: LEDGER_TABLE_SCHEMA.timeToLiveAttribute,
-    // The ledger is the rotation's memory (what every site holds): a stack update must not drop it.
-    deletionProtection: true,
+    // The ledger is the rotation's memory (what every site holds): a stack update must not drop it. A stack
+    // whose resources are to be destroyed (a sandbox) could not delete it with the protection on.
+    deletionProtection: removalPolicy !== RemovalPolicy.DESTROY,
     removalPolicy,
   });
   table.addGlobalSecondaryIndex({

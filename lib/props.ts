@@ -5,6 +5,7 @@
  * test/infra/props.test.ts checks that they agree.
  */
 import type { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -20,18 +21,30 @@ export interface StripeKeyRotationProps {
   readonly keyMode: KeyMode;
 
   /**
-   * Names this deployment: the Powertools `service` (and metric dimension), secret and parameter names,
-   * the dashboard. Letters, digits, `-` and `_`, starting with a letter, at most 64 characters.
+   * Names this deployment in its telemetry: the Powertools `service` and the metrics' `service` dimension,
+   * and the descriptions of its resources. Letters, digits, `-` and `_`, starting with a letter, at most 64
+   * characters; a deploy-time token (a `CfnParameter`) is accepted and checked by nobody. Give each instance
+   * in one account and region its own, or their metrics and alarms mix.
    *
    * @default `stripe-key-rotator-<keyMode>`
    */
   readonly serviceName?: string;
 
   /**
+   * Gives the resources that take a name a fixed one: the secrets `<namePrefix>/stripe-secret-key`,
+   * `<namePrefix>/staged-stripe-secret-key` and `<namePrefix>/master-api-key`, the site-list parameter
+   * `/<namePrefix>/sites` (unless `siteList` names it) and the dashboard `<namePrefix>`. Fixed names are
+   * easier to find in the console but two instances with the same prefix cannot share an account and region.
+   *
+   * @default - names CloudFormation generates, unique per resource
+   */
+  readonly namePrefix?: string;
+
+  /**
    * The secret whose AWSCURRENT version is the Stripe key in service. Pass an existing one to adopt it,
    * preferably by complete ARN: one known by name only gets policies ending in `-??????`.
    *
-   * @default - a new secret `<serviceName>/stripe-secret-key` holding a random placeholder
+   * @default - a new secret holding a random placeholder
    */
   readonly rotatedSecret?: secretsmanager.ISecret;
 
@@ -39,14 +52,14 @@ export interface StripeKeyRotationProps {
    * Where operators stage the next key. Pass an existing one to adopt it, e.g. when recreating a stack
    * whose staged secret was retained; the function only reads it (`none` or blank means nothing staged).
    *
-   * @default - a new secret `<serviceName>/staged-stripe-secret-key` holding `none`
+   * @default - a new secret holding `none`
    */
   readonly stagedKeySecret?: secretsmanager.ISecret;
 
   /**
    * The secret holding the sites' master API key (the `X-API-Key` header). Never a value in code.
    *
-   * @default - a new secret `<serviceName>/master-api-key` holding a random placeholder to replace
+   * @default - a new secret holding a random placeholder to replace
    */
   readonly masterApiKeySecret?: secretsmanager.ISecret;
 
@@ -58,22 +71,25 @@ export interface StripeKeyRotationProps {
    * table when they are not there. Import a table encrypted with a customer managed key with that key
    * (`Table.fromTableAttributes({ tableName, encryptionKey })`) so the function may use it.
    *
-   * @default - a new on-demand table, encrypted, with point-in-time recovery and deletion protection
+   * @default - a new on-demand table, encrypted, with point-in-time recovery, and deletion protection
+   * unless `removalPolicy` is `DESTROY`
    */
   readonly ledgerTable?: dynamodb.ITable;
 
   /**
    * Where the list of sites lives.
    *
-   * @default SiteListParameter.create() - a new String parameter `/<serviceName>/sites`
+   * @default SiteListParameter.create() - a new String parameter, named `/<namePrefix>/sites` when
+   * `namePrefix` is given
    */
   readonly siteList?: SiteListParameter;
 
   /**
-   * Customer managed key for the secrets this construct creates. The function may use it only through
-   * Secrets Manager and only for those secrets (`kms:EncryptionContext:SecretARN`).
+   * Customer managed key for the secrets and the ledger table this construct creates. The function may use
+   * it only through Secrets Manager for those secrets (`kms:EncryptionContext:SecretARN`) and only through
+   * DynamoDB for the table (`kms:ViaService`).
    *
-   * @default - the AWS managed key `aws/secretsmanager`
+   * @default - the AWS managed keys `aws/secretsmanager` and `aws/dynamodb`
    */
   readonly encryptionKey?: kms.IKey;
 
@@ -219,10 +235,46 @@ export interface StripeKeyRotationProps {
   readonly operatorPrincipals?: readonly iam.IPrincipal[];
 
   /**
-   * What happens to the secrets, the site-list parameter and the log group this construct creates when
-   * they leave the stack.
+   * What happens to the secrets, the site-list parameter, the ledger table, the keys and the log groups
+   * this construct creates when they leave the stack. `DESTROY` (a sandbox) also leaves the ledger table
+   * without deletion protection, so that `cdk destroy` can delete it.
    *
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
+
+  /**
+   * The dashboard: `true` for a new one (named `namePrefix` when given), `false` for none, or your own
+   * dashboard, to which the rotation's widgets are added.
+   *
+   * @default true
+   */
+  readonly dashboard?: boolean | cloudwatch.Dashboard;
+
+  /**
+   * Whether to create the alarms (`alarms`): function errors and limits, the notification path (with its own
+   * topic and key, `notificationPathTopic`), the staged key reset and the watchdog's staleness alarms. Without
+   * them, build your own from the `metric*` methods; failure notices still reach the notifications topic.
+   *
+   * @default true
+   */
+  readonly alarms?: boolean;
+
+  /**
+   * Whether to create the watchdog: a small function that publishes, every few hours, how long since the
+   * last rotation, how old an AWSPENDING version is and whether rotation is enabled (`metricHoursSinceLastRotation`
+   * and siblings), with an alarm on each when `alarms` is on. Without it nothing notices a rotation that never
+   * starts.
+   *
+   * @default true
+   */
+  readonly watchdog?: boolean;
+
+  /**
+   * Whether to create `operatorPolicy`, a managed policy with the statements of `grantOperate`, for
+   * operators' roles or groups made outside CDK.
+   *
+   * @default true
+   */
+  readonly operatorPolicy?: boolean;
 }

@@ -59,6 +59,8 @@ export function resolveProps(
     bounds: { readonly default: number; readonly min: number; readonly max: number },
   ) => {
     const resolved = value ?? bounds.default;
+    // A value known only at deploy (a CfnParameter) is the deployer's to keep in bounds.
+    if (Token.isUnresolved(resolved)) return resolved;
     if (!Number.isInteger(resolved) || resolved < bounds.min || resolved > bounds.max) {
       problems.push(`${name}=${resolved} must be a whole number from ${bounds.min} to ${bounds.max}`);
     }
@@ -73,7 +75,7 @@ export function resolveProps(
 
   oneOf('keyMode', props.keyMode, SETTINGS.keyMode.allowed);
   const serviceName = props.serviceName ?? defaultServiceName(props.keyMode);
-  if (!/^[A-Za-z][A-Za-z0-9_-]{0,63}$/.test(serviceName)) {
+  if (!Token.isUnresolved(serviceName) && !/^[A-Za-z][A-Za-z0-9_-]{0,63}$/.test(serviceName)) {
     problems.push(
       `serviceName=${JSON.stringify(serviceName)} must start with a letter and hold only letters, digits, - and _ (at most 64)`,
     );

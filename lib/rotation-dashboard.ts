@@ -10,8 +10,12 @@ import type { MetricName } from '../core/index.js';
 import { rotationMetric } from './rotation-metrics.js';
 
 export interface DashboardProps {
-  /** The dashboard's name and the metrics' `service` dimension. */
+  /** The metrics' `service` dimension. */
   readonly serviceName: string;
+  /** The new dashboard's name; absent, CloudFormation generates one. */
+  readonly dashboardName?: string;
+  /** The caller's own dashboard, which receives the widgets instead of a new one. */
+  readonly existing?: cloudwatch.Dashboard;
   readonly rotationFunction: lambda.IFunction;
   /** The function's timeout, drawn on the push duration graph. */
   readonly timeout: Duration;
@@ -19,7 +23,7 @@ export interface DashboardProps {
   readonly alarms: readonly cloudwatch.IAlarm[];
 }
 
-/** The dashboard (id Dashboard in `scope`), named after the deployment. */
+/** The widgets, on `existing` or on a new dashboard (id Dashboard in `scope`). */
 export function createDashboard(scope: Construct, props: DashboardProps): cloudwatch.Dashboard {
   const { serviceName, rotationFunction, timeout, alarms } = props;
   const metric = (metricName: MetricName, statistic: string, label: string, period = Duration.hours(1)) =>
@@ -30,10 +34,12 @@ export function createDashboard(scope: Construct, props: DashboardProps): cloudw
     metric('SitesFailed', cloudwatch.Stats.MAXIMUM, 'Failed', fiveMinutes),
     metric('SitesNotAttempted', cloudwatch.Stats.MAXIMUM, 'Not attempted', fiveMinutes),
   ];
-  const dashboard = new cloudwatch.Dashboard(scope, 'Dashboard', {
-    dashboardName: serviceName,
-    defaultInterval: Duration.days(14),
-  });
+  const dashboard =
+    props.existing ??
+    new cloudwatch.Dashboard(scope, 'Dashboard', {
+      dashboardName: props.dashboardName,
+      defaultInterval: Duration.days(14),
+    });
   dashboard.addWidgets(
     new cloudwatch.TextWidget({
       markdown:
@@ -85,11 +91,10 @@ export function createDashboard(scope: Construct, props: DashboardProps): cloudw
       ],
       width: 10,
     }),
-    new cloudwatch.AlarmStatusWidget({
-      title: 'Alarms',
-      alarms: [...alarms],
-      width: 6,
-    }),
+    // Without alarms (the `alarms` prop off) there is no state to show.
+    ...(alarms.length === 0
+      ? []
+      : [new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: [...alarms], width: 6 })]),
   );
   return dashboard;
 }

@@ -2,12 +2,18 @@
  * The rotation function Secrets Manager invokes for each step, with its log group and (unless given) its
  * role. Its configuration is the environment the function's own loader reads back (core/config.ts).
  */
-import { Validations } from 'aws-cdk-lib';
+import { Token, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { configEnvironment, KEY_IN_TEXT, type KeyMode, POWERTOOLS_SETTINGS } from '../core/index.js';
+import {
+  configEnvironment,
+  KEY_IN_TEXT,
+  type KeyMode,
+  POWERTOOLS_SETTINGS,
+  SETTINGS,
+} from '../core/index.js';
 import { handlerAsset } from './handler-asset.js';
 import type { RotationSettings } from './resolve-props.js';
 
@@ -76,6 +82,12 @@ export function createRotationFunction(scope: Construct, props: RotationFunction
         canarySites: settings.canarySites,
         stripeCheck: settings.stripeCheck,
       }),
+      // `String()` of a deploy-time number (a CfnParameter) is a plain string CDK no longer resolves.
+      ...deployTimeNumbers({
+        [SETTINGS.pushConcurrency.variable]: settings.pushConcurrency,
+        [SETTINGS.siteAttempts.variable]: settings.siteAttempts,
+        [SETTINGS.canarySites.variable]: settings.canarySites,
+      }),
       [POWERTOOLS_SETTINGS.serviceName.variable]: settings.serviceName,
       [POWERTOOLS_SETTINGS.metricsNamespace.variable]: POWERTOOLS_SETTINGS.metricsNamespace.default,
       [POWERTOOLS_SETTINGS.logLevel.variable]: POWERTOOLS_SETTINGS.logLevel.default,
@@ -100,4 +112,13 @@ export function createRotationFunction(scope: Construct, props: RotationFunction
     },
   );
   return { logGroup, role, rotationFunction };
+}
+
+/** The settings among `numbers` known only at deploy, as strings CDK resolves. */
+function deployTimeNumbers(numbers: Record<string, number>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(numbers)
+      .filter(([, value]) => Token.isUnresolved(value))
+      .map(([variable, value]) => [variable, Token.asString(value)]),
+  );
 }

@@ -3,7 +3,7 @@
  * is exactly what one job needs (reading the key in service, staging the next key, starting a rotation,
  * operating with the CLI), written as statements so the same set can go to a grantee or a managed policy.
  */
-import { Stack } from 'aws-cdk-lib';
+import { Annotations, Stack, Token } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -11,7 +11,7 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { LEDGER_TABLE_SCHEMA } from '../core/index.js';
 import { fullSecretArn, secretKeyConditions, secretsByKey } from './rotation-permissions.js';
-import type { SiteListParameter } from './site-list.js';
+import type { SiteListChoice } from './site-list.js';
 import { siteListReadStatements } from './site-list-access.js';
 
 /** The deployed resources the grants refer to. */
@@ -21,8 +21,10 @@ export interface GrantedResources {
   readonly masterApiKeySecret: secretsmanager.ISecret;
   readonly ledgerTable: dynamodb.ITable;
   readonly rotationFunction: lambda.IFunction;
-  readonly siteList: SiteListParameter['choice'];
+  readonly siteList: SiteListChoice;
   readonly sitesParameterName: string;
+  /** The stack whose outputs `--stack` reads; absent, the operators pass every id as a flag. */
+  readonly stackArn?: string;
 }
 
 /** Secrets Manager actions per use, and what each needs from a customer managed key. */
@@ -34,10 +36,43 @@ export class RotationGrants {
     private readonly resources: GrantedResources,
   ) {}
 
-  /** Read the Stripe key in service (the rotated secret): what a workload that charges with it needs. */
+  /**
+   * Read the Stripe key in service (the rotated secret's AWSCURRENT): what a workload that charges with it
+   * needs. `secretsmanager:VersionStage` holds the label a request names, and is absent when it names none
+   * (AWSCURRENT then) or names a version by id: a request naming another label, or any version id, is refused.
+   */
   readKey(): iam.PolicyStatement[] {
     const { rotatedSecret } = this.resources;
-    return this.secretStatements('ReadKeyInService', rotatedSecret, SECRET_READ);
+    const [read, ...keys] = this.secretStatements('ReadKeyInService', rotatedSecret, SECRET_READ);
+    return [
+      new iam.PolicyStatement({
+        sid: 'DescribeKeyInService',
+        actions: ['secretsmanager:DescribeSecret'],
+        resources: [fullSecretArn(rotatedSecret)],
+      }),
+      new iam.PolicyStatement({
+        sid: read?.sid,
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: read?.resources,
+        conditions: {
+          StringEqualsIfExists: { 'secretsmanager:VersionStage': 'AWSCURRENT' },
+          Null: { 'secretsmanager:VersionId': 'true' },
+        },
+      }),
+      ...keys,
+    ];
+  }
+
+  /**
+   * Read every version of the Stripe key secret: AWSPENDING during a rotation, AWSPREVIOUS after one, any
+   * version by id. For a workload that must accept the key being rolled in or out, not for one that charges.
+   */
+  readKeyVersions(): iam.PolicyStatement[] {
+    const { rotatedSecret } = this.resources;
+    return this.secretStatements('ReadKeyVersions', rotatedSecret, [
+      ...SECRET_READ,
+      'secretsmanager:ListSecretVersionIds',
+    ]);
   }
 
   /**
@@ -86,9 +121,9 @@ export class RotationGrants {
    * rotation, which `--stack NAME` uses instead of an ARN per flag.
    */
   operate(): iam.PolicyStatement[] {
-    const { rotatedSecret, stagedKeySecret, masterApiKeySecret, siteList, sitesParameterName } =
+    const { rotatedSecret, stagedKeySecret, masterApiKeySecret, siteList, sitesParameterName, stackArn } =
       this.resources;
-    return [
+    const statements = [
       ...this.secretStatements('OperateRotatedSecret', rotatedSecret, [
         ...SECRET_READ,
         'secretsmanager:ListSecretVersionIds',
@@ -98,16 +133,35 @@ export class RotationGrants {
       ...this.secretStatements('ReadStagedAndMasterKeys', [stagedKeySecret, masterApiKeySecret], SECRET_READ),
       ...this.ledgerStatements('OperateLedger', true),
       ...siteListReadStatements(this.scope, siteList, sitesParameterName, 'Operator'),
-      new iam.PolicyStatement({
-        sid: 'ReadStackOutputs',
-        actions: ['cloudformation:DescribeStacks'],
-        resources: [Stack.of(this.scope).stackId],
-      }),
     ];
+    if (stackArn !== undefined) {
+      statements.push(
+        new iam.PolicyStatement({
+          sid: 'ReadStackOutputs',
+          actions: ['cloudformation:DescribeStacks'],
+          resources: [stackArn],
+        }),
+      );
+    }
+    return statements;
   }
 
-  /** Adds `statements` to the grantee's principal policy, as one `Grant`. */
-  static grant(grantee: iam.IGrantable, statements: readonly iam.PolicyStatement[]): iam.Grant {
+  /**
+   * Adds `statements` to the grantee's principal policy, as one `Grant`. The secrets and keys grant nothing
+   * to another account through their resource policies, so an identity statement alone cannot work for a
+   * grantee there: synthesis warns.
+   */
+  grant(grantee: iam.IGrantable, statements: readonly iam.PolicyStatement[], name: string): iam.Grant {
+    const theirs = grantee.grantPrincipal.principalAccount;
+    const ours = Stack.of(this.scope).account;
+    if (theirs !== undefined && !Token.isUnresolved(theirs) && !Token.isUnresolved(ours) && theirs !== ours) {
+      Annotations.of(this.scope).addWarningV2(
+        `stripe-key-rotator:${name}:cross-account`,
+        `${name}(${grantee.grantPrincipal}): the grantee is in account ${theirs}, not ${ours}; the grant only adds ` +
+          "to the grantee's own policy and the secrets' resource policies do not let another account in, so it " +
+          'cannot work: grant a role in this account that the other account assumes',
+      );
+    }
     return statements
       .map((statement) =>
         iam.Grant.addToPrincipal({

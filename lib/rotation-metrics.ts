@@ -4,7 +4,13 @@
  */
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import { METRICS, type MetricName, POWERTOOLS_SETTINGS } from '../core/index.js';
+import {
+  METRICS,
+  type MetricName,
+  POWERTOOLS_SETTINGS,
+  WATCHDOG_INTERVAL_HOURS,
+  type WatchdogMetricName,
+} from '../core/index.js';
 
 /** How each metric is read when the caller does not say: counts of events summed, per-push figures at their maximum. */
 const DEFAULT_STATISTIC: Record<MetricName, string> = {
@@ -32,6 +38,36 @@ export function rotationMetric(
     dimensionsMap: { [METRICS.dimension]: serviceName },
     statistic: DEFAULT_STATISTIC[metricName],
     period: Duration.minutes(5),
+    ...options,
+  });
+}
+
+/**
+ * How the watchdog's metrics are read when the caller does not say, as its alarms read them: the age of
+ * the last rotation and of AWSPENDING at their lowest in the period (a late run does not inflate them),
+ * rotation enabled at its highest.
+ */
+const WATCHDOG_STATISTIC: Record<WatchdogMetricName, string> = {
+  HoursSinceLastRotation: cloudwatch.Stats.MINIMUM,
+  PendingAgeHours: cloudwatch.Stats.MINIMUM,
+  RotationEnabled: cloudwatch.Stats.MAXIMUM,
+};
+
+/**
+ * One of the watchdog's metrics for the deployment named `serviceName`.
+ * Defaults: the statistic above, the watchdog's interval as period.
+ */
+export function watchdogMetric(
+  serviceName: string,
+  metricName: WatchdogMetricName,
+  options: cloudwatch.MetricOptions = {},
+): cloudwatch.Metric {
+  return new cloudwatch.Metric({
+    namespace: POWERTOOLS_SETTINGS.metricsNamespace.default,
+    metricName,
+    dimensionsMap: { [METRICS.dimension]: serviceName },
+    statistic: WATCHDOG_STATISTIC[metricName],
+    period: Duration.hours(WATCHDOG_INTERVAL_HOURS),
     ...options,
   });
 }

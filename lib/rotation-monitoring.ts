@@ -45,6 +45,12 @@ export interface RotationMonitoringProps {
   readonly rotationRole: iam.IRole;
   /** The rotated secret's name, as a caller may pass it for `secretId`. */
   readonly rotatedSecretName: string;
+  /** Whether to create the alarms and the notification path's own topic. */
+  readonly alarms: boolean;
+  /** A new dashboard (`true`), none, or the caller's own, which receives the widgets. */
+  readonly dashboard: boolean | cloudwatch.Dashboard;
+  /** The new dashboard's name; absent, CloudFormation generates one. */
+  readonly dashboardName?: string;
 }
 
 export class RotationMonitoring {
@@ -57,17 +63,16 @@ export class RotationMonitoring {
    * Where the alarms on the notification path itself notify: its own topic and key, so that a broken
    * `topic`, topic policy or topic key cannot silence the alarm that says so.
    */
-  readonly pathTopic: sns.Topic;
-  /** The alarms on the notification path: rule delivery failures and dead letters. They notify `pathTopic`. */
-  readonly notificationPathAlarms: cloudwatch.Alarm[];
-  readonly errorsAlarm: cloudwatch.Alarm;
+  readonly pathTopic?: sns.Topic;
+  readonly errorsAlarm?: cloudwatch.Alarm;
   /** Failure notices EventBridge could not deliver. */
   readonly deadLetterQueue: sqs.Queue;
-  /** The notification path and the function's limits: rule delivery failures, dead letters, duration, throttles. */
-  readonly pathAlarms: cloudwatch.Alarm[];
-  /** A finished rotation left the key in service in the staged key secret too (its reset failed). */
-  readonly stagedKeyResetAlarm: cloudwatch.Alarm;
-  readonly dashboard: cloudwatch.Dashboard;
+  /**
+   * Every alarm created here, in dashboard order: errors, the notification path (rule delivery failures, dead
+   * letters), the function's limits (duration, throttles), the staged key reset. Empty without `alarms`.
+   */
+  readonly alarms: readonly cloudwatch.Alarm[];
+  readonly dashboard?: cloudwatch.Dashboard;
 
   /**
    * Creates the resources in `scope`. The order below is the order of the resources in the template and of
@@ -77,33 +82,41 @@ export class RotationMonitoring {
     const { serviceName, rotationFunction } = props;
     this.deadLetterQueue = createDeadLetterQueue(scope);
     this.topic = createNotificationsTopic(scope, props, this.deadLetterQueue);
-    this.pathTopic = createPathTopic(scope, props, this.deadLetterQueue);
+    if (props.alarms) this.pathTopic = createPathTopic(scope, props, this.deadLetterQueue);
     const delivery = { topic: this.topic, deadLetterQueue: this.deadLetterQueue };
     this.failureRule = createFailureRule(scope, props, delivery);
     this.tamperRule = createTamperRule(scope, props, delivery);
-    this.errorsAlarm = createErrorsAlarm(scope, serviceName, rotationFunction);
-    this.notificationPathAlarms = createPathAlarms(scope, {
-      serviceName,
-      pathTopic: this.pathTopic,
-      failureRule: this.failureRule,
-      tamperRule: this.tamperRule,
-      deadLetterQueue: this.deadLetterQueue,
-    });
-    const limitAlarms = createLimitAlarms(scope, serviceName, rotationFunction, props.timeout);
-    for (const alarm of limitAlarms) alarm.addAlarmAction(new SnsAction(this.topic));
-    this.pathAlarms = [...this.notificationPathAlarms, ...limitAlarms];
-    this.stagedKeyResetAlarm = createStagedKeyResetAlarm(scope, serviceName);
-    this.stagedKeyResetAlarm.addAlarmAction(new SnsAction(this.topic));
+    const alarms: cloudwatch.Alarm[] = [];
+    /** The alarms that notify `topic` (the notification path's notify `pathTopic`). */
+    const onTopic: cloudwatch.Alarm[] = [];
+    if (this.pathTopic !== undefined) {
+      this.errorsAlarm = createErrorsAlarm(scope, serviceName, rotationFunction);
+      const pathAlarms = createPathAlarms(scope, {
+        serviceName,
+        pathTopic: this.pathTopic,
+        failureRule: this.failureRule,
+        tamperRule: this.tamperRule,
+        deadLetterQueue: this.deadLetterQueue,
+      });
+      const limitAlarms = createLimitAlarms(scope, serviceName, rotationFunction, props.timeout);
+      for (const alarm of limitAlarms) alarm.addAlarmAction(new SnsAction(this.topic));
+      const stagedKeyResetAlarm = createStagedKeyResetAlarm(scope, serviceName);
+      stagedKeyResetAlarm.addAlarmAction(new SnsAction(this.topic));
+      alarms.push(this.errorsAlarm, ...pathAlarms, ...limitAlarms, stagedKeyResetAlarm);
+      onTopic.push(...limitAlarms, stagedKeyResetAlarm);
+    }
     allowRulesToPublish(scope, this.topic, 'RulesPublish', [this.failureRule, this.tamperRule]);
-    allowAlarmsToPublish(scope, this.topic, 'RotationAlarmsPublish', [
-      ...limitAlarms,
-      this.stagedKeyResetAlarm,
-    ]);
-    this.dashboard = createDashboard(scope, {
-      serviceName,
-      rotationFunction,
-      timeout: props.timeout,
-      alarms: [this.errorsAlarm, ...this.pathAlarms, this.stagedKeyResetAlarm],
-    });
+    if (onTopic.length > 0) allowAlarmsToPublish(scope, this.topic, 'RotationAlarmsPublish', onTopic);
+    this.alarms = alarms;
+    if (props.dashboard !== false) {
+      this.dashboard = createDashboard(scope, {
+        serviceName,
+        dashboardName: props.dashboardName,
+        existing: props.dashboard === true ? undefined : props.dashboard,
+        rotationFunction,
+        timeout: props.timeout,
+        alarms,
+      });
+    }
   }
 }

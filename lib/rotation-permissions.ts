@@ -10,7 +10,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { LEDGER_TABLE_SCHEMA } from '../core/index.js';
-import type { SiteListParameter } from './site-list.js';
+import type { SiteListChoice } from './site-list.js';
 import { siteListReadStatements } from './site-list-access.js';
 
 /** What the function works on. */
@@ -22,7 +22,7 @@ export interface RotationResources {
   readonly ledgerTable: dynamodb.ITable;
   /** The `SITES_PARAMETER` value. */
   readonly sitesParameterName: string;
-  readonly siteList: SiteListParameter['choice'];
+  readonly siteList: SiteListChoice;
 }
 
 /**

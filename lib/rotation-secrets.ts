@@ -1,6 +1,6 @@
 /**
  * The three secrets a rotation uses, created when not adopted: the rotated secret (the key in service), the
- * staged key secret (the next key) and the sites' master API key. Names derive from the service name.
+ * staged key secret (the next key) and the sites' master API key. Named only when a name prefix is given.
  */
 import { type RemovalPolicy, SecretValue, Validations } from 'aws-cdk-lib';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -10,6 +10,8 @@ import { type KeyMode, NOTHING_STAGED } from '../core/index.js';
 
 export interface RotationSecretsProps {
   readonly serviceName: string;
+  /** Names the secrets `<namePrefix>/...`; absent, CloudFormation generates their names. */
+  readonly namePrefix?: string;
   readonly keyMode: KeyMode;
   readonly encryptionKey?: kms.IKey;
   readonly removalPolicy: RemovalPolicy;
@@ -35,7 +37,7 @@ export function createRotationSecrets(scope: Construct, props: RotationSecretsPr
     value: Pick<secretsmanager.SecretProps, 'generateSecretString' | 'secretStringValue'>,
   ) =>
     new secretsmanager.Secret(scope, secretId, {
-      secretName: `${serviceName}/${name}`,
+      secretName: props.namePrefix === undefined ? undefined : `${props.namePrefix}/${name}`,
       description,
       encryptionKey: props.encryptionKey,
       removalPolicy: props.removalPolicy,
@@ -45,6 +47,10 @@ export function createRotationSecrets(scope: Construct, props: RotationSecretsPr
   // CloudFormation rewrites a secret's value (and the parameter's) when these properties change, so
   // they depend only on keyMode and serviceName, which a deployment in service never changes.
   const placeholder = { generateSecretString: { passwordLength: 48, excludePunctuation: true } };
+  const rotatedName =
+    props.namePrefix === undefined
+      ? `the Stripe key secret of ${serviceName}`
+      : `${props.namePrefix}/stripe-secret-key`;
 
   const rotatedSecret =
     props.rotatedSecret ??
@@ -61,7 +67,7 @@ export function createRotationSecrets(scope: Construct, props: RotationSecretsPr
       'StagedKeySecret',
       'staged-stripe-secret-key',
       `Next Stripe ${keyMode} secret key for ${serviceName}: write the new sk_${keyMode}_ key ` +
-        `here, then "Rotate secret immediately" on ${serviceName}/stripe-secret-key. "${NOTHING_STAGED.placeholder}" = nothing staged.`,
+        `here, then "Rotate secret immediately" on ${rotatedName}. "${NOTHING_STAGED.placeholder}" = nothing staged.`,
       { secretStringValue: SecretValue.unsafePlainText(NOTHING_STAGED.placeholder) },
     );
   const masterApiKeySecret =

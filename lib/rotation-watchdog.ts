@@ -18,7 +18,6 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import {
-  METRICS,
   POWERTOOLS_SETTINGS,
   STALENESS_ADVICE,
   WATCHDOG_ALARM_PERIODS,
@@ -27,6 +26,7 @@ import {
   type WatchdogMetricName,
 } from '../core/index.js';
 import { handlerAsset } from './handler-asset.js';
+import { watchdogMetric } from './rotation-metrics.js';
 import { allowAlarmsToPublish } from './topic-access.js';
 
 export interface RotationWatchdogProps {
@@ -37,14 +37,30 @@ export interface RotationWatchdogProps {
   readonly pendingMaxHours: number;
   readonly logRetention: logs.RetentionDays;
   readonly removalPolicy: RemovalPolicy;
+  /** Whether to alarm on the metrics (the construct's `alarms` prop). */
+  readonly alarms: boolean;
 }
 
-export class RotationWatchdog {
-  readonly function: lambda.Function;
-  readonly schedule: events.Rule;
-  readonly overdueAlarm: cloudwatch.Alarm;
-  readonly pendingAlarm: cloudwatch.Alarm;
-  readonly disabledAlarm: cloudwatch.Alarm;
+/** The staleness watchdog of a `StripeKeyRotation`: its function, its schedule and its alarms. */
+export interface IRotationWatchdog {
+  /** Publishes the rotated secret's rotation state as metrics. */
+  readonly function: lambda.IFunction;
+  /** Runs the function every `WATCHDOG_INTERVAL_HOURS`. */
+  readonly schedule: events.IRule;
+  /** No rotation succeeded for longer than `overdueAfter`; absent with `alarms: false`. */
+  readonly overdueAlarm?: cloudwatch.IAlarm;
+  /** An AWSPENDING version older than `pendingMaxAge`; absent with `alarms: false`. */
+  readonly pendingAlarm?: cloudwatch.IAlarm;
+  /** Rotation disabled on the rotated secret; absent with `alarms: false`. */
+  readonly disabledAlarm?: cloudwatch.IAlarm;
+}
+
+export class RotationWatchdog implements IRotationWatchdog {
+  readonly function: lambda.IFunction;
+  readonly schedule: events.IRule;
+  readonly overdueAlarm?: cloudwatch.Alarm;
+  readonly pendingAlarm?: cloudwatch.Alarm;
+  readonly disabledAlarm?: cloudwatch.Alarm;
 
   /** Creates the resources in `scope` (ids Watchdog*). */
   constructor(scope: Construct, props: RotationWatchdogProps) {
@@ -73,7 +89,7 @@ export class RotationWatchdog {
       }),
     );
 
-    this.function = new lambda.Function(scope, 'WatchdogFunction', {
+    const watchdogFunction = new lambda.Function(scope, 'WatchdogFunction', {
       // Pre-built like the rotation function (scripts/build.ts).
       code: lambda.Code.fromAsset(handlerAsset('watchdog')),
       handler: 'index.handler',
@@ -94,17 +110,19 @@ export class RotationWatchdog {
       },
     });
 
-    this.schedule = new events.Rule(scope, 'WatchdogSchedule', {
+    this.function = watchdogFunction;
+    const schedule = new events.Rule(scope, 'WatchdogSchedule', {
       description: `Runs the rotation watchdog of ${serviceName}.`,
       schedule: events.Schedule.rate(Duration.hours(WATCHDOG_INTERVAL_HOURS)),
-      targets: [new targets.LambdaFunction(this.function, { retryAttempts: 2 })],
+      targets: [new targets.LambdaFunction(watchdogFunction, { retryAttempts: 2 })],
     });
+    this.schedule = schedule;
     // A run that never happens is already an alert: its alarms treat missing data as breaching.
     const missedRunIsAlarmed =
       'A lost watchdog run publishes no metric, and every watchdog alarm treats missing data as breaching ' +
       '(3 hours): the loss is notified without a dead-letter queue to watch.';
-    Validations.of(this.schedule).acknowledge({ id: 'Serverless-EventBusDLQ', reason: missedRunIsAlarmed });
-    Validations.of(this.function).acknowledge(
+    Validations.of(schedule).acknowledge({ id: 'Serverless-EventBusDLQ', reason: missedRunIsAlarmed });
+    Validations.of(watchdogFunction).acknowledge(
       { id: 'Serverless-LambdaDLQ', reason: missedRunIsAlarmed },
       {
         id: 'Serverless-LambdaTracing',
@@ -114,22 +132,16 @@ export class RotationWatchdog {
       },
     );
 
+    if (!props.alarms) return;
     const alarm = (
       id: string,
       metricName: WatchdogMetricName,
-      statistic: string,
       comparisonOperator: cloudwatch.ComparisonOperator,
       threshold: number,
       what: string,
       todo: string,
     ) => {
-      const created = new cloudwatch.Metric({
-        namespace: POWERTOOLS_SETTINGS.metricsNamespace.default,
-        metricName,
-        dimensionsMap: { [METRICS.dimension]: serviceName },
-        statistic,
-        period: Duration.hours(WATCHDOG_INTERVAL_HOURS),
-      }).createAlarm(scope, `Watchdog${id}`, {
+      const created = watchdogMetric(serviceName, metricName).createAlarm(scope, `Watchdog${id}`, {
         alarmDescription:
           `${what} (${serviceName}). ${todo} Also fires when the watchdog stopped reporting for ` +
           `${WATCHDOG_ALARM_PERIODS} hours: then read log group ${logGroup.logGroupName}.`,
@@ -146,7 +158,6 @@ export class RotationWatchdog {
     this.overdueAlarm = alarm(
       'OverdueAlarm',
       'HoursSinceLastRotation',
-      cloudwatch.Stats.MINIMUM,
       above,
       props.overdueAfterHours,
       `No rotation succeeded in the last ${props.overdueAfterHours} hours (schedule period plus window)`,
@@ -155,7 +166,6 @@ export class RotationWatchdog {
     this.pendingAlarm = alarm(
       'PendingAlarm',
       'PendingAgeHours',
-      cloudwatch.Stats.MINIMUM,
       above,
       props.pendingMaxHours,
       `An AWSPENDING version is older than ${props.pendingMaxHours} hours`,
@@ -164,7 +174,6 @@ export class RotationWatchdog {
     this.disabledAlarm = alarm(
       'DisabledAlarm',
       'RotationEnabled',
-      cloudwatch.Stats.MAXIMUM,
       cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
       1,
       'Rotation is disabled on the rotated secret',
@@ -174,7 +183,10 @@ export class RotationWatchdog {
     allowAlarmsToPublish(scope, props.topic, 'WatchdogAlarmsPublish', this.alarms);
   }
 
+  /** The alarms, none with `alarms: false`. */
   get alarms(): cloudwatch.Alarm[] {
-    return [this.overdueAlarm, this.pendingAlarm, this.disabledAlarm];
+    return [this.overdueAlarm, this.pendingAlarm, this.disabledAlarm].filter(
+      (alarm): alarm is cloudwatch.Alarm => alarm !== undefined,
+    );
   }
 }

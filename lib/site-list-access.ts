@@ -6,12 +6,12 @@
 import { Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
-import type { SiteListParameter } from './site-list.js';
+import type { SiteListChoice } from './site-list.js';
 
 /** The statements that let a principal read the site list; `sidPrefix` keeps sids unique per policy. */
 export function siteListReadStatements(
   scope: Construct,
-  siteList: SiteListParameter['choice'],
+  siteList: SiteListChoice,
   sitesParameterName: string,
   sidPrefix = '',
 ): iam.PolicyStatement[] {

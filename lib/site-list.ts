@@ -24,7 +24,8 @@ export interface NewSiteListOptions {
   readonly parameterName?: string;
 }
 
-type SiteListChoice =
+/** What a `SiteListParameter` stands for; internal to the construct, never part of its API. */
+export type SiteListChoice =
   | { readonly kind: 'new'; readonly parameterName?: string }
   | { readonly kind: 'name' | 'path'; readonly parameter: string; readonly decryptionKey?: IKey };
 
@@ -59,7 +60,20 @@ export class SiteListParameter {
     return new SiteListParameter({ kind: 'path', parameter: path, decryptionKey: options.decryptionKey });
   }
 
-  private constructor(readonly choice: SiteListChoice) {}
+  private constructor(choice: SiteListChoice) {
+    CHOICES.set(this, choice);
+  }
+}
+
+/** Kept beside the class rather than on it, so that the published type shows no internal shape. */
+const CHOICES = new WeakMap<SiteListParameter, SiteListChoice>();
+
+/** What `siteList` stands for (every instance is made by a factory above, so one is always recorded). */
+export function siteListChoice(siteList: SiteListParameter): SiteListChoice {
+  const choice = CHOICES.get(siteList);
+  if (choice === undefined)
+    throw new ConfigurationError('siteList: use SiteListParameter.create/fromName/fromPath');
+  return choice;
 }
 
 /** The function's own SITES_PARAMETER rule (core/contract.ts), applied at synth instead of at rotation time. */

@@ -15,25 +15,312 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
-import { Construct } from 'constructs';
+import type { aws_secretsmanager as secretsmanagerRefs } from 'aws-cdk-lib/interfaces';
+import { Construct, type IConstruct } from 'constructs';
+import { ConfigurationError, type MetricName, type WatchdogMetricName } from '../core/index.js';
 import { rotationFailurePattern } from './failure-rule.js';
 import { createLedgerTable } from './ledger-table.js';
 import type { StripeKeyRotationProps } from './props.js';
 import { resolveProps } from './resolve-props.js';
 import { createRotationFunction } from './rotation-function.js';
 import { RotationGrants } from './rotation-grants.js';
-import { rotationMetric } from './rotation-metrics.js';
+import { rotationMetric, watchdogMetric } from './rotation-metrics.js';
 import { RotationMonitoring } from './rotation-monitoring.js';
 import { grantRotationPermissions } from './rotation-permissions.js';
 import { createRotationSecrets } from './rotation-secrets.js';
-import { RotationWatchdog } from './rotation-watchdog.js';
+import { type IRotationWatchdog, RotationWatchdog } from './rotation-watchdog.js';
 import { SecretGuards } from './secret-guards.js';
-import { SiteListParameter } from './site-list.js';
+import { SiteListParameter, siteListChoice } from './site-list.js';
 import { allowSuccessNotices } from './success-notices.js';
 
+/** A Stripe key rotation, deployed here (`StripeKeyRotation`) or elsewhere (`StripeKeyRotation.fromAttributes`). */
+export interface IStripeKeyRotation extends IConstruct {
+  /** The deployment's name: the metrics' `service` dimension. */
+  readonly serviceName: string;
+  /** The secret being rotated; its AWSCURRENT version is the key in service. */
+  readonly rotatedSecret: secretsmanager.ISecret;
+  /** Where an operator stages the next key before starting a rotation. */
+  readonly stagedKeySecret: secretsmanager.ISecret;
+  /** The sites' master API key, sent as `X-API-Key` with every push. */
+  readonly masterApiKeySecret: secretsmanager.ISecret;
+  /** The `SITES_PARAMETER` value: a parameter name, or a path ending in `/`. */
+  readonly sitesParameterName: string;
+  /** The propagation ledger. */
+  readonly ledgerTable: dynamodb.ITable;
+  /** The rotation function Secrets Manager invokes for each of the four steps. */
+  readonly rotationFunction: lambda.IFunction;
+
+  /** Lets `grantee` read the Stripe key in service: the rotated secret's AWSCURRENT version only. */
+  grantReadKey(grantee: iam.IGrantable): iam.Grant;
+  /** Lets `grantee` read every version of the rotated secret (AWSPENDING, AWSPREVIOUS, by id). */
+  grantReadKeyVersions(grantee: iam.IGrantable): iam.Grant;
+  /** Lets `grantee` stage the next key (the CLI's `stage`). */
+  grantStageKey(grantee: iam.IGrantable): iam.Grant;
+  /** Lets `grantee` start a rotation. */
+  grantStartRotation(grantee: iam.IGrantable): iam.Grant;
+  /** Lets `grantee` run the CLI's `status`, `plan`, `rotate` and `abort`. */
+  grantOperate(grantee: iam.IGrantable): iam.Grant;
+
+  /** Rotations that finished (AWSCURRENT moved). */
+  metricRotationSucceeded(options?: cloudwatch.MetricOptions): cloudwatch.Metric;
+  /** Rotation steps that failed. */
+  metricStepFailed(options?: cloudwatch.MetricOptions): cloudwatch.Metric;
+  /** Sites holding the new key at the end of a push. */
+  metricSitesConfirmed(options?: cloudwatch.MetricOptions): cloudwatch.Metric;
+  /** Sites that did not confirm at the end of a push. */
+  metricSitesFailed(options?: cloudwatch.MetricOptions): cloudwatch.Metric;
+  /** Sites not contacted in a push (a canary failed, or the deadline came). */
+  metricSitesNotAttempted(options?: cloudwatch.MetricOptions): cloudwatch.Metric;
+  /** Staged key secret resets that failed after a rotation finished. */
+  metricStagedKeyResetFailed(options?: cloudwatch.MetricOptions): cloudwatch.Metric;
+  /** How long the push of a setSecret step took, in milliseconds. */
+  metricPushDuration(options?: cloudwatch.MetricOptions): cloudwatch.Metric;
+  /** The watchdog's hours since the last successful rotation. */
+  metricHoursSinceLastRotation(options?: cloudwatch.MetricOptions): cloudwatch.Metric;
+  /** The watchdog's age in hours of an AWSPENDING version not yet current (0 when none). */
+  metricPendingAgeHours(options?: cloudwatch.MetricOptions): cloudwatch.Metric;
+  /** The watchdog's 1 while rotation is enabled on the rotated secret, 0 otherwise. */
+  metricRotationEnabled(options?: cloudwatch.MetricOptions): cloudwatch.Metric;
+}
+
+/** A rotation deployed elsewhere (another stack or app), for its grants and metrics. */
+export interface StripeKeyRotationAttributes {
+  /** Its `serviceName` (the `ServiceName` output of a stack holding it). */
+  readonly serviceName: string;
+  readonly rotatedSecret: secretsmanager.ISecret;
+  readonly stagedKeySecret: secretsmanager.ISecret;
+  readonly masterApiKeySecret: secretsmanager.ISecret;
+  readonly ledgerTable: dynamodb.ITable;
+  readonly rotationFunction: lambda.IFunction;
+  /** Its site list: `SiteListParameter.fromName` or `fromPath` with what it deployed. */
+  readonly siteList: SiteListParameter;
+  /**
+   * The stack holding it, whose outputs `grantOperate` lets operators read (`--stack`).
+   *
+   * @default - no `cloudformation:DescribeStacks`: operators name the resources with flags
+   */
+  readonly stackName?: string;
+}
+
+/**
+ * The grants and metrics, common to a deployed and an imported rotation. A deployed one also lets grantees
+ * through the resource policies of the secrets it owns (`SecretGuards`); an imported one cannot change
+ * those policies, so its `grantStageKey` and `grantOperate` grantees must be named in the deployed
+ * instance's `operatorPrincipals`.
+ */
+abstract class StripeKeyRotationBase extends Construct implements IStripeKeyRotation {
+  abstract readonly serviceName: string;
+  abstract readonly rotatedSecret: secretsmanager.ISecret;
+  abstract readonly stagedKeySecret: secretsmanager.ISecret;
+  abstract readonly masterApiKeySecret: secretsmanager.ISecret;
+  abstract readonly sitesParameterName: string;
+  abstract readonly ledgerTable: dynamodb.ITable;
+  abstract readonly rotationFunction: lambda.IFunction;
+  /** The statements each grant adds. */
+  protected abstract readonly grants: RotationGrants;
+  /** The owned secrets' resource-policy guards; none for an imported rotation. */
+  protected abstract readonly guards?: SecretGuards;
+
+  /**
+   * Lets `grantee` read the Stripe key in service, e.g. a payment workload: `GetSecretValue` of the rotated
+   * secret's AWSCURRENT only (a request naming AWSPENDING, AWSPREVIOUS or a version id is refused), and
+   * `kms:Decrypt` through Secrets Manager when the secret has a customer managed key. Synthesis warns for a
+   * grantee in another account (an identity grant alone cannot reach these secrets).
+   */
+  grantReadKey(grantee: iam.IGrantable): iam.Grant {
+    return this.grants.grant(grantee, this.grants.readKey(), 'grantReadKey');
+  }
+
+  /**
+   * Lets `grantee` read every version of the rotated secret: AWSPENDING during a rotation, AWSPREVIOUS after
+   * one, any version by id, and list them. For a workload that must accept the key being rolled in or out.
+   */
+  grantReadKeyVersions(grantee: iam.IGrantable): iam.Grant {
+    return this.grants.grant(grantee, this.grants.readKeyVersions(), 'grantReadKeyVersions');
+  }
+
+  /**
+   * Lets `grantee` stage the next key (the CLI's `stage`: write the staged secret, compare with the keys in
+   * service). A role or user grantee is also let through the staged secret's read guard; any other grantee (a
+   * group) is not, and synthesis warns: name its roles or users in `operatorPrincipals`.
+   */
+  grantStageKey(grantee: iam.IGrantable): iam.Grant {
+    this.guards?.letReadStaged(grantee, 'grantStageKey');
+    return this.grants.grant(grantee, this.grants.stageKey(), 'grantStageKey');
+  }
+
+  /** Lets `grantee` start a rotation (`RotateSecret`, and the invoke right on the function it requires). */
+  grantStartRotation(grantee: iam.IGrantable): iam.Grant {
+    return this.grants.grant(grantee, this.grants.startRotation(), 'grantStartRotation');
+  }
+
+  /**
+   * Lets `grantee` run the CLI's `status`, `plan`, `rotate` and `abort` (the `operatorPolicy` statements),
+   * and read the outputs of the stack holding the rotation (`--stack`). A role or user grantee is also let
+   * through the rotated secret's resource policy, which `abort` needs; any other grantee (a group) is not,
+   * and synthesis warns: name its roles or users in `operatorPrincipals`.
+   */
+  grantOperate(grantee: iam.IGrantable): iam.Grant {
+    this.guards?.letWrite(grantee);
+    this.guards?.letReadStaged(grantee, 'grantOperate');
+    return this.grants.grant(grantee, this.grants.operate(), 'grantOperate');
+  }
+
+  /**
+   * Rotations that finished (AWSCURRENT moved).
+   * @default - sum over 5 minutes
+   */
+  metricRotationSucceeded(options?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('RotationSucceeded', options);
+  }
+
+  /**
+   * Rotation steps that failed (any step, any reason).
+   * @default - sum over 5 minutes
+   */
+  metricStepFailed(options?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('RotationStepFailed', options);
+  }
+
+  /**
+   * Sites holding the new key at the end of a push.
+   * @default - maximum over 5 minutes
+   */
+  metricSitesConfirmed(options?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('SitesConfirmed', options);
+  }
+
+  /**
+   * Sites that did not confirm at the end of a push.
+   * @default - maximum over 5 minutes
+   */
+  metricSitesFailed(options?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('SitesFailed', options);
+  }
+
+  /**
+   * Sites not contacted in a push: a canary failed first, or the function's deadline came.
+   * @default - maximum over 5 minutes
+   */
+  metricSitesNotAttempted(options?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('SitesNotAttempted', options);
+  }
+
+  /**
+   * Staged key secret resets that failed after a rotation finished: that secret still holds the key in
+   * service until a replayed finishSecret or the next rotation resets it.
+   * @default - sum over 5 minutes
+   */
+  metricStagedKeyResetFailed(options?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('StagedKeyResetFailed', options);
+  }
+
+  /**
+   * How long the push of a setSecret step took, in milliseconds.
+   * @default - maximum over 5 minutes
+   */
+  metricPushDuration(options?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('PushDuration', options);
+  }
+
+  /**
+   * The watchdog's hours since the last successful rotation (since creation when never rotated); no data
+   * without the watchdog.
+   * @default - minimum over the watchdog's interval
+   */
+  metricHoursSinceLastRotation(options?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.watchdogMetric('HoursSinceLastRotation', options);
+  }
+
+  /**
+   * The watchdog's age in hours of an AWSPENDING version not yet current, 0 when there is none.
+   * @default - minimum over the watchdog's interval
+   */
+  metricPendingAgeHours(options?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.watchdogMetric('PendingAgeHours', options);
+  }
+
+  /**
+   * The watchdog's 1 while rotation is enabled on the rotated secret, 0 otherwise.
+   * @default - maximum over the watchdog's interval
+   */
+  metricRotationEnabled(options?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.watchdogMetric('RotationEnabled', options);
+  }
+
+  private metric(name: MetricName, options?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return rotationMetric(this.serviceName, name, options);
+  }
+
+  private watchdogMetric(name: WatchdogMetricName, options?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return watchdogMetric(this.serviceName, name, options);
+  }
+}
+
+/** A rotation deployed elsewhere: grants and metrics only. */
+class ImportedStripeKeyRotation extends StripeKeyRotationBase {
+  readonly serviceName: string;
+  readonly rotatedSecret: secretsmanager.ISecret;
+  readonly stagedKeySecret: secretsmanager.ISecret;
+  readonly masterApiKeySecret: secretsmanager.ISecret;
+  readonly sitesParameterName: string;
+  readonly ledgerTable: dynamodb.ITable;
+  readonly rotationFunction: lambda.IFunction;
+  protected readonly grants: RotationGrants;
+  protected readonly guards = undefined;
+
+  constructor(scope: Construct, id: string, attrs: StripeKeyRotationAttributes) {
+    super(scope, id);
+    const siteList = siteListChoice(attrs.siteList);
+    if (siteList.kind === 'new') {
+      throw new ConfigurationError(
+        `StripeKeyRotation.fromAttributes ${this.node.path}: siteList must be SiteListParameter.fromName or fromPath with the deployed parameter`,
+      );
+    }
+    this.serviceName = attrs.serviceName;
+    this.rotatedSecret = attrs.rotatedSecret;
+    this.stagedKeySecret = attrs.stagedKeySecret;
+    this.masterApiKeySecret = attrs.masterApiKeySecret;
+    this.sitesParameterName = siteList.parameter;
+    this.ledgerTable = attrs.ledgerTable;
+    this.rotationFunction = attrs.rotationFunction;
+    const stack = Stack.of(this);
+    this.grants = new RotationGrants(this, {
+      rotatedSecret: this.rotatedSecret,
+      stagedKeySecret: this.stagedKeySecret,
+      masterApiKeySecret: this.masterApiKeySecret,
+      ledgerTable: this.ledgerTable,
+      rotationFunction: this.rotationFunction,
+      siteList,
+      sitesParameterName: this.sitesParameterName,
+      stackArn:
+        attrs.stackName === undefined
+          ? undefined
+          : stack.formatArn({
+              service: 'cloudformation',
+              resource: 'stack',
+              resourceName: `${attrs.stackName}/*`,
+            }),
+    });
+  }
+}
+
 /** Deploys the rotation of one Stripe secret key across a fleet of sites. */
-export class StripeKeyRotation extends Construct {
-  /** The deployment's name: the metrics' `service` dimension, the prefix of the secret names, the dashboard. */
+export class StripeKeyRotation extends StripeKeyRotationBase {
+  /**
+   * A rotation deployed elsewhere, for its grants and metrics. Its grants are identity statements only:
+   * the secrets' resource policies belong to the stack that deployed it, so grantees of `grantStageKey` and
+   * `grantOperate` must be named in that instance's `operatorPrincipals`.
+   */
+  static fromAttributes(
+    scope: Construct,
+    id: string,
+    attrs: StripeKeyRotationAttributes,
+  ): IStripeKeyRotation {
+    return new ImportedStripeKeyRotation(scope, id, attrs);
+  }
+
+  /** The deployment's name: the metrics' `service` dimension and the Powertools `service` of its logs. */
   readonly serviceName: string;
   /** The secret being rotated; its AWSCURRENT version is the key in service. */
   readonly rotatedSecret: secretsmanager.ISecret;
@@ -44,58 +331,66 @@ export class StripeKeyRotation extends Construct {
   /** The `SITES_PARAMETER` value: a parameter name, or a path ending in `/`. */
   readonly sitesParameterName: string;
   /** The parameter this construct created, when it created one. */
-  readonly sitesParameter?: ssm.StringParameter;
+  readonly sitesParameter?: ssm.IStringParameter;
   /** The propagation ledger: per-rotation site-list snapshot, per-site results, what each site holds. */
   readonly ledgerTable: dynamodb.ITable;
   /** The rotation function Secrets Manager invokes for each of the four steps. */
-  readonly rotationFunction: lambda.Function;
+  readonly rotationFunction: lambda.IFunction;
   /** The function's logs: one structured line per step and per site result, never a secret. */
-  readonly logGroup: logs.LogGroup;
+  readonly logGroup: logs.ILogGroup;
   /**
-   * The rotation schedule of the rotated secret. The L1 resource, not aws-cdk-lib's `RotationSchedule`: that
-   * L2 offers no schedule window and would grant the function `GetRandomPassword` on `*` and KMS use not
-   * tied to the secret (every permission of the function is in rotation-permissions.ts).
+   * The rotation schedule of the rotated secret: an L1 resource underneath, not aws-cdk-lib's
+   * `RotationSchedule`, which offers no schedule window and would grant the function `GetRandomPassword` on
+   * `*` and KMS use not tied to the secret (every permission of the function is in rotation-permissions.ts).
    */
-  readonly rotationSchedule: secretsmanager.CfnRotationSchedule;
+  readonly rotationSchedule: secretsmanagerRefs.IRotationScheduleRef;
   /**
-   * Where failed, abandoned and failed-test rotations and every alarm in `alarms` are announced: the
+   * Where failed, abandoned and failed-test rotations and the alarms in `alarms` are announced: the
    * `notificationsTopic` prop, or the topic the construct created.
    */
   readonly notificationsTopic: sns.ITopic;
   /** The EventBridge rule that turns Secrets Manager's rotation failure events into notifications. */
-  readonly failureRule: events.Rule;
+  readonly failureRule: events.IRule;
   /**
    * The EventBridge rule that announces, on the notifications topic, each change to the rotated secret's
    * value, labels or resource policy made by anyone but the rotation function (CloudTrail management events:
    * the account needs a trail in this region).
    */
-  readonly tamperRule: events.Rule;
+  readonly tamperRule: events.IRule;
   /**
    * Where the alarms on the notification path itself (rule delivery failures, dead letters) notify: a topic
    * and key of their own, so that a broken notifications topic or key cannot silence them. Subscribed with
-   * `notificationEmails`; subscribe a pager here too.
+   * `notificationEmails`; subscribe a pager here too. Absent with `alarms: false`.
    */
-  readonly notificationPathTopic: sns.ITopic;
-  /** Alarm on the function's errors (any failed step); on the dashboard, not notified (the failure rule is). */
-  readonly errorsAlarm: cloudwatch.Alarm;
+  readonly notificationPathTopic?: sns.ITopic;
+  /**
+   * Alarm on the function's errors (any failed step); on the dashboard, not notified (the failure rule is).
+   * Absent with `alarms: false`.
+   */
+  readonly errorsAlarm?: cloudwatch.IAlarm;
   /**
    * Every alarm this construct creates: function errors, the notification path (rule delivery failures,
    * dead letters), the function's limits (duration near the timeout, throttles) and staleness (overdue,
-   * stuck AWSPENDING, rotation disabled). Add your own actions to them, e.g. a paging system.
+   * stuck AWSPENDING, rotation disabled). Add your own actions to them, e.g. a paging system. Empty with
+   * `alarms: false`.
    */
   readonly alarms: readonly cloudwatch.IAlarm[];
-  /** Rotation outcomes, site counts and push duration against the timeout. */
-  readonly dashboard: cloudwatch.Dashboard;
+  /**
+   * The dashboard holding the rotation's widgets: the one created, or the one given as `dashboard`.
+   * Absent with `dashboard: false`.
+   */
+  readonly dashboard?: cloudwatch.Dashboard;
   /**
    * A managed policy holding exactly what the operator CLI's `status`, `plan`, `rotate` and `abort` need
-   * (the statements of `grantOperate`): attach it to the operators' role or group.
+   * (the statements of `grantOperate`): attach it to the operators' role or group. Absent with
+   * `operatorPolicy: false`.
    */
-  readonly operatorPolicy: iam.ManagedPolicy;
-  readonly #grants: RotationGrants;
+  readonly operatorPolicy?: iam.IManagedPolicy;
+  /** Staleness detection: rotation disabled, overdue, or stuck with an old AWSPENDING. Absent with `watchdog: false`. */
+  readonly watchdog?: IRotationWatchdog;
+  protected readonly grants: RotationGrants;
   /** The owned secrets' resource-policy guards, and who the grants let through them. */
-  readonly #guards: SecretGuards;
-  /** Staleness detection: rotation disabled, overdue, or stuck with an old AWSPENDING. */
-  readonly watchdog: RotationWatchdog;
+  protected readonly guards: SecretGuards;
 
   constructor(scope: Construct, id: string, props: StripeKeyRotationProps) {
     super(scope, id);
@@ -106,6 +401,7 @@ export class StripeKeyRotation extends Construct {
 
     const secrets = createRotationSecrets(this, {
       serviceName: settings.serviceName,
+      namePrefix: props.namePrefix,
       keyMode: props.keyMode,
       encryptionKey: props.encryptionKey,
       removalPolicy,
@@ -117,16 +413,20 @@ export class StripeKeyRotation extends Construct {
     this.stagedKeySecret = secrets.stagedKeySecret;
     this.masterApiKeySecret = secrets.masterApiKeySecret;
 
-    const siteList = (props.siteList ?? SiteListParameter.create()).choice;
+    const siteList = siteListChoice(props.siteList ?? SiteListParameter.create());
     if (siteList.kind === 'new') {
-      this.sitesParameterName = siteList.parameterName ?? `/${settings.serviceName}/sites`;
-      this.sitesParameter = new ssm.StringParameter(this, 'SitesParameter', {
-        parameterName: this.sitesParameterName,
+      const parameterName =
+        siteList.parameterName ?? (props.namePrefix === undefined ? undefined : `/${props.namePrefix}/sites`);
+      const sitesParameter = new ssm.StringParameter(this, 'SitesParameter', {
+        parameterName,
         description: `Sites receiving the Stripe ${props.keyMode} key from ${settings.serviceName}: one https URL per line.`,
         stringValue: '# one https URL per line; lines starting with # are ignored',
         tier: ssm.ParameterTier.STANDARD,
       });
-      this.sitesParameter.applyRemovalPolicy(removalPolicy);
+      sitesParameter.applyRemovalPolicy(removalPolicy);
+      this.sitesParameter = sitesParameter;
+      // A given name stays literal in the policies; a generated one is known at deploy only.
+      this.sitesParameterName = parameterName ?? sitesParameter.parameterName;
     } else {
       this.sitesParameterName = siteList.parameter;
     }
@@ -156,7 +456,7 @@ export class StripeKeyRotation extends Construct {
     });
 
     // Only the secrets this construct created get guards: an adopted one's policy is its owner's.
-    this.#guards = new SecretGuards(this, {
+    this.guards = new SecretGuards(this, {
       rotatedSecret: this.rotatedSecret,
       stagedKeySecret: this.stagedKeySecret,
       adopted: {
@@ -168,7 +468,7 @@ export class StripeKeyRotation extends Construct {
       operatorArns: settings.operatorArns,
     });
     // Checked at synthesis: grantOperate() after the constructor names operators too.
-    this.node.addValidation({ validate: () => this.#guards.operatorProblems(props.keyMode) });
+    this.node.addValidation({ validate: () => this.guards.operatorProblems(props.keyMode) });
 
     this.rotationFunction.addPermission('InvokeBySecretsManager', {
       principal: new iam.ServicePrincipal('secretsmanager.amazonaws.com'),
@@ -205,45 +505,43 @@ export class StripeKeyRotation extends Construct {
       rotationRole: role,
       // The name this construct gave, rather than the token CDK parses back out of the ARN.
       rotatedSecretName:
-        props.rotatedSecret === undefined
-          ? `${settings.serviceName}/stripe-secret-key`
+        props.rotatedSecret === undefined && props.namePrefix !== undefined
+          ? `${props.namePrefix}/stripe-secret-key`
           : this.rotatedSecret.secretName,
+      alarms: props.alarms ?? true,
+      dashboard: props.dashboard ?? true,
+      dashboardName: props.namePrefix,
     });
     this.notificationsTopic = monitoring.topic;
     this.notificationPathTopic = monitoring.pathTopic;
     this.failureRule = monitoring.failureRule;
     this.tamperRule = monitoring.tamperRule;
     this.errorsAlarm = monitoring.errorsAlarm;
-    const monitoringAlarms = [
-      monitoring.errorsAlarm,
-      ...monitoring.pathAlarms,
-      monitoring.stagedKeyResetAlarm,
-    ];
     this.dashboard = monitoring.dashboard;
     // Secrets Manager tests the configuration as soon as the schedule exists: its failure notice needs the
     // rule and the topic policy in place.
     this.rotationSchedule.node.addDependency(monitoring.failureRule, monitoring.topic);
     if (props.notifyOnSuccess === true) {
-      allowSuccessNotices(this, this.rotationFunction, monitoring.topic);
+      allowSuccessNotices(this, rotationFunction, monitoring.topic);
     }
 
-    this.watchdog = new RotationWatchdog(this, {
-      serviceName: settings.serviceName,
-      rotatedSecret: this.rotatedSecret,
-      topic: this.notificationsTopic,
-      overdueAfterHours: settings.overdueAfterHours,
-      pendingMaxHours: settings.pendingMaxHours,
-      logRetention: settings.logRetention,
-      removalPolicy,
-    });
-    this.alarms = [
-      ...monitoringAlarms,
-      this.watchdog.overdueAlarm,
-      this.watchdog.pendingAlarm,
-      this.watchdog.disabledAlarm,
-    ];
+    const watchdog =
+      props.watchdog === false
+        ? undefined
+        : new RotationWatchdog(this, {
+            serviceName: settings.serviceName,
+            rotatedSecret: this.rotatedSecret,
+            topic: this.notificationsTopic,
+            overdueAfterHours: settings.overdueAfterHours,
+            pendingMaxHours: settings.pendingMaxHours,
+            logRetention: settings.logRetention,
+            removalPolicy,
+            alarms: props.alarms ?? true,
+          });
+    this.watchdog = watchdog;
+    this.alarms = [...monitoring.alarms, ...(watchdog?.alarms ?? [])];
 
-    this.#grants = new RotationGrants(this, {
+    this.grants = new RotationGrants(this, {
       rotatedSecret: this.rotatedSecret,
       stagedKeySecret: this.stagedKeySecret,
       masterApiKeySecret: this.masterApiKeySecret,
@@ -251,11 +549,14 @@ export class StripeKeyRotation extends Construct {
       rotationFunction: this.rotationFunction,
       siteList,
       sitesParameterName: this.sitesParameterName,
+      stackArn: stack.stackId,
     });
-    this.operatorPolicy = new iam.ManagedPolicy(this, 'OperatorPolicy', {
-      description: `Operates the Stripe key rotation of ${settings.serviceName} with the stripe-key-rotator CLI.`,
-      statements: this.#grants.operate(),
-    });
+    if (props.operatorPolicy !== false) {
+      this.operatorPolicy = new iam.ManagedPolicy(this, 'OperatorPolicy', {
+        description: `Operates the Stripe key rotation of ${settings.serviceName} with the stripe-key-rotator CLI.`,
+        statements: this.grants.operate(),
+      });
+    }
   }
 
   /**
@@ -274,85 +575,5 @@ export class StripeKeyRotation extends Construct {
     if (options.eventPattern !== undefined) rule.addEventPattern(options.eventPattern);
     if (options.target !== undefined) rule.addTarget(options.target);
     return rule;
-  }
-
-  /** Lets `grantee` read the Stripe key in service (AWSCURRENT of the rotated secret), e.g. a payment workload. */
-  grantReadKey(grantee: iam.IGrantable): iam.Grant {
-    return RotationGrants.grant(grantee, this.#grants.readKey());
-  }
-
-  /**
-   * Lets `grantee` stage the next key (the CLI's `stage`: write the staged secret, compare with the keys in
-   * service). A role or user grantee is also let through the staged secret's read guard; any other grantee (a
-   * group) is not, and synthesis warns: name its roles or users in `operatorPrincipals`.
-   */
-  grantStageKey(grantee: iam.IGrantable): iam.Grant {
-    this.#guards.letReadStaged(grantee, 'grantStageKey');
-    return RotationGrants.grant(grantee, this.#grants.stageKey());
-  }
-
-  /** Lets `grantee` start a rotation (`RotateSecret`, and the invoke right on the function it requires). */
-  grantStartRotation(grantee: iam.IGrantable): iam.Grant {
-    return RotationGrants.grant(grantee, this.#grants.startRotation());
-  }
-
-  /**
-   * Lets `grantee` run the CLI's `status`, `plan`, `rotate` and `abort` (the `operatorPolicy` statements).
-   * A role or user grantee is also let through the rotated secret's resource policy, which `abort` needs;
-   * any other grantee (a group) is not, and synthesis warns: name its roles or users in `operatorPrincipals`.
-   */
-  grantOperate(grantee: iam.IGrantable): iam.Grant {
-    this.#guards.letWrite(grantee);
-    this.#guards.letReadStaged(grantee, 'grantOperate');
-    return RotationGrants.grant(grantee, this.#grants.operate());
-  }
-
-  /**
-   * Rotations that finished (AWSCURRENT moved).
-   * @default - sum over 5 minutes
-   */
-  metricRotationSucceeded(options?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return rotationMetric(this.serviceName, 'RotationSucceeded', options);
-  }
-
-  /**
-   * Rotation steps that failed (any step, any reason).
-   * @default - sum over 5 minutes
-   */
-  metricStepFailed(options?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return rotationMetric(this.serviceName, 'RotationStepFailed', options);
-  }
-
-  /**
-   * Sites holding the new key at the end of a push.
-   * @default - maximum over 5 minutes
-   */
-  metricSitesConfirmed(options?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return rotationMetric(this.serviceName, 'SitesConfirmed', options);
-  }
-
-  /**
-   * Sites that did not confirm at the end of a push.
-   * @default - maximum over 5 minutes
-   */
-  metricSitesFailed(options?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return rotationMetric(this.serviceName, 'SitesFailed', options);
-  }
-
-  /**
-   * Staged key secret resets that failed after a rotation finished: that secret still holds the key in
-   * service until a replayed finishSecret or the next rotation resets it.
-   * @default - sum over 5 minutes
-   */
-  metricStagedKeyResetFailed(options?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return rotationMetric(this.serviceName, 'StagedKeyResetFailed', options);
-  }
-
-  /**
-   * How long the push of a setSecret step took, in milliseconds.
-   * @default - maximum over 5 minutes
-   */
-  metricPushDuration(options?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return rotationMetric(this.serviceName, 'PushDuration', options);
   }
 }

@@ -47,6 +47,8 @@ export class StripeKeyRotatorStack extends Stack {
     this.rotation = new StripeKeyRotation(this, 'Rotation', {
       keyMode: settings.keyMode,
       serviceName,
+      // This app's resources keep the names its operators and README know.
+      namePrefix: serviceName,
       encryptionKey: this.encryptionKey,
       rotatedSecret: this.existingSecret('RotatedSecret', settings.rotatedSecret),
       stagedKeySecret: this.existingSecret('StagedKeySecret', settings.stagedKeySecret),
@@ -74,8 +76,9 @@ export class StripeKeyRotatorStack extends Stack {
     });
 
     const rotation = this.rotation;
-    const output = (id: string, value: string, description: string) =>
-      new CfnOutput(this, id, { value, description });
+    const output = (id: string, value: string | undefined, description: string) => {
+      if (value !== undefined) new CfnOutput(this, id, { value, description });
+    };
     output(
       STACK_OUTPUTS.rotatedSecret,
       rotation.rotatedSecret.secretArn,
@@ -119,19 +122,22 @@ export class StripeKeyRotatorStack extends Stack {
     );
     output(
       'NotificationPathTopicArn',
-      rotation.notificationPathTopic.topicArn,
+      rotation.notificationPathTopic?.topicArn,
       'Alarms on the notification path itself (undelivered notices, dead letters); subscribe a pager here too.',
     );
-    output('ErrorsAlarmName', rotation.errorsAlarm.alarmName, 'Alarm on rotation function errors.');
-    output('DashboardName', rotation.serviceName, 'CloudWatch dashboard: rotation outcomes and site counts.');
+    output('ErrorsAlarmName', rotation.errorsAlarm?.alarmName, 'Alarm on rotation function errors.');
+    // The name given (namePrefix above), rather than the Ref CloudFormation resolves to the same.
+    const dashboard = rotation.dashboard === undefined ? undefined : serviceName;
+    output('DashboardName', dashboard, 'CloudWatch dashboard: rotation outcomes and site counts.');
     output(
       'DashboardUrl',
-      `https://console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards:name=${rotation.serviceName}`,
+      dashboard &&
+        `https://console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards:name=${dashboard}`,
       'Link to the dashboard.',
     );
     output(
       'OperatorPolicyArn',
-      rotation.operatorPolicy.managedPolicyArn,
+      rotation.operatorPolicy?.managedPolicyArn,
       "Managed policy with exactly what the CLI's status, plan, rotate and abort need: attach it to operators.",
     );
     if (this.encryptionKey !== undefined) {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ConfigurationError } from '../../core/errors.js';
 import { readEnvironments } from '../../lib/config.js';
-import { SiteListParameter } from '../../lib/site-list.js';
+import { SiteListParameter, siteListChoice } from '../../lib/site-list.js';
 
 const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-3:123456789012:secret:stripe/live/key-AbC123';
 const KEY_ARN = 'arn:aws:kms:eu-west-3:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
@@ -132,9 +132,9 @@ describe('the environments of the CDK app (cdk.json context)', () => {
 
 describe('the site list choices', () => {
   it('accepts a parameter name and a path ending in /', () => {
-    expect(SiteListParameter.fromName('/stripe/live/sites').choice).toMatchObject({ kind: 'name' });
-    expect(SiteListParameter.fromName('sites').choice).toMatchObject({ kind: 'name' });
-    expect(SiteListParameter.fromPath('/stripe/live/sites/').choice).toMatchObject({ kind: 'path' });
+    expect(siteListChoice(SiteListParameter.fromName('/stripe/live/sites'))).toMatchObject({ kind: 'name' });
+    expect(siteListChoice(SiteListParameter.fromName('sites'))).toMatchObject({ kind: 'name' });
+    expect(siteListChoice(SiteListParameter.fromPath('/stripe/live/sites/'))).toMatchObject({ kind: 'path' });
   });
 
   it('refuses names SSM would refuse, or a path where a name belongs and the reverse', () => {

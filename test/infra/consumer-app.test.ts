@@ -46,8 +46,17 @@ describe('the example consumer app', () => {
         Statement: [
           {
             Effect: 'Allow',
-            Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
+            Action: 'secretsmanager:DescribeSecret',
             Resource: stack.resolve(stack.rotation.rotatedSecret.secretArn),
+          },
+          {
+            Effect: 'Allow',
+            Action: 'secretsmanager:GetSecretValue',
+            Resource: stack.resolve(stack.rotation.rotatedSecret.secretArn),
+            Condition: {
+              StringEqualsIfExists: { 'secretsmanager:VersionStage': 'AWSCURRENT' },
+              Null: { 'secretsmanager:VersionId': 'true' },
+            },
           },
         ],
       },

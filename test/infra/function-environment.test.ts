@@ -189,7 +189,8 @@ describe('the environment the construct gives the rotation function', () => {
       expectLoads(rotation, template, {
         stagedSecretId: createdSecretArn(rotation.stagedKeySecret),
         masterApiKeySecretId: createdSecretArn(rotation.masterApiKeySecret),
-        sitesParameter: '/shop-fleet/sites',
+        // A generated name: the parameter's Ref.
+        sitesParameter: logicalId(rotation.sitesParameter),
         ledgerTable: logicalId(rotation.ledgerTable),
         keyMode: 'test',
         whenNothingStaged: 'fail',
@@ -217,7 +218,7 @@ describe('the environment the construct gives the rotation function', () => {
         ...CONFIG_DEFAULTS,
         stagedSecretId: createdSecretArn(rotation.stagedKeySecret),
         masterApiKeySecretId: createdSecretArn(rotation.masterApiKeySecret),
-        sitesParameter: `/${rotation.serviceName}/sites`,
+        sitesParameter: logicalId(rotation.sitesParameter),
         ledgerTable: logicalId(rotation.ledgerTable),
         keyMode: 'live',
         successNoticeTopicArn: `arn:aws:sns:${ENV.region}:${ENV.account}:${topicId}`,

@@ -74,7 +74,9 @@ export class Deployment {
       return this.#ref(id);
     }
     if (resource?.Type === 'AWS::SSM::Parameter') {
-      return `arn:aws:ssm:${this.region}:${this.account}:parameter${this.#ref(id)}`;
+      // A name given starts with `/`; one CloudFormation generates (`CFN-...`) does not.
+      const name = this.#ref(id);
+      return `arn:aws:ssm:${this.region}:${this.account}:parameter${name.startsWith('/') ? '' : '/'}${name}`;
     }
     return this.#attribute(id, 'Arn');
   }
@@ -204,7 +206,7 @@ export class Deployment {
       case 'AWS::IAM::ManagedPolicy':
         return `arn:aws:iam::${account}:policy/${id}`;
       case 'AWS::SSM::Parameter':
-        return String(this.resolve(resource.Properties?.Name ?? id));
+        return String(this.resolve(resource.Properties?.Name ?? `CFN-${id}`));
       case 'AWS::KMS::Key':
         return id.toLowerCase();
       default:

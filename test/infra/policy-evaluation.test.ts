@@ -92,6 +92,10 @@ function adoptedDeployment() {
     assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'),
   });
   payments.grantReadKey(checkout);
+  const keyWatcher = new iam.Role(stack, 'KeyWatcher', {
+    assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'),
+  });
+  payments.grantReadKeyVersions(keyWatcher);
   const stager = new iam.Role(stack, 'Stager', { assumedBy: new iam.AccountRootPrincipal() });
   payments.grantStageKey(stager);
   const deployment = new Deployment(Template.fromStack(stack).toJSON() as never, ACCOUNT, REGION);
@@ -104,6 +108,7 @@ function adoptedDeployment() {
     topic: deployment.arn(deployment.find('AWS::SNS::Topic', /^TeamTopic/)),
     key: deployment.arn(deployment.find('AWS::KMS::Key', /^TeamKey/)),
     checkout: roleOf('Checkout'),
+    keyWatcher: roleOf('KeyWatcher'),
     stager: roleOf('Stager'),
   };
 }
@@ -300,6 +305,62 @@ describe.each([
           payments.rotated,
           { 'secretsmanager:VersionStage': 'AWSCURRENT' },
           'Allowed',
+        ],
+        [
+          'checkout (grantReadKey), no label named',
+          team.checkout,
+          'secretsmanager:GetSecretValue',
+          payments.rotated,
+          {},
+          'Allowed',
+        ],
+        [
+          'checkout (grantReadKey), the key being rolled in',
+          team.checkout,
+          'secretsmanager:GetSecretValue',
+          payments.rotated,
+          { 'secretsmanager:VersionStage': 'AWSPENDING' },
+          'ImplicitlyDenied',
+        ],
+        [
+          'checkout (grantReadKey), the key rolled out',
+          team.checkout,
+          'secretsmanager:GetSecretValue',
+          payments.rotated,
+          { 'secretsmanager:VersionStage': 'AWSPREVIOUS' },
+          'ImplicitlyDenied',
+        ],
+        [
+          'checkout (grantReadKey), a version by id',
+          team.checkout,
+          'secretsmanager:GetSecretValue',
+          payments.rotated,
+          { 'secretsmanager:VersionId': 'a1b2c3d4-5678-90ab-cdef-EXAMPLE11111' },
+          'ImplicitlyDenied',
+        ],
+        [
+          'key watcher (grantReadKeyVersions), the key being rolled in',
+          team.keyWatcher,
+          'secretsmanager:GetSecretValue',
+          payments.rotated,
+          { 'secretsmanager:VersionStage': 'AWSPENDING' },
+          'Allowed',
+        ],
+        [
+          'key watcher (grantReadKeyVersions), a version by id',
+          team.keyWatcher,
+          'secretsmanager:GetSecretValue',
+          payments.rotated,
+          { 'secretsmanager:VersionId': 'a1b2c3d4-5678-90ab-cdef-EXAMPLE11111' },
+          'Allowed',
+        ],
+        [
+          'key watcher (grantReadKeyVersions), not the staged key',
+          team.keyWatcher,
+          'secretsmanager:GetSecretValue',
+          payments.staged,
+          {},
+          'ExplicitlyDenied',
         ],
         [
           'checkout (grantReadKey)',

@@ -78,10 +78,17 @@ function deployment(prepare?: (stack: Stack) => Partial<ConstructorParameters<ty
       function: r(rotation.rotationFunction.functionArn),
       stack: { Ref: 'AWS::StackId' },
     },
+    refs: { sites: r(rotation.sitesParameterName) },
   };
 }
 
 /** `action on resource [when condition]`, as `permissions` spells it. */
+/** `grantReadKey`'s condition: the label AWSCURRENT, named or implied, and no version id. */
+const CURRENT_ONLY = {
+  StringEqualsIfExists: { 'secretsmanager:VersionStage': 'AWSCURRENT' },
+  Null: { 'secretsmanager:VersionId': 'true' },
+};
+
 function allow(actions: string | string[], resources: unknown, condition?: unknown): string[] {
   const statement = { Action: actions, Resource: resources, ...(condition ? { Condition: condition } : {}) };
   return permissions([statement]);
@@ -95,8 +102,13 @@ describe('the grants of a StripeKeyRotation with AWS managed keys and a new site
   const READ = ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'];
   const sorted = (...lists: string[][]) => [...new Set(lists.flat())].sort();
 
-  it('grantReadKey lets a workload read and describe the rotated secret, nothing else', () => {
-    expect(permissions(d.statementsOf(d.grantees.payments))).toEqual(allow(READ, d.arns.rotated));
+  it('grantReadKey lets a workload describe the rotated secret and read its AWSCURRENT only, nothing else', () => {
+    expect(permissions(d.statementsOf(d.grantees.payments))).toEqual(
+      sorted(
+        allow('secretsmanager:DescribeSecret', d.arns.rotated),
+        allow('secretsmanager:GetSecretValue', d.arns.rotated, CURRENT_ONLY),
+      ),
+    );
   });
 
   it('grantStageKey writes the staged secret, and reads the keys in service and the ledger to compare', () => {
@@ -141,10 +153,10 @@ describe('the grants of a StripeKeyRotation with AWS managed keys and a new site
           d.arns.table,
         ),
         allow('dynamodb:Query', d.arns.historyIndex),
-        allow(
-          'ssm:GetParameter',
-          `arn:aws:ssm:${REGION}:123456789012:parameter/stripe-key-rotator-live/sites`,
-        ),
+        // The parameter's name is generated: known at deploy only.
+        allow('ssm:GetParameter', {
+          'Fn::Join': ['', [`arn:aws:ssm:${REGION}:123456789012:parameter/`, d.refs.sites]],
+        }),
         // --stack NAME reads the stack's outputs instead of an ARN per flag.
         allow('cloudformation:DescribeStacks', d.arns.stack),
       ),
@@ -191,7 +203,8 @@ describe('the grants of a StripeKeyRotation with customer managed keys, imported
   it('grantReadKey may decrypt with the rotated secret key only via Secrets Manager and for that secret', () => {
     expect(permissions(d.statementsOf(d.grantees.payments))).toEqual(
       [
-        ...allow(['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'], ROTATED_ARN),
+        ...allow('secretsmanager:DescribeSecret', ROTATED_ARN),
+        ...allow('secretsmanager:GetSecretValue', ROTATED_ARN, CURRENT_ONLY),
         ...allow('kms:Decrypt', ROTATED_KEY, {
           StringEquals: { ...via('secretsmanager'), 'kms:EncryptionContext:SecretARN': ROTATED_ARN },
         }),

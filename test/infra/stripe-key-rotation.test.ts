@@ -22,6 +22,7 @@ import {
   resourceCounts,
   resources,
   testStack,
+  watchdogAlarms,
 } from './support.js';
 
 const SYNTH_TIMEOUT = 60_000;
@@ -35,6 +36,8 @@ function build(
   const rotation = new StripeKeyRotation(stack, 'Rotation', {
     keyMode: 'live',
     operatorPrincipals: LIVE_OPERATORS,
+    // Named, so that names can be asserted; generated names are construct-api.test.ts's.
+    namePrefix: 'stripe-key-rotator-live',
     ...props,
     ...extra,
   });
@@ -562,7 +565,7 @@ describe('a StripeKeyRotation with default props', () => {
             Sid: uniqueSid(rotation, 'WatchdogAlarmsPublish'),
             Action: 'sns:Publish',
             Condition: {
-              ArnEquals: { 'aws:SourceArn': rotation.watchdog.alarms.map((alarm) => arnOf(alarm)) },
+              ArnEquals: { 'aws:SourceArn': watchdogAlarms(rotation).map((alarm) => arnOf(alarm)) },
               StringEquals: { 'aws:SourceAccount': '123456789012' },
             },
             Effect: 'Allow',
@@ -862,6 +865,7 @@ describe('the tuning props of a StripeKeyRotation', () => {
       const { template } = build({
         keyMode: 'test',
         serviceName: 'shop-fleet',
+        namePrefix: 'shop-fleet',
         whenNothingStaged: 'fail',
         pushConcurrency: 32,
         siteTimeout: Duration.seconds(20),

@@ -10,6 +10,7 @@ import type { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { IConstruct } from 'constructs';
 import { afterAll } from 'vitest';
+import type { StripeKeyRotation } from '../../lib/stripe-key-rotation.js';
 
 export const ENV = { account: '123456789012', region: 'eu-west-3' } as const;
 
@@ -40,17 +41,31 @@ export function testStack(app: App = testApp(), id = 'Test'): Stack {
   return new Stack(app, id, { env: ENV });
 }
 
-export function logicalId(construct: IConstruct): string {
+/** The logical id of `construct`; failing loudly when an optional member is absent. */
+export function logicalId(construct: IConstruct | undefined): string {
+  if (construct === undefined) throw new Error('the construct is absent');
   const element = (construct.node.defaultChild ?? construct) as CfnElement;
   return Stack.of(construct).getLogicalId(element);
 }
 
-export function ref(construct: IConstruct): { Ref: string } {
+export function ref(construct: IConstruct | undefined): { Ref: string } {
   return { Ref: logicalId(construct) };
 }
 
-export function arnOf(construct: IConstruct): { 'Fn::GetAtt': [string, string] } {
+export function arnOf(construct: IConstruct | undefined): { 'Fn::GetAtt': [string, string] } {
   return { 'Fn::GetAtt': [logicalId(construct), 'Arn'] };
+}
+
+/** The watchdog's three alarms, which a rotation with default props has. */
+export function watchdogAlarms(rotation: StripeKeyRotation): IConstruct[] {
+  const watchdog = present(rotation.watchdog);
+  return [watchdog.overdueAlarm, watchdog.pendingAlarm, watchdog.disabledAlarm].map(present);
+}
+
+/** An optional member the test needs present. */
+export function present<T>(value: T | undefined): T {
+  if (value === undefined) throw new Error('expected the member to be present');
+  return value;
 }
 
 type Resource = {

@@ -12,6 +12,8 @@ describe('the tamper rule: changes to the rotated secret made outside the rotati
     rotation = new StripeKeyRotation(stack, 'Rotation', {
       keyMode: 'live',
       operatorPrincipals: LIVE_OPERATORS,
+      // Named, so that a caller may name it: the rule matches that name too.
+      namePrefix: 'stripe-key-rotator-live',
     });
     template = Template.fromStack(stack);
   }, 60_000);

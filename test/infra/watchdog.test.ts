@@ -6,7 +6,17 @@ import { buildApp } from '../../lib/app.js';
 import type { StripeKeyRotationProps } from '../../lib/props.js';
 import { KeyRotationSchedule } from '../../lib/schedule.js';
 import { StripeKeyRotation } from '../../lib/stripe-key-rotation.js';
-import { arnOf, LIVE_OPERATORS, logicalId, ref, resources, testApp, testStack } from './support.js';
+import {
+  arnOf,
+  LIVE_OPERATORS,
+  logicalId,
+  present,
+  ref,
+  resources,
+  testApp,
+  testStack,
+  watchdogAlarms,
+} from './support.js';
 
 const SYNTH_TIMEOUT = 60_000;
 
@@ -29,7 +39,7 @@ describe("the rotation's watchdog", () => {
   const resource = (construct: Parameters<typeof logicalId>[0]) => resources(template)[logicalId(construct)];
 
   it('runs its own entry of the same sources, with the weekly default schedule’s overdue threshold', () => {
-    expect(resource(rotation.watchdog.function)?.Properties).toMatchObject({
+    expect(resource(present(rotation.watchdog).function)?.Properties).toMatchObject({
       Runtime: 'nodejs24.x',
       Architectures: ['arm64'],
       Handler: 'index.handler',
@@ -71,19 +81,22 @@ describe("the rotation's watchdog", () => {
   });
 
   it('runs every hour, retried, invoked only by its schedule', () => {
-    expect(resource(rotation.watchdog.schedule)?.Properties).toMatchObject({
+    expect(resource(present(rotation.watchdog).schedule)?.Properties).toMatchObject({
       ScheduleExpression: 'rate(1 hour)',
       State: 'ENABLED',
-      Targets: [{ Arn: arnOf(rotation.watchdog.function), RetryPolicy: { MaximumRetryAttempts: 2 } }],
+      Targets: [
+        { Arn: arnOf(present(rotation.watchdog).function), RetryPolicy: { MaximumRetryAttempts: 2 } },
+      ],
     });
     const permission = Object.values(resources(template)).find(
       (r) =>
         r.Type === 'AWS::Lambda::Permission' &&
-        JSON.stringify(r.Properties?.FunctionName) === JSON.stringify(arnOf(rotation.watchdog.function)),
+        JSON.stringify(r.Properties?.FunctionName) ===
+          JSON.stringify(arnOf(present(rotation.watchdog).function)),
     );
     expect(permission?.Properties).toMatchObject({
       Principal: 'events.amazonaws.com',
-      SourceArn: arnOf(rotation.watchdog.schedule),
+      SourceArn: arnOf(present(rotation.watchdog).schedule),
     });
   });
 
@@ -98,25 +111,25 @@ describe("the rotation's watchdog", () => {
       TreatMissingData: 'breaching',
       AlarmActions: [ref(rotation.notificationsTopic)],
     };
-    expect(alarm(rotation.watchdog.overdueAlarm)).toMatchObject({
+    expect(alarm(present(rotation.watchdog).overdueAlarm)).toMatchObject({
       ...common,
       MetricName: 'HoursSinceLastRotation',
       ComparisonOperator: 'GreaterThanThreshold',
       Threshold: 171,
     });
-    expect(alarm(rotation.watchdog.pendingAlarm)).toMatchObject({
+    expect(alarm(present(rotation.watchdog).pendingAlarm)).toMatchObject({
       ...common,
       MetricName: 'PendingAgeHours',
       ComparisonOperator: 'GreaterThanThreshold',
       Threshold: 6,
     });
-    expect(alarm(rotation.watchdog.disabledAlarm)).toMatchObject({
+    expect(alarm(present(rotation.watchdog).disabledAlarm)).toMatchObject({
       ...common,
       MetricName: 'RotationEnabled',
       ComparisonOperator: 'LessThanThreshold',
       Threshold: 1,
     });
-    for (const each of rotation.watchdog.alarms) {
+    for (const each of watchdogAlarms(rotation)) {
       expect(JSON.stringify(alarm(each)?.AlarmDescription)).toMatch(/stopped reporting/);
     }
   });
@@ -131,12 +144,14 @@ describe("the watchdog's thresholds", () => {
         pendingMaxAge: Duration.hours(12),
       });
       expect(
-        weekly.template.toJSON().Resources[logicalId(weekly.rotation.watchdog.overdueAlarm)].Properties,
+        weekly.template.toJSON().Resources[logicalId(present(weekly.rotation.watchdog).overdueAlarm)]
+          .Properties,
       ).toMatchObject({
         Threshold: 720,
       });
       expect(
-        weekly.template.toJSON().Resources[logicalId(weekly.rotation.watchdog.pendingAlarm)].Properties,
+        weekly.template.toJSON().Resources[logicalId(present(weekly.rotation.watchdog).pendingAlarm)]
+          .Properties,
       ).toMatchObject({
         Threshold: 12,
       });
@@ -145,7 +160,8 @@ describe("the watchdog's thresholds", () => {
         overdueAfter: Duration.days(32),
       });
       expect(
-        given.template.toJSON().Resources[logicalId(given.rotation.watchdog.overdueAlarm)].Properties,
+        given.template.toJSON().Resources[logicalId(present(given.rotation.watchdog).overdueAlarm)]
+          .Properties,
       ).toMatchObject({
         Threshold: 768,
       });
@@ -174,8 +190,9 @@ describe("the watchdog's thresholds in cdk.json", () => {
   const watchdogVariables = (settings: Record<string, unknown>) => {
     const [stack] = buildApp(testApp({ context: { environments: { monthly: settings } } }));
     if (stack === undefined) throw new Error('no stack');
-    const properties = resources(Template.fromStack(stack))[logicalId(stack.rotation.watchdog.function)]
-      ?.Properties as { Environment: { Variables: Record<string, unknown> } };
+    const properties = resources(Template.fromStack(stack))[
+      logicalId(present(stack.rotation.watchdog).function)
+    ]?.Properties as { Environment: { Variables: Record<string, unknown> } };
     return properties.Environment.Variables;
   };
 
