@@ -75,6 +75,7 @@ export function renderDeployedChart(points: readonly Point[]): string {
     }));
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${2 * W}" height="${H}" font-family="sans-serif" font-size="12">`,
+    "<title>A rotation's wall time and Lambda cost against the memory size, one line per fleet size</title>",
     `<rect width="${2 * W}" height="${H}" fill="white"/>`,
     panel(
       'Rotation wall time (4 steps)',
