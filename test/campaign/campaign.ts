@@ -10,6 +10,10 @@
  * 3. No step runs past its invocation budget minus STEP_SLACK_MS (the pusher keeps SITE_TIMEOUT_MS + 2 s of
  *    margin; half of those 2 s are allowed to timers, ledger writes and reporting on a loaded machine).
  * 4. No secret (Stripe keys, master API key, RotationToken) in any log line, error or ledger item.
+ * 5. After a failed step, Secrets Manager may call any step again with the same token: the driver skips
+ *    ahead to finishSecret (invariant 1 must still hold), or the operator runs `abort` with the faults still
+ *    on: once AWSPENDING is gone every site stores the current key again, and after the faults are lifted
+ *    abort gets there (no site keeps the new key, AWSCURRENT never moved).
  *
  * A violated invariant throws; fast-check shrinks the case and prints a seed and path that replay it.
  */
@@ -17,7 +21,9 @@ import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { loadConfig } from '../../core/config.js';
 import type { RotationLogger } from '../../core/log.js';
-import { AWSCURRENT, type KeyChecker } from '../../core/ports.js';
+import { abortRotation } from '../../core/operations/abort.js';
+import type { SecretAdmin } from '../../core/operations/ports.js';
+import { AWSCURRENT, AWSPENDING, type KeyChecker, type SitePusher } from '../../core/ports.js';
 import { createFleetPusher } from '../../core/push/engine.js';
 import { FleetConnector } from '../../core/push/fleet-http.js';
 import type { RotationDeps } from '../../core/rotation/deps.js';
@@ -62,7 +68,12 @@ export interface CampaignCase {
   readonly budgetMs: number;
   readonly concurrency: number;
   readonly canaries: number;
+  /** What comes after a failed first run: Secrets Manager's retry, finishSecret at once, or `abort`. */
+  readonly afterFailure: AfterFailure;
 }
+
+const AFTER_FAILURE = ['retry', 'skip_to_finish', 'abort'] as const;
+type AfterFailure = (typeof AFTER_FAILURE)[number];
 
 const fleetOf = (min: number, max: number) => fc.array(siteScript, { minLength: min, maxLength: max });
 
@@ -72,6 +83,7 @@ export const campaignCase: fc.Arbitrary<CampaignCase> = fc.record({
   budgetMs: fc.integer({ min: 2000, max: 12_000 }),
   concurrency: fc.integer({ min: 1, max: 20 }),
   canaries: fc.integer({ min: 0, max: 2 }),
+  afterFailure: fc.constantFrom(...AFTER_FAILURE),
 });
 
 /** What the campaign saw, for its results file. */
@@ -82,6 +94,9 @@ export interface CampaignStats {
   finishedFirstRun: number;
   stoppedFirstRun: Record<string, number>;
   convergedAfterLifting: number;
+  /** First runs that failed and were followed by finishSecret at once, or by `abort`. */
+  skippedToFinish: number;
+  aborted: number;
   longestStepMs: number;
   /** Largest (step duration − budget) seen; must stay ≤ −STEP_SLACK_MS. */
   worstBudgetMarginMs: number;
@@ -95,6 +110,8 @@ export function emptyStats(): CampaignStats {
     finishedFirstRun: 0,
     stoppedFirstRun: {},
     convergedAfterLifting: 0,
+    skippedToFinish: 0,
+    aborted: 0,
     longestStepMs: 0,
     worstBudgetMarginMs: Number.NEGATIVE_INFINITY,
   };
@@ -204,7 +221,7 @@ export async function runCase(pool: CampaignFleet, spec: CampaignCase, stats: Ca
   const ledger = new InMemoryLedger();
   // One connector per invocation, as a fresh Lambda would have; each is destroyed once the case is over.
   const connectors: FleetConnector[] = [];
-  const pusher = (siteTimeoutMs: number) => {
+  const pusher = (siteTimeoutMs: number, canaryCount = spec.canaries) => {
     const connector = new FleetConnector({ ca: pool.fleet.caPem, connectTimeoutMs: siteTimeoutMs });
     connectors.push(connector);
     return createFleetPusher({
@@ -213,7 +230,7 @@ export async function runCase(pool: CampaignFleet, spec: CampaignCase, stats: Ca
       concurrency: spec.concurrency,
       siteTimeoutMs,
       attempts: SITE_ATTEMPTS,
-      canaryCount: spec.canaries,
+      canaryCount,
       backoff: { baseMs: 10, capMs: 50 },
       maxRetryAfterMs: 1000,
     });
@@ -233,9 +250,13 @@ export async function runCase(pool: CampaignFleet, spec: CampaignCase, stats: Ca
   const errors: unknown[] = [];
 
   /** Secrets Manager's run: the steps in order, stopping at the first that throws. */
-  const runSteps = async (budgetMs: number, siteTimeoutMs: number): Promise<Step | undefined> => {
+  const runSteps = async (
+    budgetMs: number,
+    siteTimeoutMs: number,
+    steps: readonly Step[] = STEPS,
+  ): Promise<Step | undefined> => {
     const invocation: RotationDeps = { ...deps, pusher: pusher(siteTimeoutMs) };
-    for (const Step of STEPS) {
+    for (const Step of steps) {
       const started = performance.now();
       const clock = { getRemainingTimeInMillis: () => budgetMs - (performance.now() - started) };
       try {
@@ -263,10 +284,16 @@ export async function runCase(pool: CampaignFleet, spec: CampaignCase, stats: Ca
 
   try {
     const failedAt = await runSteps(spec.budgetMs, SITE_TIMEOUT_MS);
+    const skipping = failedAt !== undefined && spec.afterFailure === 'skip_to_finish';
+    if (skipping) {
+      await runSteps(spec.budgetMs, SITE_TIMEOUT_MS, ['finishSecret']);
+      stats.skippedToFinish += 1;
+    }
     const stored = () => kits.map((kit) => kit.site.storedKey);
     const moved = (await secrets.getValue(arn, { stage: AWSCURRENT })) === next;
+    // Skipping ahead, finishSecret may rightly move AWSCURRENT after an earlier step failed: the sites say.
     check(
-      moved === (failedAt === undefined),
+      skipping ? failedAt !== undefined : moved === (failedAt === undefined),
       () => `AWSCURRENT moved=${moved} but the run failed at ${failedAt}`,
     );
     if (moved) {
@@ -289,6 +316,30 @@ export async function runCase(pool: CampaignFleet, spec: CampaignCase, stats: Ca
         record.status !== 'confirmed' || stored()[index] === next,
         () => `the ledger shows ${record.site} confirmed but it does not store the new key`,
       );
+    }
+
+    if (failedAt !== undefined && !moved && spec.afterFailure === 'abort') {
+      await abortUntilDone(
+        secrets,
+        ledger,
+        arn,
+        config.masterApiKeySecretId,
+        (lifted) => pusher(lifted ? RETRY_SITE_TIMEOUT_MS : SITE_TIMEOUT_MS, 0),
+        {
+          current,
+          next,
+          stored,
+          lift: async () => {
+            for (const [index, kit] of kits.entries())
+              await liftFaults(kit, scripts[index] ?? { kind: 'healthy' });
+          },
+        },
+      );
+      stats.aborted += 1;
+      checkNoLeak(logger, errors, ledger, secretValues);
+      stats.cases += 1;
+      stats.sites += kits.length;
+      return;
     }
 
     for (const [index, kit] of kits.entries()) await liftFaults(kit, scripts[index] ?? { kind: 'healthy' });
@@ -327,24 +378,78 @@ export async function runCase(pool: CampaignFleet, spec: CampaignCase, stats: Ca
         `${misnamed.length} sites are not named exactly once in the "sites confirmed" lines (${named.length} names for ${urls.length} sites): ${misnamed.slice(0, 5).join(', ')}`,
     );
 
-    const text = [
-      ...logger.lines,
-      ...errors.map((error) => JSON.stringify(error, errorFields)),
-      JSON.stringify(ledger.dump()),
-    ];
-    for (const [index, value] of secretValues.entries()) {
-      const where = text.find((line) => line.includes(value));
-      check(
-        where === undefined,
-        () => `secret #${index} leaked: ${where?.replaceAll(value, '<SECRET>').slice(0, 300)}`,
-      );
-    }
+    checkNoLeak(logger, errors, ledger, secretValues);
   } finally {
     for (const [index, kit] of kits.entries()) await liftFaults(kit, scripts[index] ?? { kind: 'healthy' });
     for (const connector of connectors) connector.destroy();
   }
   stats.cases += 1;
   stats.sites += kits.length;
+}
+
+function checkNoLeak(
+  logger: TextLogger,
+  errors: readonly unknown[],
+  ledger: InMemoryLedger,
+  secretValues: readonly string[],
+): void {
+  const text = [
+    ...logger.lines,
+    ...errors.map((error) => JSON.stringify(error, errorFields)),
+    JSON.stringify(ledger.dump()),
+  ];
+  for (const [index, value] of secretValues.entries()) {
+    const where = text.find((line) => line.includes(value));
+    check(
+      where === undefined,
+      () => `secret #${index} leaked: ${where?.replaceAll(value, '<SECRET>').slice(0, 300)}`,
+    );
+  }
+}
+
+/**
+ * `abort` with the faults still on, then again after they are lifted (an operator's retries): whenever
+ * AWSPENDING is gone, every site stores the current key; in the end it is gone and AWSCURRENT never moved.
+ */
+async function abortUntilDone(
+  secrets: InMemorySecrets,
+  ledger: InMemoryLedger,
+  arn: string,
+  masterKeySecretId: string,
+  /** Abort's pusher: no canary, and the retry's timeout once the faults are lifted. */
+  pusher: (lifted: boolean) => SitePusher,
+  world: { current: string; next: string; stored: () => (string | undefined)[]; lift: () => Promise<void> },
+): Promise<void> {
+  // abort reads, re-pushes and moves one label: the in-memory store answers exactly those.
+  const admin: Pick<SecretAdmin, 'describe' | 'getValue' | 'readCurrent' | 'removeStage'> = {
+    describe: (id) => secrets.describe(id),
+    getValue: (id, selector) => secrets.getValue(id, selector),
+    readCurrent: (id) => secrets.readCurrent(id),
+    removeStage: async (id, stage, versionId) =>
+      secrets.updateVersionStage(id, stage, { removeFromVersionId: versionId }),
+  };
+  const pendingLeft = () => secrets.versions(arn).some((version) => version.stages.includes(AWSPENDING));
+  for (let run = 0; run < MAX_RETRIES + 1 && pendingLeft(); run += 1) {
+    if (run === 1) await world.lift();
+    await abortRotation(
+      {
+        secrets: admin as SecretAdmin,
+        ledger: { table: 'campaign-ledger', store: ledger },
+        pusher: pusher(run > 0),
+      },
+      { secretId: arn, masterKeySecretId },
+    );
+    if (!pendingLeft()) {
+      const kept = world.stored().filter((key) => key === world.next).length;
+      check(kept === 0, () => `abort removed AWSPENDING but ${kept} sites still store the new key`);
+    }
+  }
+  check(
+    !pendingLeft(),
+    () => `AWSPENDING is still set after ${MAX_RETRIES + 1} aborts, the last without faults`,
+  );
+  const currentAfter = await secrets.getValue(arn, { stage: AWSCURRENT });
+  check(currentAfter === world.current, () => 'after abort AWSCURRENT is not the key it started on');
 }
 
 export interface CampaignOptions {

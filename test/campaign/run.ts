@@ -32,6 +32,7 @@ function report(stats: CampaignStats, options: { seed: number; cases: number }, 
   return [
     `- Seed ${options.seed}, ${stats.cases} cases passed of ${options.cases} asked, ${stats.sites} sites in all (5–${MAX_SITES} per case), ${(wallMs / 1000).toFixed(1)} s wall.`,
     `- First run under faults: ${stats.finishedFirstRun} finished (AWSCURRENT moved, every site holds the new key); stopped at: ${stops || 'none'}.`,
+    `- After a failed first run: finishSecret called at once in ${stats.skippedToFinish} cases, \`abort\` (under the faults, then without) in ${stats.aborted}.`,
     `- After lifting the faults, Secrets Manager's retry converged in ${stats.convergedAfterLifting} of ${stats.cases} cases.`,
     `- Longest step ${Math.round(stats.longestStepMs)} ms; closest a step came to its budget: ${Math.round(-stats.worstBudgetMarginMs)} ms left (must be ≥ ${STEP_SLACK_MS} ms).`,
     '- Invariant violations: 0.',

@@ -324,6 +324,19 @@ describe('a staged key that must be refused before any Stripe call or site push'
     expect(world.sm.writeCalls()).toBe(0);
     expect(world.pusher.requests).toHaveLength(0);
   });
+
+  it('refuses to rotate back to the key a finished rotation replaced: AWSCURRENT stays on the newer key', async () => {
+    const world = rotationWorld({ current: CURRENT, staged: NEXT });
+    await runAllSteps(world, world.sm.startRotation(world.rotatedArn));
+    world.sm.putCurrent(world.stagedArn, CURRENT);
+    const pushes = world.pusher.requests.length;
+
+    await rejection(step(world, 'createSecret', world.sm.startRotation(world.rotatedArn)));
+
+    expect(world.sm.valueAt(world.rotatedArn, 'AWSCURRENT')).toBe(NEXT);
+    expect(world.sm.valueAt(world.rotatedArn, 'AWSPENDING')).toBeUndefined();
+    expect(world.pusher.requests).toHaveLength(pushes);
+  });
 });
 
 describe('testSecret', () => {
@@ -608,6 +621,32 @@ describe('the propagation ledger', () => {
     expect(world.sm.mock.commandCalls(UpdateSecretVersionStageCommand)).toHaveLength(0);
   });
 
+  it('refuses finishSecret called right after createSecret: every snapshot site is still pending', async () => {
+    const world = rotationWorld({ current: CURRENT, staged: NEXT });
+    const token = world.sm.startRotation(world.rotatedArn);
+    await step(world, 'createSecret', token);
+
+    await rejection(step(world, 'finishSecret', token));
+
+    expect(world.sm.valueAt(world.rotatedArn, 'AWSCURRENT')).toBe(CURRENT);
+    expect(world.sm.valueAt(world.rotatedArn, 'AWSPENDING')).toBe(NEXT);
+    expect(world.pusher.requests).toEqual([]);
+  });
+
+  it('refuses finishSecret while a site the push never reached is pending, no site having failed', async () => {
+    const world = rotationWorld({ current: CURRENT, staged: NEXT });
+    world.pusher.stoppedBecause = 'deadline';
+    world.pusher.outcomes.set('https://c.example', { outcome: 'not_attempted', attempts: 0, durationMs: 0 });
+    const token = world.sm.startRotation(world.rotatedArn);
+    await step(world, 'createSecret', token);
+    await rejection(step(world, 'setSecret', token));
+
+    await rejection(step(world, 'finishSecret', token));
+
+    expect(world.sm.valueAt(world.rotatedArn, 'AWSCURRENT')).toBe(CURRENT);
+    expect(world.sm.versionIdAt(world.rotatedArn, 'AWSCURRENT')).not.toBe(token);
+  });
+
   it('fails the step when the ledger cannot record a result: never a silent promotion', async () => {
     const world = rotationWorld({ current: CURRENT, staged: NEXT });
     const token = world.sm.startRotation(world.rotatedArn);
@@ -727,6 +766,44 @@ describe('recovering from partial failures', () => {
     await step(world, 'setSecret', token);
 
     expect(world.pusher.requests[0]?.sites).toHaveLength(3);
+  });
+
+  it('finishes a rotation whose site list became unreadable after the snapshot: the snapshot is the set', async () => {
+    const world = rotationWorld({ current: CURRENT, staged: NEXT });
+    const token = world.sm.startRotation(world.rotatedArn);
+    await step(world, 'createSecret', token);
+    world.siteList.sites = [];
+    world.deps.siteList.load = async () => {
+      throw new ConfigurationError('The site list /test/sites is empty');
+    };
+
+    await runAllSteps(world, token);
+
+    expect(world.sm.valueAt(world.rotatedArn, 'AWSCURRENT')).toBe(NEXT);
+    expect(world.pusher.requests.flatMap((request) => request.sites)).toEqual([
+      'https://a.example',
+      'https://b.example',
+      'https://c.example',
+    ]);
+  });
+
+  it('records a site whose answer timed out as unconfirmed: AWSCURRENT does not move', async () => {
+    const world = rotationWorld({ current: CURRENT, staged: NEXT });
+    world.pusher.outcomes.set('https://b.example', {
+      outcome: 'timeout',
+      detail: 'timed out after 5000 ms waiting for an answer',
+      attempts: 3,
+      durationMs: 15_000,
+    });
+    const token = world.sm.startRotation(world.rotatedArn);
+    await step(world, 'createSecret', token);
+
+    await rejection(step(world, 'setSecret', token));
+    await rejection(step(world, 'finishSecret', token));
+
+    expect(world.sm.valueAt(world.rotatedArn, 'AWSCURRENT')).toBe(CURRENT);
+    const sites = await world.ledger.sites({ secretArn: world.rotatedArn, token });
+    expect(sites.find((site) => site.site === 'https://b.example')?.status).toBe('failed');
   });
 
   it('recovers from a crash between the ledger snapshot and the pending write', async () => {

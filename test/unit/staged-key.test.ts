@@ -82,6 +82,11 @@ describe('the staged key verdict, for a new key', () => {
     expectNoKey(verdict);
   });
 
+  it('calls a truncated key malformed, not of the wrong mode, when KEY_MODE is not known', async () => {
+    const verdict = await stagedKeyVerdict(secret('sk_live_short'), context({ keyMode: undefined }));
+    expect(verdict).toMatchObject({ accepted: false, staged: 'new', reason: 'malformed' });
+  });
+
   it('refuses a restricted key as malformed', async () => {
     const verdict = await stagedKeyVerdict(secret('rk_test_51RestrictedKeyAbcdefghijklmnop'), context());
     expect(verdict).toMatchObject({ accepted: false, reason: 'malformed' });
@@ -98,7 +103,7 @@ describe('the staged key verdict, for a new key', () => {
     const verdict = await stagedKeyVerdict(LIVE, context({ keyMode: 'live' }));
     expect(verdict).toMatchObject({ accepted: false, staged: 'new', reason: 'wrong_mode' });
     expect(refusal(verdict)).toContain(
-      `is a live key but the key in service (AWSCURRENT of ${ARN}) is a test key`,
+      `is a live key but the key in service (AWSCURRENT of ${ARN}) is a test key: a rotation never switches between test and live mode.`,
     );
   });
 
@@ -119,7 +124,10 @@ describe('the staged key verdict, for a new key', () => {
 
   it('refuses the previous key (AWSPREVIOUS), showing it only masked', async () => {
     const verdict = await stagedKeyVerdict(PREVIOUS, context());
-    expect(verdict).toMatchObject({ accepted: false, reason: 'previous_key' });
+    expect(verdict).toMatchObject({ accepted: false, staged: 'new', reason: 'previous_key' });
+    expect(refusal(verdict)).toContain(
+      ': a rotation must move forward. Roll a new key in the Stripe Dashboard.',
+    );
     expect(refusal(verdict)).toContain(
       `The staged key ${maskKey(PREVIOUS)} (fp ${fingerprint(PREVIOUS)}) is the previous key (AWSPREVIOUS) of ${ARN}`,
     );
@@ -267,6 +275,34 @@ describe('a key the rotated secret held before, whatever the ledger says', () =>
     expect(verdict).toMatchObject({ accepted: false, staged: 'new', reason: 'already_in_service' });
     expect(refusal(verdict)).toContain(`was already in service (version ${deprecated?.versionId} of ${arn}`);
     expectNoKey(verdict);
+  });
+
+  it('refuses a key a version held with surrounding whitespace (a pasted newline), as createSecret took it', async () => {
+    const oldest = fakeKey('test', 'VerdictPastedOnce');
+    const { secrets, arn } = secretWithHistory(`${oldest}\n`);
+
+    const verdict = await stagedKeyVerdict(oldest, context({ secretArn: arn, versions: secrets }));
+
+    expect(verdict).toMatchObject({ accepted: false, reason: 'already_in_service' });
+  });
+
+  it('dates the version that held the key when Secrets Manager tells its creation date', async () => {
+    const versions = {
+      findVersion: async () => ({ versionId: 'v-old', createdDate: new Date('2024-05-06T07:08:09Z') }),
+    };
+
+    const dated = await stagedKeyVerdict(NEXT, context({ versions }));
+    const undated = await stagedKeyVerdict(
+      NEXT,
+      context({ versions: { findVersion: async () => ({ versionId: 'v-old', createdDate: undefined }) } }),
+    );
+
+    expect(refusal(dated)).toContain(
+      `(version v-old of ${ARN}, created 2024-05-06T07:08:09.000Z): a rotation must move forward. Roll a new key`,
+    );
+    expect(refusal(undated)).toContain(
+      `(version v-old of ${ARN}): a rotation must move forward. Roll a new key`,
+    );
   });
 
   it('accepts a key no version held, and ignores the version of the rotation under way', async () => {
