@@ -32,10 +32,7 @@ export function rotationMetric(
   metricName: MetricName,
   options: cloudwatch.MetricOptions = {},
 ): cloudwatch.Metric {
-  return new cloudwatch.Metric({
-    namespace: POWERTOOLS_SETTINGS.metricsNamespace.default,
-    metricName,
-    dimensionsMap: { [METRICS.dimension]: serviceName },
+  return deploymentMetric(serviceName, metricName, {
     statistic: DEFAULT_STATISTIC[metricName],
     period: Duration.minutes(5),
     ...options,
@@ -62,12 +59,23 @@ export function watchdogMetric(
   metricName: WatchdogMetricName,
   options: cloudwatch.MetricOptions = {},
 ): cloudwatch.Metric {
+  return deploymentMetric(serviceName, metricName, {
+    statistic: WATCHDOG_STATISTIC[metricName],
+    period: Duration.hours(WATCHDOG_INTERVAL_HOURS),
+    ...options,
+  });
+}
+
+/** A metric of the deployment named `serviceName`, in the namespace and dimension every function writes. */
+function deploymentMetric(
+  serviceName: string,
+  metricName: string,
+  options: cloudwatch.MetricOptions,
+): cloudwatch.Metric {
   return new cloudwatch.Metric({
     namespace: POWERTOOLS_SETTINGS.metricsNamespace.default,
     metricName,
     dimensionsMap: { [METRICS.dimension]: serviceName },
-    statistic: WATCHDOG_STATISTIC[metricName],
-    period: Duration.hours(WATCHDOG_INTERVAL_HOURS),
     ...options,
   });
 }
