@@ -310,7 +310,11 @@ class ImportedStripeKeyRotation extends StripeKeyRotationBase {
   }
 }
 
-/** Deploys the rotation of one Stripe secret key across a fleet of sites. */
+/**
+ * Deploys the rotation of one Stripe secret key across a fleet of sites. Each instance adds one stack output,
+ * `StripeKeyRotationDescriptor<address>`: what the operator CLI's `--stack NAME` (with `--construct-id` when
+ * the stack holds several instances) reads to find this rotation's secrets, site list and ledger.
+ */
 export class StripeKeyRotation extends StripeKeyRotationBase {
   /**
    * A rotation deployed elsewhere, for its grants and metrics. Its grants are identity statements only:
