@@ -289,6 +289,18 @@ export const STACK_OUTPUTS = {
 } as const;
 
 /**
+ * The deployment descriptor every `StripeKeyRotation` emits as a stack output, so that `--stack NAME` finds
+ * the construct in any app's stack: the output key is `outputPrefix` followed by the construct's address
+ * (unique in the app), its value a JSON object `{"v": version, "id": "<construct path>", ...}` with one
+ * string per STACK_OUTPUTS key. CloudFormation caps an output value at 4096 characters and a template at 200
+ * outputs (docs/aws-behaviour.md).
+ */
+export const STACK_DESCRIPTOR = {
+  outputPrefix: 'StripeKeyRotationDescriptor',
+  version: 1,
+} as const;
+
+/**
  * Bounds on every attempt of an AWS call. Without `throwOnRequestTimeout` the SDK only warns when
  * `requestTimeout` passes and keeps waiting (docs/aws-calls.md).
  */

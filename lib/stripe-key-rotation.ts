@@ -5,7 +5,7 @@
  * table and the function in their own modules, the secrets' guards in secret-guards.ts, notifications,
  * alarms and dashboard in rotation-monitoring.ts.
  */
-import { Stack } from 'aws-cdk-lib';
+import { CfnOutput, Stack } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -17,7 +17,12 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import type { aws_secretsmanager as secretsmanagerRefs } from 'aws-cdk-lib/interfaces';
 import { Construct, type IConstruct } from 'constructs';
-import { ConfigurationError, type MetricName, type WatchdogMetricName } from '../core/index.js';
+import {
+  ConfigurationError,
+  type MetricName,
+  STACK_DESCRIPTOR,
+  type WatchdogMetricName,
+} from '../core/index.js';
 import { rotationFailurePattern } from './failure-rule.js';
 import { createLedgerTable } from './ledger-table.js';
 import type { StripeKeyRotationProps } from './props.js';
@@ -305,7 +310,11 @@ class ImportedStripeKeyRotation extends StripeKeyRotationBase {
   }
 }
 
-/** Deploys the rotation of one Stripe secret key across a fleet of sites. */
+/**
+ * Deploys the rotation of one Stripe secret key across a fleet of sites. Each instance adds one stack output,
+ * `StripeKeyRotationDescriptor<address>`: what the operator CLI's `--stack NAME` (with `--construct-id` when
+ * the stack holds several instances) reads to find this rotation's secrets, site list and ledger.
+ */
 export class StripeKeyRotation extends StripeKeyRotationBase {
   /**
    * A rotation deployed elsewhere, for its grants and metrics. Its grants are identity statements only:
@@ -557,6 +566,25 @@ export class StripeKeyRotation extends StripeKeyRotationBase {
         statements: this.grants.operate(),
       });
     }
+
+    // What the operator CLI's `--stack NAME` reads, in any app's stack: one output per construct, keyed by
+    // the construct's address (unique in the app), holding the values as a JSON descriptor that
+    // CloudFormation completes at deploy time (core/operations/deployment.ts parses it).
+    const descriptor = new CfnOutput(this, 'Descriptor', {
+      description:
+        'What the stripe-key-rotator CLI reads with --stack (--construct-id when several): a JSON descriptor.',
+      value: stack.toJsonString({
+        v: STACK_DESCRIPTOR.version,
+        id: this.node.path,
+        rotatedSecret: this.rotatedSecret.secretArn,
+        stagedKeySecret: this.stagedKeySecret.secretArn,
+        masterApiKeySecret: this.masterApiKeySecret.secretArn,
+        sitesParameter: this.sitesParameterName,
+        ledgerTable: this.ledgerTable.tableName,
+        keyMode: props.keyMode,
+      }),
+    });
+    descriptor.overrideLogicalId(`${STACK_DESCRIPTOR.outputPrefix}${this.node.addr}`);
   }
 
   /**

@@ -17,6 +17,7 @@ import {
   type RotatorConfig,
   readStripeApiBase,
   type SettingName,
+  STACK_DESCRIPTOR,
   STACK_OUTPUTS,
   settingSummary,
 } from '../../core/index.js';
@@ -24,6 +25,7 @@ import { PROGRAM, UsageError } from './frame.js';
 
 export const AWS_OPTIONS = {
   stack: { type: 'string' },
+  'construct-id': { type: 'string' },
   'secret-id': { type: 'string' },
   region: { type: 'string' },
   profile: { type: 'string' },
@@ -71,7 +73,13 @@ export async function withStackOutputs<V extends AwsValues>(
   used: readonly SettingFlag[],
 ): Promise<V> {
   const stack = nonEmpty(values.stack);
-  if (stack === undefined) return values;
+  const constructId = nonEmpty(values['construct-id']);
+  if (stack === undefined) {
+    if (constructId !== undefined) {
+      throw new UsageError('--construct-id names a construct in the stack --stack names; give --stack too');
+    }
+    return values;
+  }
   if (!STACK_NAME.test(stack)) {
     throw new UsageError(
       `--stack must be a stack name (a letter, then letters, digits and hyphens, at most 128) or a stack ARN, not ${JSON.stringify(stack.slice(0, 140))}`,
@@ -80,7 +88,7 @@ export async function withStackOutputs<V extends AwsValues>(
   const wanted = Object.fromEntries(
     (['secret-id', ...used] as const).map((flag) => [flag, FLAG_OUTPUTS[flag]]),
   ) as Partial<typeof FLAG_OUTPUTS>;
-  return fillFromStackOutputs(stack, values, wanted as Record<string, string>, aws.stackOutputs);
+  return fillFromStackOutputs(stack, values, wanted as Record<string, string>, aws.stackOutputs, constructId);
 }
 
 /** What an AWS command works on: the clients, its values with `--stack` filled, the secret it names. */
@@ -149,7 +157,11 @@ export function awsOptionsHelp(used: readonly SettingFlag[]): string {
     'AWS options (as the AWS CLI; AWS_ENDPOINT_URL, AWS_REGION, AWS_PROFILE and the usual credential\n' +
     'chain work as usual):\n' +
     '  --stack <name>              the deployed stack (e.g. StripeKeyRotator-live): its outputs give\n' +
-    '                              --secret-id and the deployment settings below; a flag given wins\n' +
+    '                              --secret-id and the deployment settings below; a flag given wins.\n' +
+    "                              Any app's stack holding a StripeKeyRotation works: each construct\n" +
+    `                              emits a ${STACK_DESCRIPTOR.outputPrefix}… output\n` +
+    '  --construct-id <id>         with --stack, the construct when the stack holds several: its path\n' +
+    '                              (Stack/Scope/Id) or its id\n' +
     `  --secret-id <id>            the rotated secret, name or ARN (stack output ${STACK_OUTPUTS.rotatedSecret})\n` +
     '  --region <region>           AWS Region (default: AWS_REGION or the profile)\n' +
     '  --profile <name>            named profile from ~/.aws/config (default: AWS_PROFILE)\n\n' +
@@ -161,7 +173,7 @@ export function awsOptionsHelp(used: readonly SettingFlag[]): string {
 export interface AwsTarget {
   readonly secretId: string;
   /**
-   * How the operator named the deployment (`--stack NAME` or `--secret-id ID`, with `--region` and
+   * How the operator named the deployment (`--stack NAME [--construct-id ID]` or `--secret-id ID`, with `--region` and
    * `--profile` when given), for suggested commands that can be pasted as they are.
    */
   readonly selector: string;
@@ -177,10 +189,12 @@ export function awsTarget(values: AwsValues): AwsTarget {
     );
   }
   const stack = nonEmpty(values.stack);
+  const constructId = nonEmpty(values['construct-id']);
   const region = nonEmpty(values.region);
   const profile = nonEmpty(values.profile);
   const selector = [
     stack === undefined ? `--secret-id ${shellWord(secretId)}` : `--stack ${shellWord(stack)}`,
+    ...(stack === undefined || constructId === undefined ? [] : [`--construct-id ${shellWord(constructId)}`]),
     ...(region === undefined ? [] : [`--region ${shellWord(region)}`]),
     ...(profile === undefined ? [] : [`--profile ${shellWord(profile)}`]),
   ].join(' ');

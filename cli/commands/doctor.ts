@@ -17,13 +17,14 @@ import {
 
 const OPTIONS = {
   stack: { type: 'string' },
+  'construct-id': { type: 'string' },
   region: { type: 'string' },
   profile: { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-const HELP = `Usage: ${PROGRAM} doctor --stack <name> [--region <region>] [--profile <name>] [--json]
+const HELP = `Usage: ${PROGRAM} doctor --stack <name> [--construct-id <id>] [--region <region>] [--profile <name>] [--json]
 
 Checks a live deployment, reading only (no secret value is ever read), and prints one line per check:
 ✔ when it holds, ✘ with the fix when it does not, ? when it could not be decided.
@@ -37,7 +38,10 @@ only); the master API key and staged key secrets (described, never read); every 
 you may run abort (IAM's policy simulator; "unknown" when you may not simulate).
 
 Options:
-  --stack <name>      the deployed stack (e.g. StripeKeyRotator-live)
+  --stack <name>      the deployed stack (e.g. StripeKeyRotator-live), or any app's stack holding a
+                      StripeKeyRotation (its StripeKeyRotationDescriptor… output names the resources)
+  --construct-id <id> the construct, when the stack holds several: its path or id (the topic, function
+                      and alarm checks still cover every one in the stack)
   --region <region>   AWS Region (default: AWS_REGION or the profile)
   --profile <name>    named profile from ~/.aws/config (default: AWS_PROFILE)
   --json              one JSON document on stdout: {"stack", "ok", "checks": [{id, ok, detail, fix}]}
@@ -77,7 +81,7 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
   const probe = new AwsDeploymentProbe(aws);
   let checks: DoctorCheck[];
   try {
-    checks = await runDoctor(probe, stack);
+    checks = await runDoctor(probe, stack, values['construct-id']?.trim() || undefined);
   } catch (error) {
     if (
       error instanceof Error &&

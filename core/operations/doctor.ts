@@ -8,6 +8,7 @@ import { ConfigurationError } from '../errors.js';
 import { marksUnfinishedRotation, type SiteList } from '../ports.js';
 import { maskKeysIn } from '../rules/keys.js';
 import { LEDGER_TABLE_SCHEMA } from '../rules/ledger-schema.js';
+import { selectDescriptor, stackDescriptors } from './deployment.js';
 import {
   type AlarmFacts,
   type DoctorCheck,
@@ -84,9 +85,32 @@ export const ABORT_ACTIONS = [
   'secretsmanager:UpdateSecretVersionStage',
 ] as const;
 
-/** Every check of the deployed stack `stackName`, in a fixed order. */
-export async function runDoctor(probe: DeploymentProbe, stackName: string): Promise<DoctorCheck[]> {
-  const stack = await probe.stack(stackName);
+/**
+ * The stack's facts with the outputs `--stack` reads: the repository stack's named outputs when it has any
+ * and no construct id is given, else those of the construct's descriptor (as the other AWS commands read
+ * them; ConfigurationError when several and none chosen). A stack with neither is left as it is: its
+ * `stack-outputs` check names what is missing.
+ */
+function withDescriptorOutputs(stackName: string, stack: StackFacts, constructId?: string): StackFacts {
+  const named = Object.values(STACK_OUTPUTS).some((output) => stack.outputs[output] !== undefined);
+  if (named && constructId === undefined) return stack;
+  const descriptors = stackDescriptors(new Map(Object.entries(stack.outputs)));
+  if (descriptors.length === 0 && constructId === undefined) return stack;
+  const chosen = selectDescriptor(stackName, descriptors, constructId);
+  return { ...stack, outputs: { ...stack.outputs, ...Object.fromEntries(chosen.outputs) } };
+}
+
+/**
+ * Every check of the deployed stack `stackName`, in a fixed order; `constructId` picks the construct when
+ * the stack holds several (its descriptor's outputs are checked).
+ */
+export async function runDoctor(
+  probe: DeploymentProbe,
+  stackName: string,
+  constructId?: string,
+): Promise<DoctorCheck[]> {
+  const found = await probe.stack(stackName);
+  const stack = found === undefined ? undefined : withDescriptorOutputs(stackName, found, constructId);
   if (stack === undefined) {
     const region = await probe.region();
     return [

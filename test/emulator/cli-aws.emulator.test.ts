@@ -485,7 +485,7 @@ describe('--stack NAME: one flag per deployment, read from the stack outputs', (
     expect(missing.code, output(missing)).toBe(2);
     expect(missing.stderr).toContain('--stack NoSuchStack: no such stack in eu-west-1');
     expect(foreign.code, output(foreign)).toBe(2);
-    expect(foreign.stderr).toContain(`--stack ${bare}: the stack has none of the outputs this CLI reads`);
+    expect(foreign.stderr).toContain(`--stack ${bare}: the stack has neither the outputs this CLI reads`);
     expect(malformed.code, output(malformed)).toBe(2);
     expect(malformed.stderr).toContain('--stack must be a stack name');
   });

@@ -421,3 +421,50 @@ describe('doctor, one fact broken at a time: the check fails with its fix', () =
     ]);
   });
 });
+
+describe("doctor on an adopting app's stack: the construct's descriptor output", () => {
+  const descriptor = (id: string, rotated: string) =>
+    JSON.stringify({
+      v: 1,
+      id,
+      rotatedSecret: rotated,
+      stagedKeySecret: 'staged',
+      masterApiKeySecret: 'master',
+      sitesParameter: '/stripe/sites',
+      ledgerTable: 'ledger',
+      keyMode: 'live',
+    });
+  const OTHER = `arn:aws:secretsmanager:eu-west-3:${ACCOUNT}:secret:other-AbCdEf`;
+  const withOutputs = (outputs: Record<string, string>): DeploymentProbe =>
+    healthy({ stack: async () => ({ ...STACK_FACTS, outputs }) });
+
+  it('reads the only descriptor as the named outputs, and the one --construct-id names among several', async () => {
+    const described: string[] = [];
+    const one = await runDoctor(
+      {
+        ...withOutputs({ StripeKeyRotationDescriptorc8a: descriptor('App/Rotation', ROTATED) }),
+        secret: async (id) => {
+          described.push(id);
+          return secret({ arn: id });
+        },
+      },
+      STACK,
+    );
+    expect(one.find((c) => c.id === 'stack-outputs')).toMatchObject({ ok: true });
+    expect(described).toContain(ROTATED);
+
+    const two = withOutputs({
+      StripeKeyRotationDescriptorc8a: descriptor('App/Rotation', ROTATED),
+      StripeKeyRotationDescriptorc8b: descriptor('App/Team/Other', OTHER),
+    });
+    await expect(runDoctor(two, STACK)).rejects.toThrow(ConfigurationError);
+    await expect(runDoctor(two, STACK)).rejects.toThrow('pass --construct-id with one of them');
+    const picked = await runDoctor(two, STACK, 'Rotation');
+    expect(picked.find((c) => c.id === 'stack-outputs')).toMatchObject({ ok: true });
+  });
+
+  it('leaves a stack with neither to its stack-outputs check', async () => {
+    const checks = await runDoctor(withOutputs({ Unrelated: 'x' }), STACK);
+    expect(checks.find((c) => c.id === 'stack-outputs')).toMatchObject({ ok: false });
+  });
+});
