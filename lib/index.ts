@@ -5,11 +5,8 @@
 export { ConfigurationError } from '../core/index.js';
 export { KeyMode, WhenNothingStaged } from './modes.js';
 export type { StripeKeyRotationProps } from './props.js';
+export type { IStripeKeyRotation, StripeKeyRotationAttributes } from './rotation-base.js';
 export type { IRotationWatchdog } from './rotation-watchdog.js';
 export { KeyRotationSchedule } from './schedule.js';
 export { type ExistingSiteListOptions, type NewSiteListOptions, SiteListParameter } from './site-list.js';
-export {
-  type IStripeKeyRotation,
-  StripeKeyRotation,
-  type StripeKeyRotationAttributes,
-} from './stripe-key-rotation.js';
+export { StripeKeyRotation } from './stripe-key-rotation.js';
