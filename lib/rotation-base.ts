@@ -15,6 +15,8 @@ import { rotationMetric, watchdogMetric } from './rotation-metrics.js';
 import type { SecretGuards } from './secret-guards.js';
 import { type SiteListParameter, siteListChoice } from './site-list.js';
 
+type SiteListChoice = ReturnType<typeof siteListChoice>;
+
 /** A Stripe key rotation, deployed here (`StripeKeyRotation`) or elsewhere (`StripeKeyRotation.fromAttributes`). */
 export interface IStripeKeyRotation extends IConstruct {
   /** The deployment's name: the metrics' `service` dimension. */
@@ -230,6 +232,20 @@ export abstract class StripeKeyRotationBase extends Construct implements IStripe
     return this.watchdogMetric('RotationEnabled', options);
   }
 
+  /** The grants over this rotation's resources; `stackArn`: the stack whose outputs operators may read. */
+  protected grantsOver(siteList: SiteListChoice, stackArn: string | undefined): RotationGrants {
+    return new RotationGrants(this, {
+      rotatedSecret: this.rotatedSecret,
+      stagedKeySecret: this.stagedKeySecret,
+      masterApiKeySecret: this.masterApiKeySecret,
+      ledgerTable: this.ledgerTable,
+      rotationFunction: this.rotationFunction,
+      siteList,
+      sitesParameterName: this.sitesParameterName,
+      stackArn,
+    });
+  }
+
   private metric(name: MetricName, options?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return rotationMetric(this.serviceName, name, options);
   }
@@ -267,22 +283,15 @@ export class ImportedStripeKeyRotation extends StripeKeyRotationBase {
     this.ledgerTable = attrs.ledgerTable;
     this.rotationFunction = attrs.rotationFunction;
     const stack = Stack.of(this);
-    this.grants = new RotationGrants(this, {
-      rotatedSecret: this.rotatedSecret,
-      stagedKeySecret: this.stagedKeySecret,
-      masterApiKeySecret: this.masterApiKeySecret,
-      ledgerTable: this.ledgerTable,
-      rotationFunction: this.rotationFunction,
+    this.grants = this.grantsOver(
       siteList,
-      sitesParameterName: this.sitesParameterName,
-      stackArn:
-        attrs.stackName === undefined
-          ? undefined
-          : stack.formatArn({
-              service: 'cloudformation',
-              resource: 'stack',
-              resourceName: `${attrs.stackName}/*`,
-            }),
-    });
+      attrs.stackName === undefined
+        ? undefined
+        : stack.formatArn({
+            service: 'cloudformation',
+            resource: 'stack',
+            resourceName: `${attrs.stackName}/*`,
+          }),
+    );
   }
 }

@@ -29,7 +29,7 @@ import {
   StripeKeyRotationBase,
 } from './rotation-base.js';
 import { createRotationFunction } from './rotation-function.js';
-import { RotationGrants } from './rotation-grants.js';
+import type { RotationGrants } from './rotation-grants.js';
 import { RotationMonitoring } from './rotation-monitoring.js';
 import { grantRotationPermissions } from './rotation-permissions.js';
 import { createRotationSecrets } from './rotation-secrets.js';
@@ -278,16 +278,7 @@ export class StripeKeyRotation extends StripeKeyRotationBase {
     this.watchdog = watchdog;
     this.alarms = [...monitoring.alarms, ...(watchdog?.alarms ?? [])];
 
-    this.grants = new RotationGrants(this, {
-      rotatedSecret: this.rotatedSecret,
-      stagedKeySecret: this.stagedKeySecret,
-      masterApiKeySecret: this.masterApiKeySecret,
-      ledgerTable: this.ledgerTable,
-      rotationFunction: this.rotationFunction,
-      siteList,
-      sitesParameterName: this.sitesParameterName,
-      stackArn: stack.stackId,
-    });
+    this.grants = this.grantsOver(siteList, stack.stackId);
     if (props.operatorPolicy !== false) {
       this.operatorPolicy = new iam.ManagedPolicy(this, 'OperatorPolicy', {
         description: `Operates the Stripe key rotation of ${settings.serviceName} with the stripe-key-rotator CLI.`,
