@@ -15,6 +15,7 @@ export default defineConfig({
       'test/unit/secret-versions.test.ts',
       'test/unit/wait-for-rotation.test.ts',
       'test/unit/abort.test.ts',
+      'test/unit/rotation-ledger.test.ts',
       'test/integration/push.test.ts',
       'test/integration/push-deadline-margin.test.ts',
       'test/integration/retry-messages.test.ts',

@@ -209,3 +209,126 @@ describe('which snapshot sites abort must put the current key back on', () => {
     expect(mayHoldRotationKey({ status: 'not_attempted', outcome: 'not_attempted' })).toBe(false);
   });
 });
+
+describe('the words and limits of each verdict', () => {
+  const body = (value: unknown) => JSON.stringify(value);
+
+  it('says what a 200 lacked', () => {
+    expect(classifyAnswer({ status: 200, body: body({ success: false }) }).detail).toBe(
+      'answered 200 without {"success":true,"message":"secret_saved"}',
+    );
+  });
+
+  it('treats 300 as a redirect and says when it named no target', () => {
+    expect(classifyAnswer({ status: 300 })).toStrictEqual({
+      outcome: 'redirect',
+      retryable: false,
+      detail: 'answered 300 redirect (refused, not followed)',
+      httpStatus: 300,
+    });
+  });
+
+  it('cuts a long redirect target to 200 characters', () => {
+    const target = `https://elsewhere.example/${'p'.repeat(300)}`;
+    expect(classifyAnswer({ status: 302, location: target }).detail).toBe(
+      `answered 302 redirect to ${target.slice(0, 200)} refused (not followed)`,
+    );
+  });
+
+  it('names each final refusal', () => {
+    expect(classifyAnswer({ status: 400, body: body({ error: 'invalid_secret_format' }) }).detail).toBe(
+      'answered 400 invalid_secret_format',
+    );
+    expect(classifyAnswer({ status: 401 }).detail).toBe('answered 401 (master API key refused)');
+    expect(classifyAnswer({ status: 405 }).detail).toBe('answered 405: endpoint missing');
+    expect(classifyAnswer({ status: 418 }).detail).toBe('answered 418');
+  });
+
+  it('names each transient failure, and carries no Retry-After the site did not send', () => {
+    expect(classifyAnswer({ status: 429 })).toStrictEqual({
+      outcome: 'throttled',
+      retryable: true,
+      detail: 'answered 429 (throttled)',
+      httpStatus: 429,
+    });
+    expect(classifyAnswer({ status: 503 })).toStrictEqual({
+      outcome: 'server_error',
+      retryable: true,
+      detail: 'answered 503',
+      httpStatus: 503,
+    });
+  });
+
+  it('takes a status of 600 or more for no server error: final', () => {
+    expect(classifyAnswer({ status: 600 })).toMatchObject({ outcome: 'http_error', retryable: false });
+    expect(classifyAnswer({ status: 599 })).toMatchObject({ outcome: 'server_error', retryable: true });
+  });
+
+  it('echoes no error code that is not a string or has other characters before it', () => {
+    expect(classifyAnswer({ status: 400, body: body({ error: 42 }) }).detail).toBe('answered 400');
+    expect(classifyAnswer({ status: 401, body: body({ error: '<b>bad key' }) }).detail).toBe(
+      'answered 401 (master API key refused)',
+    );
+  });
+});
+
+describe('a failure with no usable code', () => {
+  const withCode = (code: string) => Object.assign(new Error('boom'), { code });
+
+  it('is a transient connection error named by its type, whatever was thrown', () => {
+    expect(classifyFailure(null, 300)).toEqual({
+      outcome: 'connection_error',
+      retryable: true,
+      detail: 'request failed: object',
+    });
+    expect(classifyFailure('reset', 300).detail).toBe('request failed: string');
+  });
+
+  it('looks five causes deep for a code, no deeper', () => {
+    const chain = (depth: number) => {
+      let error: Error = withCode('CERT_HAS_EXPIRED');
+      for (let i = 0; i < depth; i += 1) error = new Error('wrapped', { cause: error });
+      return error;
+    };
+    expect(classifyFailure(chain(4), 300).outcome).toBe('tls_error');
+    expect(classifyFailure(chain(5), 300)).toMatchObject({
+      outcome: 'connection_error',
+      detail: 'request failed: Error',
+    });
+  });
+
+  it.each([
+    'UNABLE_TO_GET_ISSUER_CERT',
+    'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+    'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+    'UNABLE_TO_DECRYPT_CERT_SIGNATURE',
+    'UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY',
+    'CERT_SIGNATURE_FAILURE',
+    'CERT_NOT_YET_VALID',
+    'CERT_HAS_EXPIRED',
+    'ERROR_IN_CERT_NOT_BEFORE_FIELD',
+    'ERROR_IN_CERT_NOT_AFTER_FIELD',
+    'DEPTH_ZERO_SELF_SIGNED_CERT',
+    'SELF_SIGNED_CERT_IN_CHAIN',
+    'CERT_CHAIN_TOO_LONG',
+    'CERT_REVOKED',
+    'INVALID_CA',
+    'PATH_LENGTH_EXCEEDED',
+    'INVALID_PURPOSE',
+    'CERT_UNTRUSTED',
+    'CERT_REJECTED',
+    'HOSTNAME_MISMATCH',
+  ])('fails at once on the certificate verdict %s', (code) => {
+    expect(classifyFailure(withCode(code), 300)).toEqual({
+      outcome: 'tls_error',
+      retryable: false,
+      detail: `certificate rejected: ${code}`,
+    });
+  });
+});
+
+describe('a confirmed site recorded without an outcome', () => {
+  it('still counts among those abort puts the current key back on', () => {
+    expect(mayHoldRotationKey({ status: 'confirmed' })).toBe(true);
+  });
+});
