@@ -14,6 +14,7 @@ import {
   SETTINGS as FUNCTION_SETTINGS,
   fillFromStackOutputs,
   loadConfig,
+  maskKeysIn,
   type RotatorConfig,
   readStripeApiBase,
   type SettingName,
@@ -61,6 +62,15 @@ const FLAG_OUTPUTS = {
 const STACK_NAME =
   /^(?:[A-Za-z][A-Za-z0-9-]{0,127}|arn:aws[a-z-]*:cloudformation:[a-z0-9-]+:\d{12}:stack\/[A-Za-z][A-Za-z0-9-]{0,127}\/[0-9a-f-]+)$/;
 
+/** Refuses a `--stack` value that cannot name a stack; a key pasted there is shown masked. */
+export function checkStackName(stack: string): void {
+  if (!STACK_NAME.test(stack)) {
+    throw new UsageError(
+      `--stack must be a stack name (a letter, then letters, digits and hyphens, at most 128) or a stack ARN, not ${JSON.stringify(maskKeysIn(stack.slice(0, 140)))}`,
+    );
+  }
+}
+
 /**
  * With `--stack`, the values with every flag not given filled from the stack's outputs: one flag per
  * deployment instead of an ARN per setting. A flag given wins over the output. `used` lists the settings the
@@ -80,11 +90,7 @@ export async function withStackOutputs<V extends AwsValues>(
     }
     return values;
   }
-  if (!STACK_NAME.test(stack)) {
-    throw new UsageError(
-      `--stack must be a stack name (a letter, then letters, digits and hyphens, at most 128) or a stack ARN, not ${JSON.stringify(stack.slice(0, 140))}`,
-    );
-  }
+  checkStackName(stack);
   const wanted = Object.fromEntries(
     (['secret-id', ...used] as const).map((flag) => [flag, FLAG_OUTPUTS[flag]]),
   ) as Partial<typeof FLAG_OUTPUTS>;

@@ -4,7 +4,7 @@
  */
 import { AwsDeploymentProbe } from '../../adapters/aws/doctor-probe.js';
 import { ConfigurationError, type DoctorCheck, runDoctor } from '../../core/index.js';
-import { awsDeps } from './aws.js';
+import { awsDeps, checkStackName } from './aws.js';
 import {
   type CliContext,
   type Command,
@@ -60,10 +60,6 @@ Example:
 
 export const doctorCommand: Command = { name: 'doctor', help: HELP, run };
 
-/** A stack name (CloudFormation's rule) or a stack ARN. */
-const STACK_NAME =
-  /^(?:[A-Za-z][A-Za-z0-9-]{0,127}|arn:aws[a-z-]*:cloudformation:[a-z0-9-]+:\d{12}:stack\/[A-Za-z][A-Za-z0-9-]{0,127}\/[0-9a-f-]+)$/;
-
 /** Failures of the first call that mean the command cannot reach AWS as configured: exit 2. */
 const NOT_CONFIGURED =
   /CredentialsProviderError|UnrecognizedClient|InvalidClientTokenId|ExpiredToken|AccessDenied/;
@@ -72,11 +68,7 @@ async function run(argv: readonly string[], cli: CliContext): Promise<number> {
   const values = parseOptions(argv, OPTIONS);
   const stack = values.stack?.trim();
   if (!stack) throw new UsageError('--stack (the deployed stack) is required');
-  if (!STACK_NAME.test(stack)) {
-    throw new UsageError(
-      '--stack must be a stack name (a letter, then letters, digits and hyphens) or a stack ARN',
-    );
-  }
+  checkStackName(stack);
   const aws = awsDeps(values);
   const probe = new AwsDeploymentProbe(aws);
   let checks: DoctorCheck[];

@@ -58,6 +58,16 @@ describe('stripe-key-rotator doctor', () => {
     expect(run.stderr).toContain('--stack');
   });
 
+  it('refuses a --stack that names no stack, showing a key pasted there masked (exit 2)', async () => {
+    const pasted = `sk_live_${'A1b2C3d4'.repeat(4)}`;
+    const run = await runCli(['doctor', '--stack', pasted, '--region', 'eu-west-3'], { env });
+
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('--stack must be a stack name');
+    expect(run.stderr).toContain('sk_live_…');
+    expect(`${run.stdout}${run.stderr}`).not.toContain(pasted);
+  });
+
   it('prints one JSON document with a checks array, and exits 1 when a check fails', async () => {
     const run = await runCli(['doctor', '--stack', 'Nowhere', '--region', 'eu-west-3', '--json'], { env });
 
